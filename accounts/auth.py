@@ -1,0 +1,91 @@
+"""Who is calling: session cookies (Flask-Login) for pages, signed bearer tokens for the API."""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, User
+from core.errors import Forbidden, Unauthenticated, wants_json
+from core.extensions import db, login_manager
+
+TOKEN_SALT = "api-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(user: User) -> tuple[str, datetime]:
+    """A bearer token for `user`, valid until it expires or the password changes."""
+    token = _serializer().dumps({"uid": user.id, "v": user.session_version})
+    expires = datetime.now(UTC) + timedelta(seconds=current_app.config["API_TOKEN_MAX_AGE"])
+    return token, expires
+
+
+def user_from_token(token: str) -> User | None:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return _active_user(data.get("uid"), data.get("v"))
+
+
+def _active_user(user_id, version) -> User | None:
+    if not isinstance(user_id, int) or not isinstance(version, int):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def register_auth(app: Flask) -> None:
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load(session_id: str):
+        try:
+            user_id, version = (int(x) for x in session_id.split(":"))
+        except (ValueError, AttributeError):
+            return None
+        return _active_user(user_id, version)
+
+    @login_manager.request_loader
+    def _from_header(req):
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return user_from_token(header[7:].strip())
+        return None
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if wants_json():
+            raise Unauthenticated()
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def require_roles(*roles: Role) -> User:
+    """The current user if they hold one of `roles` somewhere; else 401/403."""
+    if not current_user.is_authenticated:
+        raise Unauthenticated()
+    if not current_user.has_role(*roles):
+        raise Forbidden()
+    return current_user._get_current_object()
+
+
+def require_venue_scope(venue, roles=MANAGE_ROLES) -> User:
+    """The current user if `venue` lies in their scope for `roles`; else 401/403 (checked on the server)."""
+    user = require_roles(*roles)
+    if not user.reaches(venue, roles):
+        raise Forbidden()
+    return user
+
+
+def require_checkin_scope(venue) -> User:
+    return require_venue_scope(venue, CHECKIN_ROLES)

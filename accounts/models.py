@@ -1,0 +1,247 @@
+"""Accounts: users with scoped role grants, and the family members they book for."""
+
+import enum
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import utcnow
+from core.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What a grant lets its holder do within the granted venue's subtree."""
+
+    staff = "staff"
+    checkin = "checkin"
+    manager = "manager"
+    admin = "admin"
+
+
+ROLE_LABELS = {
+    Role.staff: _l("Venue staff"),
+    Role.checkin: _l("Check-in staff"),
+    Role.manager: _l("Manager"),
+    Role.admin: _l("Administrator"),
+}
+
+# Which roles may do what. Check-in-only staff can scan and count, nothing else.
+MANAGE_ROLES = (Role.staff, Role.manager, Role.admin)
+CHECKIN_ROLES = (Role.staff, Role.checkin, Role.manager, Role.admin)
+REPORT_ROLES = (Role.staff, Role.manager, Role.admin)
+
+
+class Gender(enum.StrEnum):
+    female = "female"
+    male = "male"
+
+
+class Relation(enum.StrEnum):
+    self = "self"
+    child = "child"
+    spouse = "spouse"
+    parent = "parent"
+    grandchild = "grandchild"
+    other = "other"
+
+
+RELATION_LABELS = {
+    Relation.self: _l("Myself"),
+    Relation.child: _l("Child"),
+    Relation.spouse: _l("Spouse"),
+    Relation.parent: _l("Parent"),
+    Relation.grandchild: _l("Grandchild"),
+    Relation.other: _l("Other"),
+}
+
+
+class User(db.Model):
+    """A person with one account across the whole network (一卡通): a resident, staff, or both."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    phone: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    login: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
+    card_number: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    birth_year: Mapped[int | None]
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    suspended_until: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                     lazy="selectin")
+    participants: Mapped[list["Participant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                             order_by="Participant.id")
+
+    # Flask-Login protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """Session id that changes with the password, so a password change signs out other sessions."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_resident(self) -> bool:
+        return self.card_number is not None
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.admin)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.grants)
+
+    def scope_paths(self, roles=MANAGE_ROLES) -> list[str]:
+        """Tree-path prefixes this user reaches with any of `roles`; an admin reaches the root ("/")."""
+        paths = []
+        for grant in self.grants:
+            if grant.role not in roles:
+                continue
+            paths.append(grant.venue.path if grant.venue is not None else "/")
+        return paths
+
+    def reaches(self, venue, roles=MANAGE_ROLES) -> bool:
+        """Whether `venue` lies in the subtree of one of this user's grants with one of `roles`."""
+        if venue is None:
+            return False
+        return any(venue.path.startswith(prefix) for prefix in self.scope_paths(roles))
+
+    def is_suspended(self, now: datetime) -> bool:
+        return self.suspended_until is not None and self.suspended_until > now
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def self_participant(self) -> "Participant | None":
+        return next((p for p in self.participants if p.relation == Relation.self), None)
+
+
+class RoleGrant(db.Model):
+    """A role at a venue; the holder reaches that venue and everything below it."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "venue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(sa.Enum(Role, native_enum=False, length=20))
+    venue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("venues.id"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
+    venue = relationship("Venue", lazy="joined")
+
+
+class Participant(db.Model):
+    """Someone a resident books for: themselves (relation `self`) or a registered family member."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    birth_year: Mapped[int | None]
+    gender: Mapped[Gender | None] = mapped_column(sa.Enum(Gender, native_enum=False, length=10))
+    relation: Mapped[Relation] = mapped_column(sa.Enum(Relation, native_enum=False, length=20))
+    id_number: Mapped[str | None] = mapped_column(sa.String(18))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="participants")
+
+    def age_on(self, year: int) -> int | None:
+        """Age in whole years reached during `year` (birth year is all we keep)."""
+        return None if self.birth_year is None else year - self.birth_year
+
+    @property
+    def has_real_name(self) -> bool:
+        return bool(self.id_number)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_phone(raw: str) -> str:
+    """A mainland mobile number as 11 digits (accepts spaces, dashes and a +86 prefix)."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    return digits
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****0001: what staff see of a resident's phone."""
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "****" + phone[-4:]
+
+
+def mask_id_number(id_number: str | None) -> str:
+    if not id_number:
+        return ""
+    return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """张*明: a name as shown on public lists and to the door."""
+    if not name:
+        return ""
+    if len(name) == 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit for `digits`."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def card_number_for(user_id: int) -> str:
+    """The one-card number (一卡通号) of an account: '8', ten digits of the id, a Luhn check digit."""
+    body = f"8{user_id:010d}"
+    return body + luhn_digit(body)
+
+
+def is_valid_card_number(value: str) -> bool:
+    return len(value) == 12 and value.isdigit() and luhn_digit(value[:-1]) == value[-1]

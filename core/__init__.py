@@ -1,0 +1,101 @@
+"""The application factory. Extensions are bound here; no work happens at import time."""
+
+import logging
+import time
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from core import extensions as ext
+from core.config import BASE_DIR, Config
+from core.db import install_sqlite_hooks
+from core.errors import register_error_handlers
+from core.i18n import register_template_helpers, select_locale, select_timezone, translation_directories
+from core.security import register_security_headers
+
+request_log = logging.getLogger("culturenet.request")
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    """Build the web app (and the CLI's app): config, extensions, blueprints, handlers."""
+    if isinstance(config, dict):
+        config = Config(**config)
+    config = config or Config()
+    app = Flask("culturenet", root_path=str(BASE_DIR), instance_path=config.INSTANCE_PATH,
+                template_folder="templates", static_folder="static")
+    app.config.from_mapping(config.as_dict())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(BASE_DIR))
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+
+    install_sqlite_hooks()
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(BASE_DIR / "migrations"))
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+    ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    ext.login_manager.init_app(app)
+    if app.config.get("TRUST_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    register_request_log(app)
+    register_cli(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every blueprint, in one visible list. API blueprints are CSRF-checked by core.api instead."""
+    from accounts import api as accounts_api
+    from accounts import views as accounts_views
+    from core import views as core_views
+    from venues import admin as venues_admin
+    from venues import api as venues_api
+    from venues import views as venues_views
+
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp]
+    apis = [accounts_api.api, venues_api.api]
+    for bp in pages:
+        app.register_blueprint(bp)
+    for bp in apis:
+        ext.csrf.exempt(bp)
+        app.register_blueprint(bp)
+    from accounts.auth import register_auth
+
+    register_auth(app)
+
+
+def register_cli(app: Flask) -> None:
+    """CLI groups, and the demo seeders in the order their data depends on each other."""
+    from accounts.cli import users_cli
+    from core.cli import demo_cli
+    from venues import demo as venues_demo
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.extensions["culturenet.seeders"] = [venues_demo.seed]
+
+
+def register_request_log(app: Flask) -> None:
+    """One structured line per request: method, path, status, duration, user id."""
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        started = g.get("request_started")
+        if started is not None and request.endpoint != "static":
+            user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+            request_log.info("method=%s path=%s status=%s ms=%.1f user=%s", request.method, request.path,
+                             response.status_code, (time.perf_counter() - started) * 1000,
+                             (user_id or "-").split(":")[0])
+        return response

@@ -1,0 +1,74 @@
+"""Configuration from environment variables (a `.env` file is read if present)."""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Everything the app reads from the environment, with the defaults of API.md."""
+
+    def __init__(self, **overrides):
+        load_dotenv(BASE_DIR / ".env", override=False)
+        env = os.environ
+        instance = Path(env.get("INSTANCE_PATH", BASE_DIR / "instance"))
+        self.INSTANCE_PATH = str(instance)
+        self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-change-me")
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env.get("DATABASE_URL", f"sqlite:///{instance / 'culturenet.sqlite3'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.TIMEZONE = env.get("TIMEZONE", "Asia/Shanghai")
+        self.DEFAULT_LOCALE = env.get("DEFAULT_LOCALE", "zh_CN")
+        self.LANGUAGES = ["zh_CN", "en"]
+        self.NETWORK_NAME = env.get("NETWORK_NAME", "")
+        self.SMS_BACKEND = env.get("SMS_BACKEND", "console")
+        self.TWILIO_ACCOUNT_SID = env.get("TWILIO_ACCOUNT_SID", "")
+        self.TWILIO_AUTH_TOKEN = env.get("TWILIO_AUTH_TOKEN", "")
+        self.TWILIO_FROM = env.get("TWILIO_FROM", "")
+        self.TWILIO_API_BASE = env.get("TWILIO_API_BASE", "https://api.twilio.com")
+        self.MAIL_BACKEND = env.get("MAIL_BACKEND", "console")
+        self.SMTP_HOST = env.get("SMTP_HOST", "127.0.0.1")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "25"))
+        self.MAIL_FROM = env.get("MAIL_FROM", "noreply@culturenet.local")
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.UPLOAD_DIR = env.get("UPLOAD_DIR", str(instance / "uploads"))
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PREFERRED_URL_SCHEME = "https" if self.SESSION_COOKIE_SECURE else "http"
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(7 * 24 * 3600)))
+        self.LOGIN_LOCKOUT_ATTEMPTS = int(env.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
+        self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
+        self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
+        self.JSON_SORT_KEYS = False
+        self.TESTING = False
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs (postgres:// and postgresql://)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

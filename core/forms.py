@@ -1,0 +1,22 @@
+"""Glue between WTForms and domain errors, shared by every package's views."""
+
+from flask import flash
+
+from core.errors import DomainError
+from core.extensions import db
+
+
+def show_domain_error(form, err: DomainError) -> int:
+    """Put a service's refusal on the form (field messages) or in a flash; returns the status to answer."""
+    db.session.rollback()
+    fields = err.extra.get("fields") or {}
+    unplaced = []
+    for name, messages in fields.items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is None:
+            unplaced.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+    if not fields or unplaced:
+        flash(" ".join(unplaced) if unplaced else str(err.message), "error")
+    return 422 if err.status in (409, 422) else err.status

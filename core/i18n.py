@@ -1,0 +1,85 @@
+"""Languages and time zones: pick the user's language, show times in the network's zone."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request
+from flask_babel import format_date, format_datetime, format_time
+from flask_login import current_user
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """The explicit choice (cookie or account), else the browser's Accept-Language, else the default."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in languages:
+        return user_locale
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    if best in {"zh", "zh_CN"}:
+        return "zh_CN"
+    return best or current_app.config["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def network_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def to_local(value: datetime) -> datetime:
+    """An aware datetime in the network's zone."""
+    return value.astimezone(network_tz())
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    """A wall-clock date and time in the network's zone, as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=network_tz()).astimezone(UTC)
+
+
+def local_today(now: datetime | None = None) -> date:
+    return to_local(now or datetime.now(UTC)).date()
+
+
+def translation_directories(root) -> str:
+    """The root catalogue first, then each package's own, so packages can grow their catalogues apart."""
+    packages = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports"]
+    dirs = ["translations"] + [f"{p}/translations" for p in packages]
+    return ";".join(d for d in dirs if (root / d).is_dir())
+
+
+def register_template_helpers(app) -> None:
+    app.jinja_env.filters["dt"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
+    app.jinja_env.filters["d"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
+    app.jinja_env.filters["t"] = lambda v, fmt="short": format_time(v, fmt) if v else ""
+    app.jinja_env.filters["localized"] = localized
+    app.jinja_env.globals["now_utc"] = lambda: datetime.now(UTC)
+
+    @app.context_processor
+    def _page_context():
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or app.config["DEFAULT_LOCALE"])
+        return {
+            "current_locale": locale,
+            "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+            "large_text": request.cookies.get("large_text") == "1",
+            "network_name": app.config.get("NETWORK_NAME"),
+        }
+
+
+def localized(obj, attr: str = "name") -> str:
+    """The English variant of a stored name (`name_en`) when the page is in English and one exists."""
+    from flask_babel import get_locale
+
+    if str(get_locale()).startswith("en"):
+        value = getattr(obj, f"{attr}_en", None)
+        if value:
+            return value
+    return getattr(obj, attr)

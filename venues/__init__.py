@@ -1,0 +1,1 @@
+"""The venue tree (hub → branch → station → community), rooms, opening hours and closures."""
