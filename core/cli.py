@@ -25,3 +25,39 @@ def seed(scale: int):
     click.echo("Demo logins (password for all: demo12345):")
     for login, role, where in logins:
         click.echo(f"  {login:<14} {role:<10} {where}")
+
+
+@click.group("i18n")
+def i18n_cli():
+    """Translation catalogues."""
+
+
+@i18n_cli.command("extract")
+@click.argument("packages", nargs=-1)
+def i18n_extract(packages):
+    """Extract strings into <pkg>/translations and update the zh_CN catalogues."""
+    from core import i18n_tool
+
+    for package in packages or i18n_tool.PACKAGES:
+        if i18n_tool.sources(package):
+            click.echo(f"updated {i18n_tool.extract(package)}")
+
+
+@i18n_cli.command("compile")
+def i18n_compile():
+    """Compile every catalogue (.po → .mo)."""
+    from core import i18n_tool
+
+    i18n_tool.compile_all()
+
+
+@i18n_cli.command("check")
+def i18n_check():
+    """List strings that have no Chinese translation; exit 1 if any."""
+    from core import i18n_tool
+
+    gaps = i18n_tool.missing()
+    for where, msgid in gaps:
+        click.echo(f"{where}: {msgid}")
+    if gaps:
+        raise SystemExit(1)

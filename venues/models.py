@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import utcnow
@@ -202,3 +203,42 @@ class Room(db.Model):
     @property
     def equipment_list(self) -> list[str]:
         return [e.strip() for e in self.equipment.split(",") if e.strip()]
+
+
+class OccupancySource(enum.StrEnum):
+    session = "session"
+    reservation = "reservation"
+    maintenance = "maintenance"
+
+
+class RoomOccupancy(db.Model):
+    """A room taken for a time range, by an activity session, a group's reservation or maintenance.
+
+    `blocked_until` is the end plus the turnover buffer, so two rows whose [starts_at, blocked_until)
+    ranges overlap are a conflict. On PostgreSQL an exclusion constraint makes overlaps impossible
+    under any concurrency; on SQLite every write transaction is serialised (BEGIN IMMEDIATE).
+    """
+
+    __tablename__ = "room_occupancies"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        sa.CheckConstraint("ends_at <= blocked_until", name="buffer_not_negative"),
+        ExcludeConstraint(
+            (sa.column("room_id"), "="),
+            (sa.func.tstzrange(sa.column("starts_at"), sa.column("blocked_until")), "&&"),
+            where=sa.text("is_active"), using="gist", name="no_overlap",
+        ).ddl_if(dialect="postgresql"),
+        sa.Index("ix_room_occupancies_room_time", "room_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    blocked_until: Mapped[datetime]
+    source: Mapped[OccupancySource] = mapped_column(sa.Enum(OccupancySource, native_enum=False, length=20))
+    source_id: Mapped[int | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    room: Mapped[Room] = relationship()

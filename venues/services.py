@@ -1,13 +1,28 @@
 """Writes on the venue network. Flush, never commit; raise domain errors with stable codes."""
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
-from core.errors import Forbidden, Invalid
+from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
-from venues.models import CHILD_KIND, Closure, District, OpeningHours, Room, RoomKind, Venue, VenueKind
+from venues.models import (
+    CHILD_KIND,
+    Closure,
+    District,
+    OccupancySource,
+    OpeningHours,
+    Room,
+    RoomKind,
+    RoomOccupancy,
+    Venue,
+    VenueKind,
+)
 
 VENUE_FIELDS = ("name", "name_en", "address", "phone", "floor_area", "lat", "lon", "description")
 
@@ -123,3 +138,63 @@ def save_room(venue: Venue, *, data: dict, actor: User, room: Room | None = None
     db.session.add(room)
     db.session.flush()
     return room
+
+
+class RoomConflict(DomainError):
+    code = "conflict"
+    status = 409
+    message = _l("The room is already taken at that time.")
+
+
+def room_buffer() -> timedelta:
+    return timedelta(minutes=current_app.config.get("ROOM_BUFFER_MINUTES", 15))
+
+
+def room_clashes(room_id: int, starts_at: datetime, ends_at: datetime, *, exclude_id: int | None = None,
+                 buffer: timedelta | None = None) -> list[RoomOccupancy]:
+    """Active occupancies of the room that a new [starts_at, ends_at) plus buffer would overlap."""
+    blocked_until = ends_at + (room_buffer() if buffer is None else buffer)
+    stmt = (select(RoomOccupancy)
+            .where(RoomOccupancy.room_id == room_id, RoomOccupancy.is_active.is_(True),
+                   RoomOccupancy.starts_at < blocked_until, RoomOccupancy.blocked_until > starts_at)
+            .order_by(RoomOccupancy.starts_at))
+    if exclude_id is not None:
+        stmt = stmt.where(RoomOccupancy.id != exclude_id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def occupy_room(room: Room, *, starts_at: datetime, ends_at: datetime, source: OccupancySource,
+                source_id: int | None = None, occupancy: RoomOccupancy | None = None) -> RoomOccupancy:
+    """Take `room` for [starts_at, ends_at) plus the turnover buffer, or move `occupancy` there.
+
+    Raises `RoomConflict` with `conflicts` (the clashing intervals) when the room is taken. The check
+    here gives a clear answer; the database (exclusion constraint / serialised writes) is what
+    guarantees that two racing requests never both succeed.
+    """
+    if starts_at >= ends_at:
+        raise Invalid(fields={"ends_at": [_("The end must be after the start.")]})
+    clashes = room_clashes(room.id, starts_at, ends_at, exclude_id=occupancy.id if occupancy else None)
+    if clashes:
+        raise _conflict(clashes)
+    occupancy = occupancy or RoomOccupancy(room_id=room.id, source=source, source_id=source_id)
+    occupancy.starts_at, occupancy.ends_at = starts_at, ends_at
+    occupancy.blocked_until = ends_at + room_buffer()
+    occupancy.is_active = True
+    try:
+        with db.session.begin_nested():
+            db.session.add(occupancy)
+            db.session.flush()
+    except IntegrityError:
+        raise _conflict(room_clashes(room.id, starts_at, ends_at)) from None
+    return occupancy
+
+
+def release_room(occupancy: RoomOccupancy) -> None:
+    """Free the room (the row stays, inactive, as history)."""
+    occupancy.is_active = False
+    db.session.flush()
+
+
+def _conflict(clashes: list[RoomOccupancy]) -> RoomConflict:
+    return RoomConflict(conflicts=[{"starts_at": c.starts_at, "ends_at": c.ends_at, "source": c.source.value,
+                                    "source_id": c.source_id} for c in clashes])

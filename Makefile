@@ -1,0 +1,68 @@
+# CultureNet — the commands the README gives. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test test-sqlite bench lint format install assets translations browser-deps clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Front-end packages from the npm registry, copied into static/vendor (served by us, never a CDN).
+assets: static/vendor/.stamp
+
+static/vendor/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/qr-scanner/qr-scanner.umd.min.js node_modules/qr-scanner/qr-scanner-worker.min.js static/vendor/
+	touch $@
+
+translations: $(STAMP)
+	$(FLASK) i18n compile
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg >/dev/null; \
+	  else echo "no /usr/bin/chromium: browser tests will skip (apt-get install chromium)"; fi; \
+	fi
+
+demo: install assets translations
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo "Serving http://$(HOST):$(PORT)  (scheduler running beside it; Ctrl-C stops both)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  if $(FLASK) scheduler --help >/dev/null 2>&1; then \
+	    ( $(FLASK) scheduler run 2>&1 | sed -u 's/^/[scheduler] /' ) & \
+	  fi; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install assets translations browser-deps
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install assets translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache
