@@ -3,6 +3,7 @@
 Every function flushes and never commits; the caller (a view, the API, the CLI) commits once.
 """
 
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -161,7 +162,7 @@ def authenticate(login: str, password: str, *, now: datetime | None = None) -> U
 
 
 def _locked(user: User, now: datetime) -> AccountLocked:
-    minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+    minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
     return AccountLocked(_("Too many failed attempts. Try again in %(n)s minutes.", n=minutes),
                          retry_after_minutes=minutes)
 
