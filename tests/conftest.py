@@ -34,8 +34,8 @@ class CSRFClient(FlaskClient):
                 headers = dict(kwargs.get("headers") or {})
                 headers.setdefault("X-CSRFToken", self.csrf_token())
                 kwargs["headers"] = headers
-            elif isinstance(kwargs.get("data"), dict):
-                kwargs["data"] = {"csrf_token": self.csrf_token(), **kwargs["data"]}
+            elif kwargs.get("data") is None or isinstance(kwargs.get("data"), dict):
+                kwargs["data"] = {"csrf_token": self.csrf_token(), **(kwargs.get("data") or {})}
         return super().open(*args, **kwargs)
 
     def login(self, login: str, password: str = "secret123"):
