@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from core import extensions as ext
 from core.config import BASE_DIR, Config
@@ -15,6 +16,15 @@ from core.i18n import register_template_helpers, select_locale, select_timezone,
 from core.security import register_security_headers
 
 request_log = logging.getLogger("culturenet.request")
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
@@ -42,6 +52,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    app.url_map.converters["int"] = BoundedInt
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)

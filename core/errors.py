@@ -9,7 +9,7 @@ import logging
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             response.headers["Retry-After"] = "60"
         return response
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _bad_value(err):
+        # A value the database cannot hold (a huge number, an impossible date) slipped past validation.
+        log.warning("value refused by the database on %s: %s", request.path, err)
+        from core.extensions import db
+
+        db.session.rollback()
+        return error_response(400, "bad_request", _l("A value in the request is out of range."))
 
     @app.errorhandler(OperationalError)
     def _db_down(err):
