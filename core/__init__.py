@@ -78,6 +78,10 @@ def register_blueprints(app: Flask) -> None:
     for bp in apis:
         ext.csrf.exempt(bp)
         app.register_blueprint(bp)
+    if app.config.get("BENCH_ENDPOINTS"):
+        from core import bench_views
+
+        app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
 
     register_auth(app)

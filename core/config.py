@@ -58,6 +58,7 @@ class Config:
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
         self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
         self.JSON_SORT_KEYS = False
+        self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)
