@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     """Every blueprint, in one visible list. API blueprints are CSRF-checked by core.api instead."""
     from accounts import api as accounts_api
     from accounts import views as accounts_views
+    from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from venues import admin as venues_admin
     from venues import api as venues_api
