@@ -6,7 +6,7 @@ page (or a flashed message) everywhere else. Nothing here reads the domain packa
 
 import logging
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
@@ -120,6 +120,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        if err.status == 401 and not wants_json():
+            login_view = getattr(current_app, "login_manager", None) and current_app.login_manager.login_view
+            if login_view:
+                return redirect(url_for(login_view, next=request.full_path.rstrip("?")))
         body = err.to_dict()
         code, message = body.pop("code"), body.pop("message")
         return error_response(err.status, code, message, body)
