@@ -11,7 +11,13 @@ from core import extensions as ext
 from core.config import BASE_DIR, Config
 from core.db import install_sqlite_hooks
 from core.errors import register_error_handlers
-from core.i18n import register_template_helpers, select_locale, select_timezone, translation_directories
+from core.i18n import (
+    CatalogueDomain,
+    register_template_helpers,
+    select_locale,
+    select_timezone,
+    translation_directories,
+)
 from core.security import register_security_headers
 
 request_log = logging.getLogger("culturenet.request")
@@ -36,6 +42,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    ext.babel.domain_instance = CatalogueDomain()  # reads the zh_CN catalogues (see CatalogueDomain)
     ext.login_manager.init_app(app)
     if app.config.get("TRUST_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix
