@@ -3,9 +3,8 @@
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel import support
 from flask import current_app, request
-from flask_babel import Domain, format_date, format_datetime, format_time, get_locale
+from flask_babel import Domain, format_date, format_datetime, format_time
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -95,7 +94,9 @@ class CatalogueDomain(Domain):
     """
 
     def get_translations(self):
+        from babel import support
         from flask import has_app_context
+        from flask_babel import get_locale
 
         if not has_app_context():
             return support.NullTranslations()
