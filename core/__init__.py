@@ -8,16 +8,11 @@ from flask import Flask, g, request
 from flask_login import current_user
 
 from core import extensions as ext
+from core.catalogues import CatalogueDomain
 from core.config import BASE_DIR, Config
 from core.db import install_sqlite_hooks
 from core.errors import register_error_handlers
-from core.i18n import (
-    CatalogueDomain,
-    register_template_helpers,
-    select_locale,
-    select_timezone,
-    translation_directories,
-)
+from core.i18n import register_template_helpers, select_locale, select_timezone, translation_directories
 from core.security import register_security_headers
 
 request_log = logging.getLogger("culturenet.request")

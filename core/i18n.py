@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
-from flask_babel import Domain, format_date, format_datetime, format_time
+from flask_babel import format_date, format_datetime, format_time
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -84,34 +84,3 @@ def localized(obj, attr: str = "name") -> str:
             return value
     return getattr(obj, attr)
 
-
-class CatalogueDomain(Domain):
-    """Finds the `zh_CN` catalogues for Babel's locale `zh_Hans_CN`.
-
-    Flask-Babel asks gettext for `str(locale)`, which for zh_CN is `zh_Hans_CN`; gettext then tries only
-    `zh_Hans_CN` and `zh`, so the `<pkg>/translations/zh_CN` catalogues were never read. This domain also
-    tries `language_TERRITORY`, and merges every package's catalogue once per locale.
-    """
-
-    def get_translations(self):
-        from babel import support
-        from flask import has_app_context
-        from flask_babel import get_locale
-
-        if not has_app_context():
-            return support.NullTranslations()
-        locale = get_locale()
-        if locale is None:
-            return support.NullTranslations()
-        cache = current_app.extensions.setdefault("culturenet.translations", {})
-        key = str(locale)
-        if key not in cache:
-            names = [key]
-            if locale.territory:
-                names.append(f"{locale.language}_{locale.territory}")
-            names.append(locale.language)
-            translations = support.Translations()
-            for dirname in self.translation_directories:
-                translations.merge(support.Translations.load(dirname, names, self.domain[0]))
-            cache[key] = translations
-        return cache[key]
