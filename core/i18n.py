@@ -83,4 +83,3 @@ def localized(obj, attr: str = "name") -> str:
         if value:
             return value
     return getattr(obj, attr)
-
