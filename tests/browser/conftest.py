@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from core.config import BASE_DIR
 from core.extensions import db
@@ -32,6 +32,13 @@ def unavailable(reason: str):
     if dbs.CI:
         pytest.fail(f"CI=true needs the browser tests to run: {reason}")
     pytest.skip(reason)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access-log line per request (failures show the page, not the log)."""
+
+    def log_request(self, code="-", size="-"):
+        pass
 
 
 @dataclass
@@ -98,7 +105,7 @@ def live_server():
         db.create_all()
         world = _seed_panjin() if PANJIN.exists() else _seed_small()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
