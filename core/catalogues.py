@@ -1,7 +1,21 @@
-"""Reading the per-package translation catalogues."""
+"""Reading the per-package translation catalogues, and one language per request."""
 
-from flask import current_app
-from flask_babel import Domain
+from flask import current_app, request_started
+from flask_babel import Domain, refresh
+
+
+def init_app(app, babel) -> None:
+    """Use CatalogueDomain, and pick the language afresh for every request.
+
+    Flask-Babel caches the locale on `g`, which lives on the app context; when an app context spans several
+    requests (tests, CLI), the first request's language would stick to the later ones.
+    """
+    babel.domain_instance = CatalogueDomain()
+    request_started.connect(_forget_locale, app)
+
+
+def _forget_locale(sender, **extra) -> None:
+    refresh()
 
 
 class CatalogueDomain(Domain):

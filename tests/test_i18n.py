@@ -54,11 +54,17 @@ def test_language_cookie_beats_accept_language(client):
 
 
 def test_chinese_cookie_beats_english_accept_language(client):
-    # One language per test: the app fixture's app context outlives requests, and Flask-Babel caches the
-    # locale on it.
     client.set_cookie("lang", "zh_CN")
     html = client.get("/register", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "注册" in html and "出生年份" in html
+
+
+def test_each_request_gets_its_own_language(client):
+    """The test app context spans requests; the language must still follow each request."""
+    assert "Sign in" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "登录" in client.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    assert "Sign in" in client.get("/login").get_data(as_text=True)
 
 
 def test_default_language_is_chinese(client):
