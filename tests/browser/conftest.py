@@ -212,10 +212,16 @@ def describe(violations: list[dict]) -> str:
 
 
 def assert_accessible(page, label: str = "") -> None:
-    """No serious or critical axe violations on the current page."""
+    """No serious or critical axe violations, and no duplicate ids (axe 4.x no longer checks those)."""
     blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING]
     where = label or page.url
     assert not blocking, f"axe found serious/critical problems on {where}:\n{describe(blocking)}"
+    duplicates = page.evaluate("""() => {
+        const seen = {};
+        document.querySelectorAll("[id]").forEach(el => { seen[el.id] = (seen[el.id] || 0) + 1; });
+        return Object.keys(seen).filter(id => seen[id] > 1);
+    }""")
+    assert not duplicates, f"duplicate ids on {where} (labels and aria-describedby break): {duplicates}"
 
 
 @pytest.fixture

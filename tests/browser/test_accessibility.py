@@ -1,5 +1,5 @@
 """axe-core (WCAG 2.0/2.1 A and AA) finds no serious or critical problem on the foundation's pages, at phone
-size, in normal and large-text mode."""
+size, in normal and large-text mode; and no page has duplicate ids."""
 
 import pytest
 
@@ -7,14 +7,17 @@ from tests.browser.conftest import assert_accessible, run_axe, sign_in
 
 pytestmark = pytest.mark.browser
 
-PAGES = {
-    "home": (None, lambda w: "/"),
-    "venue directory": (None, lambda w: "/venues"),
-    "venue page": (None, lambda w: f"/venues/{w.station_id}"),
-    "login": (None, lambda w: "/login"),
-    "register": (None, lambda w: "/register"),
-    "account": ("resident", lambda w: "/account"),
-    "staff venue edit": ("staff", lambda w: f"/venues/{w.station_id}/edit"),
+PAGES = {  # name: (who signs in, path, HTTP status)
+    "home": (None, lambda w: "/", 200),
+    "venue directory": (None, lambda w: "/venues", 200),
+    "venue page": (None, lambda w: f"/venues/{w.station_id}", 200),
+    "login": (None, lambda w: "/login", 200),
+    "register": (None, lambda w: "/register", 200),
+    "account": ("resident", lambda w: "/account", 200),
+    "staff home": ("staff", lambda w: "/staff", 200),
+    "staff venue edit": ("staff", lambda w: f"/venues/{w.station_id}/edit", 200),
+    "403 page": ("staff", lambda w: f"/venues/{w.sibling_id}/edit", 403),
+    "404 page": (None, lambda w: "/venues/999999", 404),
 }
 
 
@@ -22,7 +25,7 @@ PAGES = {
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_has_no_serious_accessibility_problems(phone, live_server, world, name, large_text):
     page = phone
-    who, path = PAGES[name]
+    who, path, status = PAGES[name]
     if who == "resident":
         sign_in(page, world.resident_login, world.password)
     elif who == "staff":
@@ -30,7 +33,7 @@ def test_page_has_no_serious_accessibility_problems(phone, live_server, world, n
     if large_text:
         page.context.add_cookies([{"name": "large_text", "value": "1", "url": live_server.url}])
     response = page.goto(path(world))
-    assert response.status == 200, f"{name}: HTTP {response.status}"
+    assert response.status == status, f"{name}: HTTP {response.status}"
     classes = (page.get_attribute("html", "class") or "").split()
     assert ("large-text" in classes) is large_text
     assert_accessible(page, f"{name} ({'large text' if large_text else 'normal'}, phone)")
