@@ -166,13 +166,18 @@ def desktop(chromium, live_server):
     context.close()
 
 
+def click_and_wait(locator) -> None:
+    """Click something that loads a new page (a form submit, a link) and wait for that page."""
+    with locator.page.expect_navigation():
+        locator.click()
+
+
 def sign_in(page, login: str, password: str) -> None:
     """Sign in through the login form (in whatever language the page is in)."""
     page.goto("/login")
     page.fill("#login", login)
     page.fill("#password", password)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    click_and_wait(page.locator("main form button[type=submit]"))
     assert "/login" not in page.url, f"sign-in as {login} failed: {page.locator('.flashes').all_inner_texts()}"
 
 

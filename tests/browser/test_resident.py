@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import click_and_wait, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,7 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     assert card in page.locator(".flashes").inner_text()
     assert "赵桂芳" in page.locator("main").inner_text()
 
-    page.get_by_role("button", name="退出登录").click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("button", name="退出登录"))
     assert "您已退出登录" in page.locator(".flashes").inner_text()
     page.goto("/account")
     assert "/login" in page.url  # signed out for real
@@ -44,13 +43,11 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     assert page.locator(".facts dd.mono").inner_text().strip() == card
 
     # English and back: the text and <html lang> follow.
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("button", name="English"))
     assert page.get_attribute("html", "lang") == "en"
     assert page.locator("h1").inner_text() == "My account"
     assert page.get_by_role("button", name="Sign out").is_visible()
-    page.get_by_role("button", name="中文").click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("button", name="中文"))
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert page.locator("h1").inner_text() == "我的账户"
 
@@ -58,14 +55,12 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     normal = font_size(page, "main p")
     large_button = page.get_by_role("button", name="大字模式")
     assert large_button.get_attribute("aria-pressed") == "false"
-    large_button.click()
-    page.wait_for_load_state()
+    click_and_wait(large_button)
     assert "large-text" in (page.get_attribute("html", "class") or "").split()
     assert page.get_by_role("button", name="大字模式").get_attribute("aria-pressed") == "true"
     assert font_size(page, "main p") > normal * 1.2
     assert page.url.endswith("/account")  # stayed on the same page
-    page.get_by_role("button", name="大字模式").click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("button", name="大字模式"))
     assert "large-text" not in (page.get_attribute("html", "class") or "").split()
     assert font_size(page, "main p") == pytest.approx(normal)
 
@@ -75,7 +70,6 @@ def test_wrong_password_is_refused_in_chinese(phone, world):
     page.goto("/login")
     page.fill("#login", world.resident_login)
     page.fill("#password", "not-the-password")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    click_and_wait(page.locator("main form button[type=submit]"))
     assert "/login" in page.url
     assert "账号或密码不正确" in page.locator(".flashes").inner_text()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import click_and_wait, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -11,8 +11,7 @@ def test_station_staff_edits_their_station(desktop, world):
     page = desktop
     sign_in(page, world.staff_login, world.password)
     page.goto("/staff")
-    page.get_by_role("link", name=world.station_name).first.click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("link", name=world.station_name).first)
 
     page.goto(f"/venues/{world.station_id}/edit")
     assert page.locator("h1").inner_text().startswith("编辑")
@@ -27,8 +26,8 @@ def test_station_staff_edits_their_station(desktop, world):
     page.goto(f"/venues/{world.station_id}/edit")
     page.fill("#hours-mon", "")
     page.fill("#hours-tue", "08:30-11:30, 14:00-17:30")
-    page.get_by_role("button", name="保存开放时间").click()
-    page.wait_for_url(f"**/venues/{world.station_id}/edit")
+    click_and_wait(page.get_by_role("button", name="保存开放时间"))
+    assert page.url.endswith(f"/venues/{world.station_id}/edit")
     assert "开放时间已保存" in page.locator(".flashes").inner_text()
     assert page.input_value("#hours-tue") == "08:30-11:30, 14:00-17:30"
     assert page.input_value("#hours-mon") == ""
@@ -45,8 +44,7 @@ def test_bad_hours_show_a_clear_error(desktop, world):
     sign_in(page, world.staff_login, world.password)
     page.goto(f"/venues/{world.station_id}/edit")
     page.fill("#hours-wed", "nine to five")
-    page.get_by_role("button", name="保存开放时间").click()
-    page.wait_for_load_state()
+    click_and_wait(page.get_by_role("button", name="保存开放时间"))
     error = page.locator("#hours-wed-error")
     assert "09:00-12:00" in error.inner_text()
     assert page.get_attribute("#hours-wed", "aria-invalid") == "true"
