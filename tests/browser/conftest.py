@@ -148,22 +148,70 @@ def _context(chromium, live_server, **options):
     return context
 
 
-@pytest.fixture
-def phone(chromium, live_server):
-    """A page in a fresh phone-sized context (390×844, touch), Chinese browser."""
-    context = _context(chromium, live_server, **PHONE)
-    page = context.new_page()
-    yield page
-    context.close()
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+
+
+@pytest.fixture(scope="session")
+def signed_in_states(chromium, live_server):
+    """Cookies of a signed-in session per (role, size), made once: each sign-in is a POST /login, and the
+    login form allows only 10 a minute from one address."""
+    states = {}
+
+    def state(role: str, size: str) -> dict:
+        if (role, size) not in states:
+            world = live_server.world
+            login = {"staff": world.staff_login, "resident": world.resident_login, "admin": world.admin_login}[role]
+            context = _context(chromium, live_server, **SIZES[size])
+            sign_in(context.new_page(), login, world.password)
+            states[role, size] = context.storage_state()
+            context.close()
+        return states[role, size]
+
+    return state
+
+
+def _page_factory(chromium, live_server, signed_in_states, size: str):
+    contexts = []
+
+    def open_page(role: str | None = None):
+        options = dict(SIZES[size])
+        if role:
+            options["storage_state"] = signed_in_states(role, size)
+        context = _context(chromium, live_server, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    return open_page, contexts
 
 
 @pytest.fixture
-def desktop(chromium, live_server):
-    """A page in a fresh desktop-sized context, Chinese browser."""
-    context = _context(chromium, live_server, **DESKTOP)
-    page = context.new_page()
-    yield page
-    context.close()
+def phone_as(chromium, live_server, signed_in_states):
+    """`phone_as("staff")` → a phone-sized page already signed in as that role (None: signed out)."""
+    open_page, contexts = _page_factory(chromium, live_server, signed_in_states, "phone")
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def desktop_as(chromium, live_server, signed_in_states):
+    """`desktop_as("staff")` → a desktop-sized page already signed in as that role."""
+    open_page, contexts = _page_factory(chromium, live_server, signed_in_states, "desktop")
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def phone(phone_as):
+    """A page in a fresh phone-sized context (390×844, touch), Chinese browser, signed out."""
+    return phone_as(None)
+
+
+@pytest.fixture
+def desktop(desktop_as):
+    """A page in a fresh desktop-sized context, Chinese browser, signed out."""
+    return desktop_as(None)
 
 
 def click_and_wait(locator) -> None:

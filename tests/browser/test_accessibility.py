@@ -3,7 +3,7 @@ size, in normal and large-text mode; and no page has duplicate ids."""
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, run_axe, sign_in
+from tests.browser.conftest import assert_accessible, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +23,9 @@ PAGES = {  # name: (who signs in, path, HTTP status)
 
 @pytest.mark.parametrize("large_text", [False, True], ids=["normal", "large-text"])
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_has_no_serious_accessibility_problems(phone, live_server, world, name, large_text):
-    page = phone
+def test_page_has_no_serious_accessibility_problems(phone_as, live_server, world, name, large_text):
     who, path, status = PAGES[name]
-    if who == "resident":
-        sign_in(page, world.resident_login, world.password)
-    elif who == "staff":
-        sign_in(page, world.staff_login, world.password)
+    page = phone_as(who)
     if large_text:
         page.context.add_cookies([{"name": "large_text", "value": "1", "url": live_server.url}])
     response = page.goto(path(world))

@@ -39,9 +39,8 @@ def test_station_staff_edits_their_station(desktop, world):
     assert "闭馆" in monday
 
 
-def test_bad_hours_show_a_clear_error(desktop, world):
-    page = desktop
-    sign_in(page, world.staff_login, world.password)
+def test_bad_hours_show_a_clear_error(desktop_as, world):
+    page = desktop_as("staff")
     page.goto(f"/venues/{world.station_id}/edit")
     page.fill("#hours-wed", "nine to five")
     click_and_wait(page.get_by_role("button", name="保存开放时间"))
@@ -51,9 +50,8 @@ def test_bad_hours_show_a_clear_error(desktop, world):
 
 
 @pytest.mark.parametrize("target", ["sibling_id", "branch_id"])
-def test_station_staff_cannot_edit_sibling_or_parent(desktop, world, target):
-    page = desktop
-    sign_in(page, world.staff_login, world.password)
+def test_station_staff_cannot_edit_sibling_or_parent(desktop_as, world, target):
+    page = desktop_as("staff")
     response = page.goto(f"/venues/{getattr(world, target)}/edit")
     assert response.status == 403
     assert page.locator("h1").inner_text() == "无权访问"
