@@ -34,8 +34,8 @@ class CSRFClient(FlaskClient):
                 headers = dict(kwargs.get("headers") or {})
                 headers.setdefault("X-CSRFToken", self.csrf_token())
                 kwargs["headers"] = headers
-            elif isinstance(kwargs.get("data"), dict):
-                kwargs["data"] = {"csrf_token": self.csrf_token(), **kwargs["data"]}
+            elif kwargs.get("data") is None or isinstance(kwargs.get("data"), dict):
+                kwargs["data"] = {"csrf_token": self.csrf_token(), **(kwargs.get("data") or {})}
         return super().open(*args, **kwargs)
 
     def login(self, login: str, password: str = "secret123"):
@@ -49,7 +49,7 @@ def _has_bearer(kwargs) -> bool:
     return "Authorization" in dict(kwargs.get("headers") or {})
 
 
-def make_app(url: str):
+def make_app(url: str, **overrides):
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -59,6 +59,7 @@ def make_app(url: str):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SMS_BACKEND": "console",
         "MAIL_BACKEND": "console",
+        **overrides,
     })
     app.test_client_class = CSRFClient
     return app
