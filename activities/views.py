@@ -4,7 +4,7 @@ The activity page itself (with the booking form and the lottery result) is serve
 which may read activities; this package may not read bookings.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,11 +25,18 @@ from activities.models import (
     Category,
     Session,
 )
-from activities.queries import ActivityFilters, activity_page, activity_select, sessions_for_feed, staff_activities
+from activities.queries import (
+    ActivityFilters,
+    activity_page,
+    activity_select,
+    sessions_between,
+    sessions_for_feed,
+    staff_activities,
+)
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
-from core.i18n import local_datetime, local_today
+from core.i18n import local_datetime, local_today, to_local
 from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
 
@@ -61,6 +68,29 @@ def listing():
     return render_template("activities/list.html", result=result, f=filters, districts=districts(),
                            kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, policy_labels=POLICY_LABELS,
                            args={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.get("/activities/calendar")
+def calendar():
+    """A week (or month) of sessions, day by day, with the listing's filters."""
+    view = "month" if request.args.get("view") == "month" else "week"
+    first = _date_arg("start") or local_today()
+    if view == "month":
+        first = first.replace(day=1)
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    else:
+        first -= timedelta(days=first.weekday())
+        last = first + timedelta(days=7)
+    kind = request.args.get("kind") if request.args.get("kind") in ActivityKind.__members__ else None
+    filters = ActivityFilters(district=(request.args.get("district") or "")[:40] or None, kind=kind,
+                              venue_id=_int_arg("venue", 1))
+    days: dict[date, list[Session]] = {}
+    for session in sessions_between(local_datetime(first, time.min), local_datetime(last, time.min), filters):
+        days.setdefault(to_local(session.starts_at).date(), []).append(session)
+    previous = (first - timedelta(days=1)).replace(day=1) if view == "month" else first - timedelta(days=7)
+    return render_template("activities/calendar.html", view=view, first=first, last=last - timedelta(days=1),
+                           days=sorted(days.items()), previous=previous, following=last, f=filters,
+                           districts=districts(), kind_labels=KIND_LABELS)
 
 
 @bp.get("/lottery/how-to-verify")

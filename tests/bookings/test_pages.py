@@ -207,3 +207,12 @@ def test_a_draft_activity_page_is_404_to_residents(client, world):
     draft = af.activity(world["net"]["branch"], actor=world["staff"], publish=False)
     f.commit()
     assert client.get(f"/activities/{draft.id}").status_code == 404
+
+
+def test_calendar_week_and_month_views(client, world):
+    start = af.first_session(world["event"]).starts_at.date().isoformat()
+    week = client.get(f"/activities/calendar?start={start}").get_data(as_text=True)
+    assert "露天电影放映" in week
+    month = client.get(f"/activities/calendar?view=month&start={start}&district=panshan")
+    assert month.status_code == 200 and "露天电影放映" not in month.get_data(as_text=True)
+    assert client.get("/activities/calendar?start=garbage&view=x").status_code == 200
