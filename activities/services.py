@@ -302,3 +302,44 @@ def cancel_activity(activity: Activity, *, reason: str, actor: User, now: dateti
     signals.activity_cancelled.send(activity, activity_id=activity.id, reason=(reason or "").strip()[:200],
                                     actor_id=actor.id, now=now)
     return activity
+
+
+COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
+COVER_SIZE = (1200, 800)
+
+
+class BadImage(DomainError):
+    code = "invalid"
+    status = 422
+    message = _l("Upload a JPEG, PNG or WebP picture.")
+
+
+def set_cover_image(activity: Activity, *, stream, actor: User, upload_dir: str) -> str:
+    """Check an uploaded picture really is one (by decoding it, never by its name), shrink it to fit
+    1200×800 and store it as a fresh JPEG (which also drops any metadata). Returns the stored name."""
+    import secrets
+    from pathlib import Path
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not activity.can_manage(actor):
+        raise Forbidden()
+    try:
+        with Image.open(stream) as probe:
+            if probe.format not in COVER_FORMATS:
+                raise BadImage(fields={"cover": [str(BadImage.message)]})
+            probe.verify()
+        stream.seek(0)
+        with Image.open(stream) as image:
+            image.thumbnail(COVER_SIZE)
+            picture = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise BadImage(fields={"cover": [str(BadImage.message)]}) from None
+    folder = Path(upload_dir) / "activities"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{activity.id}-{secrets.token_hex(6)}.jpg"
+    picture.save(folder / name, "JPEG", quality=85, optimize=True)
+    activity.cover_image = name
+    db.session.flush()
+    audit.record(actor, "activity.cover", activity, {"file": name})
+    return name
