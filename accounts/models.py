@@ -82,7 +82,7 @@ class User(db.Model):
     deleted_at: Mapped[datetime | None]
 
     grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
-                                                     lazy="selectin")
+                                                     lazy="selectin", foreign_keys="RoleGrant.user_id")
     participants: Mapped[list["Participant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
                                                              order_by="Participant.id")
 

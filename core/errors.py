@@ -6,7 +6,7 @@ page (or a flashed message) everywhere else. Nothing here reads the domain packa
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -103,13 +103,16 @@ HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message, extra: dict | None = None):
+def error_response(status: int, code: str, message, extra: dict | None = None) -> Response:
     """One error, as JSON for the API or as a friendly page for people."""
     if wants_json():
         body = {"code": code, "message": str(message)}
         body.update(extra or {})
-        return jsonify({"error": body}), status
-    return render_template("errors/error.html", status=status, code=code, message=message), status
+        response = jsonify({"error": body})
+    else:
+        response = make_response(render_template("errors/error.html", status=status, code=code, message=message))
+    response.status_code = status
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -132,9 +135,9 @@ def register_error_handlers(app: Flask) -> None:
         code, message = HTTP_CODES.get(status, ("http_error", _l("The request could not be completed.")))
         response = error_response(status, code, message)
         if status == 405 and err.valid_methods:
-            response[0].headers["Allow"] = ", ".join(err.valid_methods)
+            response.headers["Allow"] = ", ".join(err.valid_methods)
         if status == 429:
-            response[0].headers["Retry-After"] = "60"
+            response.headers["Retry-After"] = "60"
         return response
 
     @app.errorhandler(OperationalError)

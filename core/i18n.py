@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, format_time
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANG_COOKIE = "lang"
 def select_locale() -> str:
     """The explicit choice (cookie or account), else the browser's Accept-Language, else the default."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 
 from core import create_app
@@ -22,6 +23,10 @@ class CSRFClient(FlaskClient):
         return self._token
 
     def open(self, *args, **kwargs):
+        # Tests keep one app context open, which Flask reuses for each request: forget the user that
+        # Flask-Login cached in `g` so each request authenticates afresh, as in production.
+        if has_app_context():
+            g.pop("_login_user", None)
         csrf = kwargs.pop("csrf", True)
         method = (kwargs.get("method") or "GET").upper()
         if csrf and method in {"POST", "PUT", "PATCH", "DELETE"} and not _has_bearer(kwargs):
@@ -29,8 +34,8 @@ class CSRFClient(FlaskClient):
                 headers = dict(kwargs.get("headers") or {})
                 headers.setdefault("X-CSRFToken", self.csrf_token())
                 kwargs["headers"] = headers
-            elif isinstance(kwargs.get("data"), dict):
-                kwargs["data"] = {"csrf_token": self.csrf_token(), **kwargs["data"]}
+            elif kwargs.get("data") is None or isinstance(kwargs.get("data"), dict):
+                kwargs["data"] = {"csrf_token": self.csrf_token(), **(kwargs.get("data") or {})}
         return super().open(*args, **kwargs)
 
     def login(self, login: str, password: str = "secret123"):
