@@ -135,3 +135,14 @@ def test_others_cannot_see_or_act_on_a_reservation(client, net, day):
     assert client.post(f"/room-reservations/{reservation.id}/approve").status_code == 404
     assert client.get("/staff/room-reservations").status_code == 403
     assert db.session.query(RoomGroup).count() == 1
+
+
+def test_pages_and_errors_speak_chinese_by_default(client, net, day):
+    client.set_cookie("lang", "zh_CN")
+    client.login(net["resident"].phone)
+    html = client.get(f"/rooms/{net['room'].id}?from={day}").get_data(as_text=True)
+    assert "空闲" in html and "Free" not in html
+    error = client.post("/api/v1/room-reservations", json={
+        "room_id": net["room"].id, "starts_at": at(day, 9).isoformat(), "ends_at": at(day, 8).isoformat(),
+        "purpose": "排练", "attendees": 5, "group": {"name": "团"}}).get_json()["error"]
+    assert error["fields"]["ends_at"] == ["结束时间必须晚于开始时间。"]
