@@ -40,3 +40,8 @@ class ReasonForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=300)])
+
+
+class BulkForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for rejecting (the group will read it)"),
+                           validators=[Optional(), Length(max=300)])

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES
 from bookings.reservations import services
-from bookings.reservations.forms import CancelForm, ReasonForm, ReservationForm
+from bookings.reservations.forms import BulkForm, CancelForm, ReasonForm, ReservationForm
 from bookings.reservations.models import GROUP_KIND_LABELS, STATUS_LABELS, RoomReservation
 from bookings.reservations.queries import (
     availability,
@@ -157,7 +157,7 @@ def staff_queue():
     return render_template("bookings/reservations/staff.html", pending=pending_queue(actor, MANAGE_ROLES, now),
                            upcoming=upcoming_approved(actor, CHECKIN_ROLES, now),
                            clashes=closure_clashes(actor, MANAGE_ROLES, now), status_labels=STATUS_LABELS,
-                           reason_form=ReasonForm(), now=now)
+                           bulk_form=BulkForm(), now=now)
 
 
 def _act(reservation_id: int, action) -> object:
@@ -201,7 +201,7 @@ def check_in(reservation_id: int):
 @bp.post("/staff/room-reservations/bulk")
 def bulk():
     actor = require_roles(*MANAGE_ROLES)
-    form = ReasonForm()
+    form = BulkForm()
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:100]
     if not ids:
         flash(_("Select at least one request."), "warning")

@@ -73,6 +73,8 @@ def test_staff_approve_from_the_queue_and_the_group_sees_it(client, net, day):
     client.login(net["staff"].login)
     queue = client.get("/staff/room-reservations").get_data(as_text=True)
     assert queue.count('class="list-item pending-request"') == 2
+    assert "required" not in queue.split('name="reason"')[0].rsplit("<textarea", 1)[1]  # approving needs no reason
+    assert '="None"' not in queue
     first, second = db.session.query(RoomReservation).order_by(RoomReservation.id).all()
     assert client.post(f"/room-reservations/{first.id}/approve?next=/staff/room-reservations").status_code == 302
     response = client.post("/staff/room-reservations/bulk", data={"ids": [str(second.id)], "action": "reject",
