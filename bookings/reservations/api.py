@@ -1,7 +1,7 @@
 """JSON API for room reservations (API.md): availability, requests, decisions, cancellation, check-in."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask_login import current_user
 from pydantic import AwareDatetime, Field
@@ -23,8 +23,12 @@ from venues.services import RoomConflict
 api = ApiBlueprint("reservations_api", __name__, tag="room reservations")
 
 
+MAX_ID = 2**31 - 1
+Day = date  # a field named `date` cannot also use `date` as its annotation
+
+
 class GroupIn(Schema):
-    id: int | None = Field(default=None, ge=1)
+    id: int | None = Field(default=None, ge=1, le=MAX_ID)
     name: str | None = Field(default=None, max_length=100)
     kind: GroupKind | None = None
     contact_name: str | None = Field(default=None, max_length=50)
@@ -32,13 +36,13 @@ class GroupIn(Schema):
 
 
 class ReservationIn(Schema):
-    room_id: int = Field(ge=1, le=2**31 - 1)
+    room_id: int = Field(ge=1, le=MAX_ID)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     purpose: str = Field(min_length=1, max_length=200)
     attendees: int = Field(ge=1, le=100_000)
     group: GroupIn | None = None
-    repeat_weekly_until: date | None = None
+    repeat_weekly_until: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2100, 12, 31))
 
 
 class ReasonIn(Schema):
@@ -50,7 +54,7 @@ class CancelIn(Schema):
 
 
 class BulkIn(Schema):
-    ids: list[int] = Field(min_length=1, max_length=100)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100)
     action: Literal["approve", "reject"]
     reason: str = Field(default="", max_length=300)
 
@@ -83,7 +87,7 @@ class ListQuery(Schema):
 
 
 class AvailabilityQuery(Schema):
-    date: date
+    date: Day = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
 
 
 class IntervalOut(OutSchema):

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from bookings.reservations.models import GROUP_KIND_LABELS, GroupKind
 
@@ -27,11 +27,22 @@ class ReservationForm(FlaskForm):
                                 render_kw={"autocomplete": "tel", "inputmode": "tel"})
     repeat_weekly_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
 
+    def validate_day(self, field) -> None:
+        _plausible(field)
+
+    def validate_repeat_weekly_until(self, field) -> None:
+        _plausible(field)
+
     def group_data(self) -> dict:
         if self.group_id.data:
             return {"id": self.group_id.data}
         return {"name": self.group_name.data or "", "kind": self.group_kind.data,
                 "contact_name": self.contact_name.data or "", "contact_phone": self.contact_phone.data or ""}
+
+
+def _plausible(field) -> None:
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Enter a date such as 2026-05-01."))
 
 
 class ReasonForm(FlaskForm):

@@ -179,6 +179,8 @@ def _check_request(room: Room, starts_at, ends_at, data: dict, actor: User, now:
         raise Invalid(fields={"attendees": [_("This room holds at most %(n)s people.", n=room.capacity)]})
     if actor.is_suspended(now):
         raise GroupSuspended(_("Your account may not reserve rooms for now."), suspended_until=actor.suspended_until)
+    if starts_at - now > timedelta(days=MAX_DAYS_AHEAD + 2):  # before any zone arithmetic, which could overflow
+        raise TooFarAhead(latest_date=local_today(now) + timedelta(days=MAX_DAYS_AHEAD))
     days_ahead = (to_local(starts_at).date() - local_today(now)).days
     if days_ahead < MIN_DAYS_AHEAD:
         raise TooSoon()

@@ -106,6 +106,9 @@ BAD_BODIES = [
     {"group": {"name": "新团", "contact_phone": "abc"}}, {"group": {"name": "新团", "kind": "gang"}},
     {"repeat_weekly_until": "soon"}, {"repeat_weekly_until": "1999-01-01"}, {"extra": 1},
     {"ends_at": "2026-13-40T99:00:00+08:00"}, {"starts_at": "9999-12-31T23:59:59+14:00"},
+    {"starts_at": "9999-12-31T20:00:00-12:00", "ends_at": "9999-12-31T21:00:00-12:00"},
+    {"starts_at": "0001-01-01T00:00:00+14:00"}, {"repeat_weekly_until": "9999-12-31"},
+    {"group": {"id": 2**40}}, {"room_id": 2**31}, {"attendees": -5}, {"attendees": 1.5}, {"purpose": None},
 ]
 
 
@@ -202,9 +205,20 @@ def test_availability_lists_free_and_taken_intervals(client, net, day):
     assert client.get(f"{API}/rooms/999999/availability?date={day}").status_code == 404
     assert client.get(f"{API}/rooms/{net['room'].id}/availability?date=monday").status_code == 422
     assert client.get(f"{API}/rooms/{net['room'].id}/availability").status_code == 422
+    for extreme in ("9999-12-31", "0001-01-01"):
+        assert client.get(f"{API}/rooms/{net['room'].id}/availability?date={extreme}").status_code == 422
 
 
 def test_the_openapi_document_describes_the_reservation_endpoints(client):
     paths = client.get(f"{API}/openapi.json").get_json()["paths"]
     assert {"/api/v1/room-reservations", "/api/v1/rooms/{room_id}/availability",
             "/api/v1/room-reservations/{reservation_id}/reject"} <= set(paths)
+
+
+def test_bulk_with_bad_ids_is_refused(client, net):
+    client.login(net["staff"].login)
+    for ids in ([], [0], [2**40], ["x"], list(range(1, 102))):
+        response = client.post(f"{API}/room-reservations/bulk", json={"ids": ids, "action": "approve"})
+        assert response.status_code == 422, ids
+    assert client.post(f"{API}/room-reservations/bulk", json={"ids": [1], "action": "delete"}).status_code == 422
+    assert client.post(f"{API}/room-reservations/bulk", json={"ids": [424242], "action": "approve"}).status_code == 404

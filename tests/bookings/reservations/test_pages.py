@@ -18,7 +18,7 @@ def day(app):
 
 
 def form(day, start="09:00", end="11:00", **extra):
-    data = {"day": day.isoformat(), "start": start, "end": end, "purpose": "书法练习", "attendees": "15",
+    data = {"day": str(day), "start": start, "end": end, "purpose": "书法练习", "attendees": "15",
             "group_id": "0", "group_name": "墨香书法社", "group_kind": "association", "contact_name": "孙伟",
             "contact_phone": "13900000004"}
     data.update(extra)
@@ -62,6 +62,10 @@ def test_a_refused_request_shows_the_reason_on_the_form(client, net, day):
     assert bad.status_code == 422
     nonsense = client.post(f"/rooms/{net['room'].id}/reserve", data=form(day, start="25:99", attendees="x"))
     assert nonsense.status_code == 422
+    for extreme in ("0001-01-01", "9999-12-31"):
+        assert client.post(f"/rooms/{net['room'].id}/reserve", data=form(extreme)).status_code == 422
+        assert client.post(f"/rooms/{net['room'].id}/reserve",
+                           data=form(day, repeat_weekly_until=extreme)).status_code == 422
     assert db.session.query(RoomReservation).count() == 0
 
 
