@@ -61,6 +61,7 @@ def room_week(room_id: int):
                            prev_week=first - timedelta(days=WEEK), next_week=first + timedelta(days=WEEK),
                            today=today, details=details, room_kind_labels=ROOM_KIND_LABELS,
                            status_labels=STATUS_LABELS,
+                           suggest_end=lambda s, e: min(e, s + timedelta(hours=room.max_hours)),
                            min_day=today + timedelta(days=services.MIN_DAYS_AHEAD),
                            max_day=today + timedelta(days=services.MAX_DAYS_AHEAD))
 

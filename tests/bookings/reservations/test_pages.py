@@ -32,6 +32,8 @@ def test_the_room_week_shows_free_and_taken_times_and_links_to_the_form(client, 
     html = client.get(f"/rooms/{net['room'].id}?from={day}").get_data(as_text=True)
     assert "13:45" in html and "16:15" in html
     assert f"/rooms/{net['room'].id}/reserve?day={day}&amp;start=16:15&amp;end=20:00" in html
+    # A long free stretch suggests the room's longest reservation (four hours), not the whole stretch.
+    assert f"/rooms/{net['room'].id}/reserve?day={day}&amp;start=08:00&amp;end=12:00" in html
     assert client.get(f"/rooms/{net['room'].id}?from=garbage").status_code == 200
     assert client.get("/rooms").status_code == 200
     assert client.get("/rooms/999999").status_code == 404
