@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bookings.reservations.models import RELEASE_AFTER, ReservationStatus, RoomReservation
-from bookings.reservations.services import release_reservation
+from bookings.reservations.services import expire_reservation, release_reservation
 from core.extensions import db
 
 
@@ -28,3 +28,21 @@ def release_unused(now: datetime) -> int:
             released += 1
         db.session.commit()
     return released
+
+
+def expire_undecided(now: datetime) -> int:
+    """Reject pending requests whose start has passed without a decision; returns how many.
+
+    The group sees them as not decided in time and the room is freed. Idempotent like `release_unused`.
+    """
+    ids = list(db.session.execute(
+        select(RoomReservation.id).where(RoomReservation.status == ReservationStatus.pending,
+                                         RoomReservation.starts_at <= now)
+        .order_by(RoomReservation.starts_at)).scalars())
+    expired = 0
+    for reservation_id in ids:
+        reservation = db.session.get(RoomReservation, reservation_id)
+        if reservation is not None and expire_reservation(reservation, now=now):
+            expired += 1
+        db.session.commit()
+    return expired

@@ -332,6 +332,21 @@ def release_reservation(reservation: RoomReservation, *, now: datetime) -> bool:
     return True
 
 
+def expire_reservation(reservation: RoomReservation, *, now: datetime) -> bool:
+    """Reject a request nobody decided before its start (no decider, no reason), freeing the room.
+
+    Returns False when it was decided meanwhile or has not started yet.
+    """
+    if reservation.starts_at > now:
+        return False
+    if not _claim(reservation, ReservationStatus.rejected, expected=(ReservationStatus.pending,)):
+        return False
+    reservation.decided_at = now
+    _free(reservation)
+    reservation_decided.send(reservation, approved=False, reason="", actor=None)
+    return True
+
+
 def no_shows(group: RoomGroup, now: datetime) -> int:
     """Released reservations of the group that started within the last 90 days."""
     return db.session.execute(select(func.count()).select_from(RoomReservation).where(

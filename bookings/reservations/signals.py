@@ -8,7 +8,8 @@ from blinker import Namespace
 
 signals = Namespace()
 
-# sender: the RoomReservation, kwargs approved (bool), reason (str), actor (User).
+# sender: the RoomReservation, kwargs approved (bool), reason (str), actor (User; None when a request
+# expired undecided at its start).
 # Templates: room_reservation_approved / room_reservation_rejected.
 reservation_decided = signals.signal("room-reservation-decided")
 # sender: the RoomReservation, kwargs reason (str), by_staff (bool), actor (User).

@@ -112,3 +112,24 @@ def test_utilisation_counts_open_reserved_and_used_hours_per_venue(net, reserve)
     branch = rows[net["branch"].id]
     assert (branch.hours_open, branch.hours_reserved, branch.hours_used) == (12.0, 5.0, 2.0)
     assert rows[net["station"].id].hours_open == 0  # no bookable rooms there
+
+
+def test_a_request_nobody_decided_expires_at_its_start_and_frees_the_room(net, reserve):
+    from bookings.reservations.jobs import expire_undecided
+
+    r = reserve(at(DAY, 9), at(DAY, 11))
+    decided = _approved(net, reserve, hour=14)
+    assert expire_undecided(at(DAY, 8, 59)) == 0
+    told = []
+    with reservation_decided_spy(told):
+        assert expire_undecided(at(DAY, 9)) == 1
+        assert expire_undecided(at(DAY, 16)) == 0
+    db.session.refresh(r)
+    assert r.status == ReservationStatus.rejected and r.decided_by_id is None and not r.occupancy.is_active
+    assert told == [(r.id, False)] and decided.status == ReservationStatus.approved
+
+
+def reservation_decided_spy(told):
+    from bookings.reservations.signals import reservation_decided
+
+    return reservation_decided.connected_to(lambda s, **kw: told.append((s.id, kw["approved"])))
