@@ -70,8 +70,10 @@ def register_blueprints(app: Flask) -> None:
         ext.csrf.exempt(bp)
         app.register_blueprint(bp)
     from accounts.auth import register_auth
+    from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
+    connect_account_signals()
 
 
 def register_cli(app: Flask) -> None:
