@@ -19,13 +19,17 @@ class ReservationForm(FlaskForm):
                              validators=[DataRequired(REQUIRED), NumberRange(1, 100_000)],
                              render_kw={"inputmode": "numeric"})
     group_id = SelectField(_l("Group"), coerce=int, choices=[], validate_choice=False)
-    group_name = StringField(_l("Name of a new group"), validators=[Optional(), Length(max=100)])
+    group_name = StringField(_l("Name of a new group"), validators=[Length(max=100)])  # checked in validate_group_name
     group_kind = SelectField(_l("Kind of group"), choices=[(k.value, GROUP_KIND_LABELS[k]) for k in GroupKind])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=50)],
                                render_kw={"autocomplete": "name"})
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=20)],
                                 render_kw={"autocomplete": "tel", "inputmode": "tel"})
     repeat_weekly_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
+
+    def validate_group_name(self, field) -> None:
+        if not self.group_id.data and not (field.data or "").strip():
+            raise ValidationError(_l("Give the new group's name, or choose one of your groups."))
 
     def validate_day(self, field) -> None:
         _plausible(field)

@@ -51,6 +51,11 @@ def test_a_resident_requests_a_room_and_the_group_is_remembered(client, net, day
     assert f'<option selected value="{reservation.group_id}">墨香书法社</option>' in again
     mine = client.get("/my/room-reservations").get_data(as_text=True)
     assert "墨香书法社" in mine and 'data-status="pending"' in mine
+    nameless = client.post(f"/rooms/{net['room'].id}/reserve", data=form(day, "13:00", "14:00", group_name=""))
+    assert nameless.status_code == 422  # "a new group" needs a name; it does not fall back silently
+    chosen = client.post(f"/rooms/{net['room'].id}/reserve",
+                         data=form(day, "13:00", "14:00", group_id=str(reservation.group_id), group_name=""))
+    assert chosen.status_code == 302 and db.session.query(RoomReservation).count() == 2
 
 
 def test_a_refused_request_shows_the_reason_on_the_form(client, net, day):
