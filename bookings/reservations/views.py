@@ -105,7 +105,7 @@ def _prefill(form: ReservationForm, groups) -> None:
         with contextlib.suppress(ValueError):
             getattr(form, name).data = parse(request.args.get(name, ""))
     form.group_id.data = groups[0].id if groups else 0
-    form.contact_name.data = current_user.name
+    form.contact_name.data, form.contact_phone.data = current_user.name, current_user.phone
 
 
 def _place(err: DomainError) -> DomainError:
