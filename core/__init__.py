@@ -56,13 +56,18 @@ def register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from core import views as core_views
+    from notify import views as notify_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, notify_views.bp]
     apis = [accounts_api.api, venues_api.api]
+    webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
+        app.register_blueprint(bp)
+    for bp in webhooks:
+        ext.csrf.exempt(bp)
         app.register_blueprint(bp)
     for bp in apis:
         ext.csrf.exempt(bp)
@@ -76,11 +81,17 @@ def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
     from core.cli import demo_cli, i18n_cli
+    from notify.cli import jobs_cli, scheduler_cli
+    from notify.scheduler import register_notify_jobs
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(jobs_cli)
+    # The scheduled jobs (idempotent sweepers `func(now)`); domains add theirs here with register_job.
+    register_notify_jobs()
     app.extensions["culturenet.seeders"] = [venues_demo.seed]
 
 

@@ -1,1 +1,34 @@
-"""notify."""
+"""notify: the outbox, its channels (SMS, e-mail, inbox), message templates and the scheduler.
+
+The domains call exactly these three functions, inside their own transaction (they flush, the
+request handler commits; nothing leaves before the commit, because the dispatcher only reads
+committed rows):
+
+``notify.enqueue(recipient, template, context, *, dedupe_key, due_at=None, channels=None, urgent=False,
+expires_at=None) -> list[Message]``
+    One outbox row per channel. ``template`` names a file in templates/notify/messages/ (its header
+    lists the context variables it needs). ``context`` is stored as JSON; aware datetimes survive
+    the round trip. ``dedupe_key`` (e.g. ``"reminder-24h:booking:123"``) with the channel is unique:
+    enqueuing the same key twice stores one row and returns the existing one. ``due_at`` (aware;
+    default now) is when to send. ``channels`` defaults to the recipient's preferred channels
+    (e-mail only when the user has an address); an explicit list is taken as is, and a channel the
+    user turned off is skipped at send time. ``urgent`` lets an SMS through the quiet hours
+    (21:00–08:00 network time; otherwise deferred to 08:00) — use it for same-day cancellations.
+    ``expires_at`` (aware, optional): after it the message is skipped, never sent late — pass the
+    session start for reminders; a reminder already too late when enqueued is stored as skipped.
+
+``notify.cancel(dedupe_key_prefix) -> int``
+    Cancel every still-pending message whose key starts with the prefix (e.g. ``"reminder-24h:booking:123"``
+    or ``"reminder-"`` + the booking's part); returns how many. Messages already sent stay sent.
+
+``notify.reschedule(dedupe_key, due_at, *, context=None, expires_at=None) -> int``
+    Move the pending messages of a key to a new time (a moved session), merging ``context`` updates
+    (the new ``session_starts_at``). Rows already sent stay sent; returns how many moved.
+
+Reminders: enqueue with ``due_at = starts_at - 24h`` and ``expires_at = starts_at`` when the booking is made;
+``reschedule`` when the session moves; ``cancel`` when the booking or session is cancelled.
+"""
+
+from notify.services import cancel, enqueue, reschedule
+
+__all__ = ["cancel", "enqueue", "reschedule"]

@@ -1,0 +1,151 @@
+"""The writes of notify: enqueue, cancel, reschedule, preferences, inbox reads, resend. Flush, never commit."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from accounts.models import User
+from core.db import utcnow
+from core.errors import DomainError
+from core.extensions import db
+from notify.models import CHANNELS, Channel, Message, NotificationPreference, State
+from notify.rendering import encode_context
+
+
+class NotResendable(DomainError):
+    code = "invalid_transition"
+    message = _l("Only a failed message can be sent again.")
+
+
+def preferences_for(user: User) -> NotificationPreference:
+    """The user's channel preferences (a transient all-on row when none is stored yet)."""
+    pref = db.session.get(NotificationPreference, user.id)
+    return pref or NotificationPreference(user_id=user.id, sms=True, email=True, inbox=True)
+
+
+def default_channels(user: User) -> list[str]:
+    """The channels a message goes to when the caller names none: every preferred channel, e-mail only
+    when the user has an address (most residents register with a phone only)."""
+    pref = preferences_for(user)
+    return [c for c in CHANNELS if pref.allows(c) and (c != Channel.email or user.email)]
+
+
+def enqueue(recipient: User, template: str, context: dict, *, dedupe_key: str, due_at: datetime | None = None,
+            channels: list[str] | None = None, urgent: bool = False, expires_at: datetime | None = None,
+            now: datetime | None = None) -> list[Message]:
+    """Store one outbox row per channel (see notify/__init__.py); an existing (dedupe_key, channel) row wins."""
+    now = now or utcnow()
+    due_at = due_at or now
+    if due_at.tzinfo is None or (expires_at is not None and expires_at.tzinfo is None):
+        raise ValueError("due_at and expires_at must be aware datetimes")
+    wanted = default_channels(recipient) if channels is None else [str(Channel(c)) for c in channels]
+    if not wanted:
+        return []
+    encoded = encode_context(context)
+    late = expires_at is not None and expires_at <= now
+    rows = [{"recipient_id": recipient.id, "channel": Channel(c).name, "template": template, "context": encoded,
+             "locale": recipient.locale or "zh_CN", "dedupe_key": dedupe_key, "is_urgent": urgent,
+             "due_at": due_at, "next_attempt_at": due_at, "expires_at": expires_at,
+             "state": (State.skipped if late else State.pending).name, "attempts": 0,
+             "last_error": "too late when enqueued" if late else None, "created_at": now}
+            for c in wanted]
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(Message).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key", "channel"])
+    db.session.execute(stmt)
+    return list(db.session.scalars(
+        sa.select(Message).where(Message.dedupe_key == dedupe_key, Message.channel.in_(wanted))
+        .order_by(Message.id).execution_options(populate_existing=True)))
+
+
+def cancel(dedupe_key_prefix: str, *, now: datetime | None = None) -> int:
+    """Cancel every pending message whose dedupe key starts with the prefix; returns how many."""
+    if not dedupe_key_prefix:
+        raise ValueError("an empty prefix would cancel everything")
+    result = db.session.execute(
+        sa.update(Message)
+        .where(Message.dedupe_key.startswith(dedupe_key_prefix, autoescape=True), Message.state == State.pending)
+        .values(state=State.cancelled, last_error=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def reschedule(dedupe_key: str, due_at: datetime, *, context: dict | None = None,
+               expires_at: datetime | None = None) -> int:
+    """Move the pending messages of a key (every channel) to `due_at`; `context` updates merge in.
+
+    Rows already sent stay sent: to remind again after a move, enqueue with a new key.
+    """
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be an aware datetime")
+    rows = db.session.scalars(sa.select(Message).where(Message.dedupe_key == dedupe_key,
+                                                       Message.state == State.pending)).all()
+    for row in rows:
+        row.due_at = due_at
+        row.next_attempt_at = due_at
+        if expires_at is not None:
+            row.expires_at = expires_at
+        if context:
+            row.context = {**row.context, **encode_context(context)}
+    db.session.flush()
+    return len(rows)
+
+
+def set_preferences(user: User, *, data: dict) -> NotificationPreference:
+    """Store which channels the user wants (keys sms, email, inbox; missing keys keep their value)."""
+    pref = db.session.get(NotificationPreference, user.id)
+    if pref is None:
+        pref = NotificationPreference(user_id=user.id, sms=True, email=True, inbox=True)
+        db.session.add(pref)
+    for channel in CHANNELS:
+        if channel in data:
+            setattr(pref, channel, bool(data[channel]))
+    db.session.flush()
+    return pref
+
+
+def mark_inbox_read(user: User, *, now: datetime | None = None) -> int:
+    """Mark every inbox message of `user` read."""
+    result = db.session.execute(
+        sa.update(Message)
+        .where(Message.recipient_id == user.id, Message.channel == Channel.inbox, Message.state == State.sent,
+               Message.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def resend_message(message: Message, *, actor: User, now: datetime | None = None) -> Message:
+    """Put a failed message back in the queue now (a staff decision after fixing the cause)."""
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.update(Message).where(Message.id == message.id, Message.state == State.failed)
+        .values(state=State.pending, next_attempt_at=now, attempts=0, claimed_by=None, claimed_at=None,
+                expires_at=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise NotResendable()
+    db.session.refresh(message)
+    return message
+
+
+DELIVERY_RANK = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "undelivered": 4,
+                 "failed": 4, "read": 5}
+
+
+def record_delivery_status(provider_id: str, status: str, *, error_code: str | None = None) -> Message | None:
+    """Apply a provider's delivery report to the row it sent; late reports never move a status back.
+
+    `failed`/`undelivered` make the row failed (visible to staff, who can resend)."""
+    row = db.session.scalar(sa.select(Message).where(Message.provider_id == provider_id).with_for_update())
+    if row is None:
+        return None
+    if DELIVERY_RANK.get(status, 0) < DELIVERY_RANK.get(row.delivery_status or "", -1):
+        return row
+    row.delivery_status = status
+    if status in {"failed", "undelivered"} and row.state == State.sent:
+        row.state = State.failed
+        row.last_error = f"Twilio delivery {status}" + (f" (error {error_code})" if error_code else "")
+    db.session.flush()
+    return row
