@@ -8,6 +8,7 @@ from flask import Flask, g, request
 from flask_login import current_user
 
 from core import extensions as ext
+from core.catalogues import CatalogueDomain
 from core.config import BASE_DIR, Config
 from core.db import install_sqlite_hooks
 from core.errors import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    ext.babel.domain_instance = CatalogueDomain()  # reads the zh_CN catalogues (see CatalogueDomain)
     ext.login_manager.init_app(app)
     if app.config.get("TRUST_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix
