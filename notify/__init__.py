@@ -8,7 +8,7 @@ committed rows):
 expires_at=None) -> list[Message]``
     One outbox row per channel. ``template`` names a file in templates/notify/messages/ (its header
     lists the context variables it needs). ``context`` is stored as JSON; aware datetimes survive
-    the round trip. ``dedupe_key`` (e.g. ``"reminder-24h:booking:123"``) with the channel is unique:
+    the round trip. ``dedupe_key`` (e.g. ``"booking:123:reminder-24h"``) with the channel is unique:
     enqueuing the same key twice stores one row and returns the existing one. ``due_at`` (aware;
     default now) is when to send. ``channels`` defaults to the recipient's preferred channels
     (e-mail only when the user has an address); an explicit list is taken as is, and a channel the
@@ -18,8 +18,10 @@ expires_at=None) -> list[Message]``
     session start for reminders; a reminder already too late when enqueued is stored as skipped.
 
 ``notify.cancel(dedupe_key_prefix) -> int``
-    Cancel every still-pending message whose key starts with the prefix (e.g. ``"reminder-24h:booking:123"``
-    or ``"reminder-"`` + the booking's part); returns how many. Messages already sent stay sent.
+    Cancel the still-pending messages under a key prefix; returns how many. Keys are ':'-separated
+    paths and the match is segment-wise: ``cancel("booking:12")`` cancels ``booking:12`` and
+    ``booking:12:reminder-24h`` but not ``booking:123:...``; so put the object first in keys
+    (``booking:12:reminder-24h``, ``booking:12:reminder-2h``). Messages already sent stay sent.
 
 ``notify.reschedule(dedupe_key, due_at, *, context=None, expires_at=None) -> int``
     Move the pending messages of a key to a new time (a moved session), merging ``context`` updates

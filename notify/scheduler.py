@@ -28,7 +28,7 @@ from core.extensions import db
 
 log = logging.getLogger("culturenet.scheduler")
 
-ADVISORY_LOCK_KEY = 0x43_4E_53_43  # "CNSC": the one cluster-wide scheduler lock
+ADVISORY_LOCK_KEY = 0x43_4E_53_43  # "CNSC"; with a hash of the database name: one lock per database
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class LeaderLock:
     def _try_pg(self, engine) -> bool:
         if self.conn is None:
             self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k, hashtext(current_database()))"),
+                                {"k": ADVISORY_LOCK_KEY}).scalar()
         return bool(got)
 
     def _try_file(self) -> bool:
@@ -109,7 +110,8 @@ class LeaderLock:
     def release(self) -> None:
         if self.conn is not None:
             try:
-                self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k, hashtext(current_database()))"),
+                                  {"k": ADVISORY_LOCK_KEY})
                 self.conn.close()
             except sa.exc.DBAPIError:
                 pass

@@ -60,12 +60,18 @@ def enqueue(recipient: User, template: str, context: dict, *, dedupe_key: str, d
 
 
 def cancel(dedupe_key_prefix: str, *, now: datetime | None = None) -> int:
-    """Cancel every pending message whose dedupe key starts with the prefix; returns how many."""
-    if not dedupe_key_prefix:
+    """Cancel the pending messages under a key prefix, segment-wise; returns how many.
+
+    Keys are ':'-separated paths: "booking:12" matches "booking:12" and "booking:12:reminder-24h" but not
+    "booking:123"; a prefix ending in ':' matches everything below it.
+    """
+    if not dedupe_key_prefix or dedupe_key_prefix == ":":
         raise ValueError("an empty prefix would cancel everything")
+    below = dedupe_key_prefix if dedupe_key_prefix.endswith(":") else dedupe_key_prefix + ":"
     result = db.session.execute(
         sa.update(Message)
-        .where(Message.dedupe_key.startswith(dedupe_key_prefix, autoescape=True), Message.state == State.pending)
+        .where(sa.or_(Message.dedupe_key == dedupe_key_prefix, Message.dedupe_key.startswith(below, autoescape=True)),
+               Message.state == State.pending)
         .values(state=State.cancelled, last_error=None)
         .execution_options(synchronize_session=False))
     return result.rowcount
