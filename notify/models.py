@@ -71,7 +71,7 @@ class Message(db.Model):
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    recipient: Mapped[User] = relationship(lazy="joined")
+    recipient: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def is_unread(self) -> bool:

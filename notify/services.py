@@ -144,7 +144,8 @@ def record_delivery_status(provider_id: str, status: str, *, error_code: str | N
     """Apply a provider's delivery report to the row it sent; late reports never move a status back.
 
     `failed`/`undelivered` make the row failed (visible to staff, who can resend)."""
-    row = db.session.scalar(sa.select(Message).where(Message.provider_id == provider_id).with_for_update())
+    row = db.session.scalar(sa.select(Message).where(Message.provider_id == provider_id)
+                           .with_for_update(of=Message.__table__))
     if row is None:
         return None
     if DELIVERY_RANK.get(status, 0) < DELIVERY_RANK.get(row.delivery_status or "", -1):
