@@ -27,10 +27,14 @@ expires_at=None) -> list[Message]``
     Move the pending messages of a key to a new time (a moved session), merging ``context`` updates
     (the new ``session_starts_at``). Rows already sent stay sent; returns how many moved.
 
+``notify.enqueue_many(items, *, now=None) -> int``
+    The same for many messages in one INSERT (each item a dict of enqueue's arguments): for sweeper jobs
+    that enqueue reminders for every booking of a day.
+
 Reminders: enqueue with ``due_at = starts_at - 24h`` and ``expires_at = starts_at`` when the booking is made;
 ``reschedule`` when the session moves; ``cancel`` when the booking or session is cancelled.
 """
 
-from notify.services import cancel, enqueue, reschedule
+from notify.services import cancel, enqueue, enqueue_many, reschedule
 
-__all__ = ["cancel", "enqueue", "reschedule"]
+__all__ = ["cancel", "enqueue", "enqueue_many", "reschedule"]

@@ -1,8 +1,10 @@
 """The writes of notify: enqueue, cancel, reschedule, preferences, inbox reads, resend. Flush, never commit."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -25,38 +27,81 @@ def preferences_for(user: User) -> NotificationPreference:
     return pref or NotificationPreference(user_id=user.id, sms=True, email=True, inbox=True)
 
 
-def default_channels(user: User) -> list[str]:
+def default_channels(user: User, pref: NotificationPreference | None = None) -> list[str]:
     """The channels a message goes to when the caller names none: every preferred channel, e-mail only
     when the user has an address (most residents register with a phone only)."""
-    pref = preferences_for(user)
+    pref = pref or preferences_for(user)
     return [c for c in CHANNELS if pref.allows(c) and (c != Channel.email or user.email)]
+
+
+def _rows(recipient: User, template: str, context: dict, *, dedupe_key: str, due_at: datetime | None,
+          channels: list[str] | None, urgent: bool, expires_at: datetime | None, now: datetime,
+          pref: NotificationPreference | None = None) -> list[dict]:
+    """The outbox rows (one per channel) of one message, as values for the insert."""
+    due_at = due_at or now
+    if due_at.tzinfo is None or (expires_at is not None and expires_at.tzinfo is None):
+        raise ValueError("due_at and expires_at must be aware datetimes")
+    wanted = default_channels(recipient, pref) if channels is None else [str(Channel(c)) for c in channels]
+    encoded = encode_context(context)
+    late = expires_at is not None and expires_at <= now
+    return [{"recipient_id": recipient.id, "channel": Channel(c).name, "template": template, "context": encoded,
+             "locale": recipient.locale or "zh_CN", "dedupe_key": dedupe_key, "is_urgent": urgent,
+             "due_at": due_at, "next_attempt_at": due_at, "expires_at": expires_at,
+             "state": (State.skipped if late else State.pending).name, "attempts": 0,
+             "last_error": "too late when enqueued" if late else None, "created_at": now}
+            for c in wanted]
 
 
 def enqueue(recipient: User, template: str, context: dict, *, dedupe_key: str, due_at: datetime | None = None,
             channels: list[str] | None = None, urgent: bool = False, expires_at: datetime | None = None,
             now: datetime | None = None) -> list[Message]:
     """Store one outbox row per channel (see notify/__init__.py); an existing (dedupe_key, channel) row wins."""
-    now = now or utcnow()
-    due_at = due_at or now
-    if due_at.tzinfo is None or (expires_at is not None and expires_at.tzinfo is None):
-        raise ValueError("due_at and expires_at must be aware datetimes")
-    wanted = default_channels(recipient) if channels is None else [str(Channel(c)) for c in channels]
-    if not wanted:
+    rows = _rows(recipient, template, context, dedupe_key=dedupe_key, due_at=due_at, channels=channels,
+                 urgent=urgent, expires_at=expires_at, now=now or utcnow())
+    if not rows:
         return []
-    encoded = encode_context(context)
-    late = expires_at is not None and expires_at <= now
-    rows = [{"recipient_id": recipient.id, "channel": Channel(c).name, "template": template, "context": encoded,
-             "locale": recipient.locale or "zh_CN", "dedupe_key": dedupe_key, "is_urgent": urgent,
-             "due_at": due_at, "next_attempt_at": due_at, "expires_at": expires_at,
-             "state": (State.skipped if late else State.pending).name, "attempts": 0,
-             "last_error": "too late when enqueued" if late else None, "created_at": now}
-            for c in wanted]
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Message).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key", "channel"])
-    db.session.execute(stmt)
+    db.session.execute(_insert_ignoring_duplicates(), rows)
     return list(db.session.scalars(
-        sa.select(Message).where(Message.dedupe_key == dedupe_key, Message.channel.in_(wanted))
+        sa.select(Message).where(Message.dedupe_key == dedupe_key, Message.channel.in_([r["channel"] for r in rows]))
+        .options(sa.orm.lazyload(Message.recipient))
         .order_by(Message.id).execution_options(populate_existing=True)))
+
+
+def enqueue_many(messages: Iterable[dict], *, now: datetime | None = None) -> int:
+    """`enqueue` for many messages in one statement (sweeper jobs: reminders for every booking of a day).
+
+    Each item holds enqueue's arguments by name (recipient, template, context, dedupe_key, and optionally
+    due_at, channels, urgent, expires_at). Keys already present are left alone, as with enqueue.
+    Returns how many rows were offered (not how many were new).
+    """
+    now = now or utcnow()
+    items = list(messages)
+    ids = {item["recipient"].id for item in items}
+    prefs = {p.user_id: p for p in db.session.scalars(
+        sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))} if ids else {}
+    rows = []
+    for item in items:
+        recipient = item["recipient"]
+        rows += _rows(recipient, item["template"], item["context"], dedupe_key=item["dedupe_key"],
+                      due_at=item.get("due_at"), channels=item.get("channels"), urgent=item.get("urgent", False),
+                      expires_at=item.get("expires_at"), now=now,
+                      pref=prefs.get(recipient.id) or NotificationPreference(sms=True, email=True, inbox=True))
+    if rows:
+        db.session.execute(_insert_ignoring_duplicates(), rows)
+    return len(rows)
+
+
+def _insert_ignoring_duplicates():
+    """INSERT ... ON CONFLICT (dedupe_key, channel) DO NOTHING, built once (a cached, compiled statement)."""
+    dialect = db.engine.dialect.name
+    cache = _insert_statements
+    if dialect not in cache:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        cache[dialect] = insert(Message.__table__).on_conflict_do_nothing(index_elements=["dedupe_key", "channel"])
+    return cache[dialect]
+
+
+_insert_statements: dict = {}
 
 
 def cancel(dedupe_key_prefix: str, *, now: datetime | None = None) -> int:

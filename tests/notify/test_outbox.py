@@ -172,3 +172,19 @@ def test_jobs_list_and_bad_job_names(app):
     assert "dispatch" in listed.output and "seconds=30" in listed.output
     assert runner.invoke(args=["jobs", "run", "nope"]).exit_code != 0
     assert runner.invoke(args=["jobs", "run", "dispatch", "--now", "tomorrow"]).exit_code != 0
+
+
+def test_enqueue_many_stores_one_row_per_key_and_channel_and_honours_preferences(app):
+    alice, bob = f.resident(), f.resident()
+    services.set_preferences(bob, data={"sms": False})
+    reminder(alice, key="booking:1:reminder-24h", now=NOON)
+    items = [{"recipient": user, "template": "reminder_24h", "context": SAMPLES["reminder_24h"],
+              "dedupe_key": f"booking:{i}:reminder-24h", "due_at": NOON + timedelta(hours=i)}
+             for i, user in enumerate([alice, alice, bob], start=1)]
+    assert notify.enqueue_many(items, now=NOON) == 5
+    assert notify.enqueue_many(items, now=NOON) == 5
+    keys = sorted((m.dedupe_key, m.channel) for m in rows())
+    assert keys == [("booking:1:reminder-24h", "inbox"), ("booking:1:reminder-24h", "sms"),
+                    ("booking:2:reminder-24h", "inbox"), ("booking:2:reminder-24h", "sms"),
+                    ("booking:3:reminder-24h", "inbox")]
+    assert rows(dedupe_key="booking:1:reminder-24h")[0].due_at == NOON  # the first enqueue won
