@@ -39,7 +39,7 @@ class ConsoleSMS:
         log.info("SMS to %s: %s", to, rendered.sms)
         return f"console-{message.id}"
 
-    def find_previous(self, message: Message, rendered: Rendered) -> str | None:
+    def find_previous(self, message: Message, rendered: Rendered, taken=lambda sid: False) -> str | None:
         return None
 
 
@@ -53,7 +53,7 @@ class ConsoleMail:
         log.info("E-mail to %s: %s\n%s", to, rendered.subject, rendered.body)
         return message_id_for(message)
 
-    def find_previous(self, message: Message, rendered: Rendered) -> str | None:
+    def find_previous(self, message: Message, rendered: Rendered, taken=lambda sid: False) -> str | None:
         return None
 
 
@@ -63,7 +63,7 @@ class Inbox:
     def send(self, message: Message, rendered: Rendered) -> str | None:
         return None
 
-    def find_previous(self, message: Message, rendered: Rendered) -> str | None:
+    def find_previous(self, message: Message, rendered: Rendered, taken=lambda sid: False) -> str | None:
         return None
 
 
@@ -108,8 +108,9 @@ class TwilioSMS:
             raise TemporaryFailure(f"Twilio unreachable: {exc}") from exc
         return sent.sid
 
-    def find_previous(self, message: Message, rendered: Rendered) -> str | None:
-        """The sid of an identical SMS already accepted for this row's number since its first claim."""
+    def find_previous(self, message: Message, rendered: Rendered, taken=lambda sid: False) -> str | None:
+        """The sid of an identical SMS accepted for this row's number since the row was created, and not
+        recorded for another row (`taken(sid)`)."""
         from requests import RequestException
         from twilio.base.exceptions import TwilioException
 
@@ -122,7 +123,8 @@ class TwilioSMS:
         except (RequestException, TwilioException, OSError) as exc:
             raise TemporaryFailure(f"Twilio unreachable while checking earlier sends: {exc}") from exc
         for sent in earlier:
-            if sent.body == rendered.sms and sent.status not in {"failed", "undelivered", "canceled"}:
+            if sent.body == rendered.sms and sent.status not in {"failed", "undelivered", "canceled"} \
+                    and not taken(sent.sid):
                 return sent.sid
         return None
 
@@ -175,7 +177,7 @@ class SMTPMail:
             raise TemporaryFailure(f"SMTP unavailable: {exc}") from exc
         return mail["Message-ID"]
 
-    def find_previous(self, message: Message, rendered: Rendered) -> str | None:
+    def find_previous(self, message: Message, rendered: Rendered, taken=lambda sid: False) -> str | None:
         return None
 
 

@@ -104,6 +104,13 @@ def _finish(message_id: int, token: str, **values) -> bool:
     return result.rowcount == 1
 
 
+def _sid_taken(provider_id: str) -> bool:
+    """Whether another row already records this provider id (so it is not the lost send of this row)."""
+    taken = db.session.scalar(sa.select(sa.func.count(Message.id)).where(Message.provider_id == provider_id)) > 0
+    db.session.commit()
+    return taken
+
+
 def _backoff(attempts: int) -> timedelta:
     base = _setting("NOTIFY_BACKOFF_SECONDS", 60)
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), _setting("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600)))
@@ -149,7 +156,7 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
     db.session.expunge(row)
     db.session.commit()  # no transaction (and on SQLite no write lock) is held during the provider call
     try:
-        provider_id = backend.find_previous(row, rendered) if attempts > 1 else None
+        provider_id = backend.find_previous(row, rendered, taken=_sid_taken) if attempts > 1 else None
         if provider_id is None:
             provider_id = backend.send(row, rendered)
     except TemporaryFailure as exc:

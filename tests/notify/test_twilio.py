@@ -167,3 +167,17 @@ def test_an_undelivered_report_makes_the_row_failed_for_staff(app, fake_twilio, 
     assert row.state == State.failed and "30003" in row.last_error
     unknown = {"MessageSid": "SMnothing", "MessageStatus": "delivered"}
     assert client.post(url, data=unknown, headers=signed(url, unknown), csrf=False).status_code == 204
+
+
+def test_recovery_does_not_mistake_another_rows_identical_sms_for_its_own(app, fake_twilio):
+    user = f.resident()
+    notify.enqueue(user, "suspension_lifted", {}, dedupe_key="user:1:lifted:1", channels=["sms"], now=NOON)
+    f.commit()
+    assert dispatch_due(NOON).sent == 1
+    notify.enqueue(user, "suspension_lifted", {}, dedupe_key="user:1:lifted:2", channels=["sms"], now=NOON)
+    f.commit()
+    assert claim_due(NOON, limit=10, token="died-before-sending") != []  # crashed before calling Twilio
+    assert dispatch_due(NOON + timedelta(minutes=5)).sent == 1
+    assert len(fake_twilio.messages) == 2  # same text, but the first sid belongs to the first row
+    sids = {m.provider_id for m in db.session.scalars(sa.select(Message))}
+    assert sids == {m["sid"] for m in fake_twilio.messages}
