@@ -16,7 +16,7 @@ from notify.models import Message
 bp = Blueprint("notify", __name__)
 webhooks = Blueprint("notify_webhooks", __name__)
 
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订", "T"}
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 
