@@ -29,6 +29,9 @@ def build_app():
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "PASSWORD_HASH_PROFILE": "fast",
                       "SMS_BACKEND": "console", "MAIL_BACKEND": "console"})
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
         db.drop_all()
         db.create_all()
     return app
