@@ -116,6 +116,29 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), _setting("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600)))
 
 
+def _held_back(row: Message, token: str, now: datetime, stats: DispatchStats) -> bool:
+    """Skip a row that is too late or whose channel the recipient turned off; defer an SMS in the quiet
+    hours to 08:00 (not counted as an attempt). True when the row is not to be sent now."""
+    if row.expires_at is not None and now >= row.expires_at:
+        _finish(row.id, token, state=State.skipped, last_error="too late: expired before it could be sent")
+        stats.skipped += 1
+        return True
+    if not preferences_for(row.recipient).allows(row.channel):
+        _finish(row.id, token, state=State.skipped, last_error=f"recipient turned {row.channel} off")
+        stats.skipped += 1
+        return True
+    later = quiet_hours_end(now) if row.channel == Channel.sms and not row.is_urgent else None
+    if later is None:
+        return False
+    if row.expires_at is not None and later >= row.expires_at:
+        _finish(row.id, token, state=State.skipped, last_error="too late: quiet hours until expiry")
+        stats.skipped += 1
+    else:
+        _finish(row.id, token, state=State.pending, next_attempt_at=later, attempts=row.attempts - 1, claimed_by=None)
+        stats.deferred += 1
+    return True
+
+
 def process(message_id: int, token: str, now: datetime, stats: DispatchStats) -> None:
     """Prepare, send and record one claimed row; never raises for a problem of the message itself."""
     row = db.session.get(Message, message_id, populate_existing=True)
@@ -123,25 +146,8 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
         db.session.rollback()
         stats.lost += 1
         return
-    if row.expires_at is not None and now >= row.expires_at:
-        _finish(row.id, token, state=State.skipped, last_error="too late: expired before it could be sent")
-        stats.skipped += 1
+    if _held_back(row, token, now, stats):
         return
-    if not preferences_for(row.recipient).allows(row.channel):
-        _finish(row.id, token, state=State.skipped, last_error=f"recipient turned {row.channel} off")
-        stats.skipped += 1
-        return
-    if row.channel == Channel.sms and not row.is_urgent:
-        later = quiet_hours_end(now)
-        if later is not None:
-            if row.expires_at is not None and later >= row.expires_at:
-                _finish(row.id, token, state=State.skipped, last_error="too late: quiet hours until expiry")
-                stats.skipped += 1
-            else:
-                _finish(row.id, token, state=State.pending, next_attempt_at=later, attempts=row.attempts - 1,
-                        claimed_by=None)
-                stats.deferred += 1
-            return
     try:
         rendered = render(row.template, row.context, row.locale)
     except TemplateProblem as exc:
