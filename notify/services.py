@@ -36,14 +36,14 @@ def default_channels(user: User, pref: NotificationPreference | None = None) -> 
 
 def _rows(recipient: User, template: str, context: dict, *, dedupe_key: str, due_at: datetime | None,
           channels: list[str] | None, urgent: bool, expires_at: datetime | None, now: datetime,
-          pref: NotificationPreference | None = None) -> list[dict]:
+          skip_if_late: bool = False, pref: NotificationPreference | None = None) -> list[dict]:
     """The outbox rows (one per channel) of one message, as values for the insert."""
     due_at = due_at or now
     if due_at.tzinfo is None or (expires_at is not None and expires_at.tzinfo is None):
         raise ValueError("due_at and expires_at must be aware datetimes")
     wanted = default_channels(recipient, pref) if channels is None else [str(Channel(c)) for c in channels]
     encoded = encode_context(context)
-    late = expires_at is not None and expires_at <= now
+    late = (expires_at is not None and expires_at <= now) or (skip_if_late and due_at < now)
     return [{"recipient_id": recipient.id, "channel": Channel(c).name, "template": template, "context": encoded,
              "locale": recipient.locale or "zh_CN", "dedupe_key": dedupe_key, "is_urgent": urgent,
              "due_at": due_at, "next_attempt_at": due_at, "expires_at": expires_at,
@@ -54,10 +54,10 @@ def _rows(recipient: User, template: str, context: dict, *, dedupe_key: str, due
 
 def enqueue(recipient: User, template: str, context: dict, *, dedupe_key: str, due_at: datetime | None = None,
             channels: list[str] | None = None, urgent: bool = False, expires_at: datetime | None = None,
-            now: datetime | None = None) -> list[Message]:
+            skip_if_late: bool = False, now: datetime | None = None) -> list[Message]:
     """Store one outbox row per channel (see notify/__init__.py); an existing (dedupe_key, channel) row wins."""
     rows = _rows(recipient, template, context, dedupe_key=dedupe_key, due_at=due_at, channels=channels,
-                 urgent=urgent, expires_at=expires_at, now=now or utcnow())
+                 urgent=urgent, expires_at=expires_at, skip_if_late=skip_if_late, now=now or utcnow())
     if not rows:
         return []
     db.session.execute(_insert_ignoring_duplicates(), rows)
@@ -71,7 +71,7 @@ def enqueue_many(messages: Iterable[dict], *, now: datetime | None = None) -> in
     """`enqueue` for many messages in one statement (sweeper jobs: reminders for every booking of a day).
 
     Each item holds enqueue's arguments by name (recipient, template, context, dedupe_key, and optionally
-    due_at, channels, urgent, expires_at). Keys already present are left alone, as with enqueue.
+    due_at, channels, urgent, expires_at, skip_if_late). Keys already present are left alone, as with enqueue.
     Returns how many rows were offered (not how many were new).
     """
     now = now or utcnow()
@@ -84,7 +84,7 @@ def enqueue_many(messages: Iterable[dict], *, now: datetime | None = None) -> in
         recipient = item["recipient"]
         rows += _rows(recipient, item["template"], item["context"], dedupe_key=item["dedupe_key"],
                       due_at=item.get("due_at"), channels=item.get("channels"), urgent=item.get("urgent", False),
-                      expires_at=item.get("expires_at"), now=now,
+                      expires_at=item.get("expires_at"), skip_if_late=item.get("skip_if_late", False), now=now,
                       pref=prefs.get(recipient.id) or NotificationPreference(sms=True, email=True, inbox=True))
     if rows:
         db.session.execute(_insert_ignoring_duplicates(), rows)

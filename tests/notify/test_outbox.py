@@ -188,3 +188,14 @@ def test_enqueue_many_stores_one_row_per_key_and_channel_and_honours_preferences
                     ("booking:2:reminder-24h", "inbox"), ("booking:2:reminder-24h", "sms"),
                     ("booking:3:reminder-24h", "inbox")]
     assert rows(dedupe_key="booking:1:reminder-24h")[0].due_at == NOON  # the first enqueue won
+
+
+def test_a_reminder_whose_time_passed_when_the_booking_is_made_is_skipped(app):
+    user = f.resident()
+    starts = NOON + timedelta(hours=20)  # booked 20 hours ahead: the 24 h reminder's time has passed
+    late = reminder(user, key="booking:1:reminder-24h", due_at=starts - timedelta(hours=24), expires_at=starts,
+                    skip_if_late=True, now=NOON)
+    on_time = reminder(user, key="booking:1:reminder-2h", due_at=starts - timedelta(hours=2), expires_at=starts,
+                       skip_if_late=True, now=NOON)
+    assert {m.state for m in late} == {State.skipped}
+    assert {m.state for m in on_time} == {State.pending}

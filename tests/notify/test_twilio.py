@@ -181,3 +181,29 @@ def test_recovery_does_not_mistake_another_rows_identical_sms_for_its_own(app, f
     assert len(fake_twilio.messages) == 2  # same text, but the first sid belongs to the first row
     sids = {m.provider_id for m in db.session.scalars(sa.select(Message))}
     assert sids == {m["sid"] for m in fake_twilio.messages}
+
+
+def test_a_booking_today_for_tomorrow_gets_exactly_one_24h_and_one_2h_reminder(app, fake_twilio):
+    """What the bookings wiring does, then a day of scheduler ticks, run twice over (a restart, a second
+    scheduler) and with the reminder sweeper enqueuing again: two SMS, in the resident's language."""
+    user = f.resident("13800000055", locale="en")
+    booked_at = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 today, network time
+    starts = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 15:00 tomorrow
+    context = {**SAMPLES["reminder_24h"], "session_starts_at": starts}
+
+    def sweep(now):
+        for kind, before in (("reminder-24h", timedelta(hours=24)), ("reminder-2h", timedelta(hours=2))):
+            notify.enqueue(user, kind.replace("-", "_"), context, dedupe_key=f"booking:9:{kind}",
+                           due_at=starts - before, expires_at=starts, skip_if_late=True, now=now)
+        f.commit()
+
+    sweep(booked_at)
+    now = booked_at
+    while now < starts + timedelta(hours=1):
+        for _ in range(2):
+            dispatch_due(now)
+        sweep(now)
+        now += timedelta(minutes=30)
+    bodies = [m["body"] for m in fake_twilio.messages]
+    assert bodies == ["[CultureNet] Tomorrow 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX.",
+                      "[CultureNet] Today 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX."]
