@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import current_app
 
+from accounts.models import User
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import local_datetime, to_local
@@ -141,7 +143,8 @@ def _held_back(row: Message, token: str, now: datetime, stats: DispatchStats) ->
 
 def process(message_id: int, token: str, now: datetime, stats: DispatchStats) -> None:
     """Prepare, send and record one claimed row; never raises for a problem of the message itself."""
-    row = db.session.get(Message, message_id, populate_existing=True)
+    row = db.session.get(Message, message_id, populate_existing=True,
+                         options=[sa.orm.joinedload(Message.recipient).lazyload(User.grants)])
     if row is None or row.claimed_by != token or row.state != State.sending:
         db.session.rollback()
         stats.lost += 1
