@@ -83,10 +83,14 @@ def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
            .where(Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now)
            .order_by(Message.next_attempt_at, Message.id).limit(limit))
     if db.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (sa.update(Message)
-            .where(Message.id.in_(due.scalar_subquery()),
-                   Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now)
+        # A CTE runs once: a sub-select in `WHERE id IN (...)` may be re-run by the planner and claim more
+        # than `limit` rows. FOR UPDATE SKIP LOCKED: concurrent dispatchers take disjoint rows.
+        picked = due.with_for_update(skip_locked=True).cte("due")
+        where = [Message.id == picked.c.id]
+    else:  # SQLite: BEGIN IMMEDIATE already serialises this whole statement
+        where = [Message.id.in_(due.scalar_subquery()),
+                 Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now]
+    stmt = (sa.update(Message).where(*where)
             .values(state=State.sending, claimed_by=token, claimed_at=now, attempts=Message.attempts + 1,
                     next_attempt_at=now + lease)
             .returning(Message.id)

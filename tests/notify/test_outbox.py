@@ -199,3 +199,15 @@ def test_a_reminder_whose_time_passed_when_the_booking_is_made_is_skipped(app):
                        skip_if_late=True, now=NOON)
     assert {m.state for m in late} == {State.skipped}
     assert {m.state for m in on_time} == {State.pending}
+
+
+def test_a_claim_takes_at_most_its_limit(app):
+    user = f.resident()
+    for i in range(30):
+        reminder(user, key=f"booking:{i}:reminder-24h", channels=["inbox"], due_at=NOON, now=NOON)
+    f.commit()
+    from notify.dispatcher import claim_due
+
+    assert len(claim_due(NOON, limit=10, token="a")) == 10
+    assert len(claim_due(NOON, limit=50, token="b")) == 20
+    assert claim_due(NOON, limit=50, token="c") == []
