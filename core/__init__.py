@@ -102,6 +102,16 @@ def register_blueprints(app: Flask) -> None:
 
     register_auth(app)
     connect_account_signals()
+    connect_notifications()
+
+
+def connect_notifications() -> None:
+    """Domain events → the outbox: what residents and groups are told, and their reminders."""
+    from bookings import notifications as booking_notifications
+    from bookings.reservations import notifications as reservation_notifications
+
+    booking_notifications.connect()
+    reservation_notifications.connect()
 
 
 def register_cli(app: Flask) -> None:
