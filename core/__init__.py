@@ -56,14 +56,17 @@ def register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from activities import api as activities_api
+    from activities import views as activities_views
     from bookings import api as bookings_api
     from bookings import checkin_api, checkin_views
+    from bookings import views as bookings_views
     from core import views as core_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, checkin_views.bp]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
+             bookings_views.bp, checkin_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api]
     for bp in pages:
         app.register_blueprint(bp)
