@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from accounts.models import CHECKIN_ROLES, User, mask_name
-from activities.models import Session, SessionStatus
+from activities.models import Activity, ActivityKind, ActivityStatus, Session, SessionStatus
 from bookings import tickets
 from bookings.checkin_models import CheckIn, CheckInConflict, CheckInSource, WalkIn
 from bookings.models import Booking, BookingStatus
@@ -336,6 +336,37 @@ def count_walk_ins(session: Session, *, count: int, actor: User, now: datetime |
         count=count, recorded_at=now, recorded_by_id=actor.id, scan_id=scan_id or None,
     ).on_conflict_do_nothing())
     return walk_in_total(session)
+
+
+def count_day_walk_ins(activity: Activity, *, count: int, actor: User, now: datetime | None = None,
+                       scan_id: str | None = None) -> tuple[date, int]:
+    """Add `count` visitors to an exhibition on today's local date (exhibitions without timed slots).
+
+    Returns the day and its total. Raises Forbidden out of scope, Invalid for a count outside 1..500 or
+    an activity that is not an exhibition, Cancelled, TooEarly / TooLate outside the exhibition's dates.
+    A retried request with the same scan id adds nothing.
+    """
+    now = now or utcnow()
+    if not actor.reaches(activity.venue, CHECKIN_ROLES):
+        raise Forbidden()
+    if not 1 <= count <= 500:
+        raise Invalid(fields={"count": [_l("Between 1 and 500.")]})
+    if activity.kind != ActivityKind.exhibition:
+        raise Invalid(fields={"activity_id": [_l("Count walk-ins on the session instead.")]})
+    if activity.status == ActivityStatus.cancelled:
+        raise Cancelled(_l("This activity has been cancelled."))
+    today = local_today(now)
+    if activity.starts_on and today < activity.starts_on:
+        raise TooEarly(opens_on=activity.starts_on)
+    if activity.ends_on and today > activity.ends_on:
+        raise TooLate(ended_on=activity.ends_on)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(WalkIn).values(
+        activity_id=activity.id, session_id=None, counted_on=today, count=count, recorded_at=now,
+        recorded_by_id=actor.id, scan_id=scan_id or None,
+    ).on_conflict_do_nothing())
+    return today, walk_ins_on(activity.id, today)
 
 
 def walk_in_total(session: Session) -> int:

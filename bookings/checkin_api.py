@@ -1,6 +1,6 @@
 """JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Response, request
 from flask_login import current_user
@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field, RootModel
 
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
-from activities.models import Session
+from activities.models import Activity, Session
 from bookings import checkin, tickets
 from bookings.checkin_queries import session_roster
 from bookings.models import Booking, BookingStatus
@@ -118,6 +118,13 @@ class RosterOut(OutSchema):
 class WalkInIn(Schema):
     count: int = Field(ge=1, le=500)
     scan_id: str | None = SCAN_ID
+
+
+class DayWalkInOut(OutSchema):
+    activity_id: int
+    counted_on: date
+    added: int
+    total: int
 
 
 class WalkInOut(OutSchema):
@@ -235,3 +242,15 @@ def add_walk_ins(session_id: int, data: WalkInIn):
     total = checkin.count_walk_ins(session, count=data.count, actor=actor, scan_id=data.scan_id)
     db.session.commit()
     return WalkInOut(session_id=session.id, added=data.count, total=total)
+
+
+@api.endpoint("/activities/<int:activity_id>/walk-ins", "POST", body=WalkInIn, response=DayWalkInOut, status=201,
+              errors=(409,), summary="Staff: count today's visitors to an exhibition without timed slots")
+def add_day_walk_ins(activity_id: int, data: WalkInIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound()
+    day, total = checkin.count_day_walk_ins(activity, count=data.count, actor=actor, scan_id=data.scan_id)
+    db.session.commit()
+    return DayWalkInOut(activity_id=activity.id, counted_on=day, added=data.count, total=total)

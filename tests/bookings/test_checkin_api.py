@@ -391,3 +391,35 @@ def test_openapi_documents_the_check_in_endpoints(client, app):
     for path in ("/api/v1/checkins", "/api/v1/checkins/batch", "/api/v1/sessions/{session_id}/roster",
                  "/api/v1/sessions/{session_id}/walk-ins", "/api/v1/bookings/{booking_id}/ticket"):
         assert path in doc["paths"], path
+
+
+def test_exhibition_day_walk_ins_through_the_api(client, app):
+    from core.i18n import local_today
+
+    net = f.network()
+    today = local_today()
+    show = af.activity(net["station"], kind="exhibition", sessions=0, policy="walk_in", title="非遗展",
+                       starts_on=today, ends_on=today + timedelta(days=5))
+    keeper = f.staff(net["station"], Role.checkin)
+    f.commit()
+    client.login(keeper.login)
+    response = client.post(f"/api/v1/activities/{show.id}/walk-ins", json={"count": 7})
+    assert response.status_code == 201
+    assert response.json["total"] == 7 and response.json["counted_on"] == today.isoformat()
+    assert client.post("/api/v1/activities/999999/walk-ins", json={"count": 1}).status_code == 404
+
+
+def test_the_attendance_page_lists_check_ins_and_flags_second_devices(client, app):
+    d = door_now()
+    client.login(d.scanner.login)
+    client.post("/api/v1/checkins/batch", json=[_batch_item(d, d.booking, "scan-a-0001", device="door-a")])
+    client.post("/api/v1/checkins/batch", json=[_batch_item(d, d.booking, "scan-b-0001", 3, "door-b")])
+    page = client.get(f"/scan/sessions/{d.session.id}/attendance")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "张*兰" in html and 'id="h-conflicts"' in html
+    outsider = f.staff(d.net["sibling"], Role.checkin)
+    f.commit()
+    client.post("/logout")
+    client.login(outsider.login)
+    assert client.get(f"/scan/sessions/{d.session.id}/attendance").status_code == 403
