@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import CHECKIN_ROLES, User, mask_name
 from activities.models import Activity, ActivityKind, ActivityStatus, Session, SessionStatus
@@ -234,10 +235,12 @@ def check_in(session: Session | None, *, payload: object = None, code: object = 
 
 def _mark_booking(booking: Booking, *, at: datetime, actor: User) -> None:
     """The booking's first attendance, which no-show marking reads (set once, by a conditional UPDATE)."""
-    db.session.execute(sa.update(Booking).where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
-                       .values(checked_in_at=at, checked_in_by_id=actor.id)
-                       .execution_options(synchronize_session=False))
-    db.session.refresh(booking, ["checked_in_at", "checked_in_by_id"])
+    result = db.session.execute(sa.update(Booking).where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
+                                .values(checked_in_at=at, checked_in_by_id=actor.id)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount == 1:
+        set_committed_value(booking, "checked_in_at", at)
+        set_committed_value(booking, "checked_in_by_id", actor.id)
 
 
 def require_door(session: Session, actor: User) -> None:

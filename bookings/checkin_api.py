@@ -201,8 +201,9 @@ def create_checkin(data: CheckInIn):
     session = _session_or_404(data.session_id)
     admission = checkin.check_in(session, payload=data.payload, code=data.code, actor=actor,
                                  scan_id=data.scan_id, device_id=data.device_id)
+    answer = CheckInOut(**checkin.admission_dict(admission))  # before the commit expires what it reads
     db.session.commit()
-    return CheckInOut(**checkin.admission_dict(admission))
+    return answer
 
 
 @api.endpoint("/checkins/batch", "POST", body=BatchIn, response=BatchOut,
