@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
+    from bookings import checkin_demo
     from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
     from venues import demo as venues_demo
@@ -88,7 +89,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, checkin_demo.seed]
 
 
 def register_request_log(app: Flask) -> None:
