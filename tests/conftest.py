@@ -11,6 +11,13 @@ from core.extensions import db, limiter
 from tests import dbs
 
 
+def pytest_configure(config):
+    """Compile the translation catalogues (the app reads .mo files), so plain `pytest` works too."""
+    from core import i18n_tool
+
+    i18n_tool.compile_all()
+
+
 class CSRFClient(FlaskClient):
     """A test client that sends the CSRF token like a browser would (pass csrf=False to leave it out)."""
 
@@ -49,7 +56,7 @@ def _has_bearer(kwargs) -> bool:
     return "Authorization" in dict(kwargs.get("headers") or {})
 
 
-def make_app(url: str):
+def make_app(url: str, **overrides):
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -59,6 +66,7 @@ def make_app(url: str):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SMS_BACKEND": "console",
         "MAIL_BACKEND": "console",
+        **overrides,
     })
     app.test_client_class = CSRFClient
     return app
