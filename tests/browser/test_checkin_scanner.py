@@ -211,3 +211,32 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
     walk_ins = db.session.execute(select(func.sum(WalkIn.count))).scalar_one()
     db.session.rollback()
     assert walk_ins == 1
+
+
+def test_a_ticket_page_once_opened_still_shows_offline(app, door_server):
+    info = _door()
+    booking_id, _payload, code = info["bookings"][0]
+    from accounts.models import User
+    from bookings.models import Booking
+
+    phone = db.session.execute(select(User.phone).join(Booking, Booking.user_id == User.id)
+                               .where(Booking.id == booking_id)).scalar_one()
+    db.session.rollback()
+    pw, browser = _browser()
+    try:
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
+        page = context.new_page()
+        _sign_in(page, door_server, phone)
+        page.goto(f"{door_server}/tickets/{booking_id}")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_function("() => !!navigator.serviceWorker.controller")
+        page.reload()  # now through the service worker, which keeps a copy
+        context.set_offline(True)
+        response = page.reload()
+        assert response is not None and response.from_service_worker
+        assert page.locator("img.ticket-qr").count() == 1
+        assert tickets.format_code(code) in page.inner_text(".ticket-code")
+        assert page.evaluate("() => document.querySelector('img.ticket-qr').naturalWidth") > 0
+    finally:
+        browser.close()
+        pw.stop()
