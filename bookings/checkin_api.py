@@ -19,6 +19,9 @@ from core.extensions import db
 
 api = ApiBlueprint("checkin_api", __name__, tag="check-in")
 
+MAX_ID = 2_147_483_647
+DEVICE_ID = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$",
+                  description="the scanning device's own id (kept with each check-in)")
 SCAN_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                 description="the client's nonce: a retry with the same scan id is answered as before")
 
@@ -33,9 +36,9 @@ class TicketOut(OutSchema):
 class CheckInIn(Schema):
     payload: str | None = Field(default=None, description="the scanned QR text")
     code: str | None = Field(default=None, max_length=40, description="a typed short code (needs session_id)")
-    session_id: int | None = Field(default=None, ge=1, description="the session being checked in at the door")
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="the session being checked in")
     scan_id: str | None = SCAN_ID
-    device_id: str = Field(default="", max_length=64)
+    device_id: str = DEVICE_ID
 
 
 class CheckInOut(OutSchema):
@@ -51,9 +54,9 @@ class CheckInOut(OutSchema):
 class BatchItem(Schema):
     payload: str | None = None
     code: str | None = Field(default=None, max_length=40)
-    session_id: int | None = Field(default=None, ge=1)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     scanned_at: AwareDatetime
-    device_id: str = Field(default="", max_length=64)
+    device_id: str = DEVICE_ID
     scan_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 

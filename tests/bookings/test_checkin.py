@@ -379,3 +379,18 @@ def test_exhibition_walk_ins_need_its_dates_scope_and_an_exhibition(app):
     event = af.activity(net["station"])
     with pytest.raises(Invalid):
         checkin.count_day_walk_ins(event, count=1, actor=keeper)
+
+
+def test_check_ins_walk_ins_and_conflicts_are_audited_once(app):
+    from core.audit import AuditEntry
+
+    d = door()
+    payload = tickets.payload_for(d.booking.id)
+    checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.at, scan_id="scan-0001")
+    checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.at, scan_id="scan-0001")  # replay
+    checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")
+    checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")  # replay
+    checkin.sync_scans([_item(d, d.booking, "scan-b-0001", device="phone-b")], actor=d.scanner, now=d.at)
+    entries = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+    assert [e.action for e in entries] == ["checkin.create", "walk_ins.count", "checkin.conflict"]
+    assert entries[0].actor_id == d.scanner.id and entries[0].details["booking_id"] == d.booking.id
