@@ -24,6 +24,12 @@ bp = Blueprint("checkin", __name__)
 SCAN_CSP = CSP.replace("default-src 'self'", "default-src 'self'; worker-src 'self' blob:")
 
 
+@bp.app_context_processor
+def _scan_link() -> dict:
+    """Whether the navigation shows the scanner: anyone who may check tickets in somewhere."""
+    return {"can_scan": bool(current_user and current_user.is_authenticated and current_user.has_role(*CHECKIN_ROLES))}
+
+
 def scanner_messages() -> dict[str, str]:
     """Everything the scanner script says, in the page's language (the script holds no text of its own)."""
     return {

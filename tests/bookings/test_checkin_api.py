@@ -423,3 +423,12 @@ def test_the_attendance_page_lists_check_ins_and_flags_second_devices(client, ap
     client.post("/logout")
     client.login(outsider.login)
     assert client.get(f"/scan/sessions/{d.session.id}/attendance").status_code == 403
+
+
+def test_the_navigation_offers_the_scanner_to_door_staff_only(client, app):
+    d = door_now()
+    client.login(d.scanner.login)
+    assert 'href="/scan"' in client.get("/").get_data(as_text=True)
+    client.post("/logout")
+    client.login(d.holder.phone)
+    assert 'href="/scan"' not in client.get("/").get_data(as_text=True)
