@@ -18,6 +18,7 @@ from core.extensions import db
 from tests import activity_factories as af
 from tests import dbs
 from tests import factories as f
+from tests.browser.conftest import assert_accessible
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -164,6 +165,7 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
         _sign_in(page, door_server, info["login"])
         page.goto(f"{door_server}/scan?session={info['session_id']}")
         page.wait_for_function("() => document.getElementById('count-booked').textContent === '5'")
+        assert_accessible(page, "scanner page")
 
         # One scan online first: counted at once.
         page.evaluate("p => window.culturenetScanner.scan({payload: p})", third_payload)
@@ -237,6 +239,7 @@ def test_a_ticket_page_once_opened_still_shows_offline(app, door_server):
         assert page.locator("img.ticket-qr").count() == 1
         assert tickets.format_code(code) in page.inner_text(".ticket-code")
         assert page.evaluate("() => document.querySelector('img.ticket-qr').naturalWidth") > 0
+        assert_accessible(page, "ticket page")
     finally:
         browser.close()
         pw.stop()
