@@ -71,6 +71,7 @@ def scan():
             checkin_url=url_for("checkin_api.create_checkin"),
             batch_url=url_for("checkin_api.sync_checkins"),
             walkin_url=url_for("checkin_api.add_walk_ins", session_id=chosen.id),
+            sw_url=url_for("checkin.scan_worker"),
         )
     response = current_app.make_response(render_template("bookings/scan.html", **context))
     response.headers["Content-Security-Policy"] = SCAN_CSP
@@ -114,10 +115,11 @@ def ticket(booking_id: int):
                            error=error, holder=checkin.holder_name(booking))
 
 
-@bp.route("/tickets/sw.js")
-def ticket_worker():
-    """The service worker that keeps opened tickets available offline (scope: /tickets/)."""
-    response = send_from_directory(current_app.static_folder, "js/ticket-sw.js", mimetype="text/javascript",
+@bp.route("/tickets/sw.js", defaults={"scope": "/tickets/"})
+@bp.route("/scan/sw.js", defaults={"scope": "/scan"}, endpoint="scan_worker")
+def ticket_worker(scope: str):
+    """The service worker that keeps opened tickets (scope /tickets/) and the scanner (/scan) working offline."""
+    response = send_from_directory(current_app.static_folder, "js/offline-sw.js", mimetype="text/javascript",
                                    max_age=0)
-    response.headers["Service-Worker-Allowed"] = "/tickets/"
+    response.headers["Service-Worker-Allowed"] = scope
     return response

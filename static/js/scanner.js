@@ -414,6 +414,10 @@
   renderCounts();
   loadRoster().then(syncNow);
   startCamera();
+  // Keep this page itself available offline (a reload at a door without network still scans).
+  if ("serviceWorker" in navigator && root.getAttribute("data-sw-url")) {
+    navigator.serviceWorker.register(root.getAttribute("data-sw-url"), { scope: "/scan" }).catch(function () {});
+  }
 
   // For tests and support: the state in one place.
   window.culturenetScanner = {

@@ -376,6 +376,7 @@ def test_the_ticket_page_shows_the_qr_large_with_its_details(client, app):
     assert re.search(r"ticket-\d+\.png", html)
     worker = client.get("/tickets/sw.js")
     assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/tickets/"
+    assert client.get("/scan/sw.js").headers["Service-Worker-Allowed"] == "/scan"
 
 
 def test_someone_elses_ticket_page_is_404(client, app):

@@ -166,6 +166,10 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
         page.goto(f"{door_server}/scan?session={info['session_id']}")
         page.wait_for_function("() => document.getElementById('count-booked').textContent === '5'")
         assert_accessible(page, "scanner page")
+        # The page registers a service worker; once it controls the page, a reload leaves a copy offline.
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=15_000)
+        page.reload()
+        page.wait_for_function("() => document.getElementById('count-booked').textContent === '5'")
 
         # One scan online first: counted at once.
         page.evaluate("p => window.culturenetScanner.scan({payload: p})", third_payload)
@@ -190,6 +194,11 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
         assert page.get_attribute("#scanner", "data-queued") == "3"
         assert page.inner_text("#count-in") == "5"  # every party inside
         assert _count() == 1  # nothing reached the server while offline
+        # A reload at the door without network: the page comes from the service worker, the queue stays.
+        response = page.reload()
+        assert response is not None and response.from_service_worker
+        page.wait_for_selector("#scanner[data-queued='3']")
+        assert page.inner_text("#count-in") == "5"
 
         context.set_offline(False)
         page.wait_for_selector("#scanner[data-queued='0']", timeout=15_000)

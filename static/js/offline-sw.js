@@ -1,6 +1,8 @@
-// Keeps ticket pages (and the styles they use) available without a network: network first, cache as fallback.
+// Keeps pages that must work without a network (a resident's ticket, the door scanner) and the files
+// they use: network first, the last good copy when the network is gone. One file, registered twice:
+// at /tickets/sw.js (scope /tickets/) and at /scan/sw.js (scope /scan).
 "use strict";
-var CACHE = "culturenet-tickets-v1";
+var CACHE = "culturenet-offline-v1";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -10,9 +12,9 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  var isTicket = /^\/tickets\/\d+$/.test(url.pathname);
+  var isPage = /^\/tickets\/\d+$/.test(url.pathname) || url.pathname === "/scan";
   var isAsset = url.pathname.indexOf("/static/") === 0;
-  if (!isTicket && !isAsset) return;
+  if (!isPage && !isAsset) return;
   event.respondWith(
     fetch(request).then(function (response) {
       if (response.ok) {
