@@ -73,6 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from bookings import api as bookings_api
     from bookings import checkin_api, checkin_views
     from bookings import views as bookings_views
+    from bookings.reservations import api as reservations_api
+    from bookings.reservations import views as reservations_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from venues import admin as venues_admin
@@ -80,8 +82,9 @@ def register_blueprints(app: Flask) -> None:
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, checkin_views.bp]
-    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api]
+             bookings_views.bp, reservations_views.bp, checkin_views.bp]
+    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
+            checkin_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
@@ -92,8 +95,10 @@ def register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
+    from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
+    connect_account_signals()
 
 
 def register_cli(app: Flask) -> None:
@@ -101,13 +106,15 @@ def register_cli(app: Flask) -> None:
     from accounts.cli import users_cli
     from bookings import checkin_demo
     from bookings import demo as bookings_demo
+    from bookings.reservations import demo as reservations_demo
     from core.cli import demo_cli, i18n_cli
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, checkin_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
+                                            checkin_demo.seed]
 
 
 def configure_logging(app: Flask) -> None:
