@@ -1,7 +1,7 @@
 """checkins, conflicts and walk-ins (attendance: one row per booking and session; needs the bookings revision)
 
 Revision ID: 11278e6f8e46
-Revises: 536050168f59
+Revises: 4912b81b2467
 Create Date: 2026-11-29 02:58:26.944109
 
 """
@@ -13,7 +13,7 @@ import core.db  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '11278e6f8e46'
-down_revision = '536050168f59'
+down_revision = '4912b81b2467'
 branch_labels = None
 depends_on = None
 
