@@ -6,10 +6,11 @@ What it does, all on this machine (127.0.0.1 only, bounded in time and count):
 1. (Re)creates the database `culturenet_bench_checkin` on the local PostgreSQL and fills it: a venue,
    one event session per level whose door is open now, `--tickets` confirmed bookings on each, and a
    check-in-only account.
-2. Starts gunicorn (gthread) on a free port with bench/checkin_wsgi.py (the real app + a bare endpoint).
+2. Starts gunicorn (gthread) on a free port with the real app and its bare endpoints (BENCH_ENDPOINTS=1).
 3. For each level, N scanner threads (keep-alive HTTP, a bearer token) scan distinct tickets of that
    level's session through `POST /api/v1/checkins` for `--duration` seconds (or until the tickets run
-   out); then the same N threads hit `POST /bench/bare` (one INSERT + COMMIT) for the same time.
+   out); then the same N threads hit `POST /_bench/insert` (one INSERT + COMMIT, core/bench_views.py)
+   for the same time.
 4. Prints check-ins per second, p50 and p99 latency for both, and checks the database: every 201 is
    exactly one row in `checkins` (nothing lost, nothing doubled). Results go to bench/out/checkin.json.
 """
@@ -52,19 +53,21 @@ def recreate_database() -> None:
 
 def seed(levels: list[int], tickets_per_level: int) -> dict:
     """The schema and the data; returns the sessions' ticket payloads and the scanner's login."""
-    os.environ.update(DATABASE_URL=DB_URL, SECRET_KEY=SECRET)
+    os.environ.update(DATABASE_URL=DB_URL, SECRET_KEY=SECRET, BENCH_ENDPOINTS="1")
     from accounts import services as accounts
     from accounts.models import Role, User
     from activities import services as activities
-    from bench.checkin_wsgi import app, bench_metadata
     from bookings import tickets
     from bookings.models import Booking, BookingStatus
+    from core import create_app
+    from core.bench_views import ensure_bench_table
     from core.extensions import db
     from venues.models import District, Venue, VenueKind
 
+    app = create_app()
     with app.app_context():
         db.create_all()
-        bench_metadata.create_all(db.engine)
+        ensure_bench_table()
         db.session.add(District(code="bench", name="基准区", name_en="Bench"))
         venue = Venue(kind=VenueKind.hub, name="基准文化馆", district_code="bench", key="bench-hub")
         db.session.add(venue)
@@ -111,11 +114,12 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": SECRET, "BENCH_ENDPOINTS": "1",
+           "PYTHONPATH": str(ROOT)}
     log = open(ROOT / "bench" / "out" / "checkin-gunicorn.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers),
                              "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "bench.checkin_wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -203,7 +207,7 @@ def main() -> None:
                 return None if payload is None else {"payload": payload, "session_id": session_id}
 
             checkins = run_level(f"{base}/api/v1/checkins", token, level, args.duration, next_scan)
-            bare = run_level(f"{base}/bench/bare", token, level, args.duration, lambda: {})
+            bare = run_level(f"{base}/_bench/insert", token, level, args.duration, lambda: {"v": "bare"})
             results["levels"][level] = {"checkin": checkins, "bare_insert": bare}
             print(f"{level:>3} scanners  check-in {checkins['per_second']:>7}/s  p50 {checkins['p50_ms']:>6} ms  "
                   f"p99 {checkins['p99_ms']:>6} ms  {checkins['statuses']}   |  bare insert "
