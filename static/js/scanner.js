@@ -257,7 +257,12 @@
         (e.holder || "") + (e.party_size ? " · " + t("party", { n: e.party_size }) : ""),
         t("first_at", { time: fmtTime(e.first_checked_in_at), by: e.checked_in_by || "" })] };
     }
-    return { kind: "bad", title: e.message || t("invalid_ticket"), lines: [e.detail || ""] };
+    var lines = [];
+    if (e.code === "too_early" && e.opens_at) lines.push(t("opens_at", { time: fmtTime(e.opens_at) }));
+    if (e.code === "wrong_session" && e.ticket_activity) {
+      lines.push(e.ticket_activity + (e.ticket_starts_at ? " · " + fmtTime(e.ticket_starts_at) : ""));
+    }
+    return { kind: "bad", title: e.message || t("invalid_ticket"), lines: lines };
   }
 
   var busy = false;

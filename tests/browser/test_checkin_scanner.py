@@ -171,6 +171,12 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
         page.reload()
         page.wait_for_function("() => document.getElementById('count-booked').textContent === '5'")
 
+        # Online, a refused scan shows the server's reason in red and records nothing.
+        page.evaluate("() => window.culturenetScanner.scan({payload: 'WIFI:S:cafe;T:WPA;P:x;;'})")
+        page.wait_for_selector("#scan-result[data-state=bad]")
+        with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+            assert page.inner_text("#scan-headline") == str(tickets.InvalidTicket().message)
+        page.wait_for_timeout(300)
         # One scan online first: counted at once.
         page.evaluate("p => window.culturenetScanner.scan({payload: p})", third_payload)
         page.wait_for_selector("#scan-result[data-state=ok]")
