@@ -88,6 +88,14 @@ def holder_name(booking: Booking) -> str:
     return mask_name(booking.user.name if booking.user else "")
 
 
+def require_ticket(booking: Booking) -> None:
+    """Only a confirmed booking has a ticket; raises Cancelled or NotConfirmed for the others."""
+    if booking.status in CANCELLED_STATUSES:
+        raise Cancelled()
+    if booking.status not in ADMITTED_STATUSES:
+        raise NotConfirmed()
+
+
 def window_of(session: Session) -> tuple[datetime, datetime]:
     """When the door may admit tickets for `session`: an hour before the start until the end."""
     return session.starts_at - OPENS_BEFORE, session.ends_at

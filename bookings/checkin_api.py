@@ -147,10 +147,7 @@ def ticket_booking(booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
         raise NotFound()
-    if booking.status in checkin.CANCELLED_STATUSES:
-        raise checkin.Cancelled()
-    if booking.status not in checkin.ADMITTED_STATUSES:
-        raise checkin.NotConfirmed()
+    checkin.require_ticket(booking)
     return booking
 
 

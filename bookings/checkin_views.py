@@ -102,9 +102,7 @@ def ticket(booking_id: int):
     error = None
     qr = code = None
     try:
-        from bookings.checkin_api import ticket_booking
-
-        ticket_booking(booking.id)
+        checkin.require_ticket(booking)
         payload = tickets.payload_for(booking.id)
         qr = "data:image/svg+xml;base64," + base64.b64encode(tickets.qr_svg(payload)).decode()
         code = tickets.format_code(tickets.code_for(booking.id))

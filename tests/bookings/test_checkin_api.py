@@ -433,3 +433,14 @@ def test_the_navigation_offers_the_scanner_to_door_staff_only(client, app):
     client.post("/logout")
     client.login(d.holder.phone)
     assert 'href="/scan"' not in client.get("/").get_data(as_text=True)
+
+
+def test_a_cancelled_bookings_ticket_page_says_so_and_shows_no_code(client, app):
+    d = door_now()
+    services.cancel_booking(d.booking, actor=d.holder)
+    f.commit()
+    client.login(d.holder.phone)
+    html = client.get(f"/tickets/{d.booking.id}").get_data(as_text=True)
+    assert "ticket-qr" not in html and 'class="notice ticket-state"' in html
+    assert tickets.format_code(tickets.code_for(d.booking.id)) not in html
+    assert client.get(f"/api/v1/bookings/{d.booking.id}/ticket").json["error"]["code"] == "cancelled"
