@@ -1,11 +1,7 @@
 """Reads on bookings: a resident's lists, a session's roster, the short code on a booking."""
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -14,10 +10,10 @@ from bookings.models import SEAT_STATUSES, Booking, BookingStatus
 
 
 def booking_code(booking: Booking) -> str:
-    """An 8-character code a person can read out or type; keyed, so it cannot be guessed from the id."""
-    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), f"booking:{booking.id}".encode(),
-                      hashlib.sha256).digest()
-    return base64.b32encode(digest[:5]).decode()
+    """The 8-character code a person can read out or type at the door (see bookings.tickets)."""
+    from bookings.tickets import code_for
+
+    return code_for(booking.id)
 
 
 def bookings_of(user, *, status: BookingStatus | None = None):

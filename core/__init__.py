@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from activities import api as activities_api
     from activities import views as activities_views
     from bookings import api as bookings_api
+    from bookings import checkin_api, checkin_views
     from bookings import views as bookings_views
     from bookings.reservations import api as reservations_api
     from bookings.reservations import views as reservations_views
@@ -82,8 +83,9 @@ def register_blueprints(app: Flask) -> None:
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, reservations_views.bp, notify_views.bp]
-    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api]
+             bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp]
+    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
+            checkin_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -117,6 +119,7 @@ def connect_notifications() -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
+    from bookings import checkin_demo
     from bookings import demo as bookings_demo
     from bookings.reservations import demo as reservations_demo
     from core.cli import demo_cli, i18n_cli
@@ -129,7 +132,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
     register_jobs()
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
+                                            checkin_demo.seed]
 
 
 def register_jobs() -> None:
