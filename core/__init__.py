@@ -56,12 +56,14 @@ def register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from core import views as core_views
+    from orders import api as orders_api
+    from orders import views as orders_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp]
-    apis = [accounts_api.api, venues_api.api]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, orders_views.bp]
+    apis = [accounts_api.api, venues_api.api, orders_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
