@@ -244,12 +244,14 @@ class ServiceOrder(db.Model):
         return self.ordering_venue.name if self.ordering_venue is not None else f"{self.group_name} · {self.address}"
 
     def is_orderer(self, user) -> bool:
-        """The person who placed it, or staff whose scope covers the ordering centre."""
+        """The person who placed it, or staff of the ordering centre's side: their scope covers the centre
+        but not the provider (so a branch cannot accept its own counter-proposal for a village below it)."""
         if not (user and user.is_authenticated):
             return False
         if user.id == self.ordered_by_id:
             return True
-        return self.ordering_venue is not None and user.reaches(self.ordering_venue, MANAGE_ROLES)
+        return (self.ordering_venue is not None and user.reaches(self.ordering_venue, MANAGE_ROLES)
+                and not self.is_provider(user))
 
     def is_provider(self, user) -> bool:
         """Staff whose scope covers the providing hub or branch."""

@@ -4,6 +4,7 @@ database), a timestamped `OrderEvent`, and a signal. Flush, never commit; every 
 savepoint so a refusal changes nothing.
 """
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -232,7 +233,7 @@ def accept_order(order: ServiceOrder, *, actor: User, chosen_on: date | None = N
     reply = _text(reply, "reply", fields)
     if fields:
         raise Invalid(fields=fields)
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.accepted, (OrderStatus.submitted,), now,
               chosen_on=chosen_on, reply=reply, provider_venue_id=provider.id, accepted_at=now,
               answered_at=order.answered_at or now)
@@ -255,7 +256,7 @@ def counter_order(order: ServiceOrder, *, actor: User, counter_on: date, reply: 
     reply = _text(reply, "reply", fields)
     if fields:
         raise Invalid(fields=fields)
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.countered, (OrderStatus.submitted,), now, counter_on=counter_on, reply=reply,
               answered_at=order.answered_at or now)
         _event(order, OrderStatus.countered, actor, now, reply)
@@ -269,7 +270,7 @@ def accept_counter(order: ServiceOrder, *, actor: User, now: datetime | None = N
     _require_orderer(order, actor)
     if order.counter_on is not None and order.counter_on <= local_today(now):
         raise InvalidTransition(_("The proposed date has passed; ask the provider for another."))
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.accepted, (OrderStatus.countered,), now, chosen_on=ServiceOrder.counter_on,
               accepted_at=now)
         _take_day(order, order.chosen_on)
@@ -288,7 +289,7 @@ def decline_order(order: ServiceOrder, *, actor: User, reason: str, now: datetim
         fields["reason"] = [_("Give the reason the orderer will read.")]
     if fields:
         raise Invalid(fields=fields)
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.declined, (OrderStatus.submitted, OrderStatus.countered), now,
               decline_reason=reason, closed_at=now, answered_at=order.answered_at or now)
         _release_quota(order)
@@ -329,7 +330,7 @@ def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: s
         raise Invalid(fields=fields)
     if order.status == OrderStatus.scheduled and order.starts_at is not None and now < order.starts_at:
         raise InvalidTransition(_("Delivery can be recorded once the session has started."))
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.delivered, (OrderStatus.scheduled,), now, headcount=headcount, report=report,
               delivered_at=now)
         _event(order, OrderStatus.delivered, actor, now, report)
@@ -348,7 +349,7 @@ def rate_order(order: ServiceOrder, *, actor: User, rating: int, comment: str = 
     comment = _text(comment, "comment", fields)
     if fields:
         raise Invalid(fields=fields)
-    with db.session.begin_nested():
+    with _atomic(order):
         _step(order, OrderStatus.rated, (OrderStatus.delivered,), now, rating=rating, rating_comment=comment,
               rated_at=now, closed_at=now)
         _event(order, OrderStatus.rated, actor, now, comment)
@@ -364,7 +365,7 @@ def withdraw_order(order: ServiceOrder, *, actor: User, reason: str = "", now: d
     reason = _text(reason, "reason", fields)
     if fields:
         raise Invalid(fields=fields)
-    with db.session.begin_nested():
+    with _atomic(order):
         held_day = order.chosen_on
         if _try_step(order, OrderStatus.withdrawn, (OrderStatus.accepted,), closed_at=now):
             _release_day(order, held_day)
@@ -377,6 +378,17 @@ def withdraw_order(order: ServiceOrder, *, actor: User, reason: str = "", now: d
 
 
 # --- the state machine -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _atomic(order: ServiceOrder):
+    """A savepoint around one step: on a refusal the database and the loaded order are as before."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except Exception:
+        db.session.expire(order)
+        raise
 
 
 def _try_step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], **values) -> bool:
