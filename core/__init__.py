@@ -55,6 +55,8 @@ def register_blueprints(app: Flask) -> None:
     """Every blueprint, in one visible list. API blueprints are CSRF-checked by core.api instead."""
     from accounts import api as accounts_api
     from accounts import views as accounts_views
+    from activities import api as activities_api
+    from bookings import api as bookings_api
     from core import views as core_views
     from orders import api as orders_api
     from orders import views as orders_views
@@ -63,7 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, orders_views.bp]
-    apis = [accounts_api.api, venues_api.api, orders_api.api]
+    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, orders_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
