@@ -5,7 +5,7 @@ from datetime import date, datetime
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate, parse_body
 from core.db import utcnow
@@ -134,6 +134,8 @@ class OrderOut(OutSchema):
     reply: str
     decline_reason: str
     is_outreach: bool
+    activity_id: int | None
+    session_id: int | None
     starts_at: datetime | None
     ends_at: datetime | None
     headcount: int | None
@@ -159,6 +161,20 @@ class CounterIn(Schema):
 
 class DeclineIn(Schema):
     reason: str = Field(max_length=1000)
+
+
+class ScheduleIn(Schema):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    room_id: int | None = Field(default=None, ge=1)
+
+
+class ScheduleOut(OutSchema):
+    id: int
+    status: OrderStatus
+    activity_id: int
+    session_id: int
+    is_outreach: bool
 
 
 class DeliverIn(Schema):
@@ -352,6 +368,16 @@ def decline_order(order_id: int, data: DeclineIn):
     order = _order(order_id)
     services.decline_order(order, actor=current_user, reason=data.reason)
     return _done(order)
+
+
+@api.endpoint("/service-orders/<int:order_id>/schedule", "POST", body=ScheduleIn, response=ScheduleOut,
+              errors=(409,), summary="Provider: schedule on the agreed date: an event residents can book")
+def schedule_order(order_id: int, data: ScheduleIn):
+    order = _order(order_id)
+    services.schedule_order(order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at,
+                            room_id=data.room_id)
+    db.session.commit()
+    return ScheduleOut.model_validate(order)
 
 
 @api.endpoint("/service-orders/<int:order_id>/deliver", "POST", body=DeliverIn, response=OrderOut, errors=(409,),

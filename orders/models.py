@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import MANAGE_ROLES, User
+from activities.models import Activity
 from core.db import utcnow
 from core.extensions import db
 from venues.models import District, Venue, VenueKind
@@ -197,6 +198,8 @@ class ServiceOrder(db.Model):
     is_outreach: Mapped[bool] = mapped_column(default=False)
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
+    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sessions.id"))
     headcount: Mapped[int | None]
     report: Mapped[str] = mapped_column(sa.Text, default="")
     rating: Mapped[int | None]
@@ -214,6 +217,7 @@ class ServiceOrder(db.Model):
     ordering_venue: Mapped[Venue | None] = relationship(foreign_keys=[ordering_venue_id], lazy="joined")
     district: Mapped[District] = relationship(lazy="joined")
     ordered_by: Mapped[User] = relationship(lazy="joined")
+    activity: Mapped[Activity | None] = relationship()
     events: Mapped[list["OrderEvent"]] = relationship(back_populates="order", order_by="OrderEvent.id",
                                                       cascade="all, delete-orphan")
 

@@ -13,6 +13,7 @@ from orders.services.workflow import (
     decline_orders,
     deliver_order,
     rate_order,
+    schedule_order,
     submit_order,
     withdraw_order,
 )
@@ -20,5 +21,5 @@ from orders.services.workflow import (
 __all__ = [
     "InvalidTransition", "ItemWithdrawn", "ProviderBusy", "QuotaReached", "accept_counter", "accept_order",
     "counter_order", "decline_order", "decline_orders", "deliver_order", "publish_menu_item", "rate_order",
-    "save_menu_item", "submit_order", "withdraw_menu_item", "withdraw_order",
+    "save_menu_item", "schedule_order", "submit_order", "withdraw_menu_item", "withdraw_order",
 ]

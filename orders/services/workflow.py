@@ -13,10 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import MANAGE_ROLES, PHONE_RE, User, normalise_phone
+from activities import services as activity_services
+from activities.models import ActivityKind
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
-from core.i18n import local_today
+from core.i18n import local_today, to_local
 from orders import signals
 from orders.models import (
     PROVIDER_KINDS,
@@ -313,6 +315,50 @@ def decline_orders(orders: list[ServiceOrder], *, actor: User, reason: str,
 
 
 # --- after acceptance --------------------------------------------------------------------------------
+
+
+def schedule_order(order: ServiceOrder, *, actor: User, starts_at: datetime, ends_at: datetime,
+                   room_id: int | None = None, now: datetime | None = None) -> ServiceOrder:
+    """Accepted → scheduled on the agreed date: an event with one session at the ordering centre (at the
+    provider, with the group's address as the place, for a group order), published for residents to
+    book like any other, flagged as outreach (送文化下乡) when a hub or branch delivers at a station or
+    community. The activity is made by activities.services, so its own rules (times, rooms) apply.
+    """
+    now = now or utcnow()
+    _require_provider(order, actor)
+    venue = order.ordering_venue or order.provider
+    if not actor.reaches(venue, MANAGE_ROLES):
+        raise Forbidden(_("The ordering centre is outside your scope: ask the hub to schedule this order."))
+    if order.status == OrderStatus.accepted and starts_at < ends_at and to_local(starts_at).date() != order.chosen_on:
+        raise Invalid(fields={"starts_at": [_("The session must be on the agreed date, %(day)s.",
+                                              day=order.chosen_on.isoformat())]})
+    outreach = order.provider.kind in PROVIDER_KINDS and venue.kind in SERVICE_POINT_KINDS
+    with _atomic(order):
+        _step(order, OrderStatus.scheduled, (OrderStatus.accepted,), now, scheduled_at=now, starts_at=starts_at,
+              ends_at=ends_at, is_outreach=outreach)
+        activity = activity_services.create_activity(venue, data=_activity_data(order), actor=actor, now=now)
+        activity.is_outreach = outreach
+        session = activity_services.add_session(activity, starts_at=starts_at, ends_at=ends_at, actor=actor,
+                                                room_id=room_id, now=now)
+        activity_services.publish_activity(activity, actor=actor, now=now)
+        order.activity_id, order.session_id = activity.id, session.id
+        _event(order, OrderStatus.scheduled, actor, now, "")
+    _announce(order, actor, now, session_starts_at=starts_at, activity_id=order.activity_id)
+    return order
+
+
+ACTIVITY_CATEGORY = {MenuCategory.performance: "drama", MenuCategory.film: "film", MenuCategory.lecture: "general",
+                     MenuCategory.training: "general", MenuCategory.exhibition: "fine_art",
+                     MenuCategory.heritage: "heritage"}
+
+
+def _activity_data(order: ServiceOrder) -> dict:
+    item = order.menu_item
+    description = item.description if item is not None else order.custom_description
+    return {"kind": ActivityKind.event.value, "title": order.title[:100], "summary": order.provider.name[:300],
+            "description": description, "category": ACTIVITY_CATEGORY.get(order.category, "general"),
+            "policy": "first_come", "capacity": order.audience_size, "max_party_size": 3,
+            "place": order.address[:100] if order.ordering_venue is None else ""}
 
 
 def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: str = "",
