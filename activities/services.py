@@ -65,12 +65,13 @@ def update_activity(activity: Activity, *, data: dict, actor: User) -> Activity:
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.finished):
         raise InvalidTransition()
     merged = {f: getattr(activity, f) for f in ACTIVITY_FIELDS} | data
-    _apply(activity, merged, room_id=data.get("room_id", activity.room_id))
-    if "capacity" in data and not activity.is_course:
-        for session in activity.live_sessions:
-            session.capacity = activity.capacity
+    db.session.flush()
     try:
         with db.session.begin_nested():
+            _apply(activity, merged, room_id=data.get("room_id", activity.room_id))
+            if "capacity" in data and not activity.is_course:
+                for session in activity.live_sessions:
+                    session.capacity = activity.capacity
             db.session.flush()
     except IntegrityError:
         raise Invalid(fields={"capacity": [_("Capacity cannot be below the seats already booked.")]}) from None

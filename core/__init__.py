@@ -56,7 +56,9 @@ def register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from activities import api as activities_api
+    from activities import views as activities_views
     from bookings import api as bookings_api
+    from bookings import views as bookings_views
     from core import views as core_views
     from orders import api as orders_api
     from orders import views as orders_views
@@ -64,7 +66,8 @@ def register_blueprints(app: Flask) -> None:
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, orders_views.bp]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
+             bookings_views.bp, orders_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, orders_api.api]
     for bp in pages:
         app.register_blueprint(bp)
@@ -79,13 +82,14 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
+    from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed]
 
 
 def register_request_log(app: Flask) -> None:

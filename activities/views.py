@@ -1,0 +1,327 @@
+"""Public listing and calendar feeds; staff pages to create, schedule, publish and cancel activities.
+
+The activity page itself (with the booking form and the lottery result) is served by bookings/,
+which may read activities; this package may not read bookings.
+"""
+
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from accounts.auth import require_roles, require_venue_scope
+from accounts.models import MANAGE_ROLES
+from activities import services
+from activities.calendar import ics_for
+from activities.forms import ActivityForm, QuickEventForm, ReasonForm, SessionForm, WeeklyForm, parse_dates
+from activities.models import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    POLICY_LABELS,
+    STATUS_LABELS,
+    Activity,
+    ActivityKind,
+    Category,
+    Session,
+)
+from activities.queries import ActivityFilters, activity_page, activity_select, sessions_for_feed, staff_activities
+from core.errors import DomainError
+from core.extensions import db
+from core.forms import show_domain_error
+from core.i18n import local_datetime, local_today
+from venues.models import District, Venue
+from venues.queries import districts, venues_in_scope
+
+bp = Blueprint("activities", __name__)
+
+
+def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value is not None and low <= value <= high else None
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name) or "")
+    except ValueError:
+        return None
+
+
+@bp.get("/activities")
+def listing():
+    """Find what is on: district, venue subtree, kind, category, dates, age and free text."""
+    kind = request.args.get("kind") if request.args.get("kind") in ActivityKind.__members__ else None
+    category = request.args.get("category") if request.args.get("category") in Category.__members__ else None
+    filters = ActivityFilters(venue_id=_int_arg("venue", 1), district=(request.args.get("district") or "")[:40] or None,
+                              kind=kind, category=category, from_on=_date_arg("from"), to_on=_date_arg("to"),
+                              age=_int_arg("age", 0, 120), q=(request.args.get("q") or "").strip()[:50] or None)
+    page = _int_arg("page", 1, 10_000) or 1
+    result = db.paginate(activity_select(filters, datetime.now(UTC)), page=page, per_page=20, error_out=False)
+    return render_template("activities/list.html", result=result, f=filters, districts=districts(),
+                           kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, policy_labels=POLICY_LABELS,
+                           args={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.get("/lottery/how-to-verify")
+def lottery_verify():
+    return render_template("activities/lottery_verify.html")
+
+
+# --- calendar feeds ---------------------------------------------------------------------------
+
+
+def _ics(sessions: list[Session], name: str) -> Response:
+    body = ics_for(sessions, name=name, url_for_activity=lambda a: url_for(
+        "bookings.activity", activity_id=a.id, _external=True))
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = "inline; filename=calendar.ics"
+    return response
+
+
+@bp.get("/calendar/venues/<int:venue_id>.ics")
+def venue_feed(venue_id: int):
+    venue = db.session.get(Venue, venue_id)
+    if venue is None or not venue.is_active:
+        abort(404)
+    return _ics(sessions_for_feed(venue=venue, now=datetime.now(UTC)), venue.name)
+
+
+@bp.get("/calendar/districts/<district>.ics")
+def district_feed(district: str):
+    found = db.session.get(District, district[:40])
+    if found is None:
+        abort(404)
+    return _ics(sessions_for_feed(district=found.code, now=datetime.now(UTC)), found.name)
+
+
+@bp.get("/activities/<int:activity_id>.ics")
+def activity_feed(activity_id: int):
+    activity = activity_page(activity_id)
+    if activity is None or activity.status.value not in ("published", "finished"):
+        abort(404)
+    return _ics(activity.live_sessions, activity.title)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+@bp.get("/staff/activities")
+@login_required
+def staff_list():
+    actor = require_roles(*MANAGE_ROLES)
+    page = _int_arg("page", 1, 10_000) or 1
+    result = db.paginate(staff_activities(actor.scope_paths()), page=page, per_page=30, error_out=False)
+    return render_template("activities/staff_list.html", result=result, kind_labels=KIND_LABELS,
+                           status_labels=STATUS_LABELS)
+
+
+def _venue_choices(actor) -> list[tuple[int, str]]:
+    return [(v.id, v.name) for v in venues_in_scope(actor, MANAGE_ROLES)]
+
+
+def _room_choices(venues: list[tuple[int, str]], selected_venue: int | None) -> list[tuple[int, str]]:
+    from venues.models import Room
+
+    ids = [selected_venue] if selected_venue else [v for v, _n in venues]
+    rooms = db.session.query(Room).filter(Room.venue_id.in_(ids), Room.is_active.is_(True)).order_by(Room.id)
+    return [(0, _("No room"))] + [(r.id, r.name) for r in rooms.limit(300)]
+
+
+@bp.route("/staff/activities/new", methods=["GET", "POST"], defaults={"activity_id": None})
+@bp.route("/staff/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(activity_id: int | None):
+    actor = require_roles(*MANAGE_ROLES)
+    activity = _managed(activity_id) if activity_id else None
+    form = ActivityForm(obj=activity)
+    form.venue_id.choices = _venue_choices(actor)
+    form.room_id.choices = _room_choices(form.venue_id.choices, activity.venue_id if activity else None)
+    if activity is not None and request.method == "GET":
+        form.signup_opens_at.data = _local(activity.signup_opens_at)
+        form.signup_closes_at.data = _local(activity.signup_closes_at)
+        form.room_id.data = activity.room_id or 0
+        form.quota_rule.data = activity.quota_rule.value if activity.quota_rule else ""
+        form.gender.data = activity.gender or ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if activity is None:
+                venue = db.session.get(Venue, form.venue_id.data)
+                activity = services.create_activity(venue, data=form.data_for_service(), actor=actor)
+            else:
+                data = form.data_for_service()
+                data.pop("kind")
+                services.update_activity(activity, data=data, actor=actor)
+        except DomainError as err:
+            status = show_domain_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("activities.manage", activity_id=activity.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("activities/form.html", form=form, activity=activity), status
+
+
+def _local(value: datetime | None) -> datetime | None:
+    from core.i18n import to_local
+
+    return None if value is None else to_local(value).replace(tzinfo=None)
+
+
+@bp.route("/staff/activities/quick", methods=["GET", "POST"])
+@login_required
+def quick():
+    """Township and village staff list a local event in under a minute; sensible defaults for the rest."""
+    actor = require_roles(*MANAGE_ROLES)
+    form = QuickEventForm()
+    form.venue_id.choices = _venue_choices(actor)
+    status = 200
+    if form.validate_on_submit():
+        venue = db.session.get(Venue, form.venue_id.data)
+        data = {"kind": "event", "title": form.title.data, "category": form.category.data, "place": form.place.data,
+                "policy": "first_come" if form.capacity.data else "walk_in", "capacity": form.capacity.data or 0,
+                "max_party_size": 3}
+        try:
+            activity = services.create_activity(venue, data=data, actor=actor)
+            services.add_session(activity, starts_at=local_datetime(form.on.data, form.starts.data),
+                                 ends_at=local_datetime(form.on.data, form.ends.data), actor=actor)
+            services.publish_activity(activity, actor=actor)
+        except DomainError as err:
+            status = show_domain_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("Published."), "success")
+            return redirect(url_for("bookings.activity", activity_id=activity.id))
+    elif form.is_submitted():
+        status = 422
+    elif not form.on.data:
+        form.on.data = local_today()
+    return render_template("activities/quick.html", form=form), status
+
+
+def _managed(activity_id: int) -> Activity:
+    activity = activity_page(activity_id)
+    if activity is None:
+        abort(404)
+    require_venue_scope(activity.venue)
+    return activity
+
+
+def _manage_page(activity: Activity, status: int = 200, **forms):
+    forms.setdefault("session_form", SessionForm(prefix="one"))
+    forms.setdefault("weekly_form", WeeklyForm(prefix="weekly"))
+    forms.setdefault("reason_form", ReasonForm(prefix="cancel"))
+    return render_template("activities/manage.html", activity=activity, kind_labels=KIND_LABELS,
+                           status_labels=STATUS_LABELS, policy_labels=POLICY_LABELS,
+                           now=datetime.now(UTC), **forms), status
+
+
+@bp.get("/staff/activities/<int:activity_id>")
+@login_required
+def manage(activity_id: int):
+    return _manage_page(_managed(activity_id))
+
+
+@bp.post("/staff/activities/<int:activity_id>/sessions")
+@login_required
+def add_session(activity_id: int):
+    activity = _managed(activity_id)
+    form = SessionForm(prefix="one")
+    if not form.validate_on_submit():
+        return _manage_page(activity, 422, session_form=form)
+    try:
+        services.add_session(activity, starts_at=local_datetime(form.on.data, form.starts.data),
+                             ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
+    except DomainError as err:
+        return _manage_page(activity, show_domain_error(form, err), session_form=form)
+    db.session.commit()
+    flash(_("Session added."), "success")
+    return redirect(url_for("activities.manage", activity_id=activity.id))
+
+
+@bp.post("/staff/activities/<int:activity_id>/weekly")
+@login_required
+def add_weekly(activity_id: int):
+    activity = _managed(activity_id)
+    form = WeeklyForm(prefix="weekly")
+    if not form.validate_on_submit():
+        return _manage_page(activity, 422, weekly_form=form)
+    try:
+        added = services.add_weekly_sessions(activity, first_on=form.first_on.data, until_on=form.until_on.data,
+                                             weekdays=form.weekdays.data, starts=form.starts.data,
+                                             ends=form.ends.data, except_on=parse_dates(form.except_on.data),
+                                             actor=current_user)
+    except DomainError as err:
+        return _manage_page(activity, show_domain_error(form, err), weekly_form=form)
+    db.session.commit()
+    flash(_("%(n)s sessions added.", n=len(added)), "success")
+    return redirect(url_for("activities.manage", activity_id=activity.id))
+
+
+@bp.post("/staff/activities/<int:activity_id>/publish")
+@login_required
+def publish(activity_id: int):
+    activity = _managed(activity_id)
+    try:
+        services.publish_activity(activity, actor=current_user)
+    except DomainError as err:
+        return _manage_page(activity, show_domain_error(None, err))
+    db.session.commit()
+    flash(_("Published."), "success")
+    return redirect(url_for("activities.manage", activity_id=activity.id))
+
+
+@bp.post("/staff/activities/<int:activity_id>/cancel")
+@login_required
+def cancel(activity_id: int):
+    activity = _managed(activity_id)
+    form = ReasonForm(prefix="cancel")
+    try:
+        services.cancel_activity(activity, reason=form.reason.data or "", actor=current_user)
+    except DomainError as err:
+        return _manage_page(activity, show_domain_error(form, err), reason_form=form)
+    db.session.commit()
+    flash(_("The activity is cancelled; everyone booked will be told."), "success")
+    return redirect(url_for("activities.manage", activity_id=activity.id))
+
+
+def _session(session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None:
+        abort(404)
+    require_venue_scope(session.activity.venue)
+    return session
+
+
+@bp.post("/staff/sessions/<int:session_id>/cancel")
+@login_required
+def cancel_session(session_id: int):
+    session = _session(session_id)
+    try:
+        services.cancel_session(session, reason=(request.form.get("reason") or "")[:200], actor=current_user)
+    except DomainError as err:
+        return _manage_page(session.activity, show_domain_error(None, err))
+    db.session.commit()
+    flash(_("Session cancelled; everyone booked will be told."), "success")
+    return redirect(url_for("activities.manage", activity_id=session.activity_id))
+
+
+@bp.post("/staff/sessions/<int:session_id>/move")
+@login_required
+def move_session(session_id: int):
+    session = _session(session_id)
+    form = SessionForm(prefix=f"move{session.id}", meta={"csrf": False})  # CSRFProtect checks the page token
+    if not form.validate_on_submit():
+        flash(_("Give the new date and times."), "error")
+        return _manage_page(session.activity, 422)
+    try:
+        services.move_session(session, starts_at=local_datetime(form.on.data, form.starts.data),
+                              ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
+    except DomainError as err:
+        return _manage_page(session.activity, show_domain_error(None, err))
+    db.session.commit()
+    flash(_("Session moved; everyone booked will be told."), "success")
+    return redirect(url_for("activities.manage", activity_id=session.activity_id))
+
