@@ -84,12 +84,13 @@ def register_cli(app: Flask) -> None:
     from accounts.cli import users_cli
     from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
+    from orders import demo as orders_demo
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, orders_demo.seed]
 
 
 def register_request_log(app: Flask) -> None:
