@@ -45,6 +45,7 @@ def _active_user(user_id, version) -> User | None:
 
 
 def register_auth(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 

@@ -27,6 +27,7 @@ from accounts.models import (
     normalise_phone,
 )
 from accounts.signals import account_deleted, personal_data_requested
+from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
@@ -240,12 +241,14 @@ def grant_role(user: User, *, role: Role, venue, actor: User | None = None) -> R
     grant = RoleGrant(user=user, role=role, venue=venue, granted_by_id=actor.id if actor else None)
     user.grants.append(grant)
     db.session.flush()
+    audit.record(actor, "role.grant", user, {"role": role.value, "venue_id": venue.id if venue else None})
     return grant
 
 
 def revoke_role(grant: RoleGrant, *, actor: User) -> None:
     if not actor.is_admin:
         raise Forbidden()
+    audit.record(actor, "role.revoke", grant.user, {"role": grant.role.value, "venue_id": grant.venue_id})
     db.session.delete(grant)
     db.session.flush()
 

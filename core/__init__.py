@@ -6,7 +6,9 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
+from core import catalogues
 from core import extensions as ext
 from core.config import BASE_DIR, Config
 from core.db import install_sqlite_hooks
@@ -15,6 +17,15 @@ from core.i18n import register_template_helpers, select_locale, select_timezone,
 from core.security import register_security_headers
 
 request_log = logging.getLogger("culturenet.request")
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
@@ -36,12 +47,14 @@ def create_app(config: Config | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    catalogues.init_app(app, ext.babel)  # reads the zh_CN catalogues; a language per request
     ext.login_manager.init_app(app)
     if app.config.get("TRUST_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    app.url_map.converters["int"] = BoundedInt
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
@@ -59,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from activities import views as activities_views
     from bookings import api as bookings_api
     from bookings import views as bookings_views
+    from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from orders import api as orders_api
     from orders import views as orders_views
@@ -74,6 +88,10 @@ def register_blueprints(app: Flask) -> None:
     for bp in apis:
         ext.csrf.exempt(bp)
         app.register_blueprint(bp)
+    if app.config.get("BENCH_ENDPOINTS"):
+        from core import bench_views
+
+        app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
 
     register_auth(app)

@@ -237,7 +237,8 @@ def _is_model(obj) -> bool:
 def _operation_doc(op: Operation, refs: dict) -> dict:
     doc: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary.split("\n")[0], "tags": [op.tag]}
     params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "integer" if conv == "int" else "string"}}
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int"
+               else {"type": "string"}}
               for conv, name in _CONVERTER.findall(op.rule)]
     if op.query:
         schema = op.query.model_json_schema()

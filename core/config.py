@@ -43,6 +43,7 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
         self.UPLOAD_DIR = env.get("UPLOAD_DIR", str(instance / "uploads"))
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
         self.SESSION_COOKIE_HTTPONLY = True
@@ -58,6 +59,7 @@ class Config:
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
         self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
         self.JSON_SORT_KEYS = False
+        self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -6,10 +6,10 @@ page (or a flashed message) everywhere else. Nothing here reads the domain packa
 
 import logging
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        if err.status == 401 and not wants_json():
+            login_view = getattr(current_app, "login_manager", None) and current_app.login_manager.login_view
+            if login_view:
+                return redirect(url_for(login_view, next=request.full_path.rstrip("?")))
         body = err.to_dict()
         code, message = body.pop("code"), body.pop("message")
         return error_response(err.status, code, message, body)
@@ -139,6 +143,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             response.headers["Retry-After"] = "60"
         return response
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _bad_value(err):
+        # A value the database cannot hold (a huge number, an impossible date) slipped past validation.
+        log.warning("value refused by the database on %s: %s", request.path, err)
+        from core.extensions import db
+
+        db.session.rollback()
+        return error_response(400, "bad_request", _l("A value in the request is out of range."))
 
     @app.errorhandler(OperationalError)
     def _db_down(err):

@@ -49,7 +49,7 @@ def _has_bearer(kwargs) -> bool:
     return "Authorization" in dict(kwargs.get("headers") or {})
 
 
-def make_app(url: str):
+def make_app(url: str, **overrides):
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -59,6 +59,7 @@ def make_app(url: str):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SMS_BACKEND": "console",
         "MAIL_BACKEND": "console",
+        **overrides,
     })
     app.test_client_class = CSRFClient
     return app

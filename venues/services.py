@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from core import audit
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
 from venues.models import (
@@ -43,6 +44,7 @@ def create_venue(*, data: dict, parent: Venue | None, actor: User | None) -> Ven
     db.session.add(venue)
     db.session.flush()
     venue.path = (parent.path if parent else "/") + f"{venue.id}/"
+    audit.record(actor, "venue.create", venue, {"name": venue.name, "parent_id": venue.parent_id})
     db.session.flush()
     return venue
 
@@ -52,6 +54,7 @@ def update_venue(venue: Venue, *, data: dict, actor: User) -> Venue:
     if not venue.can_manage(actor):
         raise Forbidden()
     _apply(venue, data)
+    audit.record(actor, "venue.update", venue, {k: data[k] for k in VENUE_FIELDS if k in data})
     db.session.flush()
     return venue
 
@@ -88,6 +91,7 @@ def set_opening_hours(venue: Venue, *, intervals: list[tuple[int, time, time]], 
     venue.hours.clear()
     db.session.flush()
     venue.hours.extend(OpeningHours(weekday=d, opens_at=o, closes_at=c) for d, o, c in ordered)
+    audit.record(actor, "venue.hours", venue, {"intervals": [[d, o, c] for d, o, c in ordered]})
     db.session.flush()
 
 
@@ -100,12 +104,14 @@ def add_closure(venue: Venue, *, starts_on: date, ends_on: date, reason: str, ac
     closure = Closure(venue=venue, starts_on=starts_on, ends_on=ends_on, reason=(reason or "").strip()[:200])
     db.session.add(closure)
     db.session.flush()
+    audit.record(actor, "closure.add", closure, {"venue_id": venue.id, "from": starts_on, "to": ends_on})
     return closure
 
 
 def remove_closure(closure: Closure, *, actor: User) -> None:
     if not closure.venue.can_manage(actor):
         raise Forbidden()
+    audit.record(actor, "closure.remove", closure, {"venue_id": closure.venue_id})
     db.session.delete(closure)
     db.session.flush()
 
@@ -137,6 +143,7 @@ def save_room(venue: Venue, *, data: dict, actor: User, room: Room | None = None
             setattr(room, field, value.strip() if isinstance(value, str) else value)
     db.session.add(room)
     db.session.flush()
+    audit.record(actor, "room.save", room, {k: data[k] for k in ROOM_FIELDS if k in data})
     return room
 
 

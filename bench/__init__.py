@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `make bench` runs them against gunicorn on PostgreSQL and records the figures."""

@@ -1,0 +1,105 @@
+"""`make bench`: seed PostgreSQL, start gunicorn, run every scenario beside its bare twin, record the figures.
+
+Usage: python -m bench [--scale N] [--quick] [--only NAME]. Results go to bench/RESULTS.md (appended as a
+dated section with the machine) and are printed. Everything runs on this machine over loopback.
+"""
+
+import argparse
+import datetime as dt
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.scenarios import SCENARIOS, Context
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DB_NAME = os.environ.get("BENCH_DATABASE", "culturenet_bench")
+ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+
+
+def env() -> dict:
+    return {**os.environ, "DATABASE_URL": DB_URL, "BENCH_ENDPOINTS": "1", "SECRET_KEY": "bench-secret",
+            "INSTANCE_PATH": "/tmp/culturenet-bench", "RATELIMIT_ENABLED": "false"}
+
+
+def flask(*args: str) -> None:
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env(), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def prepare_database(scale: int) -> None:
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    flask("db", "upgrade")
+    flask("demo", "seed", "--scale", str(scale))
+    with psycopg.connect(DB_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                            cwd=ROOT, env={**env(), "PYTHONWARNINGS": "ignore"})
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "500")))
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    parser.add_argument("--only", default=None)
+    args = parser.parse_args()
+    started = time.time()
+    print(f"seeding PostgreSQL database {DB_NAME} (scale {args.scale}) …", flush=True)
+    prepare_database(args.scale)
+    port = free_port()
+    server = start_gunicorn(port, args.workers)
+    ctx = Context(host="127.0.0.1", port=port, db_url=DB_URL.replace("+psycopg", ""), quick=args.quick,
+                  secret="bench-secret")
+    lines = [f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}, gunicorn {args.workers} gthread workers × 8 threads, "
+             f"PostgreSQL, seed scale {args.scale}", ""]
+    try:
+        for scenario in SCENARIOS:
+            if args.only and args.only not in scenario.name:
+                continue
+            print(f"- {scenario.name}", flush=True)
+            lines += scenario.run(ctx)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lines.append(f"\n(run took {time.time() - started:.0f} s)\n")
+    text = "\n".join(lines)
+    print(text)
+    results = ROOT / "bench" / "RESULTS.md"
+    header = "# Benchmark results\n\nAppended by `make bench`; newest last. Ratios compare each endpoint " \
+             "with its bare twin measured in the same run.\n\n"
+    previous = results.read_text(encoding="utf-8") if results.exists() else header
+    results.write_text(previous + text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
