@@ -15,6 +15,7 @@ from sqlalchemy import select
 from accounts.models import MANAGE_ROLES, PHONE_RE, User, normalise_phone
 from activities import services as activity_services
 from activities.models import ActivityKind
+from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
@@ -480,6 +481,8 @@ def _release_quota(order: ServiceOrder) -> None:
 
 def _event(order: ServiceOrder, status: OrderStatus, actor: User, now: datetime, note: str) -> None:
     db.session.add(OrderEvent(order_id=order.id, status=status, at=now, actor_id=actor.id, note=note or ""))
+    if actor.is_staff:
+        audit.record(actor, f"service_order.{status.value}", order, {"note": note or ""}, now=now)
     db.session.flush()
 
 
