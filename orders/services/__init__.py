@@ -1,5 +1,6 @@
 """Writes on the menu and on orders (one module per aggregate); import the operations from here."""
 
+from orders.services import reactions  # noqa: F401  (receivers of activities signals)
 from orders.services.menu import publish_menu_item, save_menu_item, withdraw_menu_item
 from orders.services.workflow import (
     InvalidTransition,
