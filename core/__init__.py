@@ -111,8 +111,21 @@ def register_cli(app: Flask) -> None:
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, orders_demo.seed]
 
 
+def configure_logging(app: Flask) -> None:
+    """Our loggers write key=value lines to stderr (gunicorn collects them), at LOG_LEVEL (INFO)."""
+    logger = logging.getLogger("culturenet")
+    if logger.handlers or app.testing:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logger.propagate = False
+
+
 def register_request_log(app: Flask) -> None:
     """One structured line per request: method, path, status, duration, user id."""
+    configure_logging(app)
 
     @app.before_request
     def _start_timer():

@@ -207,3 +207,51 @@ def test_a_draft_activity_page_is_404_to_residents(client, world):
     draft = af.activity(world["net"]["branch"], actor=world["staff"], publish=False)
     f.commit()
     assert client.get(f"/activities/{draft.id}").status_code == 404
+
+
+def test_calendar_week_and_month_views(client, world):
+    start = af.first_session(world["event"]).starts_at.date().isoformat()
+    week = client.get(f"/activities/calendar?start={start}").get_data(as_text=True)
+    assert "露天电影放映" in week
+    month = client.get(f"/activities/calendar?view=month&start={start}&district=panshan")
+    assert month.status_code == 200 and "露天电影放映" not in month.get_data(as_text=True)
+    assert client.get("/activities/calendar?start=garbage&view=x").status_code == 200
+
+
+def _picture(fmt: str = "PNG", size=(3000, 2000)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
+def test_cover_picture_is_checked_shrunk_and_served(client, world, tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setitem(client.application.config, "UPLOAD_DIR", str(tmp_path))
+    client.login("branch")
+    act = world["event"]
+    fake = client.post(f"/staff/activities/{act.id}/cover",
+                       data={"cover": (io.BytesIO(b"<?php echo 1; ?>"), "cover.jpg")},
+                       content_type="multipart/form-data")
+    assert fake.status_code == 422
+    gif = client.post(f"/staff/activities/{act.id}/cover", data={"cover": (io.BytesIO(_picture("GIF")), "a.gif")},
+                      content_type="multipart/form-data")
+    assert gif.status_code == 422
+    db.session.refresh(act)
+    assert act.cover_image is None
+    ok = client.post(f"/staff/activities/{act.id}/cover", data={"cover": (io.BytesIO(_picture()), "a.png")},
+                     content_type="multipart/form-data")
+    assert ok.status_code == 302
+    db.session.refresh(act)
+    served = client.get(f"/media/activities/{act.cover_image}")
+    assert served.status_code == 200
+    with Image.open(io.BytesIO(served.data)) as image:
+        assert image.format == "JPEG" and image.size == (1200, 800)
+    assert act.cover_image in client.get(f"/activities/{act.id}").get_data(as_text=True)
+    assert client.get("/media/activities/..%2F..%2Fsecret.jpg").status_code == 404
