@@ -123,3 +123,15 @@ def test_staff_add_publish_and_withdraw_a_menu_item(client):
     assert "非遗剪纸体验" not in client.get("/menu").get_data(as_text=True)
     client.login(w["other_branch_staff"].login)
     assert client.post(f"/menu/{item.id}/publish").status_code == 404
+
+
+def test_the_staff_home_links_to_the_order_pages_for_staff_but_not_door_staff(client):
+    from accounts.models import Role
+
+    w = _world()
+    door = f.staff(w["branch"], Role.checkin)
+    f.commit()
+    client.login(w["branch_staff"].login)
+    assert "/orders/queue" in client.get("/staff").get_data(as_text=True)
+    client.login(door.login)
+    assert "/orders/queue" not in client.get("/staff").get_data(as_text=True)
