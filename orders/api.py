@@ -143,6 +143,7 @@ class OrderOut(OutSchema):
     ends_at: datetime | None
     headcount: int | None
     report: str
+    photos: list[str] = []
     rating: int | None
     rating_comment: str
     submitted_at: datetime

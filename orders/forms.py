@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -115,6 +116,7 @@ class ScheduleForm(FlaskForm):
 class DeliverForm(FlaskForm):
     headcount = IntegerField(_l("Headcount"), validators=[InputRequired(REQUIRED), NumberRange(0, 100_000)])
     report = TextAreaField(_l("Short record (活动纪实)"), validators=[Optional(), Length(max=5000)])
+    photos = MultipleFileField(_l("Photos (up to three, optional)"))
 
 
 class RateForm(FlaskForm):

@@ -202,6 +202,7 @@ class ServiceOrder(db.Model):
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sessions.id"))
     headcount: Mapped[int | None]
     report: Mapped[str] = mapped_column(sa.Text, default="")
+    photos: Mapped[list] = mapped_column(sa.JSON, default=list)
     rating: Mapped[int | None]
     rating_comment: Mapped[str] = mapped_column(sa.String(1000), default="")
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,11 @@
 """Pages of the service menu and orders: the public menu, ordering, each order's steps for both sides,
 the staff queue, the provider calendar, demand signals, and menu management."""
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -34,6 +36,7 @@ from orders.models import (
     MenuItem,
     ServiceOrder,
 )
+from orders.services.photos import NAME_PATTERN as PHOTO_NAME
 from venues.models import Venue
 from venues.queries import districts, venues_in_scope
 
@@ -180,11 +183,26 @@ STEPS = {
     "decline": lambda o, f: services.decline_order(o, actor=current_user, reason=f.reason.data),
     "accept-counter": lambda o, f: services.accept_counter(o, actor=current_user),
     "schedule": _schedule,
-    "deliver": lambda o, f: services.deliver_order(o, actor=current_user, headcount=f.headcount.data,
-                                                   report=f.report.data),
+    "deliver": lambda o, f: services.deliver_order(
+        o, actor=current_user, headcount=f.headcount.data, report=f.report.data,
+        photo_streams=[p.stream for p in request.files.getlist("deliver-photos") if p.filename],
+        upload_dir=current_app.config["UPLOAD_DIR"]),
     "rate": lambda o, f: services.rate_order(o, actor=current_user, rating=f.rating.data, comment=f.comment.data),
     "withdraw": lambda o, f: services.withdraw_order(o, actor=current_user, reason=f.reason.data),
 }
+
+
+@bp.get("/media/orders/<name>")
+@login_required
+def photo(name: str):
+    """A delivery photo, for those who can see its order (names are generated: order id, dash, hex, .jpg)."""
+    match = re.fullmatch(PHOTO_NAME, name)
+    if match is None:
+        abort(404)
+    order = _visible(int(match.group(1)))
+    if name not in (order.photos or []):
+        abort(404)
+    return send_from_directory(Path(current_app.config["UPLOAD_DIR"]) / "orders", name, max_age=3600)
 
 
 @bp.get("/orders")

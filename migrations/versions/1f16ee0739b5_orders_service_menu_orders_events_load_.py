@@ -102,6 +102,7 @@ def upgrade():
     sa.Column('session_id', sa.Integer(), nullable=True),
     sa.Column('headcount', sa.Integer(), nullable=True),
     sa.Column('report', sa.Text(), nullable=False),
+    sa.Column('photos', sa.JSON(), nullable=False),
     sa.Column('rating', sa.Integer(), nullable=True),
     sa.Column('rating_comment', sa.String(length=1000), nullable=False),
     sa.Column('submitted_at', core.db.UTCDateTime(timezone=True), nullable=False),

@@ -28,7 +28,7 @@ from orders.models import (
     OrderStatus,
     ServiceOrder,
 )
-from orders.services import loads
+from orders.services import loads, photos
 from venues.models import Venue
 
 
@@ -204,10 +204,10 @@ def _activity_data(order: ServiceOrder) -> dict:
             "place": order.address[:100] if order.ordering_venue is None else ""}
 
 
-def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: str = "",
-                  now: datetime | None = None) -> ServiceOrder:
-    """Scheduled → delivered with the headcount and a short record (活动纪实), by either side's staff,
-    once the session has started."""
+def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: str = "", photo_streams=(),
+                  upload_dir: str | None = None, now: datetime | None = None) -> ServiceOrder:
+    """Scheduled → delivered with the headcount, a short record (活动纪实) and up to three photos, by either
+    side's staff, once the session has started. Photos are checked before anything changes."""
     now = now or utcnow()
     if not (order.is_provider(actor) or (order.is_orderer(actor) and order.ordering_venue is not None)):
         raise Forbidden()
@@ -217,11 +217,14 @@ def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: s
     report = _text(report, "report", fields, limit=5000)
     if fields:
         raise Invalid(fields=fields)
+    pictures = photos.decode_photos(photo_streams)
     if order.status == OrderStatus.scheduled and order.starts_at is not None and now < order.starts_at:
         raise InvalidTransition(_("Delivery can be recorded once the session has started."))
     with _atomic(order):
         _step(order, OrderStatus.delivered, (OrderStatus.scheduled,), now, headcount=headcount, report=report,
               delivered_at=now)
+        if pictures:
+            order.photos = photos.save_photos(order.id, pictures, upload_dir)
         _event(order, OrderStatus.delivered, actor, now, report)
     _announce(order, actor, now, headcount=headcount)
     return order

@@ -1,6 +1,6 @@
 """The pages: public menu, ordering, both sides of an order, the queue, calendar and demand pages."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from core.i18n import local_today
 from orders import services
@@ -135,3 +135,52 @@ def test_the_staff_home_links_to_the_order_pages_for_staff_but_not_door_staff(cl
     assert "/orders/queue" in client.get("/staff").get_data(as_text=True)
     client.login(door.login)
     assert "/orders/queue" not in client.get("/staff").get_data(as_text=True)
+
+
+def _fresh(order_id: int) -> ServiceOrder:
+    from core.extensions import db
+
+    db.session.expire_all()
+    return db.session.get(ServiceOrder, order_id)
+
+
+def _png(colour="red") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_delivery_photos_are_checked_stored_and_shown_only_to_the_two_sides(client, app, tmp_path):
+    import io
+
+    from core.i18n import local_datetime
+
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    w = _world()
+    order = o.order(w["film"], w["village_staff"], w["community"], dates=[local_today() + timedelta(days=10)],
+                    now=None)
+    services.accept_order(order, actor=w["branch_staff"])
+    starts = local_datetime(order.chosen_on, time(19))
+    services.schedule_order(order, actor=w["branch_staff"], starts_at=starts, ends_at=starts + timedelta(hours=2))
+    order.starts_at = starts - timedelta(days=20)  # time passes: the session was held
+    f.commit()
+    client.login(w["village_staff"].login)
+    bad = {"deliver-headcount": "88", "deliver-photos": [(io.BytesIO(b"not a picture"), "a.jpg")]}
+    response = client.post(f"/orders/{order.id}/deliver", data=bad, content_type="multipart/form-data")
+    assert response.status_code == 422 and _fresh(order.id).status == OrderStatus.scheduled
+    good = {"deliver-headcount": "88", "deliver-report": "放映顺利",
+            "deliver-photos": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png("blue")), "b.png")]}
+    response = client.post(f"/orders/{order.id}/deliver", data=good, content_type="multipart/form-data")
+    assert response.status_code == 303
+    order = _fresh(order.id)
+    assert order.status == OrderStatus.delivered and len(order.photos) == 2
+    photo = client.get(f"/media/orders/{order.photos[0]}")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert order.photos[0] in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    client.login(w["sibling_staff"].login)
+    assert client.get(f"/media/orders/{order.photos[0]}").status_code == 404
+    assert client.get("/media/orders/../../etc/passwd").status_code == 404
