@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.browser.conftest import assert_accessible, click_and_wait, sign_in
+from tests.browser.conftest import DESKTOP, _context, assert_accessible, click_and_wait, sign_in
 
 pytestmark = pytest.mark.browser
 VILLAGE, BRANCH = "village-staff", "branch-staff"
@@ -36,6 +36,27 @@ def film(live_server):
     return item_id
 
 
+@pytest.fixture(scope="module")
+def as_user(chromium, live_server, world):
+    """`as_user(login)` → a desktop page signed in as that demo account. Each account signs in once per module
+    and its cookies are reused (the login form allows 10 sign-ins a minute from one address)."""
+    states, contexts = {}, []
+
+    def open_page(login: str):
+        if login not in states:
+            context = _context(chromium, live_server, **DESKTOP)
+            sign_in(context.new_page(), login, world.password)
+            states[login] = context.storage_state()
+            context.close()
+        context = _context(chromium, live_server, **DESKTOP, storage_state=states[login])
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
 def _today():
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
@@ -57,9 +78,8 @@ def _session_held(live_server, order_id: int) -> None:
         db.session.remove()
 
 
-def test_a_village_film_screening_from_menu_to_rating(desktop_as, live_server, world, film):
-    village = desktop_as(None)
-    sign_in(village, VILLAGE, world.password)
+def test_a_village_film_screening_from_menu_to_rating(as_user, desktop_as, live_server, film):
+    village = as_user(VILLAGE)
     village.goto("/menu?category=film")
     assert_accessible(village, "the service menu")
     click_and_wait(village.get_by_role("link", name="露天电影放映"))
@@ -75,8 +95,7 @@ def test_a_village_film_screening_from_menu_to_rating(desktop_as, live_server, w
     assert "/orders/" in village.url and "已提交" in village.locator("h1").inner_text()
     order_id = int(village.url.rstrip("/").rsplit("/", 1)[1])
 
-    branch = desktop_as(None)
-    sign_in(branch, BRANCH, world.password)
+    branch = as_user(BRANCH)
     branch.goto("/orders/queue")
     assert_accessible(branch, "the staff queue")
     click_and_wait(branch.get_by_role("link", name=f"#{order_id} 露天电影放映"))
@@ -116,9 +135,8 @@ def test_a_village_film_screening_from_menu_to_rating(desktop_as, live_server, w
     assert "dawa" in outreach and "136" in outreach
 
 
-def test_a_custom_request_is_declined_with_a_reason_the_village_reads(desktop_as, world, film):
-    village = desktop_as(None)
-    sign_in(village, VILLAGE, world.password)
+def test_a_custom_request_is_declined_with_a_reason_the_village_reads(as_user, film):
+    village = as_user(VILLAGE)
     village.goto("/orders/new")
     assert_accessible(village, "the custom request form")
     village.fill("#custom_title", "农民画系列辅导")
@@ -130,8 +148,7 @@ def test_a_custom_request_is_declined_with_a_reason_the_village_reads(desktop_as
     click_and_wait(village.get_by_role("button", name="提交点单"))
     order_id = int(village.url.rstrip("/").rsplit("/", 1)[1])
 
-    branch = desktop_as(None)
-    sign_in(branch, BRANCH, world.password)
+    branch = as_user(BRANCH)
     branch.goto(f"/orders/{order_id}")
     click_and_wait(branch.get_by_role("button", name="婉拒", exact=True))
     assert branch.locator("#decline-reason-error").count() == 1  # a reason is required
