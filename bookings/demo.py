@@ -96,6 +96,7 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
             made[fields["title"]] = _activity(venue, room_key, dict(fields), pattern, actor)
     _book_demo_residents(made)
     _enter_bulk_residents(made.get("中老年声乐班"), scale)
+    _extra_events(venues, actor, scale)
     db.session.flush()
     return []
 
@@ -183,3 +184,19 @@ def _enter_bulk_residents(activity: Activity | None, scale: int) -> None:
                                .order_by(User.id).limit(40 * scale)).scalars().all()
     for user in users:
         _book(user, activity, None, 0)
+
+
+EXTRA_TITLES = ["公益电影放映", "惠民演出", "非遗讲座", "书画公益课", "广场舞展演"]
+
+
+def _extra_events(venues: dict[str, Venue], actor: User, scale: int) -> None:
+    """For load tests (`--scale N`, N > 1): 20 more events per extra unit of scale at stations and villages."""
+    points = [v for v in venues.values() if v.kind in (VenueKind.station, VenueKind.community)]
+    if scale <= 1 or not points:
+        return
+    for n in range((scale - 1) * 20):
+        venue = points[n % len(points)]
+        fields = {"kind": "event", "title": f"{EXTRA_TITLES[n % len(EXTRA_TITLES)]}（第{n + 1}场）",
+                  "category": ["film", "music", "heritage", "calligraphy", "dance"][n % 5], "policy": "first_come",
+                  "capacity": 30 + n % 50, "max_party_size": 3, "place": "文化广场"}
+        _activity(venue, None, fields, ("dates", [1 + n % 28], time(18, 30), time(20)), actor)

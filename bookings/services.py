@@ -146,7 +146,8 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     taken when it raises.
     """
     now = now or utcnow()
-    activity, session = data.activity, data.session
+    activity = data.activity
+    session = None if activity.is_course else data.session  # a class is enrolled as a whole
     _check_unit(activity, session, now)
     participants = _participants(user, data.participant_ids)
     party = _party_size(activity, participants, data.party_size)

@@ -72,8 +72,11 @@ def register_blueprints(app: Flask) -> None:
     from activities import views as activities_views
     from bookings import api as bookings_api
     from bookings import views as bookings_views
+    from bookings.reservations import api as reservations_api
+    from bookings.reservations import views as reservations_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
+    from notify import views as notify_views
     from orders import api as orders_api
     from orders import views as orders_views
     from venues import admin as venues_admin
@@ -81,9 +84,15 @@ def register_blueprints(app: Flask) -> None:
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, orders_views.bp]
-    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, orders_api.api]
+             bookings_views.bp, reservations_views.bp, notify_views.bp,
+             orders_views.bp]
+    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
+            orders_api.api]
+    webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
+        app.register_blueprint(bp)
+    for bp in webhooks:
+        ext.csrf.exempt(bp)
         app.register_blueprint(bp)
     for bp in apis:
         ext.csrf.exempt(bp)
@@ -93,22 +102,56 @@ def register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
+    from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
+    connect_account_signals()
+    connect_notifications()
+
+
+def connect_notifications() -> None:
+    """Domain events → the outbox: what residents and groups are told, and their reminders."""
+    from bookings import notifications as booking_notifications
+    from bookings.reservations import notifications as reservation_notifications
+
+    booking_notifications.connect()
+    reservation_notifications.connect()
 
 
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
     from bookings import demo as bookings_demo
+    from bookings.reservations import demo as reservations_demo
     from core.cli import demo_cli, i18n_cli
+    from notify.cli import jobs_cli, scheduler_cli
     from orders import demo as orders_demo
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, orders_demo.seed]
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(jobs_cli)
+    register_jobs()
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
+                                            orders_demo.seed]
+
+
+def register_jobs() -> None:
+    """Every scheduled job (an idempotent sweeper `func(now)`), in one visible list; notify runs them."""
+    from bookings import jobs as booking_jobs
+    from bookings.reservations import jobs as reservation_jobs
+    from notify.scheduler import register_job, register_notify_jobs
+
+    register_notify_jobs()
+    for name, (func, seconds) in booking_jobs.JOBS.items():
+        summary = (func.__doc__ or name).strip().split("\n")[0]
+        register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
+    register_job("release_unused_rooms", reservation_jobs.release_unused, {"trigger": "interval", "minutes": 5},
+                 "Release approved room reservations with no check-in 20 minutes after their start.")
+    register_job("expire_undecided_rooms", reservation_jobs.expire_undecided,
+                 {"trigger": "interval", "minutes": 15}, "Reject room requests nobody decided before their start.")
 
 
 def configure_logging(app: Flask) -> None:

@@ -36,6 +36,13 @@ class Config:
         self.TWILIO_AUTH_TOKEN = env.get("TWILIO_AUTH_TOKEN", "")
         self.TWILIO_FROM = env.get("TWILIO_FROM", "")
         self.TWILIO_API_BASE = env.get("TWILIO_API_BASE", "https://api.twilio.com")
+        # Public URL Twilio posts delivery reports to, and the public base URL its webhook signatures
+        # are computed over (when a proxy rewrites the host); both optional.
+        self.TWILIO_STATUS_CALLBACK = env.get("TWILIO_STATUS_CALLBACK", "")
+        self.TWILIO_WEBHOOK_BASE = env.get("TWILIO_WEBHOOK_BASE", "")
+        self.NOTIFY_LEASE_SECONDS = int(env.get("NOTIFY_LEASE_SECONDS", "300"))
+        self.NOTIFY_MAX_ATTEMPTS = int(env.get("NOTIFY_MAX_ATTEMPTS", "8"))
+        self.SCHEDULER_POLL_SECONDS = float(env.get("SCHEDULER_POLL_SECONDS", "5"))
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", "console")
         self.SMTP_HOST = env.get("SMTP_HOST", "127.0.0.1")
         self.SMTP_PORT = int(env.get("SMTP_PORT", "25"))

@@ -225,7 +225,7 @@ def _require_staff():
 
 @bp.route("/orders/queue", methods=["GET", "POST"])
 @login_required
-def queue():
+def staff_queue():
     _require_staff()
     waiting = queries.staff_queue(current_user)
     form = BulkDeclineForm(prefix="bulk")
@@ -242,7 +242,7 @@ def queue():
             flash(_("%(n)s orders declined.", n=len(done)), "success")
             for order, why in skipped:
                 flash(f"#{order.id}: {why}", "warning")
-            return redirect(url_for("orders.queue"), 303)
+            return redirect(url_for("orders.staff_queue"), 303)
     elif form.is_submitted():
         status = 422
     return render_template("orders/queue.html", waiting=waiting, form=form, now=datetime.now(UTC),
@@ -277,7 +277,7 @@ def demand():
 
 @bp.get("/menu/manage")
 @login_required
-def manage_menu():
+def staff_menu():
     _require_staff()
     items = list(db.session.execute(queries.items_in_scope(current_user)).scalars())
     return render_template("orders/manage_menu.html", items=items, **LABELS)
@@ -306,7 +306,7 @@ def edit_menu_item(item_id: int | None):
         else:
             db.session.commit()
             flash(_("Saved."), "success")
-            return redirect(url_for("orders.manage_menu"), 303)
+            return redirect(url_for("orders.staff_menu"), 303)
     elif form.is_submitted():
         status = 422
     return render_template("orders/menu_form.html", form=form, item=item, **LABELS), status
@@ -325,4 +325,4 @@ def publish_or_withdraw(item_id: int, action: str):
         services.withdraw_menu_item(item, actor=current_user)
         flash(_("Withdrawn from the menu."), "success")
     db.session.commit()
-    return redirect(url_for("orders.manage_menu"), 303)
+    return redirect(url_for("orders.staff_menu"), 303)

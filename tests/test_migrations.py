@@ -13,7 +13,7 @@ from tests.conftest import make_app
 def _fresh_url(backend_url: str) -> str:
     if backend_url.startswith("sqlite"):
         return dbs.sqlite_url("migrations")
-    name = "culturenet_migrations"
+    name = f"{dbs.PG_TEST_DB}_migrations"
     with sa.create_engine(backend_url, isolation_level="AUTOCOMMIT").connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')

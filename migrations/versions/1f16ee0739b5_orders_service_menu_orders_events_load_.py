@@ -1,7 +1,7 @@
 """orders: service menu, orders, events, load counters; activities.is_outreach
 
 Revision ID: 1f16ee0739b5
-Revises: 536050168f59
+Revises: 8e6a900e95bd
 Create Date: 2026-11-29 02:57:35.177534
 
 """
@@ -13,7 +13,7 @@ import core.db  # noqa: F401  (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '1f16ee0739b5'
-down_revision = '536050168f59'
+down_revision = '8e6a900e95bd'
 branch_labels = None
 depends_on = None
 

@@ -218,3 +218,12 @@ def test_capacity_cannot_drop_below_seats_taken(client):
     f.commit()
     response = client.patch(f"/api/v1/activities/{act.id}", json={"capacity": 2}, headers=_auth(client, "staffer"))
     assert response.status_code == 422 and "capacity" in response.get_json()["error"]["fields"]
+
+
+def test_booking_a_lesson_of_a_class_enrols_in_the_whole_class(client):
+    act, _user = _setup(kind="course", sessions=3, capacity=5)
+    lesson = act.sessions[1].id
+    response = client.post("/api/v1/bookings", json={"session_id": lesson}, headers=_auth(client, "13800000001"))
+    assert response.status_code == 201
+    assert response.get_json()["session_id"] is None
+    assert db.session.get(Booking, response.get_json()["id"]).unit_key == f"c{act.id}"

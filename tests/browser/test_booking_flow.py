@@ -69,3 +69,28 @@ def test_resident_finds_a_class_by_district_and_age_books_it_and_sees_it(live_se
         assert [p.id for p in booking.participants] == [ids["kid"]]
         assert db.session.get(Participant, ids["kid"]).name == ids["kid_name"]
         db.session.remove()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_booking_pages_pass_axe(live_server, phone_as, desktop_as, size):
+    world = live_server.world
+    with live_server.app.app_context():
+        station = db.session.get(Venue, world.station_id)
+        staff = find_by_login(world.staff_login)
+        act = af.activity(station, actor=staff, title=f"文化站讲座（{size}）", policy="lottery", capacity=5)
+        activity_id, session_id = act.id, act.sessions[0].id
+        db.session.commit()
+        db.session.remove()
+    open_as = phone_as if size == "phone" else desktop_as
+    resident, staff_page = open_as("resident"), open_as("staff")
+    pages = [(resident, "/activities"), (resident, f"/activities/{activity_id}"), (resident, "/my/bookings"),
+             (resident, "/activities/calendar"), (resident, "/lottery/how-to-verify"),
+             (staff_page, f"/staff/activities/{activity_id}"), (staff_page, "/staff/activities/new"),
+             (staff_page, "/staff/activities/quick"), (staff_page, f"/staff/sessions/{session_id}/roster"),
+             (staff_page, "/staff/book?caller=" + world.resident_login),
+             (staff_page, "/staff/credit?resident=" + world.resident_login)]
+    for page, path in pages:
+        response = page.goto(path)
+        assert response.status == 200, path
+        violations = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+        assert not violations, f"{path}: {describe(violations)}"

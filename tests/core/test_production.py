@@ -30,7 +30,7 @@ def production_db():
         pytest.skip(f"PostgreSQL not reachable: {dbs.postgres_error()}")
     import sqlalchemy as sa
 
-    name = "culturenet_production_test"
+    name = f"{dbs.PG_TEST_DB}_production"
     with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')

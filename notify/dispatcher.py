@@ -1,0 +1,219 @@
+"""The dispatcher: claim due rows, send each through its channel, record the outcome.
+
+Each step is its own short transaction, and no transaction stays open during a provider call:
+
+1. claim: one UPDATE marks up to `limit` due rows `sending`, stamps them with this run's token and
+   pushes `next_attempt_at` to the end of a lease; on PostgreSQL the rows are picked with
+   `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers take disjoint rows; on SQLite the UPDATE runs
+   under BEGIN IMMEDIATE, which serialises claims. Commit.
+2. prepare: re-read the row, check it is still ours, apply expiry, preferences and quiet hours, render.
+3. send: the provider call (outside any transaction).
+4. record: a conditional UPDATE (`WHERE claimed_by = token AND state = 'sending'`) writes sent / retry /
+   failed. Commit.
+
+A crash between 3 and 4 leaves the row `sending`; once the lease ends another run claims it again.
+Before re-sending a row claimed more than once, the channel is asked whether the first send went
+through (Twilio: list messages to the number; found → adopt its sid instead of sending again).
+See notify/README-guarantees.md.
+"""
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+from flask import current_app
+
+from accounts.models import User
+from core.db import utcnow
+from core.extensions import db
+from core.i18n import local_datetime, to_local
+from notify.channels import PermanentFailure, TemporaryFailure, backend_for
+from notify.models import Channel, Message, State
+from notify.rendering import TemplateProblem, render
+from notify.services import preferences_for
+
+log = logging.getLogger("culturenet.notify")
+
+QUIET_FROM = time(21, 0)
+QUIET_UNTIL = time(8, 0)
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    lost: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"claimed={self.claimed} sent={self.sent} retried={self.retried} failed={self.failed} "
+                f"skipped={self.skipped} deferred={self.deferred}")
+
+
+def _setting(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default))
+
+
+def new_token() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def quiet_hours_end(now: datetime) -> datetime | None:
+    """08:00 local after `now` when `now` falls in the SMS quiet hours (21:00–08:00), else None."""
+    local = to_local(now)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() + timedelta(days=1) if local.time() >= QUIET_FROM else local.date()
+    return local_datetime(day, QUIET_UNTIL)
+
+
+def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
+    """Mark up to `limit` due rows `sending` for `token` and commit; returns their ids."""
+    lease = timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS", 300))
+    due = (sa.select(Message.id)
+           .where(Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now)
+           .order_by(Message.next_attempt_at, Message.id).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        # A CTE runs once: a sub-select in `WHERE id IN (...)` may be re-run by the planner and claim more
+        # than `limit` rows. FOR UPDATE SKIP LOCKED: concurrent dispatchers take disjoint rows.
+        picked = due.with_for_update(skip_locked=True).cte("due")
+        where = [Message.id == picked.c.id]
+    else:  # SQLite: BEGIN IMMEDIATE already serialises this whole statement
+        where = [Message.id.in_(due.scalar_subquery()),
+                 Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now]
+    stmt = (sa.update(Message).where(*where)
+            .values(state=State.sending, claimed_by=token, claimed_at=now, attempts=Message.attempts + 1,
+                    next_attempt_at=now + lease)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False))
+    ids = list(db.session.scalars(stmt))
+    db.session.commit()
+    return sorted(ids)
+
+
+def _finish(message_id: int, token: str, **values) -> bool:
+    """Record an outcome, only if the row is still ours (a row whose lease ended may have a new owner)."""
+    result = db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message_id, Message.claimed_by == token, Message.state == State.sending)
+        .values(**values).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _sid_taken(provider_id: str) -> bool:
+    """Whether another row already records this provider id (so it is not the lost send of this row)."""
+    taken = db.session.scalar(sa.select(sa.func.count(Message.id)).where(Message.provider_id == provider_id)) > 0
+    db.session.commit()
+    return taken
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = _setting("NOTIFY_BACKOFF_SECONDS", 60)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), _setting("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600)))
+
+
+def _held_back(row: Message, token: str, now: datetime, stats: DispatchStats) -> bool:
+    """Skip a row that is too late or whose channel the recipient turned off; defer an SMS in the quiet
+    hours to 08:00 (not counted as an attempt). True when the row is not to be sent now."""
+    if row.expires_at is not None and now >= row.expires_at:
+        _finish(row.id, token, state=State.skipped, last_error="too late: expired before it could be sent")
+        stats.skipped += 1
+        return True
+    if not preferences_for(row.recipient).allows(row.channel):
+        _finish(row.id, token, state=State.skipped, last_error=f"recipient turned {row.channel} off")
+        stats.skipped += 1
+        return True
+    later = quiet_hours_end(now) if row.channel == Channel.sms and not row.is_urgent else None
+    if later is None:
+        return False
+    if row.expires_at is not None and later >= row.expires_at:
+        _finish(row.id, token, state=State.skipped, last_error="too late: quiet hours until expiry")
+        stats.skipped += 1
+    else:
+        _finish(row.id, token, state=State.pending, next_attempt_at=later, attempts=row.attempts - 1, claimed_by=None)
+        stats.deferred += 1
+    return True
+
+
+def process(message_id: int, token: str, now: datetime, stats: DispatchStats) -> None:
+    """Prepare, send and record one claimed row; never raises for a problem of the message itself."""
+    row = db.session.get(Message, message_id, populate_existing=True,
+                         options=[sa.orm.joinedload(Message.recipient).lazyload(User.grants)])
+    if row is None or row.claimed_by != token or row.state != State.sending:
+        db.session.rollback()
+        stats.lost += 1
+        return
+    if _held_back(row, token, now, stats):
+        return
+    try:
+        rendered = render(row.template, row.context, row.locale)
+    except TemplateProblem as exc:
+        _finish(row.id, token, state=State.failed, last_error=str(exc)[:500])
+        stats.failed += 1
+        stats.errors.append(str(exc))
+        return
+    subject, body = (None, rendered.sms) if row.channel == Channel.sms else (rendered.subject, rendered.body)
+    attempts = row.attempts
+    backend = backend_for(row.channel)
+    db.session.expunge(row.recipient)
+    db.session.expunge(row)
+    db.session.commit()  # no transaction (and on SQLite no write lock) is held during the provider call
+    try:
+        provider_id = backend.find_previous(row, rendered, taken=_sid_taken) if attempts > 1 else None
+        if provider_id is None:
+            provider_id = backend.send(row, rendered)
+    except TemporaryFailure as exc:
+        if attempts >= int(_setting("NOTIFY_MAX_ATTEMPTS", 8)):
+            _finish(row.id, token, state=State.failed, last_error=f"gave up after {attempts} attempts: {exc}"[:500])
+            stats.failed += 1
+        else:
+            _finish(row.id, token, state=State.pending, next_attempt_at=now + _backoff(attempts),
+                    last_error=str(exc)[:500], claimed_by=None)
+            stats.retried += 1
+        return
+    except PermanentFailure as exc:
+        _finish(row.id, token, state=State.failed, last_error=str(exc)[:500])
+        stats.failed += 1
+        return
+    except Exception as exc:  # a bug in a backend must not stop the queue: retry, then fail visibly
+        db.session.rollback()
+        log.exception("notify: unexpected error sending message %s", message_id)
+        _finish(row.id, token, state=State.pending, next_attempt_at=now + _backoff(attempts),
+                last_error=f"unexpected: {exc!r}"[:500], claimed_by=None)
+        stats.retried += 1
+        return
+    if _finish(row.id, token, state=State.sent, sent_at=now, provider_id=provider_id, subject=subject,
+               body=body, last_error=None):
+        stats.sent += 1
+    else:
+        stats.lost += 1
+
+
+def dispatch_due(now: datetime | None = None, *, batch_size: int = 100, max_batches: int | None = None,
+                 token: str | None = None) -> DispatchStats:
+    """Send every message due at `now`, batch by batch, until none is left (the `dispatch` job)."""
+    now = now or utcnow()
+    token = token or new_token()
+    stats = DispatchStats()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        ids = claim_due(now, limit=batch_size, token=token)
+        if not ids:
+            break
+        batches += 1
+        stats.claimed += len(ids)
+        for message_id in ids:
+            process(message_id, token, now, stats)
+    if stats.claimed:
+        log.info("notify dispatch: %s", stats)
+    return stats
