@@ -78,14 +78,16 @@ def register_blueprints(app: Flask) -> None:
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from notify import views as notify_views
+    from orders import api as orders_api
+    from orders import views as orders_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp]
+             bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
-            checkin_api.api]
+            checkin_api.api, orders_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -124,6 +126,7 @@ def register_cli(app: Flask) -> None:
     from bookings.reservations import demo as reservations_demo
     from core.cli import demo_cli, i18n_cli
     from notify.cli import jobs_cli, scheduler_cli
+    from orders import demo as orders_demo
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
@@ -133,7 +136,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     register_jobs()
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
-                                            checkin_demo.seed]
+                                            checkin_demo.seed, orders_demo.seed]
 
 
 def register_jobs() -> None:
