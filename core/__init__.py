@@ -113,9 +113,11 @@ def connect_notifications() -> None:
     """Domain events → the outbox: what residents and groups are told, and their reminders."""
     from bookings import notifications as booking_notifications
     from bookings.reservations import notifications as reservation_notifications
+    from orders import notifications as order_notifications
 
     booking_notifications.connect()
     reservation_notifications.connect()
+    order_notifications.connect()
 
 
 def register_cli(app: Flask) -> None:
