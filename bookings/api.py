@@ -1,0 +1,200 @@
+"""JSON API for seat bookings (API.md): book, list, show, cancel; accept offers; staff decisions."""
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import Field
+
+from accounts.auth import require_roles, require_venue_scope
+from accounts.models import MANAGE_ROLES, User
+from activities.models import Activity, Session
+from bookings import services
+from bookings.models import Booking, BookingStatus
+from bookings.queries import booking_code, bookings_of, session_bookings
+from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
+from core.errors import Invalid, NotFound
+from core.extensions import db
+
+api = ApiBlueprint("bookings_api", __name__, tag="bookings")
+
+
+class BookingIn(Schema):
+    session_id: int | None = Field(default=None, ge=1)
+    activity_id: int | None = Field(default=None, ge=1)
+    party_size: int | None = Field(default=None, ge=1, le=3)
+    participant_ids: list[int] | None = Field(default=None, max_length=3)
+    user_id: int | None = Field(default=None, ge=1, description="staff only: book on behalf of this resident")
+
+
+class BookingOut(OutSchema):
+    id: int
+    status: BookingStatus
+    code: str
+    activity_id: int
+    session_id: int | None
+    title: str
+    party_size: int
+    participant_ids: list[int]
+    starts_at: datetime | None
+    hold_expires_at: datetime | None
+    draw_rank: int | None
+    waitlist_position: int | None
+    decision_reason: str
+    counted_as_no_show: bool
+    created_at: datetime
+
+
+class BookingQuery(Schema):
+    session: int | None = Field(default=None, ge=1)
+    status: BookingStatus | None = None
+    page: int = Field(default=1, ge=1, le=10_000)
+
+
+class CancelOut(OutSchema):
+    id: int
+    status: BookingStatus
+    counted_as_no_show: bool
+
+
+class DecisionIn(Schema):
+    booking_ids: list[int] = Field(min_length=1, max_length=500)
+    approve: bool
+    reason: str = Field(default="", max_length=300)
+
+
+class DecisionOut(OutSchema):
+    results: dict[str, str]
+
+
+class LiftIn(Schema):
+    note: str = Field(min_length=1, max_length=300)
+
+
+class CreditOut(OutSchema):
+    strikes_used: int
+    strikes_left: int
+    suspended_until: datetime | None
+
+
+def out(booking: Booking) -> BookingOut:
+    position = services.waitlist_position(booking) if booking.status == BookingStatus.waitlisted else None
+    return BookingOut(id=booking.id, status=booking.status, code=booking_code(booking), activity_id=booking.activity_id,
+                      session_id=booking.session_id, title=booking.activity.title, party_size=booking.party_size,
+                      participant_ids=[p.id for p in booking.participants], starts_at=booking.starts_at,
+                      hold_expires_at=booking.hold_expires_at, draw_rank=booking.draw_rank,
+                      waitlist_position=position, decision_reason=booking.decision_reason,
+                      counted_as_no_show=booking.counted_as_no_show, created_at=booking.created_at)
+
+
+def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
+    if data.session_id is not None:
+        session = db.session.get(Session, data.session_id)
+        if session is None or (data.activity_id and session.activity_id != data.activity_id):
+            raise NotFound()
+        return session.activity, session
+    if data.activity_id is None:
+        raise Invalid(fields={"session_id": [_("Give session_id, or activity_id for a class.")]})
+    activity = db.session.get(Activity, data.activity_id)
+    if activity is None:
+        raise NotFound()
+    return activity, None
+
+
+def _own_or_managed(booking_id: int) -> Booking:
+    """Someone else's booking is 404 to a resident; staff see bookings at venues in scope."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
+        raise NotFound()
+    return booking
+
+
+@api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=(409,),
+              summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
+                      "limit_reached, suspended, ineligible")
+def create_booking(data: BookingIn):
+    activity, session = _unit(data)
+    actor = current_user._get_current_object()
+    holder = actor
+    if data.user_id is not None and data.user_id != actor.id:
+        require_venue_scope(activity.venue)
+        holder = db.session.get(User, data.user_id)
+        if holder is None:
+            raise NotFound()
+    request = services.BookingRequest(activity=activity, session=session, party_size=data.party_size,
+                                      participant_ids=data.participant_ids)
+    booking = services.book(holder, data=request, actor=actor)
+    db.session.commit()
+    return out(booking)
+
+
+@api.endpoint("/bookings", query=BookingQuery, response=Page[BookingOut],
+              summary="Own bookings; staff: ?session= for a session in scope")
+def list_bookings(params: BookingQuery):
+    if params.session is not None:
+        session = db.session.get(Session, params.session)
+        if session is None:
+            raise NotFound()
+        require_venue_scope(session.activity.venue)
+        stmt = session_bookings(session, status=params.status)
+    else:
+        stmt = bookings_of(current_user, status=params.status)
+    page = paginate(stmt, params.page)
+    page["items"] = [out(b) for b in page["items"]]
+    return page
+
+
+@api.endpoint("/bookings/<int:booking_id>", response=BookingOut, summary="One own booking (staff: in scope)")
+def get_booking(booking_id: int):
+    return out(_own_or_managed(booking_id))
+
+
+@api.endpoint("/bookings/<int:booking_id>/cancel", "POST", response=CancelOut, errors=(409,),
+              summary="Cancel; after the cancellation deadline it counts as a no-show")
+def cancel_booking(booking_id: int):
+    booking = _own_or_managed(booking_id)
+    services.cancel_booking(booking, actor=current_user._get_current_object())
+    db.session.commit()
+    return booking
+
+
+@api.endpoint("/bookings/<int:booking_id>/accept", "POST", response=BookingOut, errors=(409,),
+              summary="Take up a held seat (waiting-list offer or lottery win) before its deadline")
+def accept_booking(booking_id: int):
+    booking = _own_or_managed(booking_id)
+    services.accept_offer(booking, actor=current_user._get_current_object())
+    db.session.commit()
+    return out(booking)
+
+
+@api.endpoint("/bookings/decisions", "POST", body=DecisionIn, response=DecisionOut,
+              summary="Staff: approve or reject pending sign-ups in bulk, with a reason the resident sees")
+def decide(data: DecisionIn):
+    actor = require_roles(*MANAGE_ROLES)
+    bookings = list(db.session.query(Booking).filter(Booking.id.in_(data.booking_ids)))
+    if len(bookings) != len(set(data.booking_ids)):
+        raise NotFound()
+    results = services.decide_bookings(bookings, approve=data.approve, reason=data.reason, actor=actor)
+    db.session.commit()
+    return DecisionOut(results={str(k): v for k, v in results.items()})
+
+
+@api.endpoint("/me/credit", response=CreditOut, summary="No-show strikes used and left, and any suspension")
+def my_credit():
+    credit = services.credit_of(current_user)
+    return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
+                     suspended_until=credit.suspended_until)
+
+
+@api.endpoint("/residents/<int:user_id>/lift-suspension", "POST", body=LiftIn, response=CreditOut, errors=(409,),
+              summary="Staff: lift a resident's suspension with a note")
+def lift(user_id: int, data: LiftIn):
+    actor = require_roles(*MANAGE_ROLES)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    services.lift_suspension(user, note=data.note, actor=actor)
+    db.session.commit()
+    credit = services.credit_of(user)
+    return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
+                     suspended_until=credit.suspended_until)

@@ -1,0 +1,237 @@
+"""JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins."""
+
+from datetime import datetime
+
+from flask import Response, request
+from flask_login import current_user
+from pydantic import AwareDatetime, Field, RootModel
+
+from accounts.auth import require_roles
+from accounts.models import CHECKIN_ROLES
+from activities.models import Session
+from bookings import checkin, tickets
+from bookings.checkin_queries import session_roster
+from bookings.models import Booking, BookingStatus
+from core.api import ApiBlueprint, OutSchema, Schema
+from core.db import utcnow
+from core.errors import NotFound
+from core.extensions import db
+
+api = ApiBlueprint("checkin_api", __name__, tag="check-in")
+
+SCAN_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                description="the client's nonce: a retry with the same scan id is answered as before")
+
+
+class TicketOut(OutSchema):
+    booking_id: int
+    payload: str = Field(description="exactly what the QR code holds")
+    code: str = Field(description="the short code a person can type (8 characters)")
+    status: BookingStatus
+
+
+class CheckInIn(Schema):
+    payload: str | None = Field(default=None, description="the scanned QR text")
+    code: str | None = Field(default=None, max_length=40, description="a typed short code (needs session_id)")
+    session_id: int | None = Field(default=None, ge=1, description="the session being checked in at the door")
+    scan_id: str | None = SCAN_ID
+    device_id: str = Field(default="", max_length=64)
+
+
+class CheckInOut(OutSchema):
+    booking_id: int
+    session_id: int
+    party_size: int
+    holder: str
+    checked_in_at: datetime
+    checked_in_by: str
+    replayed: bool
+
+
+class BatchItem(Schema):
+    payload: str | None = None
+    code: str | None = Field(default=None, max_length=40)
+    session_id: int | None = Field(default=None, ge=1)
+    scanned_at: AwareDatetime
+    device_id: str = Field(default="", max_length=64)
+    scan_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class BatchIn(RootModel[list[BatchItem]]):
+    root: list[BatchItem] = Field(max_length=500)
+
+
+class BatchResult(OutSchema):
+    scan_id: str
+    status: str = Field(description="admitted or rejected")
+    code: str | None = None
+    message: str | None = None
+    conflict: bool = False
+    booking_id: int | None = None
+    session_id: int | None = None
+    holder: str | None = None
+    party_size: int | None = None
+    checked_in_at: datetime | None = None
+    first_checked_in_at: datetime | None = None
+    checked_in_by: str | None = None
+    replayed: bool | None = None
+
+
+class BatchOut(OutSchema):
+    results: list[BatchResult]
+    admitted: int
+    conflicts: int
+
+
+class RosterSession(OutSchema):
+    id: int
+    activity_id: int
+    title: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    opens_at: datetime
+    closes_at: datetime
+    status: str
+
+
+class RosterItem(OutSchema):
+    booking_id: int
+    ticket: str = Field(description="SHA-256 fingerprint (32 hex) of the ticket payload")
+    code: str = Field(description="SHA-256 fingerprint (32 hex) of the short code")
+    holder: str
+    party_size: int
+    status: str
+    checked_in_at: datetime | None
+    checked_in_by: str | None
+
+
+class RosterOut(OutSchema):
+    session: RosterSession
+    generated_at: datetime
+    walk_ins: int
+    checked_in: int
+    conflicts: int
+    items: list[RosterItem]
+
+
+class WalkInIn(Schema):
+    count: int = Field(ge=1, le=500)
+    scan_id: str | None = SCAN_ID
+
+
+class WalkInOut(OutSchema):
+    session_id: int
+    added: int
+    total: int
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+def ticket_booking(booking_id: int) -> Booking:
+    """A booking whose ticket the caller may see (owner, or staff managing its venue); else 404.
+
+    Only a confirmed booking has a ticket: others are refused with `cancelled` or `not_confirmed`.
+    """
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
+        raise NotFound()
+    if booking.status in checkin.CANCELLED_STATUSES:
+        raise checkin.Cancelled()
+    if booking.status not in checkin.ADMITTED_STATUSES:
+        raise checkin.NotConfirmed()
+    return booking
+
+
+@api.endpoint("/bookings/<int:booking_id>/ticket", response=TicketOut, errors=(409,),
+              summary="A confirmed booking's ticket: the QR payload and the short code (owner or staff in scope)")
+def get_ticket(booking_id: int):
+    booking = ticket_booking(booking_id)
+    return TicketOut(booking_id=booking.id, payload=tickets.payload_for(booking.id),
+                     code=tickets.code_for(booking.id), status=booking.status)
+
+
+def _image(booking_id: int, kind: str) -> Response:
+    booking = ticket_booking(booking_id)
+    payload = tickets.payload_for(booking.id)
+    body, mimetype = (tickets.qr_svg(payload), "image/svg+xml") if kind == "svg" else (tickets.qr_png(payload),
+                                                                                       "image/png")
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="ticket-{booking.id}.{kind}"'
+    return response
+
+
+@api.endpoint("/bookings/<int:booking_id>/ticket.svg", errors=(409,), summary="The ticket's QR code as SVG")
+def get_ticket_svg(booking_id: int):
+    return _image(booking_id, "svg")
+
+
+@api.endpoint("/bookings/<int:booking_id>/ticket.png", errors=(409,), summary="The ticket's QR code as PNG")
+def get_ticket_png(booking_id: int):
+    return _image(booking_id, "png")
+
+
+# --- scans --------------------------------------------------------------------------------------
+
+
+def _session_or_404(session_id: int | None) -> Session | None:
+    if session_id is None:
+        return None
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise NotFound()
+    return session
+
+
+@api.endpoint("/checkins", "POST", body=CheckInIn, response=CheckInOut, status=201, errors=(409,),
+              summary="Check a ticket in; codes already_checked_in (with first_checked_in_at), invalid_ticket "
+                      "(422), wrong_session, too_early, too_late, cancelled, not_confirmed; out of scope 403")
+def create_checkin(data: CheckInIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    session = _session_or_404(data.session_id)
+    admission = checkin.check_in(session, payload=data.payload, code=data.code, actor=actor,
+                                 scan_id=data.scan_id, device_id=data.device_id)
+    db.session.commit()
+    return CheckInOut(**checkin.admission_dict(admission))
+
+
+@api.endpoint("/checkins/batch", "POST", body=BatchIn, response=BatchOut,
+              summary="Offline sync: [{payload or code, session_id, scanned_at, device_id, scan_id}] → a result "
+                      "per item; replaying a batch changes nothing; a second device's admission is flagged")
+def sync_checkins(data: BatchIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    sessions: dict[int, Session | None] = {}
+    items = []
+    for item in data.root:
+        if item.session_id is not None and item.session_id not in sessions:
+            sessions[item.session_id] = db.session.get(Session, item.session_id)
+        items.append(checkin.ScanItem(scan_id=item.scan_id, scanned_at=item.scanned_at, device_id=item.device_id,
+                                      payload=item.payload, code=item.code, session_id=item.session_id,
+                                      session=sessions.get(item.session_id)))
+    results = checkin.sync_scans(items, actor=actor)
+    db.session.commit()
+    return BatchOut(results=[BatchResult.model_validate(r) for r in results],
+                    admitted=sum(1 for r in results if r["status"] == "admitted" and not r.get("replayed")),
+                    conflicts=sum(1 for r in results if r["conflict"]))
+
+
+@api.endpoint("/sessions/<int:session_id>/roster", response=RosterOut,
+              summary="Staff: what a scanner needs to check this session offline (fingerprints, not tickets)")
+def get_roster(session_id: int):
+    actor = require_roles(*CHECKIN_ROLES)
+    session = _session_or_404(session_id)
+    checkin.require_door(session, actor)
+    return RosterOut.model_validate(session_roster(session, utcnow()))
+
+
+@api.endpoint("/sessions/<int:session_id>/walk-ins", "POST", body=WalkInIn, response=WalkInOut, status=201,
+              errors=(409,), summary="Staff: count visitors without booking; a retried scan_id adds nothing")
+def add_walk_ins(session_id: int, data: WalkInIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    session = _session_or_404(session_id)
+    total = checkin.count_walk_ins(session, count=data.count, actor=actor, scan_id=data.scan_id)
+    db.session.commit()
+    return WalkInOut(session_id=session.id, added=data.count, total=total)

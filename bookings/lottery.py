@@ -1,0 +1,100 @@
+"""The lottery (摇号): a draw anyone can re-run from the published seed and the public entry list.
+
+Draw order: sort the entry numbers (booking ids) by SHA-256 of "<seed>:<entry number>" as a hex string,
+ascending. Reserved-quota seats go first to quota-eligible entries in that order, then the remaining
+seats to every entry left, in the same order; an entry whose party does not fit the seats left is
+passed over (it joins the waiting list in draw order, like every entry not drawn).
+"""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from activities.models import Activity, Session
+from bookings import signals
+from bookings.models import Booking, BookingStatus, LotteryDraw, unit_key_for
+from bookings.services import _claim, _kwargs, offer_deadline, take_seats
+from core.extensions import db
+
+
+def draw_key(seed: str, entry_number: int) -> str:
+    return hashlib.sha256(f"{seed}:{entry_number}".encode()).hexdigest()
+
+
+def draw_order(seed: str, entry_numbers: list[int]) -> list[int]:
+    """The entry numbers in draw order for `seed` (what the verification page tells people to compute)."""
+    return sorted(entry_numbers, key=lambda n: draw_key(seed, n))
+
+
+def pick_winners(seed: str, entries: list[tuple[int, int, bool]], seats: int, quota: int) -> list[int]:
+    """Winning entry numbers from (number, party size, quota eligible) entries, in draw order."""
+    by_number = {n: (party, eligible) for n, party, eligible in entries}
+    order = draw_order(seed, list(by_number))
+    winners: list[int] = []
+    quota_left, seats_left = min(quota, seats), seats
+    for n in order:
+        party, eligible = by_number[n]
+        if eligible and party <= quota_left and party <= seats_left:
+            winners.append(n)
+            quota_left -= party
+            seats_left -= party
+    for n in order:
+        party, _eligible = by_number[n]
+        if n not in winners and party <= seats_left:
+            winners.append(n)
+            seats_left -= party
+    return winners
+
+
+def draw_unit(activity: Activity, session: Session | None, now: datetime,
+              seed: str | None = None) -> LotteryDraw | None:
+    """Draw one unit: claim it by inserting its `LotteryDraw` (unique per unit), then seat the winners.
+
+    Returns None when another worker already drew it. Winners are offered their seats until the
+    confirmation deadline; the others wait in draw order.
+    """
+    unit_key = unit_key_for(activity, session)
+    draw = LotteryDraw(unit_key=unit_key, activity_id=activity.id, session_id=session.id if session else None,
+                       seed=seed or secrets.token_hex(16), drawn_at=now, reserved_quota=activity.reserved_quota)
+    try:
+        with db.session.begin_nested():
+            db.session.add(draw)
+            db.session.flush()
+    except IntegrityError:
+        return None
+    entries = db.session.execute(select(Booking).where(Booking.unit_key == unit_key,
+                                                       Booking.status == BookingStatus.entered)).scalars().all()
+    unit = activity if activity.is_course else session
+    draw.seats = max(0, unit.capacity - unit.seats_taken)
+    draw.entries = len(entries)
+    winners = pick_winners(draw.seed, [(b.id, b.party_size, b.is_quota_eligible) for b in entries], draw.seats,
+                           activity.reserved_quota)
+    rank = {n: i + 1 for i, n in enumerate(draw_order(draw.seed, [b.id for b in entries]))}
+    for booking in sorted(entries, key=lambda b: rank[b.id]):
+        if booking.id in winners and take_seats(activity, session, booking.party_size):
+            _seat_winner(booking, rank[booking.id], now)
+            draw.winners += 1
+        elif _claim(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
+            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True, **_kwargs(booking, now))
+    db.session.flush()
+    return draw
+
+
+def _seat_winner(booking: Booking, rank: int, now: datetime) -> None:
+    hold = offer_deadline(booking, now, hours=booking.activity.confirm_hours)
+    to = BookingStatus.offered if hold else BookingStatus.confirmed
+    _claim(booking, BookingStatus.entered, to, draw_rank=rank, hold_expires_at=hold, updated_at=now)
+    signals.lottery_won.send(booking, confirm_by=hold, draw_rank=rank, **_kwargs(booking, now))
+    if hold is None:
+        signals.booking_confirmed.send(booking, via="lottery", **_kwargs(booking, now))
+
+
+def entry_list(unit_key: str) -> list[Booking]:
+    """Every entry of a lottery unit (drawn or not) by entry number: the public list, shown masked."""
+    stmt = (select(Booking).where(Booking.unit_key == unit_key,
+                                  (Booking.draw_rank.isnot(None)) | (Booking.status == BookingStatus.entered))
+            .order_by(Booking.id))
+    return list(db.session.execute(stmt).scalars())

@@ -1,0 +1,418 @@
+// The door scanner: camera → QR payload → check-in, with an offline roster and a sync queue.
+// Loaded as a file (the CSP allows no inline script); everything it needs comes in data-* attributes.
+(function () {
+  "use strict";
+
+  // Choosing a session submits the form at once (the Open button stays for keyboards without JS).
+  var select = document.querySelector("select[data-autosubmit]");
+  if (select) {
+    select.addEventListener("change", function () { if (select.value) select.form.submit(); });
+  }
+
+  var root = document.getElementById("scanner");
+  if (!root) return;
+
+  var T = JSON.parse(root.getAttribute("data-i18n") || "{}");
+  var sessionId = parseInt(root.getAttribute("data-session-id"), 10);
+  var urls = {
+    roster: root.getAttribute("data-roster-url"),
+    checkin: root.getAttribute("data-checkin-url"),
+    batch: root.getAttribute("data-batch-url"),
+    walkin: root.getAttribute("data-walkin-url")
+  };
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  var timeFormat = new Intl.DateTimeFormat(root.getAttribute("data-locale") || undefined, {
+    hour: "2-digit", minute: "2-digit", timeZone: root.getAttribute("data-timezone") || undefined
+  });
+  var REQUEST_TIMEOUT_MS = 2500;
+  var SAME_CODE_PAUSE_MS = 3000;
+  var ROSTER_REFRESH_MS = 60000;
+  var SYNC_INTERVAL_MS = 15000;
+
+  var store = {
+    get: function (key, fallback) {
+      try { var v = window.localStorage.getItem(key); return v ? JSON.parse(v) : fallback; }
+      catch (e) { return fallback; }
+    },
+    set: function (key, value) {
+      try { window.localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or private mode */ }
+    }
+  };
+  var QUEUE_KEY = "cn.checkin.queue";
+  var WALKIN_QUEUE_KEY = "cn.checkin.walkins";
+  var ROSTER_KEY = "cn.checkin.roster." + sessionId;
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  var deviceId = store.get("cn.checkin.device", null);
+  if (!deviceId) { deviceId = newId(); store.set("cn.checkin.device", deviceId); }
+
+  var roster = store.get(ROSTER_KEY, null);
+  var queue = store.get(QUEUE_KEY, []);
+  var walkinQueue = store.get(WALKIN_QUEUE_KEY, []);
+  var forcedOffline = false; // set when a request fails although the browser claims to be online
+
+  function t(key, params) {
+    var text = T[key] || key;
+    Object.keys(params || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(params[name] == null ? "" : String(params[name]));
+    });
+    return text;
+  }
+
+  function fmtTime(iso) { return iso ? timeFormat.format(new Date(iso)) : ""; }
+
+  // --- feedback: colour, sound, vibration ---------------------------------------------------------
+
+  var resultBox = document.getElementById("scan-result");
+  var headline = document.getElementById("scan-headline");
+  var detail = document.getElementById("scan-detail");
+  var audio = null;
+
+  function beep(kind) {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      var plan = { ok: [[880, 0, 0.15]], warn: [[600, 0, 0.12], [600, 0.2, 0.12]], bad: [[200, 0, 0.45]] }[kind];
+      plan.forEach(function (p) {
+        var osc = audio.createOscillator();
+        var gain = audio.createGain();
+        osc.type = kind === "bad" ? "square" : "sine";
+        osc.frequency.value = p[0];
+        gain.gain.value = 0.2;
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(audio.currentTime + p[1]);
+        osc.stop(audio.currentTime + p[1] + p[2]);
+      });
+    } catch (e) { /* no sound is not an error */ }
+  }
+
+  function show(kind, title, lines) {
+    resultBox.className = "scan-result " + kind;
+    resultBox.setAttribute("data-state", kind);
+    headline.textContent = title;
+    detail.textContent = (lines || []).filter(Boolean).join("\n");
+    if (kind === "ok" || kind === "warn" || kind === "bad") {
+      beep(kind);
+      if (navigator.vibrate) navigator.vibrate({ ok: [120], warn: [100, 80, 100], bad: [400] }[kind]);
+    }
+  }
+
+  // --- counters and status ------------------------------------------------------------------------
+
+  function isOffline() { return forcedOffline || navigator.onLine === false; }
+
+  function renderCounts() {
+    var items = roster ? roster.items : [];
+    var booked = 0, inside = 0;
+    items.forEach(function (it) {
+      if (it.status !== "confirmed") return;
+      booked += it.party_size;
+      if (it.checked_in_at) inside += it.party_size;
+    });
+    var pendingWalkins = walkinQueue.filter(function (w) { return w.session_id === sessionId; })
+      .reduce(function (sum, w) { return sum + w.count; }, 0);
+    document.getElementById("count-in").textContent = inside;
+    document.getElementById("count-booked").textContent = booked;
+    document.getElementById("count-walkins").textContent = (roster ? roster.walk_ins : 0) + pendingWalkins;
+    document.getElementById("queue-count").textContent = queue.length + walkinQueue.length;
+    document.getElementById("net-status").textContent = isOffline() ? t("offline") : t("online");
+    root.setAttribute("data-online", isOffline() ? "0" : "1");
+    root.setAttribute("data-queued", String(queue.length + walkinQueue.length));
+  }
+
+  function saveQueue() { store.set(QUEUE_KEY, queue); store.set(WALKIN_QUEUE_KEY, walkinQueue); renderCounts(); }
+
+  // --- network ------------------------------------------------------------------------------------
+
+  function request(method, url, body) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    var options = {
+      method: method, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrf },
+      signal: controller ? controller.signal : undefined
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      if (timer) clearTimeout(timer);
+      if (response.status >= 500) throw new Error("server " + response.status);
+      return response.json().then(function (data) { return { status: response.status, data: data }; });
+    }, function (err) {
+      if (timer) clearTimeout(timer);
+      throw err;
+    });
+  }
+
+  function goneOffline() {
+    if (!forcedOffline) { forcedOffline = true; renderCounts(); }
+  }
+
+  function backOnline() {
+    if (forcedOffline) { forcedOffline = false; renderCounts(); }
+  }
+
+  // --- the roster (offline validation) ------------------------------------------------------------
+
+  function loadRoster() {
+    if (navigator.onLine === false) return Promise.resolve();
+    return request("GET", urls.roster).then(function (res) {
+      if (res.status !== 200) return;
+      var local = roster;
+      roster = res.data;
+      // Keep admissions this device made that the server has not heard of yet.
+      if (local) {
+        var mine = {};
+        local.items.forEach(function (it) { if (it.checked_in_locally) mine[it.booking_id] = it; });
+        roster.items.forEach(function (it) {
+          var m = mine[it.booking_id];
+          if (m && !it.checked_in_at) { it.checked_in_at = m.checked_in_at; it.checked_in_locally = true; it.checked_in_by = m.checked_in_by; }
+        });
+      }
+      store.set(ROSTER_KEY, roster);
+      backOnline();
+      renderCounts();
+    }).catch(goneOffline);
+  }
+
+  function sha256Hex(text) {
+    if (!(window.crypto && window.crypto.subtle)) return Promise.reject(new Error("no WebCrypto"));
+    return window.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (buf) {
+      return Array.prototype.map.call(new Uint8Array(buf), function (b) { return ("0" + b.toString(16)).slice(-2); })
+        .join("").slice(0, 32);
+    });
+  }
+
+  var CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+  function normaliseCode(raw) {
+    var code = String(raw || "").replace(/[\s-]/g, "").toUpperCase();
+    if (code.length !== 8) return null;
+    for (var i = 0; i < code.length; i++) if (CODE_ALPHABET.indexOf(code[i]) < 0) return null;
+    return code;
+  }
+
+  function validateOffline(scan) {
+    if (!roster) return Promise.resolve({ kind: "bad", title: t("no_roster") });
+    var secret = scan.payload != null ? String(scan.payload).trim() : normaliseCode(scan.code);
+    if (!secret || secret.length > 64) return Promise.resolve({ kind: "bad", title: t("invalid_ticket") });
+    return sha256Hex(secret).then(function (hash) {
+      var field = scan.payload != null ? "ticket" : "code";
+      var entry = null;
+      roster.items.forEach(function (it) { if (it[field] === hash) entry = it; });
+      if (!entry) return { kind: "bad", title: t("not_on_roster") };
+      var now = Date.now();
+      if (entry.status === "cancelled") return { kind: "bad", title: t("cancelled"), lines: [entry.holder] };
+      if (entry.status !== "confirmed") return { kind: "bad", title: t("not_confirmed"), lines: [entry.holder] };
+      if (now < Date.parse(roster.session.opens_at)) {
+        return { kind: "bad", title: t("too_early"), lines: [t("opens_at", { time: fmtTime(roster.session.opens_at) })] };
+      }
+      if (now > Date.parse(roster.session.closes_at)) return { kind: "bad", title: t("too_late") };
+      if (entry.checked_in_at) {
+        return { kind: "warn", title: t("already_checked_in"), lines: [
+          entry.holder + " · " + t("party", { n: entry.party_size }),
+          t("first_at", { time: fmtTime(entry.checked_in_at), by: entry.checked_in_by || t("this_device") })] };
+      }
+      entry.checked_in_at = new Date(now).toISOString();
+      entry.checked_in_by = t("this_device");
+      entry.checked_in_locally = true;
+      store.set(ROSTER_KEY, roster);
+      queue.push({ payload: scan.payload, code: scan.code, session_id: sessionId, scanned_at: scan.scanned_at,
+                   device_id: deviceId, scan_id: scan.scan_id });
+      saveQueue();
+      return { kind: "ok", title: t("admitted"), lines: [entry.holder, t("party", { n: entry.party_size }), t("saved_offline")] };
+    }).catch(function () { return { kind: "bad", title: t("invalid_ticket") }; });
+  }
+
+  function markRoster(bookingId, checkedInAt, by) {
+    if (!roster || !bookingId) return;
+    roster.items.forEach(function (it) {
+      if (it.booking_id === bookingId && !it.checked_in_at) { it.checked_in_at = checkedInAt; it.checked_in_by = by; }
+    });
+    store.set(ROSTER_KEY, roster);
+  }
+
+  // --- one scan -----------------------------------------------------------------------------------
+
+  function answerFromServer(res) {
+    var d = res.data || {};
+    if (res.status === 201) {
+      markRoster(d.booking_id, d.checked_in_at, d.checked_in_by);
+      return { kind: "ok", title: t("admitted"), lines: [d.holder, t("party", { n: d.party_size })] };
+    }
+    var e = d.error || {};
+    if (e.code === "already_checked_in") {
+      markRoster(e.booking_id, e.first_checked_in_at, e.checked_in_by);
+      return { kind: "warn", title: t("already_checked_in"), lines: [
+        (e.holder || "") + (e.party_size ? " · " + t("party", { n: e.party_size }) : ""),
+        t("first_at", { time: fmtTime(e.first_checked_in_at), by: e.checked_in_by || "" })] };
+    }
+    return { kind: "bad", title: e.message || t("invalid_ticket"), lines: [e.detail || ""] };
+  }
+
+  var busy = false;
+
+  function handleScan(scan) {
+    if (busy) return;
+    busy = true;
+    scan.scan_id = newId();
+    scan.scanned_at = new Date().toISOString();
+    show("busy", t("checking"));
+    var done = function (answer) {
+      show(answer.kind, answer.title, answer.lines);
+      renderCounts();
+      busy = false;
+    };
+    if (isOffline()) {
+      // Known offline: answer from the roster at once; the sync tries the network in the background.
+      validateOffline(scan).then(function (answer) { done(answer); syncNow(); });
+      return;
+    }
+    var body = { session_id: sessionId, scan_id: scan.scan_id, device_id: deviceId };
+    if (scan.payload != null) body.payload = scan.payload; else body.code = scan.code;
+    request("POST", urls.checkin, body).then(function (res) {
+      backOnline();
+      done(answerFromServer(res));
+    }, function () {
+      // The network dropped (or the request timed out): decide from the roster, and let the sync
+      // send the same scan id, so a request that did reach the server is not counted twice.
+      goneOffline();
+      validateOffline(scan).then(done);
+    });
+  }
+
+  // --- sync ---------------------------------------------------------------------------------------
+
+  var syncing = false;
+
+  function syncNow() {
+    if (syncing || navigator.onLine === false) return Promise.resolve();
+    if (!queue.length && !walkinQueue.length) { backOnline(); return Promise.resolve(); }
+    syncing = true;
+    var batch = queue.slice(0, 200);
+    var sent = batch.length ? request("POST", urls.batch, batch).then(function (res) {
+      if (res.status !== 200) throw new Error("batch refused " + res.status);
+      var done = {};
+      var conflicts = 0;
+      (res.data.results || []).forEach(function (r) {
+        done[r.scan_id] = true;
+        if (r.conflict) conflicts += 1;
+        if (r.booking_id && (r.checked_in_at || r.first_checked_in_at)) {
+          markRoster(r.booking_id, r.checked_in_at || r.first_checked_in_at, r.checked_in_by);
+        }
+      });
+      queue = queue.filter(function (q) { return !done[q.scan_id]; });
+      saveQueue();
+      document.getElementById("sync-status").textContent =
+        t("synced", { n: batch.length }) + (conflicts ? " " + t("conflicts", { n: conflicts }) : "");
+    }) : Promise.resolve();
+    return sent.then(syncWalkins).then(function () {
+      backOnline();
+      syncing = false;
+      return loadRoster();
+    }, function () {
+      goneOffline();
+      syncing = false;
+    });
+  }
+
+  function syncWalkins() {
+    if (!walkinQueue.length) return Promise.resolve();
+    var item = walkinQueue[0];
+    return request("POST", item.url, { count: item.count, scan_id: item.scan_id }).then(function (res) {
+      if (res.status >= 500) throw new Error("walk-in not saved");
+      walkinQueue.shift();
+      saveQueue();
+      if (res.status === 201 && roster && item.session_id === sessionId) roster.walk_ins = res.data.total;
+      return syncWalkins();
+    });
+  }
+
+  function addWalkins(count) {
+    walkinQueue.push({ url: urls.walkin, session_id: sessionId, count: count, scan_id: newId() });
+    saveQueue();
+    show("ok", t("walkins_added", { n: count }));
+    syncNow();
+  }
+
+  // --- camera -------------------------------------------------------------------------------------
+
+  var video = document.getElementById("scan-video");
+  var cameraStatus = document.getElementById("camera-status");
+  var toggle = document.getElementById("camera-toggle");
+  var scanner = null;
+  var lastText = null, lastAt = 0;
+
+  function onDecode(result) {
+    var text = result && result.data !== undefined ? result.data : result;
+    if (!text) return;
+    var now = Date.now();
+    if (text === lastText && now - lastAt < SAME_CODE_PAUSE_MS) return; // the camera sees it many times a second
+    lastText = text; lastAt = now;
+    handleScan({ payload: text });
+  }
+
+  function startCamera() {
+    if (!window.QrScanner) { cameraStatus.textContent = t("camera_unavailable"); return; }
+    if (!scanner) {
+      scanner = new window.QrScanner(video, onDecode, {
+        returnDetailedScanResult: true, preferredCamera: "environment", maxScansPerSecond: 10
+      });
+    }
+    scanner.start().then(function () {
+      cameraStatus.textContent = t("camera_on");
+      root.setAttribute("data-camera", "on");
+      toggle.hidden = true;
+    }, function () {
+      cameraStatus.textContent = t("camera_unavailable");
+      root.setAttribute("data-camera", "off");
+      toggle.hidden = false;
+    });
+  }
+
+  toggle.addEventListener("click", startCamera);
+
+  // --- manual entry and walk-ins ------------------------------------------------------------------
+
+  var codeForm = document.getElementById("code-form");
+  var codeInput = document.getElementById("code-input");
+  codeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = codeInput.value.trim();
+    if (!code) { codeInput.focus(); return; }
+    handleScan({ code: code });
+    codeInput.value = "";
+    codeInput.focus();
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-count]"), function (button) {
+    button.addEventListener("click", function () { addWalkins(parseInt(button.getAttribute("data-count"), 10)); });
+  });
+
+  // --- start --------------------------------------------------------------------------------------
+
+  window.addEventListener("online", function () { forcedOffline = false; renderCounts(); syncNow(); });
+  window.addEventListener("offline", function () { renderCounts(); });
+  setInterval(function () { if (queue.length || walkinQueue.length) syncNow(); }, SYNC_INTERVAL_MS);
+  setInterval(loadRoster, ROSTER_REFRESH_MS);
+
+  renderCounts();
+  loadRoster().then(syncNow);
+  startCamera();
+
+  // For tests and support: the state in one place.
+  window.culturenetScanner = {
+    scan: handleScan, sync: syncNow, reloadRoster: loadRoster,
+    state: function () { return { queue: queue.slice(), walkins: walkinQueue.slice(), roster: roster, offline: isOffline() }; }
+  };
+})();
