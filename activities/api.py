@@ -60,6 +60,7 @@ class ActivityOut(OutSchema):
     series: str
     starts_on: date | None
     ends_on: date | None
+    is_outreach: bool = False
 
 
 class ActivityDetail(ActivityOut):

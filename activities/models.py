@@ -153,6 +153,9 @@ class Activity(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # 送文化下乡: a hub or branch delivering it at a station or community (set by orders/ when it
+    # schedules a service order; counted separately in the reports).
+    is_outreach: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     venue: Mapped[Venue] = relationship(lazy="joined")
     room: Mapped[Room | None] = relationship()

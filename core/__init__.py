@@ -71,12 +71,16 @@ def register_blueprints(app: Flask) -> None:
     from bookings import checkin_api, checkin_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
+    from orders import api as orders_api
+    from orders import views as orders_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, checkin_views.bp]
-    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, checkin_views.bp,
+             orders_views.bp]
+    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api,
+            orders_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:

@@ -1,0 +1,25 @@
+"""Writes on the menu and on orders (one module per aggregate); import the operations from here."""
+
+from orders.services.menu import publish_menu_item, save_menu_item, withdraw_menu_item
+from orders.services.workflow import (
+    InvalidTransition,
+    ItemWithdrawn,
+    ProviderBusy,
+    QuotaReached,
+    accept_counter,
+    accept_order,
+    counter_order,
+    decline_order,
+    decline_orders,
+    deliver_order,
+    rate_order,
+    schedule_order,
+    submit_order,
+    withdraw_order,
+)
+
+__all__ = [
+    "InvalidTransition", "ItemWithdrawn", "ProviderBusy", "QuotaReached", "accept_counter", "accept_order",
+    "counter_order", "decline_order", "decline_orders", "deliver_order", "publish_menu_item", "rate_order",
+    "save_menu_item", "schedule_order", "submit_order", "withdraw_menu_item", "withdraw_order",
+]

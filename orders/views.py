@@ -1,0 +1,5 @@
+"""Pages of the service menu and orders."""
+
+from flask import Blueprint
+
+bp = Blueprint("orders", __name__)
