@@ -73,14 +73,17 @@ def register_blueprints(app: Flask) -> None:
     from core import views as core_views
     from orders import api as orders_api
     from orders import views as orders_views
+    from reports import api as reports_api
+    from reports import receivers  # noqa: F401  (keeps the roll-up told of moved sessions)
+    from reports import views as reports_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, checkin_views.bp,
-             orders_views.bp]
+             orders_views.bp, reports_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api,
-            orders_api.api]
+            orders_api.api, reports_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
@@ -99,11 +102,13 @@ def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
     from core.cli import demo_cli, i18n_cli
+    from reports.cli import reports_cli
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(reports_cli)
     app.extensions["culturenet.seeders"] = [venues_demo.seed]
 
 
