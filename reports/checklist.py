@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.db import utcnow
@@ -294,12 +295,15 @@ def set_mark(venue: Venue, *, year: int, row_key: str, status: str, note: str, a
 def _mark(venue: Venue, year: int, row_key: str, actor) -> ChecklistMark:
     mark = db.session.execute(select(ChecklistMark).where(
         ChecklistMark.year == year, ChecklistMark.venue_id == venue.id, ChecklistMark.row_key == row_key)
-        .with_for_update()).scalar_one_or_none()
+        .with_for_update(of=ChecklistMark)).scalar_one_or_none()
     if mark is None:
-        mark = ChecklistMark(year=year, venue_id=venue.id, row_key=row_key, status=CheckStatus.pending,
-                             set_by_id=actor.id)
-        db.session.add(mark)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                mark = ChecklistMark(year=year, venue_id=venue.id, row_key=row_key, status=CheckStatus.pending,
+                                     set_by_id=actor.id)
+                db.session.add(mark)
+        except IntegrityError:  # created meanwhile by another manager
+            return _mark(venue, year, row_key, actor)
     return mark
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.models import REPORT_ROLES, Role
 from core import audit
@@ -32,23 +33,32 @@ def set_target(venue: Venue, *, year: int, indicator: str, value: int | None, ac
     if errors:
         raise Invalid(fields=errors)
     now = now or utcnow()
-    target = db.session.execute(select(Target).where(Target.year == year, Target.indicator == indicator,
-                                                     Target.venue_id == venue.id).with_for_update()
-                                ).scalar_one_or_none()
+    target = _locked_target(venue, year, indicator)
     old = target.value if target else None
     if value is None:
         if target is not None:
             db.session.delete(target)
     elif target is None:
-        target = Target(year=year, indicator=indicator, venue_id=venue.id, value=value, set_by_id=actor.id,
-                        updated_at=now)
-        db.session.add(target)
+        try:
+            with db.session.begin_nested():
+                target = Target(year=year, indicator=indicator, venue_id=venue.id, value=value,
+                                set_by_id=actor.id, updated_at=now)
+                db.session.add(target)
+        except IntegrityError:  # another manager created it meanwhile: update theirs
+            target = _locked_target(venue, year, indicator)
+            target.value, target.set_by_id, target.updated_at = value, actor.id, now
     else:
         target.value, target.set_by_id, target.updated_at = value, actor.id, now
     db.session.flush()
     audit.record(actor, "target.set", ("report_targets", target.id if target is not None else None),
                  {"venue_id": venue.id, "year": year, "indicator": indicator, "old": old, "new": value}, now=now)
     return target if value is not None else None
+
+
+def _locked_target(venue: Venue, year: int, indicator: str) -> Target | None:
+    return db.session.execute(select(Target).where(Target.year == year, Target.indicator == indicator,
+                                                   Target.venue_id == venue.id)
+                              .with_for_update(of=Target)).scalar_one_or_none()
 
 
 def subscribe_monthly(user, venue: Venue, *, actor) -> ExportSubscription:
