@@ -44,7 +44,9 @@ def login():
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(url_for("core.index")))
+            # Only an explicit ?next= counts: the referrer of this POST is the login page itself.
+            home = url_for("core.index")
+            return redirect(safe_next(home) if request.values.get("next") else home)
     elif form.is_submitted():
         status = 422
     return render_template("accounts/login.html", form=form), status

@@ -8,6 +8,7 @@ from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from core import catalogues
 from core import extensions as ext
 from core.config import BASE_DIR, Config
 from core.db import install_sqlite_hooks
@@ -46,6 +47,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    catalogues.init_app(app, ext.babel)  # reads the zh_CN catalogues; a language per request
     ext.login_manager.init_app(app)
     if app.config.get("TRUST_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -112,8 +114,21 @@ def register_cli(app: Flask) -> None:
     app.extensions["culturenet.seeders"] = [venues_demo.seed]
 
 
+def configure_logging(app: Flask) -> None:
+    """Our loggers write key=value lines to stderr (gunicorn collects them), at LOG_LEVEL (INFO)."""
+    logger = logging.getLogger("culturenet")
+    if logger.handlers or app.testing:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logger.propagate = False
+
+
 def register_request_log(app: Flask) -> None:
     """One structured line per request: method, path, status, duration, user id."""
+    configure_logging(app)
 
     @app.before_request
     def _start_timer():

@@ -57,6 +57,7 @@ class Config:
         self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(7 * 24 * 3600)))
         self.LOGIN_LOCKOUT_ATTEMPTS = int(env.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
         self.JSON_SORT_KEYS = False
         self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)

@@ -11,6 +11,13 @@ from core.extensions import db, limiter
 from tests import dbs
 
 
+def pytest_configure(config):
+    """Compile the translation catalogues (the app reads .mo files), so plain `pytest` works too."""
+    from core import i18n_tool
+
+    i18n_tool.compile_all()
+
+
 class CSRFClient(FlaskClient):
     """A test client that sends the CSRF token like a browser would (pass csrf=False to leave it out)."""
 
