@@ -104,6 +104,7 @@ def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
     from core.cli import demo_cli, i18n_cli
+    from reports import demo as reports_demo
     from reports.cli import reports_cli
     from venues import demo as venues_demo
 
@@ -111,7 +112,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
     app.cli.add_command(reports_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, reports_demo.seed]  # reports last: it rolls up
 
 
 def configure_logging(app: Flask) -> None:
