@@ -144,6 +144,9 @@ def main() -> None:
     from reports.rollup import rollup_attendance, utc_bounds
 
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
         db.drop_all()
         db.create_all()
         t = time.perf_counter()
