@@ -13,7 +13,7 @@ Definitions (PRODUCT.md "What managers must be able to show"):
 """
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ MEASURES = ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")
 COUNTED_BOOKINGS = (BookingStatus.confirmed, BookingStatus.attended, BookingStatus.no_show)
 REPORTED_ACTIVITIES = (ActivityStatus.published, ActivityStatus.finished)
 ROLLUP_NAME = "attendance"
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
@@ -181,27 +182,29 @@ def rollup_attendance(now: datetime | None = None, *, full: bool = False) -> dic
     """Sweeper: bring the daily roll-up up to date with the raw rows as of `now`.
 
     Recomputes every day touched since the last run (all days on the first run or with `full`);
-    running it twice in a row writes the same rows. The high-water mark row is locked for the run, so
-    two sweepers never interleave.
+    running it twice in a row writes the same rows. The high-water-mark row is created if missing and
+    then locked for the whole run, so two sweepers never interleave: the second waits, then finds
+    nothing new.
     """
     now = now or utcnow()
+    _insert_ignore(RollupRun.__table__, name=ROLLUP_NAME, ran_at=NEVER)
     run = db.session.execute(select(RollupRun).where(RollupRun.name == ROLLUP_NAME)
-                             .with_for_update()).scalar_one_or_none()
-    days = all_days() if full or run is None else touched_days(run.ran_at, now)
+                             .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    days = all_days() if full or run.ran_at == NEVER else touched_days(run.ran_at, now)
     written = recompute_days(days, now)
-    if run is None:
-        db.session.add(RollupRun(name=ROLLUP_NAME, ran_at=now))
-    else:
-        run.ran_at = max(run.ran_at, now)
+    run.ran_at = max(run.ran_at, now)
     db.session.flush()
     return {"days": len(days), "rows": written}
 
 
-def mark_day_dirty(day: date) -> None:
-    """Remember a day to recompute (a session moved away from it, or was cancelled)."""
-    table = DirtyDay.__table__
+def _insert_ignore(table, **values) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(day=day).on_conflict_do_nothing())
+    db.session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def mark_day_dirty(day: date) -> None:
+    """Remember a day to recompute (a session moved away from it, or was cancelled)."""
+    _insert_ignore(DirtyDay.__table__, day=day)

@@ -98,3 +98,15 @@ def test_a_moved_session_leaves_no_count_behind_on_its_old_day(app):
     july = db.session.execute(select(func.sum(DailyAttendance.sessions_held))
                               .where(DailyAttendance.month == 7)).scalar_one()
     assert not july
+
+
+def test_two_sweepers_at_once_leave_one_correct_roll_up(app):
+    from tests.concurrency import race
+
+    build()
+    outcomes = race(app, lambda i: rollup_attendance(AFTER), 4)
+    assert outcomes == {"ok": 4}
+    assert rolled() == direct()
+    keys = db.session.execute(select(DailyAttendance.day, DailyAttendance.venue_id, DailyAttendance.category,
+                                     DailyAttendance.activity_kind, DailyAttendance.is_outreach)).all()
+    assert len(keys) == len(set(keys))
