@@ -82,7 +82,8 @@ def dashboard():
     behind = [r for r in table if r["on_track"] is False]
     return render_template("reports/dashboard.html", year=year, flt=flt, table=table, charts=charts,
                            totals=totals, gaps=gaps[:15], gap_count=len(gaps), behind=behind,
-                           top=_top_activities(flt), progress=svg.progress, **_common())
+                           top=_top_activities(flt), progress=svg.progress,
+                           orders=indicators.order_figures(indicators.order_paths(flt), year), **_common())
 
 
 def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:
