@@ -157,6 +157,9 @@ def main() -> None:
         rollup_attendance(now, full=True)
         db.session.commit()
         rolled = time.perf_counter() - t
+        if db.engine.dialect.name == "postgresql":  # fresh bulk-loaded tables: give the planner statistics
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
         flt = queries.build_filter(Hub(), first=date(2026, 1, 1), last=date(2026, 12, 31), group_by="venue,month")
         a, b = utc_bounds(flt.first, flt.last)
         rows = []

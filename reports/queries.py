@@ -137,10 +137,17 @@ def rates(row: dict) -> dict:
     return row
 
 
+GROUP_COLUMNS = {
+    "venue": (Venue.path,), "district": (Venue.district_code,), "venue_kind": (Venue.kind,),
+    "category": (DailyAttendance.category,), "month": (DailyAttendance.year, DailyAttendance.month),
+    "quarter": (DailyAttendance.year, DailyAttendance.month), "year": (DailyAttendance.year,),
+}
+
+
 def attendance(flt: ReportFilter) -> dict:
     """`{rows, totals}`: the attendance figures grouped by the filter's keys (API.md)."""
-    stmt = rollup_select(flt, DailyAttendance.venue_id, Venue.path, Venue.district_code, Venue.kind,
-                         DailyAttendance.category, DailyAttendance.year, DailyAttendance.month)
+    columns = list(dict.fromkeys(c for k in flt.group_by for c in GROUP_COLUMNS[k]))
+    stmt = rollup_select(flt, *columns)
     anchor = anchor_ids(flt) if "venue" in flt.group_by else []
     grouped: dict[tuple, dict] = {}
     totals = dict.fromkeys(COUNTS, 0)
