@@ -1,6 +1,7 @@
 """JSON API for activities and sessions (API.md): public browsing, staff editing in scope."""
 
 from datetime import date, datetime, time
+from typing import Annotated
 
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,11 +17,15 @@ from core.errors import Invalid, NotFound
 from core.extensions import db
 from venues.models import Venue
 
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
+ERRORS = (404, 405, 409)
 api = ApiBlueprint("activities_api", __name__, tag="activities")
 
 
 class ActivityQuery(Schema):
-    venue: int | None = Field(default=None, ge=1)
+    venue: int | None = Field(default=None, ge=1, le=MAX_ID)
     district: str | None = Field(default=None, max_length=40)
     kind: ActivityKind | None = None
     category: Category | None = None
@@ -82,7 +87,7 @@ class ActivityFields(Schema):
     description: str | None = Field(default=None, max_length=20_000)
     series: str | None = Field(default=None, max_length=50)
     category: Category | None = None
-    room_id: int | None = Field(default=None, ge=1)
+    room_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     place: str | None = Field(default=None, max_length=100)
     age_min: int | None = Field(default=None, ge=0, le=120)
     age_max: int | None = Field(default=None, ge=0, le=120)
@@ -103,7 +108,7 @@ class ActivityFields(Schema):
 
 
 class ActivityIn(ActivityFields):
-    venue_id: int = Field(ge=1)
+    venue_id: int = Field(ge=1, le=MAX_ID)
     kind: ActivityKind
     title: str = Field(min_length=1, max_length=100)
 
@@ -111,7 +116,7 @@ class ActivityIn(ActivityFields):
 class WeeklyIn(Schema):
     first_on: date
     until_on: date
-    weekdays: list[int] = Field(min_length=1, max_length=7)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(min_length=1, max_length=7)
     starts: time
     ends: time
     except_on: list[date] = Field(default_factory=list, max_length=100)
@@ -121,7 +126,7 @@ class SessionIn(Schema):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     weekly: WeeklyIn | None = None
-    room_id: int | None = Field(default=None, ge=1)
+    room_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
 
 
@@ -162,6 +167,7 @@ def _managed(activity_id: int) -> Activity:
 
 
 @api.endpoint("/activities", query=ActivityQuery, response=Page[ActivityOut], auth=False,
+              errors=ERRORS,
               summary="Published activities, filtered by venue subtree, district, kind, category, dates, age, text")
 def list_activities(params: ActivityQuery):
     filters = ActivityFilters(venue_id=params.venue, district=params.district, kind=params.kind,
@@ -171,12 +177,14 @@ def list_activities(params: ActivityQuery):
 
 
 @api.endpoint("/activities/<int:activity_id>", response=ActivityDetail, auth=False,
+              errors=ERRORS,
               summary="One activity with its sessions and seats left")
 def get_activity(activity_id: int):
     return detail(_visible(activity_id))
 
 
 @api.endpoint("/activities", "POST", body=ActivityIn, response=ActivityDetail, status=201,
+              errors=ERRORS,
               summary="Staff: create a draft activity at a venue in scope")
 def create_activity(data: ActivityIn):
     venue = db.session.get(Venue, data.venue_id)
@@ -190,6 +198,7 @@ def create_activity(data: ActivityIn):
 
 
 @api.endpoint("/activities/<int:activity_id>", "PATCH", body=ActivityFields, response=ActivityDetail,
+              errors=ERRORS,
               summary="Staff: edit an activity; a published one keeps its bookings")
 def update_activity(activity_id: int, data: ActivityFields):
     activity = _managed(activity_id)
@@ -200,7 +209,8 @@ def update_activity(activity_id: int, data: ActivityFields):
 
 
 @api.endpoint("/activities/<int:activity_id>/sessions", "POST", body=SessionIn, response=SessionList, status=201,
-              errors=(409,), summary="Staff: add one session, or a weekly pattern with exception dates")
+              errors=ERRORS,
+              summary="Staff: add one session, or a weekly pattern with exception dates")
 def add_sessions(activity_id: int, data: SessionIn):
     activity = _managed(activity_id)
     actor = require_venue_scope(activity.venue)
@@ -229,7 +239,7 @@ def _weekday_message() -> str:
     return _("Weekdays are numbers from 0 (Monday) to 6 (Sunday).")
 
 
-@api.endpoint("/activities/<int:activity_id>/publish", "POST", response=ActivityDetail, errors=(409,),
+@api.endpoint("/activities/<int:activity_id>/publish", "POST", response=ActivityDetail, errors=ERRORS,
               summary="Staff: publish a draft")
 def publish(activity_id: int):
     activity = _managed(activity_id)
@@ -238,7 +248,7 @@ def publish(activity_id: int):
     return detail(activity)
 
 
-@api.endpoint("/activities/<int:activity_id>/cancel", "POST", body=ReasonIn, response=ActivityDetail, errors=(409,),
+@api.endpoint("/activities/<int:activity_id>/cancel", "POST", body=ReasonIn, response=ActivityDetail, errors=ERRORS,
               summary="Staff: cancel an activity and every booking of it")
 def cancel(activity_id: int, data: ReasonIn):
     activity = _managed(activity_id)
@@ -254,7 +264,7 @@ def _session(session_id: int):
     return session, require_venue_scope(session.activity.venue)
 
 
-@api.endpoint("/sessions/<int:session_id>/move", "POST", body=MoveIn, response=SessionOut, errors=(409,),
+@api.endpoint("/sessions/<int:session_id>/move", "POST", body=MoveIn, response=SessionOut, errors=ERRORS,
               summary="Staff: move a session (its room and everyone booked follow)")
 def move_session(session_id: int, data: MoveIn):
     session, actor = _session(session_id)
@@ -263,7 +273,7 @@ def move_session(session_id: int, data: MoveIn):
     return SessionOut.model_validate(session)
 
 
-@api.endpoint("/sessions/<int:session_id>/cancel", "POST", body=ReasonIn, response=SessionOut, errors=(409,),
+@api.endpoint("/sessions/<int:session_id>/cancel", "POST", body=ReasonIn, response=SessionOut, errors=ERRORS,
               summary="Staff: cancel one session")
 def cancel_session(session_id: int, data: ReasonIn):
     session, actor = _session(session_id)

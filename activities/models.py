@@ -130,6 +130,7 @@ class Activity(db.Model):
     summary: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     series: Mapped[str] = mapped_column(sa.String(50), default="")
+    cover_image: Mapped[str | None] = mapped_column(sa.String(100))
     age_min: Mapped[int | None]
     age_max: Mapped[int | None]
     gender: Mapped[str | None] = mapped_column(sa.String(10))

@@ -89,6 +89,17 @@ def sessions_for_feed(*, venue: Venue | None = None, district: str | None = None
     return list(db.session.execute(stmt).scalars())
 
 
+def sessions_between(start: datetime, end: datetime, filters: ActivityFilters, limit: int = 500) -> list[Session]:
+    """Live sessions of published activities in [start, end), with the listing's filters, for the calendar."""
+    stmt = (select(Session).join(Activity, Activity.id == Session.activity_id)
+            .join(Venue, Venue.id == Activity.venue_id)
+            .where(Activity.status == ActivityStatus.published, Session.status == SessionStatus.scheduled,
+                   Session.starts_at >= start, Session.starts_at < end)
+            .options(selectinload(Session.activity), selectinload(Session.room))
+            .order_by(Session.starts_at).limit(limit))
+    return list(db.session.execute(_filtered(stmt, filters)).scalars())
+
+
 def staff_activities(paths: list[str], *, status: str | None = None):
     """Activities at venues under the staff member's scope paths, newest first."""
     from venues.queries import subtree_clause

@@ -22,6 +22,7 @@ from activities.models import (
     Session,
     SessionStatus,
 )
+from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
@@ -55,6 +56,7 @@ def create_activity(venue: Venue, *, data: dict, actor: User, now: datetime | No
     _apply(activity, data, room_id=data.get("room_id"))
     db.session.add(activity)
     db.session.flush()
+    audit.record(actor, "activity.create", activity, {"title": activity.title, "venue_id": venue.id}, now=now)
     return activity
 
 
@@ -65,15 +67,17 @@ def update_activity(activity: Activity, *, data: dict, actor: User) -> Activity:
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.finished):
         raise InvalidTransition()
     merged = {f: getattr(activity, f) for f in ACTIVITY_FIELDS} | data
-    _apply(activity, merged, room_id=data.get("room_id", activity.room_id))
-    if "capacity" in data and not activity.is_course:
-        for session in activity.live_sessions:
-            session.capacity = activity.capacity
+    db.session.flush()
     try:
         with db.session.begin_nested():
+            _apply(activity, merged, room_id=data.get("room_id", activity.room_id))
+            if "capacity" in data and not activity.is_course:
+                for session in activity.live_sessions:
+                    session.capacity = activity.capacity
             db.session.flush()
     except IntegrityError:
         raise Invalid(fields={"capacity": [_("Capacity cannot be below the seats already booked.")]}) from None
+    audit.record(actor, "activity.update", activity, {"fields": sorted(data)})
     return activity
 
 
@@ -171,6 +175,7 @@ def add_session(activity: Activity, *, starts_at: datetime, ends_at: datetime, a
         session.occupancy = occupy_room(room, starts_at=starts_at, ends_at=ends_at,
                                         source=OccupancySource.session, source_id=session.id)
     db.session.flush()
+    audit.record(actor, "session.create", session, {"activity_id": activity.id, "starts_at": starts_at}, now=now)
     return session
 
 
@@ -232,6 +237,7 @@ def move_session(session: Session, *, starts_at: datetime, ends_at: datetime, ac
                                         occupancy=session.occupancy)
     session.starts_at, session.ends_at = starts_at, ends_at
     db.session.flush()
+    audit.record(actor, "session.move", session, {"from": old_starts, "to": starts_at}, now=now)
     signals.session_moved.send(session, session_id=session.id, activity_id=activity.id, old_starts_at=old_starts,
                                old_ends_at=old_ends, starts_at=starts_at, ends_at=ends_at, actor_id=actor.id, now=now)
     return session
@@ -250,6 +256,7 @@ def cancel_session(session: Session, *, reason: str, actor: User, now: datetime 
     if session.occupancy is not None:
         release_room(session.occupancy)
     db.session.flush()
+    audit.record(actor, "session.cancel", session, {"reason": session.note}, now=now)
     signals.session_cancelled.send(session, session_id=session.id, activity_id=activity.id, reason=session.note,
                                    actor_id=actor.id, now=now)
     return session
@@ -271,6 +278,7 @@ def publish_activity(activity: Activity, *, actor: User, now: datetime | None = 
     activity.status = ActivityStatus.published
     activity.published_at = now
     db.session.flush()
+    audit.record(actor, "activity.publish", activity, now=now)
     signals.activity_published.send(activity, activity_id=activity.id, actor_id=actor.id, now=now)
     return activity
 
@@ -290,6 +298,48 @@ def cancel_activity(activity: Activity, *, reason: str, actor: User, now: dateti
     activity.status = ActivityStatus.cancelled
     activity.cancelled_at = now
     db.session.flush()
+    audit.record(actor, "activity.cancel", activity, {"reason": reason}, now=now)
     signals.activity_cancelled.send(activity, activity_id=activity.id, reason=(reason or "").strip()[:200],
                                     actor_id=actor.id, now=now)
     return activity
+
+
+COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
+COVER_SIZE = (1200, 800)
+
+
+class BadImage(DomainError):
+    code = "invalid"
+    status = 422
+    message = _l("Upload a JPEG, PNG or WebP picture.")
+
+
+def set_cover_image(activity: Activity, *, stream, actor: User, upload_dir: str) -> str:
+    """Check an uploaded picture really is one (by decoding it, never by its name), shrink it to fit
+    1200×800 and store it as a fresh JPEG (which also drops any metadata). Returns the stored name."""
+    import secrets
+    from pathlib import Path
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not activity.can_manage(actor):
+        raise Forbidden()
+    try:
+        with Image.open(stream) as probe:
+            if probe.format not in COVER_FORMATS:
+                raise BadImage(fields={"cover": [str(BadImage.message)]})
+            probe.verify()
+        stream.seek(0)
+        with Image.open(stream) as image:
+            image.thumbnail(COVER_SIZE)
+            picture = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise BadImage(fields={"cover": [str(BadImage.message)]}) from None
+    folder = Path(upload_dir) / "activities"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{activity.id}-{secrets.token_hex(6)}.jpg"
+    picture.save(folder / name, "JPEG", quality=85, optimize=True)
+    activity.cover_image = name
+    db.session.flush()
+    audit.record(actor, "activity.cover", activity, {"file": name})
+    return name

@@ -1,6 +1,7 @@
 """JSON API for seat bookings (API.md): book, list, show, cancel; accept offers; staff decisions."""
 
 from datetime import datetime
+from typing import Annotated
 
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,14 +17,18 @@ from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
 from core.errors import Invalid, NotFound
 from core.extensions import db
 
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
+ERRORS = (404, 405, 409)
 api = ApiBlueprint("bookings_api", __name__, tag="bookings")
 
 
 class BookingIn(Schema):
-    session_id: int | None = Field(default=None, ge=1)
-    activity_id: int | None = Field(default=None, ge=1)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    activity_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     party_size: int | None = Field(default=None, ge=1, le=3)
-    participant_ids: list[int] | None = Field(default=None, max_length=3)
+    participant_ids: list[Id] | None = Field(default=None, max_length=3)
     user_id: int | None = Field(default=None, ge=1, description="staff only: book on behalf of this resident")
 
 
@@ -46,7 +51,7 @@ class BookingOut(OutSchema):
 
 
 class BookingQuery(Schema):
-    session: int | None = Field(default=None, ge=1)
+    session: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: BookingStatus | None = None
     page: int = Field(default=1, ge=1, le=10_000)
 
@@ -58,7 +63,7 @@ class CancelOut(OutSchema):
 
 
 class DecisionIn(Schema):
-    booking_ids: list[int] = Field(min_length=1, max_length=500)
+    booking_ids: list[Id] = Field(min_length=1, max_length=500)
     approve: bool
     reason: str = Field(default="", max_length=300)
 
@@ -109,7 +114,7 @@ def _own_or_managed(booking_id: int) -> Booking:
     return booking
 
 
-@api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=(409,),
+@api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=ERRORS,
               summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
                       "limit_reached, suspended, ineligible")
 def create_booking(data: BookingIn):
@@ -129,6 +134,7 @@ def create_booking(data: BookingIn):
 
 
 @api.endpoint("/bookings", query=BookingQuery, response=Page[BookingOut],
+              errors=ERRORS,
               summary="Own bookings; staff: ?session= for a session in scope")
 def list_bookings(params: BookingQuery):
     if params.session is not None:
@@ -144,12 +150,13 @@ def list_bookings(params: BookingQuery):
     return page
 
 
-@api.endpoint("/bookings/<int:booking_id>", response=BookingOut, summary="One own booking (staff: in scope)")
+@api.endpoint("/bookings/<int:booking_id>", response=BookingOut, errors=ERRORS,
+              summary="One own booking (staff: in scope)")
 def get_booking(booking_id: int):
     return out(_own_or_managed(booking_id))
 
 
-@api.endpoint("/bookings/<int:booking_id>/cancel", "POST", response=CancelOut, errors=(409,),
+@api.endpoint("/bookings/<int:booking_id>/cancel", "POST", response=CancelOut, errors=ERRORS,
               summary="Cancel; after the cancellation deadline it counts as a no-show")
 def cancel_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
@@ -158,7 +165,7 @@ def cancel_booking(booking_id: int):
     return booking
 
 
-@api.endpoint("/bookings/<int:booking_id>/accept", "POST", response=BookingOut, errors=(409,),
+@api.endpoint("/bookings/<int:booking_id>/accept", "POST", response=BookingOut, errors=ERRORS,
               summary="Take up a held seat (waiting-list offer or lottery win) before its deadline")
 def accept_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
@@ -168,6 +175,7 @@ def accept_booking(booking_id: int):
 
 
 @api.endpoint("/bookings/decisions", "POST", body=DecisionIn, response=DecisionOut,
+              errors=ERRORS,
               summary="Staff: approve or reject pending sign-ups in bulk, with a reason the resident sees")
 def decide(data: DecisionIn):
     actor = require_roles(*MANAGE_ROLES)
@@ -179,14 +187,15 @@ def decide(data: DecisionIn):
     return DecisionOut(results={str(k): v for k, v in results.items()})
 
 
-@api.endpoint("/me/credit", response=CreditOut, summary="No-show strikes used and left, and any suspension")
+@api.endpoint("/me/credit", response=CreditOut, errors=ERRORS,
+              summary="No-show strikes used and left, and any suspension")
 def my_credit():
     credit = services.credit_of(current_user)
     return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
                      suspended_until=credit.suspended_until)
 
 
-@api.endpoint("/residents/<int:user_id>/lift-suspension", "POST", body=LiftIn, response=CreditOut, errors=(409,),
+@api.endpoint("/residents/<int:user_id>/lift-suspension", "POST", body=LiftIn, response=CreditOut, errors=ERRORS,
               summary="Staff: lift a resident's suspension with a note")
 def lift(user_id: int, data: LiftIn):
     actor = require_roles(*MANAGE_ROLES)

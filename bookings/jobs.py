@@ -79,3 +79,12 @@ def mark_no_shows(now: datetime) -> int:
             done += 1
         db.session.commit()
     return done
+
+
+# What the scheduler (notify/, another issue) should run, and how often: name → (job, seconds between runs).
+# `flask jobs run NAME --now ISO` calls the same functions.
+JOBS = {
+    "draw_due_lotteries": (draw_due_lotteries, 60),
+    "expire_offers": (expire_offers, 60),
+    "mark_no_shows": (mark_no_shows, 300),
+}

@@ -25,6 +25,7 @@ from bookings.models import (
     Suspension,
     unit_key_for,
 )
+from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid, NotFound
 from core.extensions import db
@@ -145,7 +146,8 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     taken when it raises.
     """
     now = now or utcnow()
-    activity, session = data.activity, data.session
+    activity = data.activity
+    session = None if activity.is_course else data.session  # a class is enrolled as a whole
     _check_unit(activity, session, now)
     participants = _participants(user, data.participant_ids)
     party = _party_size(activity, participants, data.party_size)
@@ -164,6 +166,9 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
         raise LimitReached()
     booking = _insert(user, activity, session, unit_key, party, participants, actor, now)
     _settle_new(booking, now)
+    if actor.id != user.id:
+        audit.record(actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status},
+                     now=now)
     return booking
 
 
@@ -392,6 +397,8 @@ def cancel_booking(booking: Booking, *, actor: User, now: datetime | None = None
     deadline = booking.activity.cancel_deadline_for(booking.session)
     late = was == BookingStatus.confirmed and deadline is not None and now >= deadline
     signals.booking_cancelled.send(booking, counted_as_no_show=late, by_user_id=actor.id, **_kwargs(booking, now))
+    if actor.id != booking.user_id:
+        audit.record(actor, "booking.cancel", booking, {"was": was}, now=now)
     if late:
         record_strike(booking, now)
     if was in (BookingStatus.confirmed, BookingStatus.offered):
@@ -420,6 +427,8 @@ def decide_bookings(bookings: list[Booking], *, approve: bool, reason: str, acto
     outcome: dict[int, str] = {}
     for booking in sorted(bookings, key=lambda b: b.id):
         outcome[booking.id] = _decide(booking, approve, reason, actor, now)
+        audit.record(actor, "booking.approve" if approve else "booking.reject", booking,
+                     {"outcome": outcome[booking.id], "reason": reason}, now=now)
     db.session.flush()
     return outcome
 
@@ -517,6 +526,7 @@ def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None 
     user.suspended_until = None
     user.suspension_reason = None
     db.session.flush()
+    audit.record(actor, "suspension.lift", suspension, {"user_id": user.id, "note": note}, now=now)
     signals.suspension_lifted.send(user, user_id=user.id, suspension_id=suspension.id, by_user_id=actor.id,
                                    note=note, now=now)
     return suspension

@@ -69,8 +69,10 @@ def register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from activities import api as activities_api
+    from activities import views as activities_views
     from bookings import api as bookings_api
     from bookings import checkin_api, checkin_views
+    from bookings import views as bookings_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from orders import api as orders_api
@@ -82,8 +84,8 @@ def register_blueprints(app: Flask) -> None:
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, checkin_views.bp,
-             orders_views.bp, reports_views.bp]
+    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
+             bookings_views.bp, checkin_views.bp, orders_views.bp, reports_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api,
             orders_api.api, reports_api.api]
     for bp in pages:
@@ -103,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
+    from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
     from reports import demo as reports_demo
     from reports.cli import reports_cli
@@ -112,7 +115,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(i18n_cli)
     app.cli.add_command(reports_cli)
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, reports_demo.seed]  # reports last: it rolls up
+    # reports last: it rolls up what the others seeded
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reports_demo.seed]
 
 
 def configure_logging(app: Flask) -> None:

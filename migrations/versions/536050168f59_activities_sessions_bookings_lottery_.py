@@ -48,6 +48,7 @@ def upgrade():
     sa.Column('summary', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('series', sa.String(length=50), nullable=False),
+    sa.Column('cover_image', sa.String(length=100), nullable=True),
     sa.Column('age_min', sa.Integer(), nullable=True),
     sa.Column('age_max', sa.Integer(), nullable=True),
     sa.Column('gender', sa.String(length=10), nullable=True),

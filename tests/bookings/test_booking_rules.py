@@ -401,3 +401,19 @@ def test_seat_counters_cannot_exceed_capacity_even_by_direct_sql(app):
         db.session.execute(update(Activity).where(Activity.id == act2.id).values(seats_taken=3))
         db.session.flush()
     db.session.rollback()
+
+
+def test_staff_writes_leave_an_audit_trail(app):
+    from core.audit import AuditEntry
+
+    venue = f.venue()
+    staff = f.staff(venue)
+    act = af.activity(venue, actor=staff, policy="approval")
+    booking = services.book(f.resident(), data=services.BookingRequest(activity=act, session=af.first_session(act)),
+                            actor=staff, now=af.now())
+    services.decide_bookings([booking], approve=True, reason="", actor=staff, now=af.now())
+    mine = db.session.query(AuditEntry).filter(AuditEntry.action != "role.grant").order_by(AuditEntry.id)
+    actions = [e.action for e in mine]
+    assert actions == ["activity.create", "session.create", "activity.publish", "booking.create_for_caller",
+                       "booking.approve"]
+    assert {e.actor_id for e in mine} == {staff.id}
