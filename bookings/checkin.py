@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import CHECKIN_ROLES, User, mask_name
-from activities.models import Session, SessionStatus
+from activities.models import Activity, ActivityKind, ActivityStatus, Session, SessionStatus
 from bookings import tickets
 from bookings.checkin_models import CheckIn, CheckInConflict, CheckInSource, WalkIn
 from bookings.models import Booking, BookingStatus
 from bookings.tickets import InvalidTicket
+from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
@@ -217,27 +219,37 @@ def check_in(session: Session | None, *, payload: object = None, code: object = 
     new_id = _insert(booking, target, at=at, actor=actor, now=now, source=source, device_id=device_id,
                      scan_id=scan_id)
     if new_id is None:
-        existing = db.session.execute(select(CheckIn).where(CheckIn.booking_id == booking.id,
-                                                            CheckIn.session_id == target.id)).scalar_one_or_none()
-        if existing is None:  # the conflict was on the scan id: a retry that raced its original
-            previous = _replayed(scan_id, booking)
-            if previous is None:
-                raise Invalid(fields={"scan_id": [_l("This scan id was already used for another ticket.")]})
-            return Admission(previous, booking, created=False)
-        if scan_id and existing.scan_id == scan_id:
-            return Admission(existing, booking, created=False)
-        raise _admitted_error(existing, booking)
+        return _lost_race(booking, target, scan_id)
     _mark_booking(booking, at=at, actor=actor)
+    audit.record(actor, "checkin.create", ("checkins", new_id),
+                 {"booking_id": booking.id, "session_id": target.id, "source": source, "scanned_at": at,
+                  "device_id": device_id or ""}, now=now)
     checkin = db.session.get(CheckIn, new_id)
     return Admission(checkin, booking, created=True)
 
 
+def _lost_race(booking: Booking, session: Session, scan_id: str | None) -> Admission:
+    """The insert found the ticket already admitted: a retry of the same scan, or a second scan (raised)."""
+    existing = db.session.execute(select(CheckIn).where(CheckIn.booking_id == booking.id,
+                                                        CheckIn.session_id == session.id)).scalar_one_or_none()
+    if existing is None:  # the conflict was on the scan id: a retry that raced its original
+        previous = _replayed(scan_id, booking)
+        if previous is None:
+            raise Invalid(fields={"scan_id": [_l("This scan id was already used for another ticket.")]})
+        return Admission(previous, booking, created=False)
+    if scan_id and existing.scan_id == scan_id:
+        return Admission(existing, booking, created=False)
+    raise _admitted_error(existing, booking)
+
+
 def _mark_booking(booking: Booking, *, at: datetime, actor: User) -> None:
     """The booking's first attendance, which no-show marking reads (set once, by a conditional UPDATE)."""
-    db.session.execute(sa.update(Booking).where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
-                       .values(checked_in_at=at, checked_in_by_id=actor.id)
-                       .execution_options(synchronize_session=False))
-    db.session.refresh(booking, ["checked_in_at", "checked_in_by_id"])
+    result = db.session.execute(sa.update(Booking).where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
+                                .values(checked_in_at=at, checked_in_by_id=actor.id)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount == 1:
+        set_committed_value(booking, "checked_in_at", at)
+        set_committed_value(booking, "checked_in_by_id", actor.id)
 
 
 def require_door(session: Session, actor: User) -> None:
@@ -292,10 +304,14 @@ def _flag_conflict(item: ScanItem, err: AlreadyCheckedIn, *, actor: User, now: d
                                                      CheckIn.session_id == err.extra["session_id"])).scalar_one()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(CheckInConflict).values(
+    conflict_id = db.session.execute(insert(CheckInConflict).values(
         checkin_id=first.id, booking_id=first.booking_id, session_id=first.session_id, scan_id=item.scan_id,
         device_id=item.device_id or "", scanned_at=item.scanned_at, scanned_by_id=actor.id, recorded_at=now,
-    ).on_conflict_do_nothing())
+    ).on_conflict_do_nothing().returning(CheckInConflict.id)).scalar_one_or_none()
+    if conflict_id is not None:
+        audit.record(actor, "checkin.conflict", ("checkin_conflicts", conflict_id),
+                     {"checkin_id": first.id, "booking_id": first.booking_id, "device_id": item.device_id or ""},
+                     now=now)
     return True
 
 
@@ -331,11 +347,48 @@ def count_walk_ins(session: Session, *, count: int, actor: User, now: datetime |
         raise TooLate(ended_at=closes)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(WalkIn).values(
+    walk_in_id = db.session.execute(insert(WalkIn).values(
         activity_id=session.activity_id, session_id=session.id, counted_on=local_today(session.starts_at),
         count=count, recorded_at=now, recorded_by_id=actor.id, scan_id=scan_id or None,
-    ).on_conflict_do_nothing())
+    ).on_conflict_do_nothing().returning(WalkIn.id)).scalar_one_or_none()
+    if walk_in_id is not None:
+        audit.record(actor, "walk_ins.count", ("walk_ins", walk_in_id), {"session_id": session.id, "count": count},
+                     now=now)
     return walk_in_total(session)
+
+
+def count_day_walk_ins(activity: Activity, *, count: int, actor: User, now: datetime | None = None,
+                       scan_id: str | None = None) -> tuple[date, int]:
+    """Add `count` visitors to an exhibition on today's local date (exhibitions without timed slots).
+
+    Returns the day and its total. Raises Forbidden out of scope, Invalid for a count outside 1..500 or
+    an activity that is not an exhibition, Cancelled, TooEarly / TooLate outside the exhibition's dates.
+    A retried request with the same scan id adds nothing.
+    """
+    now = now or utcnow()
+    if not actor.reaches(activity.venue, CHECKIN_ROLES):
+        raise Forbidden()
+    if not 1 <= count <= 500:
+        raise Invalid(fields={"count": [_l("Between 1 and 500.")]})
+    if activity.kind != ActivityKind.exhibition:
+        raise Invalid(fields={"activity_id": [_l("Count walk-ins on the session instead.")]})
+    if activity.status == ActivityStatus.cancelled:
+        raise Cancelled(_l("This activity has been cancelled."))
+    today = local_today(now)
+    if activity.starts_on and today < activity.starts_on:
+        raise TooEarly(opens_on=activity.starts_on)
+    if activity.ends_on and today > activity.ends_on:
+        raise TooLate(ended_on=activity.ends_on)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    walk_in_id = db.session.execute(insert(WalkIn).values(
+        activity_id=activity.id, session_id=None, counted_on=today, count=count, recorded_at=now,
+        recorded_by_id=actor.id, scan_id=scan_id or None,
+    ).on_conflict_do_nothing().returning(WalkIn.id)).scalar_one_or_none()
+    if walk_in_id is not None:
+        audit.record(actor, "walk_ins.count", ("walk_ins", walk_in_id),
+                     {"activity_id": activity.id, "counted_on": today, "count": count}, now=now)
+    return today, walk_ins_on(activity.id, today)
 
 
 def walk_in_total(session: Session) -> int:

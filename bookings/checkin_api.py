@@ -1,6 +1,6 @@
 """JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Response, request
 from flask_login import current_user
@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field, RootModel
 
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
-from activities.models import Session
+from activities.models import Activity, Session
 from bookings import checkin, tickets
 from bookings.checkin_queries import session_roster
 from bookings.models import Booking, BookingStatus
@@ -19,6 +19,9 @@ from core.extensions import db
 
 api = ApiBlueprint("checkin_api", __name__, tag="check-in")
 
+MAX_ID = 2_147_483_647
+DEVICE_ID = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$",
+                  description="the scanning device's own id (kept with each check-in)")
 SCAN_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                 description="the client's nonce: a retry with the same scan id is answered as before")
 
@@ -33,9 +36,9 @@ class TicketOut(OutSchema):
 class CheckInIn(Schema):
     payload: str | None = Field(default=None, description="the scanned QR text")
     code: str | None = Field(default=None, max_length=40, description="a typed short code (needs session_id)")
-    session_id: int | None = Field(default=None, ge=1, description="the session being checked in at the door")
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="the session being checked in")
     scan_id: str | None = SCAN_ID
-    device_id: str = Field(default="", max_length=64)
+    device_id: str = DEVICE_ID
 
 
 class CheckInOut(OutSchema):
@@ -51,9 +54,9 @@ class CheckInOut(OutSchema):
 class BatchItem(Schema):
     payload: str | None = None
     code: str | None = Field(default=None, max_length=40)
-    session_id: int | None = Field(default=None, ge=1)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     scanned_at: AwareDatetime
-    device_id: str = Field(default="", max_length=64)
+    device_id: str = DEVICE_ID
     scan_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
@@ -118,6 +121,13 @@ class RosterOut(OutSchema):
 class WalkInIn(Schema):
     count: int = Field(ge=1, le=500)
     scan_id: str | None = SCAN_ID
+
+
+class DayWalkInOut(OutSchema):
+    activity_id: int
+    counted_on: date
+    added: int
+    total: int
 
 
 class WalkInOut(OutSchema):
@@ -194,8 +204,9 @@ def create_checkin(data: CheckInIn):
     session = _session_or_404(data.session_id)
     admission = checkin.check_in(session, payload=data.payload, code=data.code, actor=actor,
                                  scan_id=data.scan_id, device_id=data.device_id)
+    answer = CheckInOut(**checkin.admission_dict(admission))  # before the commit expires what it reads
     db.session.commit()
-    return CheckInOut(**checkin.admission_dict(admission))
+    return answer
 
 
 @api.endpoint("/checkins/batch", "POST", body=BatchIn, response=BatchOut,
@@ -235,3 +246,15 @@ def add_walk_ins(session_id: int, data: WalkInIn):
     total = checkin.count_walk_ins(session, count=data.count, actor=actor, scan_id=data.scan_id)
     db.session.commit()
     return WalkInOut(session_id=session.id, added=data.count, total=total)
+
+
+@api.endpoint("/activities/<int:activity_id>/walk-ins", "POST", body=WalkInIn, response=DayWalkInOut, status=201,
+              errors=(409,), summary="Staff: count today's visitors to an exhibition without timed slots")
+def add_day_walk_ins(activity_id: int, data: WalkInIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound()
+    day, total = checkin.count_day_walk_ins(activity, count=data.count, actor=actor, scan_id=data.scan_id)
+    db.session.commit()
+    return DayWalkInOut(activity_id=activity.id, counted_on=day, added=data.count, total=total)

@@ -89,4 +89,18 @@ def attendance_of(session: Session) -> dict:
     """Checked-in people (party sizes), check-ins and walk-ins of a session: what the reports add up."""
     people, rows = db.session.execute(select(func.coalesce(func.sum(CheckIn.party_size), 0), func.count(CheckIn.id))
                                       .where(CheckIn.session_id == session.id)).one()
-    return {"checked_in_people": people, "checkins": rows, "walk_ins": walk_in_total(session)}
+    return {"checked_in_people": people, "tickets_checked_in": rows, "walk_ins": walk_in_total(session)}
+
+
+def attendance_list(session: Session) -> dict:
+    """A session's check-ins (with who admitted them) and the flagged second admissions, for staff."""
+    checkins = db.session.execute(
+        select(CheckIn).where(CheckIn.session_id == session.id)
+        .options(selectinload(CheckIn.booking).selectinload(Booking.user), selectinload(CheckIn.checked_in_by))
+        .order_by(CheckIn.checked_in_at, CheckIn.id)).scalars().all()
+    conflicts = db.session.execute(
+        select(CheckInConflict).where(CheckInConflict.session_id == session.id)
+        .options(selectinload(CheckInConflict.checkin).selectinload(CheckIn.booking).selectinload(Booking.user),
+                 selectinload(CheckInConflict.scanned_by))
+        .order_by(CheckInConflict.scanned_at)).scalars().all()
+    return {"checkins": checkins, "conflicts": conflicts, **attendance_of(session)}

@@ -10,7 +10,8 @@ from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
 from activities.models import Session
 from bookings import checkin, tickets
-from bookings.checkin_queries import door_sessions
+from bookings.checkin_models import SOURCE_LABELS
+from bookings.checkin_queries import attendance_list, door_sessions
 from bookings.models import Booking
 from core.db import utcnow
 from core.errors import DomainError
@@ -69,6 +70,19 @@ def scan():
     response.headers["Content-Security-Policy"] = SCAN_CSP
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/scan/sessions/<int:session_id>/attendance")
+@login_required
+def attendance(session_id: int):
+    """Who was admitted to a session, by whom and how, and the admissions flagged from offline devices."""
+    actor = require_roles(*CHECKIN_ROLES)
+    session = db.session.get(Session, session_id)
+    if session is None:
+        abort(404)
+    checkin.require_door(session, actor)
+    return render_template("bookings/attendance.html", session=session, source_labels=SOURCE_LABELS,
+                           holder=checkin.holder_name, **attendance_list(session))
 
 
 @bp.route("/tickets/<int:booking_id>")

@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
+    from bookings import checkin_demo
     from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
     from reports import demo as reports_demo
@@ -116,7 +117,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(i18n_cli)
     app.cli.add_command(reports_cli)
     # reports last: it rolls up what the others seeded
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reports_demo.seed]
+    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, checkin_demo.seed,
+                                            reports_demo.seed]
 
 
 def configure_logging(app: Flask) -> None:

@@ -280,7 +280,12 @@
     }
     var body = { session_id: sessionId, scan_id: scan.scan_id, device_id: deviceId };
     if (scan.payload != null) body.payload = scan.payload; else body.code = scan.code;
-    request("POST", urls.checkin, body).then(function (res) {
+    // Offline admissions go first, so this device's own earlier admission is not flagged as a conflict.
+    var before = queue.length ? syncNow() : Promise.resolve();
+    before.then(function () {
+      if (isOffline()) throw new Error("offline");
+      return request("POST", urls.checkin, body);
+    }).then(function (res) {
       backOnline();
       done(answerFromServer(res));
     }, function () {

@@ -346,3 +346,52 @@ def test_walk_ins_need_scope_and_the_day_of_the_session(app):
         checkin.count_walk_ins(d.session, count=1, actor=d.scanner, now=d.session.starts_at - timedelta(days=1))
     with pytest.raises(TooLate):
         checkin.count_walk_ins(d.session, count=1, actor=d.scanner, now=d.session.ends_at + timedelta(days=1))
+
+
+def _exhibition(net, days_from: int = -1, days_to: int = 3):
+    from core.i18n import local_today
+
+    today = local_today()
+    return af.activity(net["station"], kind="exhibition", sessions=0, title="油城春潮摄影展", policy="walk_in",
+                       starts_on=today + timedelta(days=days_from), ends_on=today + timedelta(days=days_to))
+
+
+def test_an_exhibitions_walk_ins_are_counted_per_day(app):
+    net = f.network()
+    show = _exhibition(net)
+    keeper = f.staff(net["station"], Role.checkin)
+    day, total = checkin.count_day_walk_ins(show, count=12, actor=keeper, scan_id="day-walk-0001")
+    assert total == 12
+    assert checkin.count_day_walk_ins(show, count=12, actor=keeper, scan_id="day-walk-0001")[1] == 12
+    assert checkin.count_day_walk_ins(show, count=3, actor=keeper)[1] == 15
+    assert checkin.walk_ins_on(show.id, day) == 15
+    assert checkin.walk_ins_on(show.id, day + timedelta(days=1)) == 0
+
+
+def test_exhibition_walk_ins_need_its_dates_scope_and_an_exhibition(app):
+    net = f.network()
+    later = _exhibition(net, days_from=2, days_to=5)
+    keeper = f.staff(net["station"], Role.checkin)
+    with pytest.raises(TooEarly):
+        checkin.count_day_walk_ins(later, count=1, actor=keeper)
+    with pytest.raises(Forbidden):
+        checkin.count_day_walk_ins(_exhibition(net), count=1, actor=f.staff(net["sibling"], Role.checkin))
+    event = af.activity(net["station"])
+    with pytest.raises(Invalid):
+        checkin.count_day_walk_ins(event, count=1, actor=keeper)
+
+
+def test_check_ins_walk_ins_and_conflicts_are_audited_once(app):
+    from core.audit import AuditEntry
+
+    d = door()
+    payload = tickets.payload_for(d.booking.id)
+    checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.at, scan_id="scan-0001")
+    checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.at, scan_id="scan-0001")  # replay
+    checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")
+    checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")  # replay
+    checkin.sync_scans([_item(d, d.booking, "scan-b-0001", device="phone-b")], actor=d.scanner, now=d.at)
+    entries = db.session.execute(select(AuditEntry).where(AuditEntry.action.not_like("role.%"))
+                                 .order_by(AuditEntry.id)).scalars().all()
+    assert [e.action for e in entries] == ["checkin.create", "walk_ins.count", "checkin.conflict"]
+    assert entries[0].actor_id == d.scanner.id and entries[0].details["booking_id"] == d.booking.id
