@@ -108,6 +108,7 @@ def register_cli(app: Flask) -> None:
     from bookings import checkin_demo
     from bookings import demo as bookings_demo
     from core.cli import demo_cli, i18n_cli
+    from orders import demo as orders_demo
     from reports import demo as reports_demo
     from reports.cli import reports_cli
     from venues import demo as venues_demo
@@ -118,7 +119,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reports_cli)
     # reports last: it rolls up what the others seeded
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, checkin_demo.seed,
-                                            reports_demo.seed]
+                                            orders_demo.seed, reports_demo.seed]
 
 
 def configure_logging(app: Flask) -> None:

@@ -16,6 +16,9 @@ from orders import queries, services
 from orders.models import MenuCategory, MenuItem, OrderStatus, ServiceOrder
 from venues.models import Venue
 
+MAX_ID = 2**31 - 1
+# Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
+ERRORS = (404, 405, 409)
 api = ApiBlueprint("orders_api", __name__, tag="orders")
 
 
@@ -25,13 +28,13 @@ api = ApiBlueprint("orders_api", __name__, tag="orders")
 class MenuQuery(Schema):
     district: str | None = Field(default=None, max_length=40)
     category: MenuCategory | None = None
-    provider: int | None = Field(default=None, ge=1)
+    provider: int | None = Field(default=None, ge=1, le=MAX_ID)
     q: str | None = Field(default=None, max_length=100)
     page: int = Field(default=1, ge=1, le=10_000)
 
 
 class MenuItemIn(Schema):
-    provider_venue_id: int = Field(ge=1)
+    provider_venue_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(min_length=1, max_length=100)
     title_en: str | None = Field(default=None, max_length=150)
     category: MenuCategory
@@ -80,9 +83,9 @@ class CustomIn(Schema):
 
 
 class OrderIn(Schema):
-    menu_item_id: int | None = Field(default=None, ge=1)
+    menu_item_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     custom: CustomIn | None = None
-    venue_id: int | None = Field(default=None, ge=1)
+    venue_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     group_name: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=200)
     district_code: str | None = Field(default=None, max_length=40)
@@ -99,7 +102,7 @@ class OrderCreated(OutSchema):
 
 class OrderQuery(Schema):
     status: OrderStatus | None = None
-    venue: int | None = Field(default=None, ge=1)
+    venue: int | None = Field(default=None, ge=1, le=MAX_ID)
     side: str | None = Field(default=None, pattern="^(provider|orderer)$")
     page: int = Field(default=1, ge=1, le=10_000)
 
@@ -151,7 +154,7 @@ class OrderOut(OutSchema):
 class AcceptIn(Schema):
     reply: str = Field(default="", max_length=1000)
     chosen_on: date | None = None
-    provider_venue_id: int | None = Field(default=None, ge=1)
+    provider_venue_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CounterIn(Schema):
@@ -166,7 +169,7 @@ class DeclineIn(Schema):
 class ScheduleIn(Schema):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    room_id: int | None = Field(default=None, ge=1)
+    room_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ScheduleOut(OutSchema):
@@ -252,7 +255,7 @@ def _done(order: ServiceOrder):
 # --- the menu ----------------------------------------------------------------------------------------
 
 
-@api.endpoint("/service-menu", query=MenuQuery, response=Page[MenuItemOut], auth=False,
+@api.endpoint("/service-menu", query=MenuQuery, response=Page[MenuItemOut], auth=False, errors=ERRORS,
               summary="Published menu items by district served and category")
 def list_menu(params: MenuQuery):
     page = paginate(queries.menu_select(district=params.district, category=params.category,
@@ -261,7 +264,7 @@ def list_menu(params: MenuQuery):
     return page | {"items": [menu_item_out(i, records.get(i.id)) for i in page["items"]]}
 
 
-@api.endpoint("/service-menu/<int:item_id>", response=MenuItemOut, auth=False, summary="One menu item")
+@api.endpoint("/service-menu/<int:item_id>", response=MenuItemOut, auth=False, errors=ERRORS, summary="One menu item")
 def get_menu_item(item_id: int):
     item = _item(item_id)
     if not item.is_published and not item.can_manage(current_user):
@@ -269,7 +272,7 @@ def get_menu_item(item_id: int):
     return menu_item_out(item, queries.item_records([item.id], local_today().year)[item.id])
 
 
-@api.endpoint("/service-menu", "POST", body=MenuItemIn, response=MenuItemOut, status=201, errors=(409,),
+@api.endpoint("/service-menu", "POST", body=MenuItemIn, response=MenuItemOut, status=201, errors=ERRORS,
               summary="Staff: add an item offered by a hub or branch in scope (unpublished)")
 def create_menu_item(data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
@@ -278,7 +281,7 @@ def create_menu_item(data: MenuItemIn):
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>", "PATCH", body=MenuItemIn, response=MenuItemOut,
+@api.endpoint("/service-menu/<int:item_id>", "PATCH", body=MenuItemIn, response=MenuItemOut, errors=ERRORS,
               summary="Staff: edit a menu item")
 def update_menu_item(item_id: int, data: MenuItemIn):
     item = _item(item_id)
@@ -289,14 +292,16 @@ def update_menu_item(item_id: int, data: MenuItemIn):
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>/publish", "POST", response=MenuItemOut, summary="Staff: publish (上架)")
+@api.endpoint("/service-menu/<int:item_id>/publish", "POST", response=MenuItemOut, errors=ERRORS,
+              summary="Staff: publish (上架)")
 def publish_menu_item(item_id: int):
     item = services.publish_menu_item(_item(item_id), actor=current_user)
     db.session.commit()
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>/withdraw", "POST", response=MenuItemOut, summary="Staff: withdraw (下架)")
+@api.endpoint("/service-menu/<int:item_id>/withdraw", "POST", response=MenuItemOut, errors=ERRORS,
+              summary="Staff: withdraw (下架)")
 def withdraw_menu_item(item_id: int):
     item = services.withdraw_menu_item(_item(item_id), actor=current_user)
     db.session.commit()
@@ -306,7 +311,7 @@ def withdraw_menu_item(item_id: int):
 # --- orders ------------------------------------------------------------------------------------------
 
 
-@api.endpoint("/service-orders", "POST", body=OrderIn, response=OrderCreated, status=201, errors=(409,),
+@api.endpoint("/service-orders", "POST", body=OrderIn, response=OrderCreated, status=201, errors=ERRORS,
               summary="Order a menu item, or make a custom request, for a centre in scope or a group")
 def create_order(data: OrderIn):
     if (data.menu_item_id is None) == (data.custom is None):
@@ -324,7 +329,7 @@ def create_order(data: OrderIn):
     return OrderCreated(id=order.id, status=order.status), 201
 
 
-@api.endpoint("/service-orders", query=OrderQuery, response=Page[OrderOut],
+@api.endpoint("/service-orders", query=OrderQuery, response=Page[OrderOut], errors=ERRORS,
               summary="Orders in scope: placed by you or your centres, or to answer as provider")
 def list_orders(params: OrderQuery):
     page = paginate(queries.orders_visible_to(current_user, status=params.status, venue_id=params.venue,
@@ -332,12 +337,12 @@ def list_orders(params: OrderQuery):
     return page | {"items": [order_out(o) for o in page["items"]]}
 
 
-@api.endpoint("/service-orders/<int:order_id>", response=OrderOut, summary="One order with every step")
+@api.endpoint("/service-orders/<int:order_id>", response=OrderOut, errors=ERRORS, summary="One order with every step")
 def get_order(order_id: int):
     return order_out(_order(order_id), with_events=True)
 
 
-@api.endpoint("/service-orders/<int:order_id>/accept", "POST", body=AcceptIn, response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/accept", "POST", body=AcceptIn, response=OrderOut, errors=ERRORS,
               summary="Provider: accept for one of the preferred dates")
 def accept_order(order_id: int, data: AcceptIn):
     order = _order(order_id)
@@ -346,7 +351,7 @@ def accept_order(order_id: int, data: AcceptIn):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/counter", "POST", body=CounterIn, response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/counter", "POST", body=CounterIn, response=OrderOut, errors=ERRORS,
               summary="Provider: propose another date")
 def counter_order(order_id: int, data: CounterIn):
     order = _order(order_id)
@@ -354,7 +359,7 @@ def counter_order(order_id: int, data: CounterIn):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/accept-counter", "POST", response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/accept-counter", "POST", response=OrderOut, errors=ERRORS,
               summary="Orderer: accept the proposed date")
 def accept_counter(order_id: int):
     order = _order(order_id)
@@ -362,7 +367,7 @@ def accept_counter(order_id: int):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/decline", "POST", body=DeclineIn, response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/decline", "POST", body=DeclineIn, response=OrderOut, errors=ERRORS,
               summary="Provider: decline with a reason the orderer reads")
 def decline_order(order_id: int, data: DeclineIn):
     order = _order(order_id)
@@ -371,7 +376,7 @@ def decline_order(order_id: int, data: DeclineIn):
 
 
 @api.endpoint("/service-orders/<int:order_id>/schedule", "POST", body=ScheduleIn, response=ScheduleOut,
-              errors=(409,), summary="Provider: schedule on the agreed date: an event residents can book")
+              errors=ERRORS, summary="Provider: schedule on the agreed date: an event residents can book")
 def schedule_order(order_id: int, data: ScheduleIn):
     order = _order(order_id)
     services.schedule_order(order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at,
@@ -380,7 +385,7 @@ def schedule_order(order_id: int, data: ScheduleIn):
     return ScheduleOut.model_validate(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/deliver", "POST", body=DeliverIn, response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/deliver", "POST", body=DeliverIn, response=OrderOut, errors=ERRORS,
               summary="Record delivery: headcount and a short record (活动纪实)")
 def deliver_order(order_id: int, data: DeliverIn):
     order = _order(order_id)
@@ -388,7 +393,7 @@ def deliver_order(order_id: int, data: DeliverIn):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/rate", "POST", body=RateIn, response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/rate", "POST", body=RateIn, response=OrderOut, errors=ERRORS,
               summary="Orderer: rate 1-5 with a comment, once")
 def rate_order(order_id: int, data: RateIn):
     order = _order(order_id)
@@ -396,7 +401,7 @@ def rate_order(order_id: int, data: RateIn):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/withdraw", "POST", response=OrderOut, errors=(409,),
+@api.endpoint("/service-orders/<int:order_id>/withdraw", "POST", response=OrderOut, errors=ERRORS,
               summary="Orderer: withdraw before it is scheduled (optional body {reason})")
 def withdraw_order(order_id: int):
     order = _order(order_id)

@@ -1,6 +1,8 @@
 """Writes on the menu and on orders (one module per aggregate); import the operations from here."""
 
+from orders.services import reactions  # noqa: F401  (receivers of activities signals)
 from orders.services.menu import publish_menu_item, save_menu_item, withdraw_menu_item
+from orders.services.ordering import submit_order
 from orders.services.workflow import (
     InvalidTransition,
     ItemWithdrawn,
@@ -14,7 +16,6 @@ from orders.services.workflow import (
     deliver_order,
     rate_order,
     schedule_order,
-    submit_order,
     withdraw_order,
 )
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.models import MANAGE_ROLES, User
+from core import audit
 from core.db import utcnow
 from core.errors import Forbidden, Invalid
 from core.extensions import db
@@ -39,6 +40,7 @@ def save_menu_item(provider: Venue, *, data: dict, actor: User, item: MenuItem |
     item.districts = districts
     db.session.add(item)
     db.session.flush()
+    audit.record(actor, "menu_item.save", item, {"title": item.title, "provider_venue_id": provider.id})
     return item
 
 
@@ -97,6 +99,7 @@ def publish_menu_item(item: MenuItem, *, actor: User, now: datetime | None = Non
         raise Forbidden()
     item.published_at = now or utcnow()
     item.withdrawn_at = None
+    audit.record(actor, "menu_item.publish", item, now=item.published_at)
     db.session.flush()
     return item
 
@@ -107,5 +110,6 @@ def withdraw_menu_item(item: MenuItem, *, actor: User, now: datetime | None = No
         raise Forbidden()
     if item.withdrawn_at is None:
         item.withdrawn_at = now or utcnow()
+        audit.record(actor, "menu_item.withdraw", item, now=item.withdrawn_at)
     db.session.flush()
     return item

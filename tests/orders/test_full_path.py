@@ -7,6 +7,7 @@ import pytest
 
 from activities.models import ActivityKind, ActivityStatus
 from core.errors import Forbidden, Invalid
+from core.extensions import db
 from core.i18n import local_datetime
 from orders import queries, services
 from orders.models import OrderStatus
@@ -99,3 +100,41 @@ def test_scheduling_outside_your_scope_or_in_the_past_changes_nothing(app):
                                 ends_at=local_datetime(day(10), EVENING) + timedelta(hours=2),
                                 now=local_datetime(day(11), EVENING))
     assert order.status == OrderStatus.accepted and order.activity_id is None
+
+
+def test_a_cancelled_event_sends_the_order_back_to_accepted_for_rescheduling(app):
+    from activities import services as activities
+
+    w = o.world()
+    order = _accepted(w)
+    _schedule(order, w["branch_staff"])
+    activity = order.activity
+    activities.cancel_activity(activity, reason="暴雨", actor=w["branch_staff"], now=NOW)
+    assert order.status == OrderStatus.accepted and order.activity_id is None and order.starts_at is None
+    assert order.events[-1].status == OrderStatus.accepted and "暴雨" in order.events[-1].note
+    _schedule(order, w["branch_staff"])
+    assert order.status == OrderStatus.scheduled and order.activity_id != activity.id
+
+
+def test_moving_the_session_moves_the_order_and_its_day_unless_that_day_is_full(app):
+    from activities import services as activities
+    from orders.services import loads
+
+    w = o.world()
+    order = _accepted(w)
+    _schedule(order, w["branch_staff"])
+    busy = o.order(w["film"], w["station_staff"], w["community"], dates=[day(11)])
+    services.accept_order(busy, actor=w["branch_staff"], now=NOW)
+    f.commit()
+    session = order.activity.sessions[0]
+    with pytest.raises(services.ProviderBusy):  # the film team is already booked on day 11
+        activities.move_session(session, starts_at=local_datetime(day(11), EVENING),
+                                ends_at=local_datetime(day(11), EVENING) + timedelta(hours=2),
+                                actor=w["branch_staff"], now=NOW)
+    db.session.rollback()
+    assert order.chosen_on == day(10) and session.starts_at == local_datetime(day(10), EVENING)
+    activities.move_session(session, starts_at=local_datetime(day(12), EVENING),
+                            ends_at=local_datetime(day(12), EVENING) + timedelta(hours=2), actor=w["branch_staff"],
+                            now=NOW)
+    assert order.chosen_on == day(12) and order.starts_at == local_datetime(day(12), EVENING)
+    assert loads.used(w["film"].id, day(10).isoformat()) == 0 and loads.used(w["film"].id, day(12).isoformat()) == 1
