@@ -18,7 +18,7 @@ from reports.models import ExportSubscription
 from reports.queries import build_filter
 from reports.rollup import rollup_attendance
 
-__all__ = ["rollup_attendance", "send_monthly_exports"]
+__all__ = ["JOBS", "rollup_attendance", "send_monthly_exports"]
 
 
 def _previous_month(now: datetime) -> tuple[date, date]:
@@ -72,3 +72,11 @@ def _mail(user, path: Path, period: str) -> None:
         return
     enqueue(user, "monthly_export", {"period": period, "filename": path.name},
             dedupe_key=f"export:{path.name}", channels=["email"])
+
+
+# What the scheduler should run, and how often: name → (job, seconds between runs), as in bookings.jobs.
+# `flask jobs run NAME --now ISO` calls the same functions (the lead wires this registry in at merge).
+JOBS = {
+    "rollup_attendance": (rollup_attendance, 300),
+    "send_monthly_exports": (send_monthly_exports, 3600),
+}
