@@ -42,7 +42,7 @@ def _filter(group_by: str | None = None) -> queries.ReportFilter:
     args = request.args
     return queries.build_filter(
         g.reporter, first=parse_date(args.get("from"), "from"), last=parse_date(args.get("to"), "to"),
-        group_by=group_by if group_by is not None else args.get("group_by", "")[:200],
+        group_by=group_by if group_by is not None else _group_by(),
         venue_id=parse_int(args.get("venue"), "venue"), venue_kind=args.get("kind") or None,
         category=args.get("category") or None, today=_today())
 
@@ -95,9 +95,15 @@ def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:
     return sorted(by_activity.values(), key=lambda a: -a["attendances"])[:n]
 
 
+def _group_by(default: str = "") -> str:
+    """`group_by` as a comma list, or repeated (the form's checkboxes), or both."""
+    values = request.args.getlist("group_by")
+    return ",".join(values)[:200] if values else default
+
+
 @bp.get("/attendance")
 def attendance():
-    flt = _filter(request.args.get("group_by", "month")[:200])
+    flt = _filter(_group_by("month"))
     report = queries.attendance(flt)
     return render_template("reports/attendance.html", flt=flt, report=report, **_common())
 
