@@ -2,6 +2,7 @@
 filters every report shares (period, grouping, venue within scope, venue kind, category).
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -261,3 +262,24 @@ def checkins_behind(session_id: int, flt: ReportFilter) -> list[dict]:
     return [{"checked_in_at": to_local(c.checked_in_at), "party_size": c.party_size, "source": str(c.source),
              "booking_id": c.booking_id} for c in rows]
 
+
+
+def top_activities(flt: ReportFilter, n: int = 5, days: int = 90) -> list[dict]:
+    """The `n` activities with most attendances (check-ins plus walk-ins) in the last `days` of the period."""
+    first = max(flt.first, flt.last - timedelta(days=days - 1))
+    start, end = utc_bounds(first, flt.last)
+    scoped = (select(Session.id).join(Activity, Activity.id == Session.activity_id)
+              .join(Venue, Venue.id == Activity.venue_id)
+              .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt)))
+    if flt.category:
+        scoped = scoped.where(Activity.category == flt.category)
+    totals: dict[int, int] = defaultdict(int)
+    for model, measure in ((CheckIn, CheckIn.party_size), (WalkIn, WalkIn.count)):
+        stmt = (select(Session.activity_id, func.sum(measure)).join(Session, Session.id == model.session_id)
+                .where(model.session_id.in_(scoped)).group_by(Session.activity_id))
+        for activity_id, value in db.session.execute(stmt):
+            totals[activity_id] += int(value or 0)
+    best = sorted(totals.items(), key=lambda kv: -kv[1])[:n]
+    acts = {a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best])))
+            .scalars()}
+    return [{"title": acts[k].title, "venue": acts[k].venue.name, "attendances": v} for k, v in best if k in acts]

@@ -87,12 +87,8 @@ def dashboard():
 
 
 def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:
-    rows = queries.sessions_behind(flt, limit=5000)
-    by_activity: dict[int, dict] = {}
-    for r in rows:
-        a = by_activity.setdefault(r["activity_id"], {"title": r["title"], "venue": r["venue"], "attendances": 0})
-        a["attendances"] += r["checked_in"] + r["walk_ins"]
-    return sorted(by_activity.values(), key=lambda a: -a["attendances"])[:n]
+    """The activities with most attendances in the last 90 days of the period."""
+    return queries.top_activities(flt, n)
 
 
 def _group_by(default: str = "") -> str:
@@ -186,7 +182,7 @@ def registry():
     rows = indicators.registry(flt)
     return render_template("reports/registry.html", rows=rows, totals=indicators.registry_totals(rows), flt=flt,
                            utilisation=indicators.room_utilisation(queries.build_filter(
-                               g.reporter, first=flt.first, last=min(flt.last, _today()),
+                               g.reporter, first=flt.first, last=max(flt.first, min(flt.last, _today())),
                                venue_id=flt.anchor.id if flt.anchor else None)), **_common())
 
 

@@ -68,3 +68,13 @@ def test_the_attendance_form_groups_by_every_ticked_box(client, sc):
     assert "<td>dawa</td>" in html and "<td>2026-03</td>" in html
     response = client.get("/reports/attendance.csv?group_by=district&group_by=quarter&from=2026-01-01")
     assert "2026-Q1" in response.data.decode("utf-8-sig")
+
+
+def test_top_activities_rank_by_attendances_within_scope(app, sc):
+    from datetime import date
+
+    flt = queries.build_filter(sc.manager, first=date(2026, 3, 1), last=date(2026, 4, 30))
+    top = queries.top_activities(flt)
+    assert [(a["title"], a["attendances"]) for a in top] == [("春季音乐会", 15), ("农村公益电影", 12), ("非遗讲座", 2)]
+    dawa = queries.build_filter(sc.dawa_manager, first=date(2026, 3, 1), last=date(2026, 4, 30))
+    assert "非遗讲座" not in [a["title"] for a in queries.top_activities(dawa)]
