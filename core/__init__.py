@@ -73,6 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from bookings import api as bookings_api
     from bookings import checkin_api, checkin_views
     from bookings import views as bookings_views
+    from bookings.reservations import api as reservations_api
+    from bookings.reservations import views as reservations_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from orders import api as orders_api
@@ -85,9 +87,9 @@ def register_blueprints(app: Flask) -> None:
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, checkin_views.bp, orders_views.bp, reports_views.bp]
+             bookings_views.bp, checkin_views.bp, reservations_views.bp, orders_views.bp, reports_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, checkin_api.api,
-            orders_api.api, reports_api.api]
+            reservations_api.api, orders_api.api, reports_api.api]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
@@ -98,8 +100,10 @@ def register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
+    from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
+    connect_account_signals()
 
 
 def register_cli(app: Flask) -> None:
@@ -107,6 +111,7 @@ def register_cli(app: Flask) -> None:
     from accounts.cli import users_cli
     from bookings import checkin_demo
     from bookings import demo as bookings_demo
+    from bookings.reservations import demo as reservations_demo
     from core.cli import demo_cli, i18n_cli
     from orders import demo as orders_demo
     from reports import demo as reports_demo
@@ -119,7 +124,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reports_cli)
     # reports last: it rolls up what the others seeded
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, checkin_demo.seed,
-                                            orders_demo.seed, reports_demo.seed]
+                                            reservations_demo.seed, orders_demo.seed, reports_demo.seed]
 
 
 def configure_logging(app: Flask) -> None:
