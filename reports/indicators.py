@@ -3,7 +3,7 @@ coverage of service points, venue registry figures and room utilisation."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -229,27 +229,37 @@ def registry_totals(rows: list[dict]) -> dict:
     return {k: sum(r[k] for r in rows) for k in keys}
 
 
-def room_utilisation(flt: ReportFilter) -> dict:
-    """Hours rooms were taken (sessions and reservations) against the hours their venues were open."""
+def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
+    """Hours rooms were booked (sessions and reservations holding them) and used (sessions held, groups
+    checked in) against the hours their venues were open, for bookable rooms in the filter."""
+    from bookings.reservations.models import ReservationStatus, RoomReservation
+
+    now = now or datetime.now(UTC)
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
     rooms = db.session.execute(select(Room.id, Room.venue_id).join(Venue, Venue.id == Room.venue_id)
                                .where(Room.is_active.is_(True), Room.is_bookable.is_(True),
                                       *venue_clause(flt))).all()
     if not rooms:
-        return {"rooms": 0, "hours_open": 0.0, "hours_taken": 0.0, "utilisation": None}
-    taken = 0.0
-    for s, e in db.session.execute(select(RoomOccupancy.starts_at, RoomOccupancy.ends_at)
-                                   .where(RoomOccupancy.room_id.in_([r.id for r in rooms]),
-                                          RoomOccupancy.is_active.is_(True),
-                                          RoomOccupancy.starts_at < end, RoomOccupancy.ends_at > start)):
-        taken += (min(e, end) - max(s, start)).total_seconds() / 3600
+        return {"rooms": 0, "hours_open": 0.0, "hours_taken": 0.0, "hours_used": 0.0, "utilisation": None}
+    room_ids = [r.id for r in rooms]
+
+    def hours(rows) -> float:
+        return sum((min(e, end) - max(s, start)).total_seconds() / 3600 for s, e in rows)
+
+    taken = hours(db.session.execute(select(RoomOccupancy.starts_at, RoomOccupancy.ends_at).where(
+        RoomOccupancy.room_id.in_(room_ids), RoomOccupancy.is_active.is_(True),
+        RoomOccupancy.starts_at < end, RoomOccupancy.ends_at > start)))
+    used = hours(db.session.execute(select(Session.starts_at, Session.ends_at).where(
+        Session.room_id.in_(room_ids), Session.status == SessionStatus.scheduled, Session.ends_at <= now,
+        Session.starts_at < end, Session.ends_at > start)))
+    used += hours(db.session.execute(select(RoomReservation.starts_at, RoomReservation.ends_at).where(
+        RoomReservation.room_id.in_(room_ids), RoomReservation.status == ReservationStatus.checked_in,
+        RoomReservation.starts_at < end, RoomReservation.ends_at > start)))
     venues = {v.id: v for v in db.session.execute(select(Venue).where(Venue.id.in_({r.venue_id for r in rooms})))
               .scalars()}
-    open_hours = 0.0
-    for r in rooms:
-        open_hours += _open_hours(venues[r.venue_id], flt.first, flt.last)
+    open_hours = sum(_open_hours(venues[r.venue_id], flt.first, flt.last) for r in rooms)
     return {"rooms": len(rooms), "hours_open": round(open_hours, 1), "hours_taken": round(taken, 1),
-            "utilisation": round(taken / open_hours, 4) if open_hours else None}
+            "hours_used": round(used, 1), "utilisation": round(used / open_hours, 4) if open_hours else None}
 
 
 def _open_hours(venue: Venue, first: date, last: date) -> float:

@@ -66,3 +66,22 @@ def test_the_coverage_map_draws_gaps_red_without_a_tile_server(client, sc):
     html = client.get("/reports/coverage?year=2026").get_data(as_text=True)
     assert '<svg class="map"' in html and "#cf222e" in html
     assert "http://" not in html.split('<svg class="map"')[1].split("</svg>")[0].replace("http://www.w3.org", "")
+
+
+def test_room_utilisation_counts_booked_and_used_hours_against_open_hours(app, sc):
+    from datetime import timedelta
+
+    from tests import activity_factories as af
+    from tests.reports.scenario import T0
+
+    room = f.room(sc.net["station"], name="多功能厅")
+    at = T0 - timedelta(days=10)
+    af.activity(sc.net["station"], title="合唱排练", room=room, sessions=2, starts_in=timedelta(days=10), at=at,
+                actor=sc.manager)
+    db.session.commit()
+    flt = queries.build_filter(sc.manager, first=date(2026, 3, 1), last=date(2026, 3, 31),
+                               venue_id=sc.net["station"].id)
+    use = indicators.room_utilisation(flt, AFTER)
+    assert use["rooms"] == 1 and use["hours_open"] == 12 * 31
+    assert use["hours_taken"] == 4.0 and use["hours_used"] == 4.0
+    assert use["utilisation"] == round(4 / 372, 4)
