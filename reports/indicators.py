@@ -112,11 +112,11 @@ def actual(flt: ReportFilter, key: str, now: datetime) -> int:
 
 
 def target_venue(flt: ReportFilter) -> Venue | None:
-    """The venue whose targets apply: the chosen venue, the single scope root, or the hub."""
+    """The venue whose targets apply: the chosen venue, the (widest) scope root, or the hub for the network."""
     if flt.anchor is not None:
         return flt.anchor
-    if len(flt.paths) == 1 and flt.paths[0] != "/":
-        venue_id = int(flt.paths[0].strip("/").split("/")[-1])
+    if flt.paths and "/" not in flt.paths:  # several grants: the first one's venue (never one out of scope)
+        venue_id = int(sorted(flt.paths, key=len)[0].strip("/").split("/")[-1])
         return db.session.get(Venue, venue_id)
     return db.session.execute(select(Venue).where(Venue.parent_id.is_(None)).order_by(Venue.id)).scalars().first()
 
