@@ -85,3 +85,35 @@ def test_room_utilisation_counts_booked_and_used_hours_against_open_hours(app, s
     assert use["rooms"] == 1 and use["hours_open"] == 12 * 31
     assert use["hours_taken"] == 4.0 and use["hours_used"] == 4.0
     assert use["utilisation"] == round(4 / 372, 4)
+
+
+def test_a_city_loads_its_own_checklist_file(app, sc, tmp_path):
+    import json
+
+    own = tmp_path / "city.json"
+    own.write_text(json.dumps({"pass_rate_required": 0.9, "rows": [
+        {"key": "A", "number": "1", "indicator": "送戏下乡", "indicator_en": "Touring shows", "explanation": "",
+         "explanation_en": "", "evidence": "照片", "evidence_en": "Photos", "rule": "indicator_min",
+         "params": {"indicator": "outreach_sessions", "minimum": 1}},
+        {"key": "B", "number": "2", "indicator": "经费", "indicator_en": "Funding", "explanation": "",
+         "explanation_en": "", "evidence": "预算", "evidence_en": "Budget", "rule": None, "params": {}}]}),
+        encoding="utf-8")
+    app.config["REPORTS_CHECKLIST_FILE"] = str(own)
+    try:
+        flt = queries.build_filter(sc.manager, first=date(2026, 1, 1), last=date(2026, 12, 31))
+        result = checklist.evaluate(flt, 2026, AFTER)
+    finally:
+        app.config["REPORTS_CHECKLIST_FILE"] = ""
+    assert [(r["key"], str(r["status"])) for r in result["rows"]] == [("A", "met"), ("B", "pending")]
+    assert result["pass_rate"] == 0.5 and result["required"] == 0.9 and not result["passes"]
+
+
+def test_a_user_with_two_grants_gets_targets_of_a_venue_in_scope(app, sc):
+    from accounts import services as accounts
+    from accounts.models import Role
+
+    accounts.grant_role(sc.dawa_manager, role=Role.manager, venue=sc.net["other_branch"])
+    db.session.commit()
+    flt = queries.build_filter(sc.dawa_manager, first=date(2026, 1, 1), last=date(2026, 12, 31))
+    venue = indicators.target_venue(flt)
+    assert sc.dawa_manager.reaches(venue) and venue.kind == VenueKind.branch
