@@ -80,14 +80,18 @@ def register_blueprints(app: Flask) -> None:
     from notify import views as notify_views
     from orders import api as orders_api
     from orders import views as orders_views
+    from reports import api as reports_api
+    from reports import receivers  # noqa: F401  (keeps the roll-up told of moved sessions)
+    from reports import views as reports_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp]
+             bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp,
+             reports_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
-            checkin_api.api, orders_api.api]
+            checkin_api.api, orders_api.api, reports_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -129,6 +133,8 @@ def register_cli(app: Flask) -> None:
     from core.cli import demo_cli, i18n_cli
     from notify.cli import jobs_cli, scheduler_cli
     from orders import demo as orders_demo
+    from reports import demo as reports_demo
+    from reports.cli import reports_cli
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
@@ -136,9 +142,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(i18n_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(reports_cli)
     register_jobs()
+    # reports last: it rolls up what the others seeded
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
-                                            checkin_demo.seed, orders_demo.seed]
+                                            checkin_demo.seed, orders_demo.seed, reports_demo.seed]
 
 
 def register_jobs() -> None:
@@ -146,6 +154,7 @@ def register_jobs() -> None:
     from bookings import jobs as booking_jobs
     from bookings.reservations import jobs as reservation_jobs
     from notify.scheduler import register_job, register_notify_jobs
+    from reports import jobs as report_jobs
 
     register_notify_jobs()
     for name, (func, seconds) in booking_jobs.JOBS.items():
@@ -155,6 +164,9 @@ def register_jobs() -> None:
                  "Release approved room reservations with no check-in 20 minutes after their start.")
     register_job("expire_undecided_rooms", reservation_jobs.expire_undecided,
                  {"trigger": "interval", "minutes": 15}, "Reject room requests nobody decided before their start.")
+    for name, (func, seconds) in report_jobs.JOBS.items():
+        summary = (func.__doc__ or name).strip().split("\n")[0]
+        register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
 
 
 def configure_logging(app: Flask) -> None:

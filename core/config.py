@@ -53,6 +53,8 @@ class Config:
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
         self.UPLOAD_DIR = env.get("UPLOAD_DIR", str(instance / "uploads"))
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+        # The city's acceptance checklist (JSON); empty: the Panjin one in reports/data/checklist.json.
+        self.REPORTS_CHECKLIST_FILE = env.get("REPORTS_CHECKLIST_FILE", "")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), False)

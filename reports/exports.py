@@ -1,0 +1,182 @@
+"""Exports: any table as CSV (UTF-8 with BOM, for Excel) or XLSX (Chinese headers, local dates, numbers as
+numbers), the acceptance workbook, and the export log (who took what, when)."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from core import audit
+from core.db import utcnow
+from core.extensions import db
+from core.i18n import to_local
+from reports import checklist as cl
+from reports import indicators as ind
+from reports.models import CHECK_STATUS_LABELS, ExportLog
+from reports.queries import ReportFilter, attendance
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv; charset=utf-8"
+
+
+@dataclass
+class Table:
+    """A sheet: a title, column keys with their (translated) headers, and rows of dicts."""
+
+    title: str
+    columns: list[tuple[str, str]]
+    rows: list[dict]
+
+
+def _cell(value):
+    if isinstance(value, datetime):
+        return to_local(value).replace(tzinfo=None)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if value is None or isinstance(value, int | float | date):
+        return value
+    return str(value)
+
+
+def to_csv(table: Table) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([h for _k, h in table.columns])
+    for row in table.rows:
+        writer.writerow(["" if (v := _cell(row.get(k))) is None else
+                         (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v) for k, _h in table.columns])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _sheet(ws, table: Table) -> None:
+    ws.title = _sheet_title(table.title)
+    ws.append([h for _k, h in table.columns])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for row in table.rows:
+        ws.append([_cell(row.get(k)) for k, _h in table.columns])
+    for i, (_k, header) in enumerate(table.columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
+        for cell in ws[get_column_letter(i)][1:]:
+            if isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    ws.freeze_panes = "A2"
+
+
+def _sheet_title(title: str) -> str:
+    for ch in "[]:*?/\\":
+        title = title.replace(ch, " ")
+    return title[:31] or "Sheet"
+
+
+def to_xlsx(*tables: Table) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    seen: set[str] = set()
+    for table in tables:
+        ws = wb.create_sheet()
+        _sheet(ws, table)
+        base, n = ws.title, 2
+        while ws.title in seen:
+            ws.title = _sheet_title(f"{base[:28]} {n}")
+            n += 1
+        seen.add(ws.title)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def group_header(key: str) -> str:
+    return {"venue": _("Venue"), "venue_id": _("Venue ID"), "district": _("District"),
+            "venue_kind": _("Venue kind"), "category": _("Category"), "month": _("Month"),
+            "quarter": _("Quarter"), "year": _("Year")}[key]
+
+
+def measure_headers() -> list[tuple[str, str]]:
+    return [("sessions_held", _("Sessions held")), ("attendances", _("Attendances")),
+            ("checked_in", _("Checked in")), ("walk_ins", _("Walk-ins")), ("bookings", _("Bookings")),
+            ("no_shows", _("No-shows")), ("no_show_rate", _("No-show rate")), ("show_up_rate", _("Show-up rate"))]
+
+
+def attendance_table(flt: ReportFilter, report: dict | None = None) -> Table:
+    report = report or attendance(flt)
+    keys = list(flt.group_by)
+    if "venue" in keys:
+        keys.insert(keys.index("venue"), "venue_id")
+    columns = [(k, group_header(k)) for k in keys] + measure_headers()
+    rows = list(report["rows"])
+    if rows or not keys:
+        rows.append({**report["totals"], **({keys[0]: _("Total")} if keys else {})})
+    return Table(_("Attendance"), columns, rows)
+
+
+def indicator_sheet(flt: ReportFilter, key: str) -> Table:
+    """One indicator by venue and month (for roll-up indicators) or its yearly value."""
+    label = str(ind.BY_KEY[key].label)
+    if key in ind.ROLLUP_INDICATORS:
+        measure, where = ind.ROLLUP_INDICATORS[key]
+        from reports.models import DailyAttendance
+        from reports.queries import anchor_ids, bucket_of, rollup_select
+        from venues.models import Venue
+
+        anchor = anchor_ids(flt)
+        cells: dict[tuple, int] = {}
+        names: dict[int, str] = {}
+        stmt = rollup_select(flt, Venue.path, DailyAttendance.year, DailyAttendance.month, where=where)
+        for r in db.session.execute(stmt):
+            value = int(r.checked_in + r.walk_ins if measure == "attendances" else getattr(r, measure))
+            k = (bucket_of(r.path, anchor), f"{r.year:04d}-{r.month:02d}")
+            cells[k] = cells.get(k, 0) + value
+        if cells:
+            names = dict(db.session.execute(db.select(Venue.id, Venue.name)
+                                            .where(Venue.id.in_({k[0] for k in cells}))).all())
+        rows = [{"venue": names.get(v, ""), "month": m, "value": n} for (v, m), n in sorted(cells.items())]
+        rows.append({"venue": _("Total"), "value": sum(cells.values())})
+        return Table(label, [("venue", _("Venue")), ("month", _("Month")), ("value", label)], rows)
+    value = ind.actual(flt, key, utcnow())
+    return Table(label, [("indicator", _("Indicator")), ("value", _("Value"))], [{"indicator": label, "value": value}])
+
+
+def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
+    """The acceptance workbook: a summary, the checklist, then one sheet per indicator."""
+    table = ind.indicator_table(flt, year, now)
+    summary = Table(_("Summary"), [("label", _("Indicator")), ("target", _("Target")), ("actual", _("Actual")),
+                                   ("progress", _("Progress")), ("projection", _("Projection to year end"))], table)
+    checks = cl.evaluate(flt, year, now, locale)
+    summary.rows.append({"label": _("Checklist pass rate"), "actual": round(checks["pass_rate"] or 0, 4),
+                         "target": checks["required"]})
+    check_rows = [{**r, "status": str(CHECK_STATUS_LABELS[r["status"]]),
+                   "files": ", ".join(e.filename for e in r["evidence"])} for r in checks["rows"]]
+    checklist = Table(_("Checklist"), [("number", _("No.")), ("indicator", _("Indicator")),
+                                       ("explanation", _("Explanation")), ("evidence_required", _("Evidence required")),
+                                       ("status", _("Status")), ("detail", _("Detail")),
+                                       ("files", _("Evidence files"))], check_rows)
+    registry = ind.registry(flt)
+    reg = Table(_("Venue registry"), [("district_name", _("District")), ("venues", _("Venues")),
+                                      ("hours_met", _("Meeting the opening-hours norm")),
+                                      ("communities", _("Community centres")),
+                                      ("area_met", _("Community centres of 200 m² or more"))], registry)
+    gaps = Table(_("Coverage gaps"), [("venue", _("Venue")), ("district", _("District")), ("kind", _("Venue kind")),
+                                      ("sessions_held", _("Sessions held")), ("expected", _("Norm so far"))],
+                 ind.coverage(flt, now))
+    sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
+    return to_xlsx(summary, checklist, *sheets, reg, gaps)
+
+
+def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,
+               now: datetime | None = None) -> ExportLog:
+    """Record an export in the export log and the audit log."""
+    now = now or utcnow()
+    entry = ExportLog(actor_id=getattr(actor, "id", None), what=what, file_format=file_format,
+                      params={k: v for k, v in params.items() if v not in (None, "")}, rows=rows, at=now)
+    db.session.add(entry)
+    db.session.flush()
+    audit.record(actor, "report.export", entry, {"what": what, "format": file_format, **entry.params}, now=now)
+    return entry

@@ -1,0 +1,274 @@
+"""The acceptance indicators: their actual values over a year and scope, targets and projections,
+coverage of service points, venue registry figures and room utilisation."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from activities.models import Activity, ActivityKind, Category, Session, SessionStatus
+from core.extensions import db
+from core.i18n import local_datetime, to_local
+from orders.queries import figures as order_figures
+from reports.models import DailyAttendance, Target
+from reports.queries import ReportFilter, rollup_select, venue_clause
+from reports.rollup import REPORTED_ACTIVITIES
+from venues.models import AREA_STANDARD_M2, HOURS_NORM, OpeningHours, Room, RoomOccupancy, Venue, VenueKind
+
+SERVICE_POINTS = (VenueKind.station, VenueKind.community)
+PERFORMING = (Category.music, Category.dance, Category.drama, Category.quyi)
+# Sessions a service point should hold in a year (a village: one film a month, 12 a year).
+COVERAGE_NORM = {VenueKind.station: 24, VenueKind.community: 12}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: object
+    unit: object = _l("sessions")
+
+
+INDICATORS = [
+    Indicator("sessions_held", _l("Sessions held")),
+    Indicator("attendances", _l("Attendances"), _l("visits")),
+    Indicator("bookings", _l("Bookings"), _l("bookings")),
+    Indicator("outreach_sessions", _l("Outreach sessions at stations and villages")),
+    Indicator("rural_film", _l("Rural film screenings")),
+    Indicator("exhibitions", _l("Exhibitions held"), _l("exhibitions")),
+    Indicator("art_activities", _l("Art activities organised")),
+    Indicator("training_classes", _l("Training classes"), _l("classes")),
+    Indicator("lessons", _l("Lessons given")),
+    Indicator("trainees", _l("Trainee attendances"), _l("visits")),
+    Indicator("lectures", _l("Public lectures")),
+    Indicator("orders_delivered", _l("Ordered services delivered"), _l("orders")),
+]
+INDICATOR_KEYS = [i.key for i in INDICATORS]
+BY_KEY = {i.key: i for i in INDICATORS}
+# Indicators summed straight from the roll-up, with the roll-up rows they count.
+ROLLUP_INDICATORS = {
+    "sessions_held": ("sessions_held", ()),
+    "attendances": ("attendances", ()),
+    "bookings": ("bookings", ()),
+    "outreach_sessions": ("sessions_held", (DailyAttendance.is_outreach.is_(True), Venue.kind.in_(SERVICE_POINTS))),
+    "rural_film": ("sessions_held", (DailyAttendance.category == Category.film, Venue.kind == VenueKind.community)),
+    "art_activities": ("sessions_held", (DailyAttendance.activity_kind == ActivityKind.event,
+                                         DailyAttendance.category.in_(PERFORMING))),
+    "lessons": ("sessions_held", (DailyAttendance.activity_kind == ActivityKind.course,)),
+    "trainees": ("attendances", (DailyAttendance.activity_kind == ActivityKind.course,)),
+}
+LECTURE_WORDS = ("讲座", "lecture", "Lecture")
+
+
+def rollup_value(flt: ReportFilter, key: str) -> int:
+    measure, where = ROLLUP_INDICATORS[key]
+    r = db.session.execute(rollup_select(flt, where=where)).one()
+    return int(r.checked_in + r.walk_ins if measure == "attendances" else getattr(r, measure))
+
+
+def _activities_started(flt: ReportFilter, kind: ActivityKind) -> int:
+    """Activities of `kind` whose first live session falls in the period (a class or exhibition counts once)."""
+    start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
+    firsts = (select(Session.activity_id, func.min(Session.starts_at).label("first"))
+              .where(Session.status == SessionStatus.scheduled).group_by(Session.activity_id).subquery())
+    stmt = (select(func.count(Activity.id)).join(firsts, firsts.c.activity_id == Activity.id)
+            .join(Venue, Venue.id == Activity.venue_id)
+            .where(Activity.kind == kind, Activity.status.in_(REPORTED_ACTIVITIES),
+                   firsts.c.first >= start, firsts.c.first < end, *venue_clause(flt)))
+    if flt.category:
+        stmt = stmt.where(Activity.category == flt.category)
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _lectures(flt: ReportFilter, now: datetime) -> int:
+    start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
+    words = [Activity.title.contains(w) for w in LECTURE_WORDS]
+    stmt = (select(func.count(Session.id)).join(Activity, Activity.id == Session.activity_id)
+            .join(Venue, Venue.id == Activity.venue_id)
+            .where(Session.status == SessionStatus.scheduled, Activity.status.in_(REPORTED_ACTIVITIES),
+                   Activity.kind == ActivityKind.event, Session.starts_at >= start, Session.starts_at < end,
+                   Session.ends_at <= now, or_(*words), *venue_clause(flt)))
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def order_paths(flt: ReportFilter) -> list[str]:
+    return [flt.anchor.path] if flt.anchor is not None else flt.paths
+
+
+def actual(flt: ReportFilter, key: str, now: datetime) -> int:
+    """The actual value of one indicator over the filter."""
+    if key in ROLLUP_INDICATORS:
+        return rollup_value(flt, key)
+    if key == "exhibitions":
+        return _activities_started(flt, ActivityKind.exhibition)
+    if key == "training_classes":
+        return _activities_started(flt, ActivityKind.course)
+    if key == "lectures":
+        return _lectures(flt, now)
+    if key == "orders_delivered":
+        return int(order_figures(order_paths(flt), flt.first.year)["delivered"])
+    raise KeyError(key)
+
+
+def target_venue(flt: ReportFilter) -> Venue | None:
+    """The venue whose targets apply: the chosen venue, the (widest) scope root, or the hub for the network."""
+    if flt.anchor is not None:
+        return flt.anchor
+    if flt.paths and "/" not in flt.paths:  # several grants: the first one's venue (never one out of scope)
+        venue_id = int(sorted(flt.paths, key=len)[0].strip("/").split("/")[-1])
+        return db.session.get(Venue, venue_id)
+    return db.session.execute(select(Venue).where(Venue.parent_id.is_(None)).order_by(Venue.id)).scalars().first()
+
+
+def targets_for(venue: Venue | None, year: int) -> dict[str, int]:
+    if venue is None:
+        return {}
+    rows = db.session.execute(select(Target.indicator, Target.value)
+                              .where(Target.venue_id == venue.id, Target.year == year)).all()
+    return dict(rows)
+
+
+def year_fraction(year: int, now: datetime) -> float:
+    """How much of `year` has passed at `now` (local), between 0 and 1."""
+    today = to_local(now).date()
+    if today.year < year:
+        return 0.0
+    if today.year > year:
+        return 1.0
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+    return ((today - date(year, 1, 1)).days + 1) / days
+
+
+def indicator_table(flt: ReportFilter, year: int, now: datetime) -> list[dict]:
+    """[{indicator, label, target, actual, progress, projection, on_track}] for the year (API.md)."""
+    targets = targets_for(target_venue(flt), year)
+    fraction = year_fraction(year, now)
+    rows = []
+    for ind in INDICATORS:
+        value = actual(flt, ind.key, now)
+        target = targets.get(ind.key)
+        projection = round(value / fraction) if fraction > 0 else None
+        rows.append({"indicator": ind.key, "label": str(ind.label), "unit": str(ind.unit), "target": target,
+                     "actual": value, "progress": round(value / target, 4) if target else None,
+                     "projection": projection,
+                     "on_track": None if not target or projection is None else projection >= target})
+    return rows
+
+
+def coverage(flt: ReportFilter, now: datetime) -> list[dict]:
+    """Stations and community centres in the filter that held fewer sessions than their norm (none at all
+    first), with the norm prorated to the part of the period that has passed."""
+    points = db.session.execute(select(Venue).where(Venue.kind.in_(SERVICE_POINTS), Venue.is_active.is_(True),
+                                                    *venue_clause(flt)).order_by(Venue.path)).scalars().all()
+    held = dict(db.session.execute(rollup_select(flt, DailyAttendance.venue_id)
+                                   .with_only_columns(DailyAttendance.venue_id,
+                                                      func.sum(DailyAttendance.sessions_held))
+                                   .group_by(DailyAttendance.venue_id)).all())
+    share = _period_share(flt, now)
+    out = []
+    for v in points:
+        norm = COVERAGE_NORM[v.kind]
+        expected = int(norm * share + 0.5)
+        n = int(held.get(v.id) or 0)
+        if n < expected or n == 0:
+            out.append({"venue_id": v.id, "venue": v.name, "kind": str(v.kind), "district": v.district_code,
+                        "sessions_held": n, "norm": norm, "expected": expected, "lat": v.lat, "lon": v.lon,
+                        "none": n == 0})
+    out.sort(key=lambda r: (not r["none"], r["sessions_held"] - r["expected"], r["venue"]))
+    return out
+
+
+def _period_share(flt: ReportFilter, now: datetime) -> float:
+    """The period's length in years, counting only days that have passed."""
+    last = min(flt.last, to_local(now).date())
+    if last < flt.first:
+        return 0.0
+    return ((last - flt.first).days + 1) / 365
+
+
+def points_on_map(flt: ReportFilter, gaps: list[dict]) -> list[dict]:
+    """Every service point of the filter with coordinates, flagged when it is a coverage gap."""
+    gap_ids = {g["venue_id"] for g in gaps}
+    rows = db.session.execute(select(Venue.id, Venue.name, Venue.kind, Venue.lat, Venue.lon)
+                              .where(Venue.kind.in_(SERVICE_POINTS), Venue.lat.isnot(None), Venue.lon.isnot(None),
+                                     Venue.is_active.is_(True), *venue_clause(flt))).all()
+    return [{"id": r.id, "name": r.name, "kind": str(r.kind), "lat": r.lat, "lon": r.lon, "gap": r.id in gap_ids}
+            for r in rows]
+
+
+def registry(flt: ReportFilter) -> list[dict]:
+    """Per district: venues by kind meeting their weekly-hours norm, community centres meeting 200 m²."""
+    weekly: dict[int, float] = defaultdict(float)
+    for venue_id, opens, closes in db.session.execute(
+            select(OpeningHours.venue_id, OpeningHours.opens_at, OpeningHours.closes_at)
+            .join(Venue, Venue.id == OpeningHours.venue_id).where(*venue_clause(flt))):
+        weekly[venue_id] += (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds / 3600
+    venues = db.session.execute(select(Venue).where(Venue.is_active.is_(True), *venue_clause(flt))
+                                .order_by(Venue.district_code, Venue.path)).scalars().all()
+    districts: dict[str, dict] = {}
+    for v in venues:
+        d = districts.setdefault(v.district_code, {"district": v.district_code, "district_name": v.district.name,
+                                                   "venues": 0, "hours_met": 0, "communities": 0, "area_met": 0,
+                                                   "below_hours": []})
+        d["venues"] += 1
+        h = round(weekly.get(v.id, 0.0), 1)
+        if h >= HOURS_NORM[v.kind]:
+            d["hours_met"] += 1
+        else:
+            d["below_hours"].append({"venue_id": v.id, "venue": v.name, "kind": str(v.kind), "hours": h,
+                                     "norm": HOURS_NORM[v.kind]})
+        if v.kind == VenueKind.community:
+            d["communities"] += 1
+            d["area_met"] += int((v.floor_area or 0) >= AREA_STANDARD_M2)
+    return list(districts.values())
+
+
+def registry_totals(rows: list[dict]) -> dict:
+    keys = ("venues", "hours_met", "communities", "area_met")
+    return {k: sum(r[k] for r in rows) for k in keys}
+
+
+def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
+    """Hours rooms were booked (sessions and reservations holding them) and used (sessions held, groups
+    checked in) against the hours their venues were open, for bookable rooms in the filter."""
+    from bookings.reservations.models import ReservationStatus, RoomReservation
+
+    now = now or datetime.now(UTC)
+    start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
+    rooms = db.session.execute(select(Room.id, Room.venue_id).join(Venue, Venue.id == Room.venue_id)
+                               .where(Room.is_active.is_(True), Room.is_bookable.is_(True),
+                                      *venue_clause(flt))).all()
+    if not rooms:
+        return {"rooms": 0, "hours_open": 0.0, "hours_taken": 0.0, "hours_used": 0.0, "utilisation": None}
+    room_ids = [r.id for r in rooms]
+
+    def hours(rows) -> float:
+        return sum((min(e, end) - max(s, start)).total_seconds() / 3600 for s, e in rows)
+
+    taken = hours(db.session.execute(select(RoomOccupancy.starts_at, RoomOccupancy.ends_at).where(
+        RoomOccupancy.room_id.in_(room_ids), RoomOccupancy.is_active.is_(True),
+        RoomOccupancy.starts_at < end, RoomOccupancy.ends_at > start)))
+    used = hours(db.session.execute(select(Session.starts_at, Session.ends_at).where(
+        Session.room_id.in_(room_ids), Session.status == SessionStatus.scheduled, Session.ends_at <= now,
+        Session.starts_at < end, Session.ends_at > start)))
+    used += hours(db.session.execute(select(RoomReservation.starts_at, RoomReservation.ends_at).where(
+        RoomReservation.room_id.in_(room_ids), RoomReservation.status == ReservationStatus.checked_in,
+        RoomReservation.starts_at < end, RoomReservation.ends_at > start)))
+    venues = {v.id: v for v in db.session.execute(select(Venue).where(Venue.id.in_({r.venue_id for r in rooms})))
+              .scalars()}
+    open_hours = sum(_open_hours(venues[r.venue_id], flt.first, flt.last) for r in rooms)
+    return {"rooms": len(rooms), "hours_open": round(open_hours, 1), "hours_taken": round(taken, 1),
+            "hours_used": round(used, 1), "utilisation": round(used / open_hours, 4) if open_hours else None}
+
+
+def _open_hours(venue: Venue, first: date, last: date) -> float:
+    per_weekday = defaultdict(float)
+    for h in venue.hours:
+        per_weekday[h.weekday] += h.duration_hours
+    total, day = 0.0, first
+    while day <= last:
+        if not venue.closure_on(day):
+            total += per_weekday[day.weekday()]
+        day += timedelta(days=1)
+    return total

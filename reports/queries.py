@@ -1,0 +1,285 @@
+"""Report reads: the attendance table over the daily roll-up, the lists behind its numbers, and the
+filters every report shares (period, grouping, venue within scope, venue kind, category).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from accounts.models import REPORT_ROLES
+from activities.models import Activity, Category, Session
+from bookings.checkin_models import CheckIn, WalkIn
+from bookings.models import Booking
+from core.errors import Forbidden, Invalid, NotFound
+from core.extensions import db
+from core.i18n import to_local
+from reports.models import DailyAttendance
+from reports.rollup import COUNTED_BOOKINGS, _live_sessions, utc_bounds
+from venues.models import Venue, VenueKind
+from venues.queries import subtree_clause
+
+GROUP_KEYS = ("venue", "district", "venue_kind", "category", "month", "quarter", "year")
+COUNTS = ("sessions_held", "attendances", "bookings", "no_shows", "walk_ins", "checked_in")
+MAX_DAYS = 366 * 5
+
+
+@dataclass
+class ReportFilter:
+    """What a report covers: local days first..last, within the user's scope and an optional venue."""
+
+    first: date
+    last: date
+    paths: list[str]
+    anchor: Venue | None = None
+    group_by: tuple[str, ...] = ()
+    venue_kind: str | None = None
+    category: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_params(self) -> dict:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "group_by": ",".join(self.group_by),
+                "venue": self.anchor.id if self.anchor else None, "kind": self.venue_kind,
+                "category": self.category}
+
+
+def year_bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def build_filter(user, *, first: date | None, last: date | None, group_by: str | None = None,
+                 venue_id: int | None = None, venue_kind: str | None = None, category: str | None = None,
+                 today: date | None = None) -> ReportFilter:
+    """Validate report parameters and bind them to the user's report scope.
+
+    Raises Invalid for an unknown grouping, kind or category and for a period that runs backwards or
+    is too long; NotFound for an unknown venue; Forbidden for a venue outside the user's scope.
+    """
+    today = today or date.today()
+    first = first or date(today.year, 1, 1)
+    last = last or date(first.year, 12, 31)
+    errors: dict[str, list[str]] = {}
+    keys = tuple(k.strip() for k in (group_by or "").split(",") if k.strip())
+    unknown = [k for k in keys if k not in GROUP_KEYS]
+    if unknown:
+        errors["group_by"] = [_("Unknown grouping: %(keys)s. Use any of: %(allowed)s.",
+                                keys=", ".join(unknown), allowed=", ".join(GROUP_KEYS))]
+    if first > last:
+        errors["from"] = [_("The start of the period is after its end.")]
+    elif (last - first).days > MAX_DAYS:
+        errors["to"] = [_("The period is too long (at most five years).")]
+    if venue_kind and venue_kind not in VenueKind.__members__:
+        errors["kind"] = [_("Unknown venue kind.")]
+    if category and category not in Category.__members__:
+        errors["category"] = [_("Unknown category.")]
+    if errors:
+        raise Invalid(fields=errors)
+    paths = user.scope_paths(REPORT_ROLES)
+    if not paths:
+        raise Forbidden()
+    anchor = None
+    if venue_id is not None:
+        anchor = db.session.get(Venue, venue_id)
+        if anchor is None:
+            raise NotFound(_("No such venue."))
+        if not user.reaches(anchor, REPORT_ROLES):
+            raise Forbidden(_("This venue is outside your scope."))
+    return ReportFilter(first=first, last=last, paths=paths, anchor=anchor, group_by=tuple(dict.fromkeys(keys)),
+                        venue_kind=venue_kind or None, category=category or None)
+
+
+def venue_clause(flt: ReportFilter):
+    """Venues the filter reaches: the user's scope, narrowed to the anchor's subtree and the kind."""
+    clauses = [subtree_clause(flt.paths)]
+    if flt.anchor is not None:
+        clauses.append(Venue.path.startswith(flt.anchor.path))
+    if flt.venue_kind:
+        clauses.append(Venue.kind == flt.venue_kind)
+    return clauses
+
+
+def rollup_select(flt: ReportFilter, *columns, where=()):
+    """Sum the roll-up over the filter, grouped by `columns` (roll-up or venue columns)."""
+    sums = [func.coalesce(func.sum(getattr(DailyAttendance, m)), 0).label(m)
+            for m in ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")]
+    stmt = (select(*columns, *sums).join(Venue, Venue.id == DailyAttendance.venue_id)
+            .where(DailyAttendance.day >= flt.first, DailyAttendance.day <= flt.last, *venue_clause(flt), *where))
+    if flt.category:
+        stmt = stmt.where(DailyAttendance.category == flt.category)
+    return stmt.group_by(*columns) if columns else stmt
+
+
+def anchor_ids(flt: ReportFilter) -> list[int]:
+    """The tree path (ids) that `venue` groups under: the anchor, the one scope root, or the hub."""
+    if flt.anchor is not None:
+        return flt.anchor.ancestor_ids
+    roots = [p for p in flt.paths]
+    if len(roots) == 1 and roots[0] != "/":
+        return [int(x) for x in roots[0].strip("/").split("/")]
+    hubs = db.session.execute(select(Venue.id).where(Venue.parent_id.is_(None))).scalars().all()
+    return [hubs[0]] if len(hubs) == 1 else []
+
+
+def bucket_of(path: str, anchor: list[int]) -> int:
+    """The venue a row rolls up to: the anchor's child on the way to `path`, or the anchor itself."""
+    ids = [int(x) for x in path.strip("/").split("/")]
+    depth = len(anchor)
+    if ids[:depth] == anchor and len(ids) > depth:
+        return ids[depth]
+    return ids[min(depth, len(ids)) - 1] if depth else ids[0]
+
+
+def rates(row: dict) -> dict:
+    booked = row.get("bookings", 0)
+    row["no_show_rate"] = round(row["no_shows"] / booked, 4) if booked else None
+    row["show_up_rate"] = round(1 - row["no_shows"] / booked, 4) if booked else None
+    return row
+
+
+GROUP_COLUMNS = {
+    "venue": (Venue.path,), "district": (Venue.district_code,), "venue_kind": (Venue.kind,),
+    "category": (DailyAttendance.category,), "month": (DailyAttendance.year, DailyAttendance.month),
+    "quarter": (DailyAttendance.year, DailyAttendance.month), "year": (DailyAttendance.year,),
+}
+
+
+def attendance(flt: ReportFilter) -> dict:
+    """`{rows, totals}`: the attendance figures grouped by the filter's keys (API.md)."""
+    columns = list(dict.fromkeys(c for k in flt.group_by for c in GROUP_COLUMNS[k]))
+    stmt = rollup_select(flt, *columns)
+    anchor = anchor_ids(flt) if "venue" in flt.group_by else []
+    grouped: dict[tuple, dict] = {}
+    totals = dict.fromkeys(COUNTS, 0)
+    for r in db.session.execute(stmt):
+        key = tuple(_key_value(k, r, anchor) for k in flt.group_by)
+        row = grouped.setdefault(key, dict.fromkeys(COUNTS, 0))
+        values = {"sessions_held": r.sessions_held, "checked_in": r.checked_in, "walk_ins": r.walk_ins,
+                  "attendances": r.checked_in + r.walk_ins, "bookings": r.bookings, "no_shows": r.no_shows}
+        for name, value in values.items():
+            row[name] += int(value)
+            totals[name] += int(value)
+    names = _venue_names({k[flt.group_by.index("venue")] for k in grouped} if "venue" in flt.group_by else set())
+    rows = []
+    for key in sorted(grouped, key=lambda k: tuple(str(x) for x in k)):
+        row = dict(zip(flt.group_by, key, strict=True))
+        if "venue" in row:
+            row["venue_id"] = row["venue"]
+            row["venue"] = names.get(row["venue_id"], "")
+        rows.append(rates({**row, **grouped[key]}))
+    return {"rows": rows, "totals": rates(totals)}
+
+
+def _key_value(key: str, r, anchor: list[int]):
+    match key:
+        case "venue":
+            return bucket_of(r.path, anchor)
+        case "district":
+            return r.district_code
+        case "venue_kind":
+            return str(VenueKind(r.kind))
+        case "category":
+            return r.category
+        case "month":
+            return f"{r.year:04d}-{r.month:02d}"
+        case "quarter":
+            return f"{r.year:04d}-Q{(r.month - 1) // 3 + 1}"
+        case "year":
+            return r.year
+
+
+def _venue_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(ids))).all())
+
+
+def monthly(flt: ReportFilter, where=()) -> dict[str, dict]:
+    """Figures per month ('YYYY-MM') of the filter's period, for charts."""
+    stmt = rollup_select(flt, DailyAttendance.year, DailyAttendance.month, where=where)
+    out = {}
+    for r in db.session.execute(stmt):
+        out[f"{r.year:04d}-{r.month:02d}"] = {"sessions_held": int(r.sessions_held),
+                                              "attendances": int(r.checked_in + r.walk_ins)}
+    return out
+
+
+def narrow(flt: ReportFilter, args: dict) -> ReportFilter:
+    """The filter of one table row (its venue, district, kind, category, month/quarter/year)."""
+    extra = {}
+    first, last = flt.first, flt.last
+    if args.get("month"):
+        y, m = (int(x) for x in args["month"].split("-"))
+        first, last = max(first, date(y, m, 1)), min(last, (date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)))
+    if args.get("quarter"):
+        y, q = args["quarter"].split("-Q")
+        m = (int(q) - 1) * 3 + 1
+        end = date(int(y) + (m + 3 > 12), (m + 2) % 12 + 1, 1) - timedelta(days=1)
+        first, last = max(first, date(int(y), m, 1)), min(last, end)
+    if args.get("year"):
+        first, last = max(first, date(int(args["year"]), 1, 1)), min(last, date(int(args["year"]), 12, 31))
+    if args.get("district"):
+        extra["district"] = args["district"]
+    return ReportFilter(first=first, last=last, paths=flt.paths, anchor=flt.anchor, venue_kind=flt.venue_kind,
+                        category=args.get("category") or flt.category, extra=extra)
+
+
+def sessions_behind(flt: ReportFilter, limit: int = 500) -> list[dict]:
+    """The sessions behind a figure, each with its own counts (the list inspectors ask for)."""
+    start, end = utc_bounds(flt.first, flt.last)
+    base = _live_sessions(start, end).join(Venue, Venue.id == Activity.venue_id).where(*venue_clause(flt))
+    if flt.category:
+        base = base.where(Activity.category == flt.category)
+    if flt.extra.get("district"):
+        base = base.where(Venue.district_code == flt.extra["district"])
+    base = base.add_columns(Activity.title, Venue.name.label("venue_name")).order_by(Session.starts_at).limit(limit)
+    rows = db.session.execute(base).all()
+    ids = [r.id for r in rows]
+    checked = dict(db.session.execute(select(CheckIn.session_id, func.sum(CheckIn.party_size))
+                                      .where(CheckIn.session_id.in_(ids)).group_by(CheckIn.session_id)).all())
+    walked = dict(db.session.execute(select(WalkIn.session_id, func.sum(WalkIn.count))
+                                     .where(WalkIn.session_id.in_(ids)).group_by(WalkIn.session_id)).all())
+    booked = dict(db.session.execute(select(Booking.session_id, func.count(Booking.id))
+                                     .where(Booking.session_id.in_(ids), Booking.status.in_(COUNTED_BOOKINGS))
+                                     .group_by(Booking.session_id)).all())
+    return [{"session_id": r.id, "activity_id": r.activity_id, "title": r.title, "venue": r.venue_name,
+             "starts_at": to_local(r.starts_at), "category": str(r.category), "kind": str(r.kind),
+             "is_outreach": bool(r.is_outreach), "checked_in": int(checked.get(r.id) or 0),
+             "walk_ins": int(walked.get(r.id) or 0), "bookings": int(booked.get(r.id) or 0)} for r in rows]
+
+
+def checkins_behind(session_id: int, flt: ReportFilter) -> list[dict]:
+    """The check-ins of one session in scope: when, party size, how (no personal data beyond that)."""
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise NotFound()
+    venue = session.activity.venue
+    if not any(venue.path.startswith(p) for p in flt.paths) and "/" not in flt.paths:
+        raise Forbidden()
+    rows = db.session.execute(select(CheckIn).where(CheckIn.session_id == session_id)
+                              .order_by(CheckIn.checked_in_at)).scalars()
+    return [{"checked_in_at": to_local(c.checked_in_at), "party_size": c.party_size, "source": str(c.source),
+             "booking_id": c.booking_id} for c in rows]
+
+
+
+def top_activities(flt: ReportFilter, n: int = 5, days: int = 90) -> list[dict]:
+    """The `n` activities with most attendances (check-ins plus walk-ins) in the last `days` of the period."""
+    first = max(flt.first, flt.last - timedelta(days=days - 1))
+    start, end = utc_bounds(first, flt.last)
+    scoped = (select(Session.id).join(Activity, Activity.id == Session.activity_id)
+              .join(Venue, Venue.id == Activity.venue_id)
+              .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt)))
+    if flt.category:
+        scoped = scoped.where(Activity.category == flt.category)
+    totals: dict[int, int] = defaultdict(int)
+    for model, measure in ((CheckIn, CheckIn.party_size), (WalkIn, WalkIn.count)):
+        stmt = (select(Session.activity_id, func.sum(measure)).join(Session, Session.id == model.session_id)
+                .where(model.session_id.in_(scoped)).group_by(Session.activity_id))
+        for activity_id, value in db.session.execute(stmt):
+            totals[activity_id] += int(value or 0)
+    best = sorted(totals.items(), key=lambda kv: -kv[1])[:n]
+    acts = {a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best])))
+            .scalars()}
+    return [{"title": acts[k].title, "venue": acts[k].venue.name, "attendances": v} for k, v in best if k in acts]

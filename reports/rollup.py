@@ -1,0 +1,210 @@
+"""Attendance facts from the raw rows, and the daily roll-up kept from them.
+
+`day_facts(first, last, now)` counts directly over sessions, bookings, check-ins and walk-ins, keyed
+by (local day, venue, category, activity kind, outreach). The roll-up table stores exactly those
+numbers; `rollup_attendance` recomputes the days touched since its last run, so reports can sum a
+small table while tests prove it equals the direct count.
+
+Definitions (PRODUCT.md "What managers must be able to show"):
+- a session is *held* when it is live (not cancelled), its activity was published, and it has ended;
+- *attendances* are checked-in party sizes plus walk-ins;
+- *bookings* are bookings that held seats (confirmed, attended or no-show) — a course enrolment counts
+  once, on the course's first lesson; *no-shows* are those marked no-show.
+"""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from activities.models import Activity, ActivityStatus, Session, SessionStatus
+from bookings.checkin_models import CheckIn, WalkIn
+from bookings.models import Booking, BookingStatus
+from core.db import utcnow
+from core.extensions import db
+from core.i18n import local_datetime, to_local
+from reports.models import DailyAttendance, DirtyDay, RollupRun
+
+MEASURES = ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")
+COUNTED_BOOKINGS = (BookingStatus.confirmed, BookingStatus.attended, BookingStatus.no_show)
+REPORTED_ACTIVITIES = (ActivityStatus.published, ActivityStatus.finished)
+ROLLUP_NAME = "attendance"
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC instants of local midnight on `first` and after `last`."""
+    return local_datetime(first, time(0)), local_datetime(last + timedelta(days=1), time(0))
+
+
+def _live_sessions(start: datetime, end: datetime):
+    return (select(Session.id, Session.starts_at, Session.ends_at, Session.activity_id, Activity.venue_id,
+                   Activity.category, Activity.kind, Activity.is_outreach)
+            .join(Activity, Activity.id == Session.activity_id)
+            .where(Session.status == SessionStatus.scheduled, Activity.status.in_(REPORTED_ACTIVITIES),
+                   Session.starts_at >= start, Session.starts_at < end))
+
+
+def _sums_by_session(stmt) -> dict[int, tuple]:
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt)}
+
+
+def day_facts(first: date, last: date, now: datetime) -> dict[tuple, dict[str, int]]:
+    """Direct counts over the raw rows, per (day, venue_id, category, kind, is_outreach), for local days
+    `first`..`last` as of `now`."""
+    start, end = utc_bounds(first, last)
+    sessions = db.session.execute(_live_sessions(start, end)).all()
+    in_range = _live_sessions(start, end).with_only_columns(Session.id).scalar_subquery()
+    checked = _sums_by_session(select(CheckIn.session_id, func.sum(CheckIn.party_size))
+                               .where(CheckIn.session_id.in_(in_range)).group_by(CheckIn.session_id))
+    walked = _sums_by_session(select(WalkIn.session_id, func.sum(WalkIn.count))
+                              .where(WalkIn.session_id.in_(in_range)).group_by(WalkIn.session_id))
+    booked = _sums_by_session(
+        select(Booking.session_id, func.count(Booking.id),
+               func.count(Booking.id).filter(Booking.status == BookingStatus.no_show))
+        .where(Booking.session_id.in_(in_range), Booking.status.in_(COUNTED_BOOKINGS))
+        .group_by(Booking.session_id))
+    course_booked, first_lessons = _course_bookings({s.activity_id for s in sessions if s.kind == "course"})
+    facts: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for s in sessions:
+        row = facts[(to_local(s.starts_at).date(), s.venue_id, str(s.category), str(s.kind), bool(s.is_outreach))]
+        row["sessions_held"] += int(s.ends_at <= now)
+        row["checked_in"] += int((checked.get(s.id) or (0,))[0] or 0)
+        row["walk_ins"] += int((walked.get(s.id) or (0,))[0] or 0)
+        n, no_show = booked.get(s.id) or (0, 0)
+        if first_lessons.get(s.activity_id) == s.id:
+            cn, cno = course_booked.get(s.activity_id, (0, 0))
+            n, no_show = n + cn, no_show + cno
+        row["bookings"] += int(n)
+        row["no_shows"] += int(no_show)
+    _add_day_walk_ins(facts, first, last)
+    return {k: v for k, v in facts.items() if any(v.values())}
+
+
+def _course_bookings(activity_ids: set[int]) -> tuple[dict[int, tuple], dict[int, int]]:
+    """Course enrolments per activity, and the id of each course's first live lesson (where they count)."""
+    if not activity_ids:
+        return {}, {}
+    ids = list(activity_ids)
+    counts = _sums_by_session(
+        select(Booking.activity_id, func.count(Booking.id),
+               func.count(Booking.id).filter(Booking.status == BookingStatus.no_show))
+        .where(Booking.activity_id.in_(ids), Booking.session_id.is_(None), Booking.status.in_(COUNTED_BOOKINGS))
+        .group_by(Booking.activity_id))
+    ranked = (select(Session.id, Session.activity_id,
+                     func.row_number().over(partition_by=Session.activity_id,
+                                            order_by=(Session.starts_at, Session.id)).label("rank"))
+              .where(Session.activity_id.in_(ids), Session.status == SessionStatus.scheduled).subquery())
+    firsts = dict(db.session.execute(select(ranked.c.activity_id, ranked.c.id).where(ranked.c.rank == 1)).all())
+    return counts, firsts
+
+
+def _add_day_walk_ins(facts: dict, first: date, last: date) -> None:
+    """Walk-ins counted for an exhibition day rather than a session."""
+    rows = db.session.execute(
+        select(WalkIn.counted_on, Activity.venue_id, Activity.category, Activity.kind, Activity.is_outreach,
+               func.sum(WalkIn.count))
+        .join(Activity, Activity.id == WalkIn.activity_id)
+        .where(WalkIn.session_id.is_(None), WalkIn.counted_on >= first, WalkIn.counted_on <= last,
+               Activity.status.in_(REPORTED_ACTIVITIES))
+        .group_by(WalkIn.counted_on, Activity.venue_id, Activity.category, Activity.kind, Activity.is_outreach))
+    for day, venue_id, category, kind, outreach, n in rows:
+        facts[(day, venue_id, str(category), str(kind), bool(outreach))]["walk_ins"] += int(n or 0)
+
+
+def recompute_days(days: set[date], now: datetime) -> int:
+    """Replace the roll-up rows of `days` by a direct count (idempotent). Returns the rows written."""
+    written = 0
+    for first, last in _runs(sorted(days)):
+        db.session.execute(sa.delete(DailyAttendance).where(DailyAttendance.day >= first,
+                                                            DailyAttendance.day <= last))
+        facts = day_facts(first, last, now)
+        db.session.add_all(
+            DailyAttendance(day=day, year=day.year, month=day.month, venue_id=venue_id, category=category,
+                            activity_kind=kind, is_outreach=outreach, **counts)
+            for (day, venue_id, category, kind, outreach), counts in facts.items())
+        written += len(facts)
+    if days:
+        db.session.execute(sa.delete(DirtyDay).where(DirtyDay.day.in_(days)))
+    db.session.flush()
+    return written
+
+
+def _runs(days: list[date]):
+    """Consecutive days grouped into (first, last) runs, at most 92 days each."""
+    run: list[date] = []
+    for day in days:
+        if run and (day - run[-1] != timedelta(days=1) or len(run) >= 92):
+            yield run[0], run[-1]
+            run = []
+        run.append(day)
+    if run:
+        yield run[0], run[-1]
+
+
+def touched_days(since: datetime, now: datetime) -> set[date]:
+    """Local days whose figures may have changed between `since` and `now`."""
+    starts: set[datetime] = set()
+    q = db.session.execute
+    starts |= set(q(select(Session.starts_at).join(Activity, Activity.id == Session.activity_id).where(
+        sa.or_(Session.created_at > since, Activity.updated_at > since,
+               sa.and_(Session.ends_at > since, Session.ends_at <= now)))).scalars())
+    starts |= set(q(select(Session.starts_at).join(Booking, Booking.session_id == Session.id)
+                    .where(Booking.updated_at > since)).scalars())
+    course_ids = select(Booking.activity_id).where(Booking.session_id.is_(None), Booking.updated_at > since)
+    starts |= set(q(select(Session.starts_at).where(Session.activity_id.in_(course_ids))).scalars())
+    starts |= set(q(select(Session.starts_at).join(CheckIn, CheckIn.session_id == Session.id)
+                    .where(CheckIn.recorded_at > since)).scalars())
+    starts |= set(q(select(Session.starts_at).join(WalkIn, WalkIn.session_id == Session.id)
+                    .where(WalkIn.recorded_at > since)).scalars())
+    days = {to_local(s).date() for s in starts}
+    days |= set(q(select(WalkIn.counted_on).where(WalkIn.recorded_at > since)).scalars())
+    days |= set(q(select(DirtyDay.day)).scalars())
+    return days
+
+
+def all_days() -> set[date]:
+    """Every local day that has a session or a walk-in (a full rebuild)."""
+    bounds = db.session.execute(select(func.min(Session.starts_at), func.max(Session.starts_at))).one()
+    days: set[date] = set()
+    if bounds[0] is not None:
+        day, last = to_local(bounds[0]).date(), to_local(bounds[1]).date()
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    days |= set(db.session.execute(select(WalkIn.counted_on).distinct()).scalars())
+    days |= set(db.session.execute(select(DailyAttendance.day).distinct()).scalars())
+    return days
+
+
+def rollup_attendance(now: datetime | None = None, *, full: bool = False) -> dict:
+    """Sweeper: bring the daily roll-up up to date with the raw rows as of `now`.
+
+    Recomputes every day touched since the last run (all days on the first run or with `full`);
+    running it twice in a row writes the same rows. The high-water-mark row is created if missing and
+    then locked for the whole run, so two sweepers never interleave: the second waits, then finds
+    nothing new.
+    """
+    now = now or utcnow()
+    _insert_ignore(RollupRun.__table__, name=ROLLUP_NAME, ran_at=NEVER)
+    run = db.session.execute(select(RollupRun).where(RollupRun.name == ROLLUP_NAME)
+                             .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    days = all_days() if full or run.ran_at == NEVER else touched_days(run.ran_at, now)
+    written = recompute_days(days, now)
+    run.ran_at = max(run.ran_at, now)
+    db.session.flush()
+    return {"days": len(days), "rows": written}
+
+
+def _insert_ignore(table, **values) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def mark_day_dirty(day: date) -> None:
+    """Remember a day to recompute (a session moved away from it, or was cancelled)."""
+    _insert_ignore(DirtyDay.__table__, day=day)
