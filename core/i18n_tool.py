@@ -62,7 +62,8 @@ def extract(package: str) -> Path:
         po = folder / locale / "LC_MESSAGES" / "messages.po"
         action = "update" if po.exists() else "init"
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", action, "-i", str(pot), "-d", str(folder),
-                        "-l", locale, "--no-wrap"] + (["--no-fuzzy-matching"] if action == "update" else []), check=True, capture_output=True)
+                        "-l", locale, "--no-wrap", *(["--no-fuzzy-matching"] if action == "update" else [])],
+                       check=True, capture_output=True)
     return folder
 
 
