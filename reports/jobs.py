@@ -63,19 +63,15 @@ def _report_roles():
 
 
 def _mail(user, path: Path, period: str) -> None:
-    """Hand the file's notice to the outbox (e-mail) when notify is installed; the file stays on disk
-    and in the export log either way."""
+    """Tell the manager by e-mail that the month's workbook is ready; the file stays on disk and in the log."""
     import notify
 
-    enqueue = getattr(notify, "enqueue", None)
-    if enqueue is None:  # TODO(lead): notify (issue-5) not merged yet; files are produced and logged.
-        return
-    enqueue(user, "monthly_export", {"period": period, "filename": path.name},
-            dedupe_key=f"export:{path.name}", channels=["email"])
+    notify.enqueue(user, "monthly_export", {"period": period, "filename": path.name},
+                   dedupe_key=f"export:{path.name}", channels=["email"])
 
 
 # What the scheduler should run, and how often: name → (job, seconds between runs), as in bookings.jobs.
-# `flask jobs run NAME --now ISO` calls the same functions (the lead wires this registry in at merge).
+# `flask jobs run NAME --now ISO` calls the same functions (registered in core/__init__.py register_jobs).
 JOBS = {
     "rollup_attendance": (rollup_attendance, 300),
     "send_monthly_exports": (send_monthly_exports, 3600),
