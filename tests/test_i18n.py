@@ -71,3 +71,20 @@ def test_default_language_is_chinese(client):
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="zh-CN"' in html
     assert "跳到正文" in html
+
+
+def test_a_string_has_one_translation_across_all_catalogues():
+    """Catalogues are merged at run time: two packages translating one msgid differently would make the
+    page's wording depend on load order."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, dict[str, str]] = {}
+    for package in i18n_tool.PACKAGES:
+        po = i18n_tool.catalog_dir(package) / "zh_CN" / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            with po.open("rb") as fh:
+                for message in read_po(fh):
+                    if isinstance(message.id, str) and message.id and message.string:
+                        seen.setdefault(message.id, {})[package] = message.string
+    clashes = {msgid: found for msgid, found in seen.items() if len(set(found.values())) > 1}
+    assert not clashes, "one msgid, several translations (pick one): " + repr(clashes)

@@ -124,7 +124,7 @@ def test_the_workbook_agrees_with_direct_counts(client, sc):
     client.login("hubmgr")
     wb = openpyxl.load_workbook(io.BytesIO(client.get("/reports/workbook.xlsx?year=2026").data))
     names = wb.sheetnames
-    assert names[0] in ("汇总", "Summary") and names[1] in ("验收清单", "Checklist")
+    assert names[0] in ("概要", "Summary") and names[1] in ("验收清单", "Checklist")
     summary = {r[0]: r for r in wb[names[0]].iter_rows(min_row=2, values_only=True)}
     checked = db.session.execute(select(func.sum(CheckIn.party_size))).scalar_one()
     walked = db.session.execute(select(func.sum(WalkIn.count))).scalar_one()
