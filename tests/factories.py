@@ -58,7 +58,7 @@ def network() -> dict[str, Venue]:
 
 
 def resident(phone: str | None = None, *, name: str = "张秀兰", birth_year: int = 1960, **kwargs) -> User:
-    phone = phone or f"136{next(_seq) % 100_000_000:08d}"
+    phone = phone or f"135{next(_seq) % 100_000_000:08d}"
     return accounts.register_resident(name=name, phone=phone, password=PASSWORD, birth_year=birth_year, **kwargs)
 
 
