@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from bench import load
 from bench.load import Request
@@ -184,7 +185,7 @@ def activity_list(ctx: Context, n: int) -> list[Request]:
     """The public list, 20 per page, with the filters a resident uses (district, kind, category, age, text)."""
     districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
     variants = ["", "?district={d}", "?kind=event&district={d}", "?category=music", "?age=30&kind=event",
-                "?q=电影", "?district={d}&page=2"]
+                "?q=" + quote("电影"), "?district={d}&page=2"]
     return [Request("GET", "/activities" + variants[i % len(variants)].format(d=districts[i % 4])) for i in range(n)]
 
 
