@@ -42,14 +42,45 @@ def make_classes(count: int, kind: str) -> list[dict]:
     return made
 
 
+def make_checkin_session(count: int) -> dict:
+    """An event whose session starts in 30 minutes (check-in is open), with `count` confirmed bookings of
+    the bulk residents (booked through bookings.services), and each booking's ticket payload."""
+    from accounts.models import User
+    from bookings import services as bookings
+    from bookings import tickets  # issue 4 (check-in); present once it is merged
+
+    actor = find_by_login("admin")
+    venue = db.session.execute(select(Venue).where(Venue.kind == VenueKind.hub).order_by(Venue.id)).scalars().first()
+    now = local_datetime(local_today(), time(0))
+    fields = {"kind": "event", "title": f"压测签到 {now:%H%M%S}-{count}", "category": "music", "policy": "first_come",
+              "capacity": count, "max_party_size": 1, "has_waiting_list": False, "place": "压测礼堂"}
+    activity = activities.create_activity(venue, data=fields, actor=actor)
+    from core.db import utcnow
+
+    starts = utcnow() + timedelta(minutes=30)
+    session = activities.add_session(activity, starts_at=starts, ends_at=starts + timedelta(hours=2), actor=actor)
+    activities.publish_activity(activity, actor=actor)
+    users = db.session.execute(select(User).where(User.phone.like("139%")).order_by(User.id.desc())
+                               .limit(count)).scalars().all()
+    payloads = []
+    for user in users:
+        booking = bookings.book(user, data=bookings.BookingRequest(activity=activity, session=session), actor=user)
+        payloads.append(tickets.payload_for(booking.id))
+    db.session.commit()
+    return {"session_id": session.id, "payloads": payloads, "staff": [actor.id, actor.session_version]}
+
+
 def main() -> None:
     from wsgi import app
 
     what, count, kind = sys.argv[1], int(sys.argv[2]), (sys.argv[3] if len(sys.argv) > 3 else "course")
-    if what != "classes":
-        raise SystemExit(f"unknown prepare step {what}")
     with app.app_context():
-        print(json.dumps(make_classes(count, kind)))
+        if what == "classes":
+            print(json.dumps(make_classes(count, kind)))
+        elif what == "checkin":
+            print(json.dumps(make_checkin_session(count)))
+        else:
+            raise SystemExit(f"unknown prepare step {what}")
 
 
 if __name__ == "__main__":

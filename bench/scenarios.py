@@ -197,6 +197,59 @@ def activity_page(ctx: Context, n: int) -> list[Request]:
     return [Request("GET", f"/activities/{ids[i * 7 % len(ids)]}") for i in range(n)]
 
 
+# --- check-in (skeleton: runs once POST /api/v1/checkins is on the branch) -----------------------
+
+
+@dataclass
+class CheckInScans:
+    """Scanners at the door: each request checks one confirmed ticket in (POST /api/v1/checkins as the admin),
+    beside the bare insert, at 8 and 32 scanners; target ≥ 0.7. A fresh session per concurrency level."""
+
+    name: str
+    concurrency: tuple[int, ...] = (8, 32)
+    target: float = 0.7
+    tickets: int = 2000
+
+    def run(self, ctx: Context) -> list[str]:
+        import json
+        import subprocess
+        import sys
+
+        from itsdangerous import URLSafeTimedSerializer
+
+        from bench.__main__ import ROOT, env
+
+        lines = [f"### {self.name}", "", *TABLE_HEAD]
+        checks = []
+        for c in self.concurrency:
+            try:
+                out = subprocess.run([sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
+                                     cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+            except subprocess.CalledProcessError as err:
+                return lines + ["", f"check-in scenario could not prepare: {err.stderr.strip()[-300:]}", ""]
+            made = json.loads(out.strip().splitlines()[-1])
+            uid, version = made["staff"]
+            token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
+            headers = {"Authorization": f"Bearer {token}"}
+            reqs = [Request("POST", "/api/v1/checkins", {"payload": p, "session_id": made["session_id"],
+                                                         "device_id": f"bench-{i % c}"}, headers)
+                    for i, p in enumerate(made["payloads"])]
+            bare = load.run(ctx.host, ctx.port, bare_insert(ctx, len(reqs)), c)
+            real = load.run(ctx.host, ctx.port, reqs, c)
+            ratio = real.rps / bare.rps if bare.rps else 0
+            verdict = "meets" if ratio >= self.target else "MISSES"
+            lines += [row(f"bare insert, {c} scanners", bare), row(f"POST /api/v1/checkins, {c} scanners", real),
+                      f"| **ratio at {c} scanners** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            checks.append(f"- {c} scanners: answers {status_summary(real)}")
+        return lines + ["", *checks, ""]
+
+
+def has_checkin_api() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("bookings.checkin_api") is not None
+
+
 # --- extension points ---------------------------------------------------------------------------
 # Check-in (POST /api/v1/checkins at 8 and 32 scanners vs bare insert, target ≥ 0.7), reports (each dashboard
 # query at 10 million check-ins) and reminders (enqueue / dispatch, see bench/notify_bench.py) come from
@@ -214,5 +267,8 @@ SCENARIOS: list = [
              activity_page, bare_page, (8, 32), 0.6),
     Scenario("Public venue directory (GET /venues?district=…) vs a bare Jinja page reading 20 rows",
              venue_directory, bare_page, (8, 32), 0.6),
-    # Extension points (see above): check-in, reports and reminders scenarios are appended here at merge.
+    # Extension points (see above): reports and reminders scenarios are appended here at merge.
 ]
+if has_checkin_api():
+    SCENARIOS.insert(2, CheckInScans("Check-in: scans (POST /api/v1/checkins) at 8 and 32 scanners "
+                                     "vs a bare single-row insert"))
