@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
@@ -77,7 +78,8 @@ def listing():
                               kind=kind, category=category, from_on=_date_arg("from"), to_on=_date_arg("to"),
                               age=_int_arg("age", 0, 120), q=(request.args.get("q") or "").strip()[:50] or None)
     page = _int_arg("page", 1, 10_000) or 1
-    result = db.paginate(activity_select(filters, datetime.now(UTC)), page=page, per_page=20, error_out=False)
+    stmt = activity_select(filters, datetime.now(UTC)).options(selectinload(Activity.sessions))  # first_start
+    result = db.paginate(stmt, page=page, per_page=20, error_out=False)
     return render_template("activities/list.html", result=result, f=filters, districts=districts(),
                            kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, policy_labels=POLICY_LABELS,
                            args={k: v for k, v in request.args.items() if k != "page"})

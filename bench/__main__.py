@@ -1,6 +1,6 @@
 """`make bench`: seed PostgreSQL, start gunicorn, run every scenario beside its bare twin, record the figures.
 
-Usage: python -m bench [--scale N] [--quick] [--only NAME]. Results go to bench/RESULTS.md (appended as a
+Usage: python -m bench [--scale N] [--quick] [--only NAME] [--reuse]. Results go to bench/RESULTS.md (appended as a
 dated section with the machine) and are printed. Everything runs on this machine over loopback.
 """
 
@@ -43,6 +43,7 @@ def prepare_database(scale: int) -> None:
     flask("demo", "seed", "--scale", str(scale))
     with psycopg.connect(DB_URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))")
+        conn.execute("ANALYZE")  # planner statistics, as autovacuum would have them in production after a bulk load
 
 
 def free_port() -> int:
@@ -71,10 +72,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--only", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an already seeded database (faster reruns; scenarios add fresh classes)")
     args = parser.parse_args()
     started = time.time()
-    print(f"seeding PostgreSQL database {DB_NAME} (scale {args.scale}) …", flush=True)
-    prepare_database(args.scale)
+    if not args.reuse:
+        print(f"seeding PostgreSQL database {DB_NAME} (scale {args.scale}) …", flush=True)
+        prepare_database(args.scale)
     port = free_port()
     server = start_gunicorn(port, args.workers)
     ctx = Context(host="127.0.0.1", port=port, db_url=DB_URL.replace("+psycopg", ""), quick=args.quick,

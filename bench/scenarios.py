@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from bench import load
 from bench.load import Request
@@ -69,7 +70,205 @@ def venue_directory(ctx: Context, n: int) -> list[Request]:
     return [Request("GET", f"/venues?district={districts[i % 4]}") for i in range(n)]
 
 
-SCENARIOS: list[Scenario] = [
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+
+
+def sql(ctx: Context, query: str, *params) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(ctx.db_url, autocommit=True) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def resident_tokens(ctx: Context, count: int = 10_000) -> list[str]:
+    """Bearer tokens of the seeder's bulk residents (139…), minted here as accounts/auth.py issue_token does."""
+    if "tokens" not in ctx.cache:
+        from itsdangerous import URLSafeTimedSerializer
+
+        signer = URLSafeTimedSerializer(ctx.secret, salt="api-token")
+        rows = sql(ctx, "SELECT id, session_version FROM users WHERE phone LIKE '139%%' ORDER BY id LIMIT %s", count)
+        ctx.cache["tokens"] = [signer.dumps({"uid": uid, "v": version}) for uid, version in rows]
+    return ctx.cache["tokens"]
+
+
+def prepare_classes(count: int, kind: str) -> list[dict]:
+    """Fresh 30-seat first-come activities, made through activities.services in a subprocess (bench.prepare)."""
+    import json
+    import subprocess
+    import sys
+
+    from bench.__main__ import ROOT, env
+
+    out = subprocess.run([sys.executable, "-m", "bench.prepare", "classes", str(count), kind], cwd=ROOT, env=env(),
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def status_summary(result: load.Result) -> str:
+    return ", ".join(f"{status}: {n}" for status, n in sorted(result.statuses.items(), key=lambda kv: str(kv[0])))
+
+
+# --- hot sign-up --------------------------------------------------------------------------------
+
+
+@dataclass
+class HotSignup:
+    """10,000 residents race POST /api/v1/bookings for `classes` fresh 30-seat first-come units.
+
+    Each concurrency level gets its own fresh units (a resident may hold at most 3 class enrolments).
+    Throughput counts every answered request: 201 (seat taken) and 409 `full` are both the expected outcome
+    of a hot sign-up. The check afterwards is in SQL: seats taken == capacity and one booking per person.
+    """
+
+    name: str
+    classes: int
+    kind: str  # "course" (a class, enrolled as a whole) or "event" (its one session is booked)
+    concurrency: tuple[int, ...] = (32, 256)
+    target: float = 0.5
+    residents: int = 10_000
+
+    def requests(self, ctx: Context, units: list[dict]) -> list[Request]:
+        tokens = resident_tokens(ctx, self.residents)[: ctx.n(self.residents)]
+        reqs = []
+        for i, token in enumerate(tokens):
+            unit = units[i % len(units)]
+            body = {"activity_id": unit["activity_id"]} if self.kind == "course" else {"session_id": unit["session_id"]}
+            reqs.append(Request("POST", "/api/v1/bookings", body, {"Authorization": f"Bearer {token}"}))
+        return reqs
+
+    def verify(self, ctx: Context, units: list[dict]) -> str:
+        ids = [u["activity_id"] for u in units]
+        if self.kind == "course":
+            seats = sql(ctx, "SELECT id, capacity, seats_taken FROM activities WHERE id = ANY(%s)", ids)
+        else:
+            seats = sql(ctx, "SELECT activity_id, capacity, seats_taken FROM sessions WHERE activity_id = ANY(%s)", ids)
+        confirmed = dict(sql(ctx, "SELECT activity_id, count(*) FROM bookings WHERE activity_id = ANY(%s) "
+                                  "AND status = 'confirmed' GROUP BY activity_id", ids))
+        doubles = sql(ctx, "SELECT user_id, unit_key FROM bookings WHERE activity_id = ANY(%s) AND is_active "
+                           "GROUP BY user_id, unit_key HAVING count(*) > 1", ids)
+        asked = {u["activity_id"]: 0 for u in units}  # how many residents asked for each unit
+        for i in range(ctx.n(self.residents)):
+            asked[units[i % len(units)]["activity_id"]] += 1
+        exact = all(taken == min(capacity, asked[i]) for i, capacity, taken in seats)
+        counted = all(confirmed.get(i, 0) == taken for i, _c, taken in seats)
+        seats_total = sum(taken for _i, _c, taken in seats)
+        ok = exact and counted and not doubles
+        return (f"{'OK' if ok else 'FAILED'}: {len(seats)} unit(s), seats taken {seats_total} of "
+                f"{sum(c for _i, c, _t in seats)} (units full or all askers seated: {exact}), confirmed bookings match "
+                f"the counters: {counted}, people with two active bookings on one unit: {len(doubles)}")
+
+    def run(self, ctx: Context) -> list[str]:
+        lines = [f"### {self.name}", "", *TABLE_HEAD]
+        checks = []
+        warm = prepare_classes(1, self.kind)
+        load.run(ctx.host, ctx.port, bare_insert(ctx, 100), 4)
+        load.run(ctx.host, ctx.port, self.requests(ctx, warm)[-100:], 4)
+        for c in self.concurrency:
+            units = prepare_classes(self.classes, self.kind)
+            reqs = self.requests(ctx, units)
+            bare = load.run(ctx.host, ctx.port, bare_insert(ctx, len(reqs)), c, max_seconds=300)
+            real = load.run(ctx.host, ctx.port, reqs, c, max_seconds=300)
+            ratio = real.rps / bare.rps if bare.rps else 0
+            verdict = "meets" if ratio >= self.target else "MISSES"
+            lines += [row(f"bare insert, {c} clients", bare), row(f"POST /api/v1/bookings, {c} clients", real),
+                      f"| **ratio at {c} clients** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            checks.append(f"- {c} clients: answers {status_summary(real)}; {self.verify(ctx, units)}")
+        return lines + ["", *checks, ""]
+
+
+# --- public pages -------------------------------------------------------------------------------
+
+
+def activity_list(ctx: Context, n: int) -> list[Request]:
+    """The public list, 20 per page, with the filters a resident uses (district, kind, category, age, text)."""
+    districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
+    variants = ["", "?district={d}", "?kind=event&district={d}", "?category=music", "?age=30&kind=event",
+                "?q=" + quote("电影"), "?district={d}&page=2"]
+    return [Request("GET", "/activities" + variants[i % len(variants)].format(d=districts[i % 4])) for i in range(n)]
+
+
+def activity_page(ctx: Context, n: int) -> list[Request]:
+    if "activity_ids" not in ctx.cache:
+        ctx.cache["activity_ids"] = [r[0] for r in sql(
+            ctx, "SELECT id FROM activities WHERE status = 'published' ORDER BY id LIMIT 500")]
+    ids = ctx.cache["activity_ids"]
+    return [Request("GET", f"/activities/{ids[i * 7 % len(ids)]}") for i in range(n)]
+
+
+# --- check-in (skeleton: runs once POST /api/v1/checkins is on the branch) -----------------------
+
+
+@dataclass
+class CheckInScans:
+    """Scanners at the door: each request checks one confirmed ticket in (POST /api/v1/checkins as the admin),
+    beside the bare insert, at 8 and 32 scanners; target ≥ 0.7. A fresh session per concurrency level."""
+
+    name: str
+    concurrency: tuple[int, ...] = (8, 32)
+    target: float = 0.7
+    tickets: int = 2000
+
+    def run(self, ctx: Context) -> list[str]:
+        import json
+        import subprocess
+        import sys
+
+        from itsdangerous import URLSafeTimedSerializer
+
+        from bench.__main__ import ROOT, env
+
+        lines = [f"### {self.name}", "", *TABLE_HEAD]
+        checks = []
+        for c in self.concurrency:
+            try:
+                out = subprocess.run([sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
+                                     cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+            except subprocess.CalledProcessError as err:
+                return lines + ["", f"check-in scenario could not prepare: {err.stderr.strip()[-300:]}", ""]
+            made = json.loads(out.strip().splitlines()[-1])
+            uid, version = made["staff"]
+            token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
+            headers = {"Authorization": f"Bearer {token}"}
+            reqs = [Request("POST", "/api/v1/checkins", {"payload": p, "session_id": made["session_id"],
+                                                         "device_id": f"bench-{i % c}"}, headers)
+                    for i, p in enumerate(made["payloads"])]
+            bare = load.run(ctx.host, ctx.port, bare_insert(ctx, len(reqs)), c)
+            real = load.run(ctx.host, ctx.port, reqs, c)
+            ratio = real.rps / bare.rps if bare.rps else 0
+            verdict = "meets" if ratio >= self.target else "MISSES"
+            lines += [row(f"bare insert, {c} scanners", bare), row(f"POST /api/v1/checkins, {c} scanners", real),
+                      f"| **ratio at {c} scanners** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            checks.append(f"- {c} scanners: answers {status_summary(real)}")
+        return lines + ["", *checks, ""]
+
+
+def has_checkin_api() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("bookings.checkin_api") is not None
+
+
+# --- extension points ---------------------------------------------------------------------------
+# Check-in (POST /api/v1/checkins at 8 and 32 scanners vs bare insert, target ≥ 0.7), reports (each dashboard
+# query at 10 million check-ins) and reminders (enqueue / dispatch, see bench/notify_bench.py) come from
+# other branches: add a Scenario (real vs bare, same run) or an object with `name` and `run(ctx) -> lines`
+# to SCENARIOS below; bench/__main__.py runs every entry in order and `--only` picks by name.
+
+SCENARIOS: list = [
+    HotSignup("Hot sign-up: 10,000 residents race for one 30-seat first-come class (POST /api/v1/bookings) "
+              "vs a bare single-row insert", classes=1, kind="course"),
+    HotSignup("Hot sign-up: 10,000 residents race for 200 first-come 30-seat events at once "
+              "(POST /api/v1/bookings) vs a bare single-row insert", classes=200, kind="event"),
+    Scenario("Public activity list (GET /activities with filters, 20 per page) vs a bare Jinja page reading 20 rows",
+             activity_list, bare_page, (8, 32), 0.6),
+    Scenario("Activity page (GET /activities/{id}) vs a bare Jinja page reading 20 rows",
+             activity_page, bare_page, (8, 32), 0.6),
     Scenario("Public venue directory (GET /venues?district=…) vs a bare Jinja page reading 20 rows",
              venue_directory, bare_page, (8, 32), 0.6),
+    # Extension points (see above): reports and reminders scenarios are appended here at merge.
 ]
+if has_checkin_api():
+    SCENARIOS.insert(2, CheckInScans("Check-in: scans (POST /api/v1/checkins) at 8 and 32 scanners "
+                                     "vs a bare single-row insert"))

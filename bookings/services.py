@@ -164,12 +164,24 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
         raise Duplicate(booking_id=existing)
     if activity.is_course and enrolment_count(user) >= ENROLMENT_LIMIT:
         raise LimitReached()
+    if _visibly_full(activity, session, party):
+        raise Full()
     booking = _insert(user, activity, session, unit_key, party, participants, actor, now)
     _settle_new(booking, now)
     if actor.id != user.id:
         audit.record(actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status},
                      now=now)
     return booking
+
+
+def _visibly_full(activity: Activity, session: Session | None, party: int) -> bool:
+    """A first-come unit with no waiting list that is already full refuses at once: a plain read, no insert,
+    no savepoint and no wait on the unit's row lock (a hot sign-up is mostly such refusals). The conditional
+    UPDATE in `take_seats` stays the guarantee for seats that look free."""
+    if activity.policy != Policy.first_come or activity.has_waiting_list:
+        return False
+    unit = activity if activity.is_course else session
+    return unit.capacity - unit.seats_taken < party
 
 
 def _check_unit(activity: Activity, session: Session | None, now: datetime) -> None:
