@@ -157,16 +157,10 @@ def register_jobs() -> None:
     from reports import jobs as report_jobs
 
     register_notify_jobs()
-    for name, (func, seconds) in booking_jobs.JOBS.items():
-        summary = (func.__doc__ or name).strip().split("\n")[0]
-        register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
-    register_job("release_unused_rooms", reservation_jobs.release_unused, {"trigger": "interval", "minutes": 5},
-                 "Release approved room reservations with no check-in 20 minutes after their start.")
-    register_job("expire_undecided_rooms", reservation_jobs.expire_undecided,
-                 {"trigger": "interval", "minutes": 15}, "Reject room requests nobody decided before their start.")
-    for name, (func, seconds) in report_jobs.JOBS.items():
-        summary = (func.__doc__ or name).strip().split("\n")[0]
-        register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
+    for table in (booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS):
+        for name, (func, seconds) in table.items():
+            summary = (func.__doc__ or name).strip().split("\n")[0]
+            register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
 
 
 def configure_logging(app: Flask) -> None:

@@ -46,3 +46,10 @@ def expire_undecided(now: datetime) -> int:
             expired += 1
         db.session.commit()
     return expired
+
+
+# What the scheduler runs, and how often: name → (job, seconds between runs), as in bookings.jobs.
+JOBS = {
+    "release_unused_rooms": (release_unused, 300),
+    "expire_undecided_rooms": (expire_undecided, 900),
+}
