@@ -115,6 +115,7 @@ class Activity(db.Model):
         sa.CheckConstraint("max_party_size BETWEEN 1 AND 3", name="party_size_range"),
         sa.CheckConstraint("reserved_quota >= 0", name="quota_not_negative"),
         sa.Index("ix_activities_status_venue", "status", "venue_id"),
+        sa.Index("ix_activities_next_start", "next_starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,6 +158,11 @@ class Activity(db.Model):
     # 送文化下乡: a hub or branch delivering it at a station or community (set by orders/ when it
     # schedules a service order; counted separately in the reports).
     is_outreach: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Kept from the sessions by activities/schedule.py (on every flush that adds, moves or cancels a
+    # session, and by a sweeper as sessions end): the start of the soonest session that has not ended,
+    # and the end of the last live one. The public list reads 20 rows by index with them.
+    next_starts_at: Mapped[datetime | None]
+    live_until: Mapped[datetime | None]
 
     venue: Mapped[Venue] = relationship(lazy="joined")
     room: Mapped[Room | None] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from activities.models import Activity, ActivityKind, ActivityStatus, Session, SessionStatus
 from core.extensions import db
-from core.i18n import local_datetime
+from core.i18n import local_datetime, to_local
 from venues.models import Venue
 
 
@@ -30,7 +30,13 @@ class ActivityFilters:
 
 def activity_select(filters: ActivityFilters, now: datetime):
     """Published activities matching `filters` with a session (or exhibition day) in the date range,
-    soonest first. Free text is a LIKE on title, summary and series, which works for Chinese."""
+    soonest first. Free text is a LIKE on title, summary and series, which works for Chinese.
+
+    Without dates (the usual list) it reads the stored schedule (activities/schedule.py): walks the index
+    on `next_starts_at` and stops after a page. With a date range it computes each activity's first
+    session in the range."""
+    if filters.from_on is None and filters.to_on is None:
+        return _filtered(_upcoming(now), filters)
     lower = local_datetime(filters.from_on, time.min) if filters.from_on else now
     upper = local_datetime(filters.to_on + timedelta(days=1), time.min) if filters.to_on else None
     in_range = [Session.activity_id == Activity.id, Session.status == SessionStatus.scheduled,
@@ -46,6 +52,15 @@ def activity_select(filters: ActivityFilters, now: datetime):
                    or_(exists(select(Session.id).where(*in_range).correlate(Activity)), exhibition_days))
             .order_by(next_start.is_(None), next_start, Activity.id))
     return _filtered(stmt, filters)
+
+
+def _upcoming(now: datetime):
+    """Published activities with a live session ending after `now` (or an exhibition still open), by their
+    stored next session, then exhibitions without sessions: an index walk, 20 rows a page."""
+    exhibition_open = and_(Activity.kind == ActivityKind.exhibition, Activity.ends_on >= to_local(now).date())
+    return (select(Activity).join(Venue, Venue.id == Activity.venue_id)
+            .where(Activity.status == ActivityStatus.published, or_(Activity.live_until > now, exhibition_open))
+            .order_by(Activity.next_starts_at.asc().nulls_last(), Activity.id))
 
 
 def _filtered(stmt, f: ActivityFilters):

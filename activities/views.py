@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
@@ -51,6 +51,7 @@ from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
 from core.i18n import local_datetime, local_today, to_local
+from core.pagination import window
 from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
 
@@ -69,6 +70,11 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
+def _resolved(labels: dict) -> dict:
+    """Lazy labels translated once for the page (a lazy string is translated again at every use)."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 @bp.get("/activities")
 def listing():
     """Find what is on: district, venue subtree, kind, category, dates, age and free text."""
@@ -78,10 +84,11 @@ def listing():
                               kind=kind, category=category, from_on=_date_arg("from"), to_on=_date_arg("to"),
                               age=_int_arg("age", 0, 120), q=(request.args.get("q") or "").strip()[:50] or None)
     page = _int_arg("page", 1, 10_000) or 1
-    stmt = activity_select(filters, datetime.now(UTC)).options(selectinload(Activity.sessions))  # first_start
-    result = db.paginate(stmt, page=page, per_page=20, error_out=False)
+    stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
+    result = window(stmt, page, count_by=Activity.id)
     return render_template("activities/list.html", result=result, f=filters, districts=districts(),
-                           kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, policy_labels=POLICY_LABELS,
+                           kind_labels=_resolved(KIND_LABELS), category_labels=_resolved(CATEGORY_LABELS),
+                           policy_labels=_resolved(POLICY_LABELS),
                            args={k: v for k, v in request.args.items() if k != "page"})
 
 

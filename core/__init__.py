@@ -106,10 +106,12 @@ def register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
+    from activities.schedule import keep_schedules
     from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
     connect_account_signals()
+    keep_schedules()
     connect_notifications()
 
 
@@ -151,13 +153,14 @@ def register_cli(app: Flask) -> None:
 
 def register_jobs() -> None:
     """Every scheduled job (an idempotent sweeper `func(now)`), in one visible list; notify runs them."""
+    from activities import schedule
     from bookings import jobs as booking_jobs
     from bookings.reservations import jobs as reservation_jobs
     from notify.scheduler import register_job, register_notify_jobs
     from reports import jobs as report_jobs
 
     register_notify_jobs()
-    for table in (booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS):
+    for table in (schedule.JOBS, booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS):
         for name, (func, seconds) in table.items():
             summary = (func.__doc__ or name).strip().split("\n")[0]
             register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)
