@@ -5,6 +5,7 @@ which may read activities; this package may not read bookings.
 """
 
 import re
+from dataclasses import astuple
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from activities.queries import (
     sessions_for_feed,
     staff_activities,
 )
+from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
@@ -84,12 +86,17 @@ def listing():
                               kind=kind, category=category, from_on=_date_arg("from"), to_on=_date_arg("to"),
                               age=_int_arg("age", 0, 120), q=(request.args.get("q") or "").strip()[:50] or None)
     page = _int_arg("page", 1, 10_000) or 1
-    stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
-    result = window(stmt, page, count_by=Activity.id)
-    return render_template("activities/list.html", result=result, f=filters, districts=districts(),
-                           kind_labels=_resolved(KIND_LABELS), category_labels=_resolved(CATEGORY_LABELS),
-                           policy_labels=_resolved(POLICY_LABELS),
-                           args={k: v for k, v in request.args.items() if k != "page"})
+    args = {k: v for k, v in request.args.items() if k != "page"}
+
+    def content() -> str:
+        stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
+        return render_template("activities/_listing.html", result=window(stmt, page, count_by=Activity.id),
+                               f=filters, districts=districts(), kind_labels=_resolved(KIND_LABELS),
+                               category_labels=_resolved(CATEGORY_LABELS), policy_labels=_resolved(POLICY_LABELS),
+                               args=args)
+
+    key = ("activities.listing", astuple(filters), page, tuple(sorted(args.items())))
+    return render_template("activities/list.html", content=public_fragment(key, content))
 
 
 @bp.get("/activities/calendar")

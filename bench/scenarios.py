@@ -189,6 +189,14 @@ def activity_list(ctx: Context, n: int) -> list[Request]:
     return [Request("GET", "/activities" + variants[i % len(variants)].format(d=districts[i % 4])) for i in range(n)]
 
 
+def uncached(requests: Callable[[Context, int], list[Request]]) -> Callable[[Context, int], list[Request]]:
+    """The same requests asking for a fresh rendering (`Cache-Control: no-cache` skips core/cache.py)."""
+    def fresh(ctx: Context, n: int) -> list[Request]:
+        return [Request(r.method, r.path, r.body, {**r.headers, "Cache-Control": "no-cache"})
+                for r in requests(ctx, n)]
+    return fresh
+
+
 def activity_page(ctx: Context, n: int) -> list[Request]:
     if "activity_ids" not in ctx.cache:
         ctx.cache["activity_ids"] = [r[0] for r in sql(
@@ -263,10 +271,14 @@ SCENARIOS: list = [
               "(POST /api/v1/bookings) vs a bare single-row insert", classes=200, kind="event"),
     Scenario("Public activity list (GET /activities with filters, 20 per page) vs a bare Jinja page reading 20 rows",
              activity_list, bare_page, (8, 32), 0.6),
+    Scenario("Public activity list, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
+             uncached(activity_list), bare_page, (8, 32), 0.6),
     Scenario("Activity page (GET /activities/{id}) vs a bare Jinja page reading 20 rows",
              activity_page, bare_page, (8, 32), 0.6),
     Scenario("Public venue directory (GET /venues?district=…) vs a bare Jinja page reading 20 rows",
              venue_directory, bare_page, (8, 32), 0.6),
+    Scenario("Public venue directory, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
+             uncached(venue_directory), bare_page, (8, 32), 0.6),
     # Extension points (see above): reports and reminders scenarios are appended here at merge.
 ]
 if has_checkin_api():

@@ -69,6 +69,8 @@ class Config:
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
         self.JSON_SORT_KEYS = False
+        # Seconds a rendered public list fragment may be reused by a worker (core/cache.py); 0: never.
+        self.PUBLIC_CACHE_SECONDS = int(env.get("PUBLIC_CACHE_SECONDS", "15"))
         self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)
         self.TESTING = False
         for key, value in overrides.items():

@@ -66,6 +66,7 @@ def make_app(url: str, **overrides):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SMS_BACKEND": "console",
         "MAIL_BACKEND": "console",
+        "PUBLIC_CACHE_SECONDS": 0,  # tests read their own writes at once; tests/core/test_cache.py turns it on
         **overrides,
     })
     app.test_client_class = CSRFClient

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from accounts.auth import require_venue_scope
 from accounts.models import MANAGE_ROLES
+from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
@@ -31,11 +32,16 @@ def directory():
     kind = request.args.get("kind") if request.args.get("kind") in VenueKind.__members__ else None
     district = (request.args.get("district") or "")[:40] or None
     q = (request.args.get("q") or "").strip()[:50] or None
-    page = request.args.get("page", 1, type=int) or 1
-    result = db.paginate(venue_select(kind=kind, district=district, q=q), page=max(1, page), per_page=30,
-                         error_out=False)
-    return render_template("venues/directory.html", result=result, districts=districts(), kind=kind,
-                           district=district, q=q, kind_labels=KIND_LABELS)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+
+    def content() -> str:
+        result = db.paginate(venue_select(kind=kind, district=district, q=q), page=page, per_page=30,
+                             error_out=False)
+        return render_template("venues/_directory.html", result=result, districts=districts(), kind=kind,
+                               district=district, q=q, kind_labels={k: str(v) for k, v in KIND_LABELS.items()})
+
+    key = ("venues.directory", kind, district, q, page)
+    return render_template("venues/directory.html", content=public_fragment(key, content))
 
 
 @bp.get("/venues/<int:venue_id>")
