@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from markupsafe import Markup
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from activities.models import Activity, ActivityKind, ActivityStatus, Session, SessionStatus
 from core.extensions import db
@@ -85,7 +85,7 @@ def _filtered(stmt, f: ActivityFilters):
 def activity_page(activity_id: int) -> Activity | None:
     """One activity with its venue and sessions (rooms loaded), in one round of queries."""
     stmt = (select(Activity).where(Activity.id == activity_id)
-            .options(selectinload(Activity.sessions).selectinload(Session.room), selectinload(Activity.room)))
+            .options(selectinload(Activity.sessions).joinedload(Session.room), joinedload(Activity.room)))
     return db.session.execute(stmt).scalar_one_or_none()
 
 

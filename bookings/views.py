@@ -51,10 +51,10 @@ def _activity_context(act) -> dict:
                                                         Booking.is_active.is_(True))).scalars()
         mine = {b.unit_key: b for b in rows}
         credit = services.credit_of(current_user, now)
-    draws = {d.unit_key: d for d in db.session.execute(select(LotteryDraw).where(
-        LotteryDraw.activity_id == act.id)).scalars()}
-    entries = {}
-    if act.policy.value == "lottery":
+    draws, entries = {}, {}
+    if act.policy.value == "lottery":  # draws and entries exist for lottery activities only
+        draws = {d.unit_key: d for d in db.session.execute(select(LotteryDraw).where(
+            LotteryDraw.activity_id == act.id)).scalars()}
         units = [unit_key_for(act, None)] if act.is_course else [f"s{s.id}" for s in act.sessions]
         entries = {key: entry_list(key) for key in units}
     return {"activity": act, "now": now, "mine": mine, "credit": credit, "draws": draws, "entries": entries,

@@ -1,10 +1,12 @@
 """Languages and time zones: pick the user's language, show times in the network's zone."""
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import dates
 from flask import current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_time
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -56,10 +58,28 @@ def translation_directories(root) -> str:
     return ";".join(d for d in dirs if (root / d).is_dir())
 
 
+@lru_cache(maxsize=8192)
+def _formatted(kind: str, value, fmt: str, locale, tz) -> str:
+    """Babel's formatting (as flask_babel calls it), remembered: a page shows the same session times to
+    every visitor, and formatting one costs ~40 µs (bench: issue 9)."""
+    if kind == "date":
+        return dates.format_date(value, fmt, locale=locale)
+    formatter = dates.format_datetime if kind == "datetime" else dates.format_time
+    return formatter(value, fmt, locale=locale, tzinfo=tz)
+
+
+def _filter(kind: str, default: str):
+    def apply(value, fmt: str = default) -> str:
+        if not value:
+            return ""
+        return _formatted(kind, value, fmt, get_locale(), None if kind == "date" else get_timezone())
+    return apply
+
+
 def register_template_helpers(app) -> None:
-    app.jinja_env.filters["dt"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
-    app.jinja_env.filters["d"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
-    app.jinja_env.filters["t"] = lambda v, fmt="short": format_time(v, fmt) if v else ""
+    app.jinja_env.filters["dt"] = _filter("datetime", "medium")
+    app.jinja_env.filters["d"] = _filter("date", "medium")
+    app.jinja_env.filters["t"] = _filter("time", "short")
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["now_utc"] = lambda: datetime.now(UTC)
 
