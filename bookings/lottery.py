@@ -10,9 +10,10 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from accounts.models import User
 from activities.models import Activity, Session
 from bookings import signals
 from bookings.models import Booking, BookingStatus, LotteryDraw, unit_key_for
@@ -92,9 +93,21 @@ def _seat_winner(booking: Booking, rank: int, now: datetime) -> None:
         signals.booking_confirmed.send(booking, via="lottery", **_kwargs(booking, now))
 
 
-def entry_list(unit_key: str) -> list[Booking]:
-    """Every entry of a lottery unit (drawn or not) by entry number: the public list, shown masked."""
-    stmt = (select(Booking).where(Booking.unit_key == unit_key,
-                                  (Booking.draw_rank.isnot(None)) | (Booking.status == BookingStatus.entered))
-            .order_by(Booking.id))
-    return list(db.session.execute(stmt).scalars())
+def _entries_of(unit_keys):
+    return (Booking.unit_key.in_(unit_keys),
+            (Booking.draw_rank.isnot(None)) | (Booking.status == BookingStatus.entered))
+
+
+def entry_list(unit_key: str) -> list:
+    """Every entry of a lottery unit (drawn or not) by entry number, with the entrant's name, in one query:
+    rows of (id, name, party_size, is_quota_eligible, draw_rank) for the public list, shown masked."""
+    stmt = (select(Booking.id, User.name, Booking.party_size, Booking.is_quota_eligible, Booking.draw_rank)
+            .join(User, User.id == Booking.user_id).where(*_entries_of([unit_key])).order_by(Booking.id))
+    return list(db.session.execute(stmt))
+
+
+def entry_counts(unit_keys: list[str]) -> dict[str, int]:
+    """How many entries each lottery unit has (the activity page shows the count and links to the list)."""
+    rows = db.session.execute(select(Booking.unit_key, func.count()).where(*_entries_of(unit_keys))
+                              .group_by(Booking.unit_key))
+    return {key: 0 for key in unit_keys} | dict(rows.all())

@@ -15,7 +15,7 @@ from accounts.models import MANAGE_ROLES, User, mask_name, mask_phone
 from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, ActivityStatus, Session
 from activities.queries import activity_page, render_description
 from bookings import services
-from bookings.lottery import entry_list
+from bookings.lottery import entry_counts, entry_list
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_key_for
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
 from core.errors import DomainError
@@ -42,6 +42,22 @@ def activity(activity_id: int):
     return render_template("bookings/activity.html", **_activity_context(act))
 
 
+@bp.get("/activities/<int:activity_id>/entries/<unit>")
+def lottery_entries(activity_id: int, unit: str):
+    """The public entry list of one lottery unit (names masked), in entry order with each draw rank: with
+    the published seed, anyone can re-run the draw (see /lottery/how-to-verify)."""
+    act = activity_page(activity_id)
+    if act is None or act.status == ActivityStatus.draft or act.policy.value != "lottery":
+        abort(404)
+    units = {unit_key_for(act, None)} if act.is_course else {f"s{s.id}" for s in act.sessions}
+    if unit not in units:
+        abort(404)
+    session = None if act.is_course else next(s for s in act.sessions if f"s{s.id}" == unit)
+    draw = db.session.execute(select(LotteryDraw).where(LotteryDraw.unit_key == unit)).scalar_one_or_none()
+    return render_template("bookings/lottery_entries.html", activity=act, session=session, draw=draw,
+                           rows=entry_list(unit), mask_name=mask_name)
+
+
 def _activity_context(act) -> dict:
     now = _now()
     mine, credit = {}, None
@@ -56,11 +72,11 @@ def _activity_context(act) -> dict:
         draws = {d.unit_key: d for d in db.session.execute(select(LotteryDraw).where(
             LotteryDraw.activity_id == act.id)).scalars()}
         units = [unit_key_for(act, None)] if act.is_course else [f"s{s.id}" for s in act.sessions]
-        entries = {key: entry_list(key) for key in units}
+        entries = entry_counts(units)
     return {"activity": act, "now": now, "mine": mine, "credit": credit, "draws": draws, "entries": entries,
             "description": render_description(act.description), "kind_labels": KIND_LABELS,
             "category_labels": CATEGORY_LABELS, "policy_labels": POLICY_LABELS, "quota_labels": QUOTA_LABELS,
-            "status_labels": STATUS_LABELS, "mask_name": mask_name, "window": act.window_for,
+            "status_labels": STATUS_LABELS, "window": act.window_for,
             "can_manage": act.can_manage(current_user)}
 
 

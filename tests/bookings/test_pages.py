@@ -199,8 +199,40 @@ def test_lottery_page_shows_seed_and_masked_entries_after_the_draw(client, world
 
     seed = db.session.query(LotteryDraw).one().seed
     page = client.get(f"/activities/{act.id}").get_data(as_text=True)
-    assert seed in page and "张*兰" in page and "张秀兰" not in page
+    entries_url = f"/activities/{act.id}/entries/c{act.id}"
+    assert seed in page and entries_url in page and "张秀兰" not in page
+    entries = client.get(entries_url).get_data(as_text=True)
+    assert seed in entries and "张*兰" in entries and "李*国" in entries and "张秀兰" not in entries
     assert client.get("/lottery/how-to-verify").status_code == 200
+    assert client.get(f"/activities/{act.id}/entries/s1").status_code == 404  # not a unit of this activity
+    other = af.activity(world["net"]["branch"], actor=world["staff"])
+    f.commit()
+    assert client.get(f"/activities/{other.id}/entries/c{other.id}").status_code == 404  # not a lottery
+
+
+def test_a_lottery_page_costs_the_same_queries_with_many_entries(client, world):
+    from sqlalchemy import event
+
+    act = af.activity(world["net"]["branch"], actor=world["staff"], kind="course", policy="lottery", capacity=2)
+    af.book(f.resident(name="张秀兰"), act)
+    f.commit()
+
+    def queries(path):
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = (queries(f"/activities/{act.id}"), queries(f"/activities/{act.id}/entries/c{act.id}"))
+    for n in range(12):
+        af.book(f.resident(name=f"王{n}明"), act)
+    f.commit()
+    many = (queries(f"/activities/{act.id}"), queries(f"/activities/{act.id}/entries/c{act.id}"))
+    assert many == few
 
 
 def test_a_draft_activity_page_is_404_to_residents(client, world):
