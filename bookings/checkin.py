@@ -1,5 +1,9 @@
 """Check-in at the door: admit a ticket once per session, sync offline scans, count walk-ins.
 
+A room reservation's ticket (kind 'R', see `tickets`) goes through the same door: `check_in_room`
+verifies it with the same functions, refuses it with the same codes, and records the arrival once
+through `bookings.reservations.services.check_in_reservation` (a conditional UPDATE).
+
 The rules (PRODUCT.md → Check-in): from 60 minutes before a session starts until it ends, at a venue
 in the scanner's check-in scope, a confirmed booking, once per person per session. "Once" is the
 database's job: the insert into `checkins` does nothing on a conflict, so of two phones scanning the
@@ -21,12 +25,16 @@ from activities.models import Activity, ActivityKind, ActivityStatus, Session, S
 from bookings import tickets
 from bookings.checkin_models import CheckIn, CheckInConflict, CheckInSource, WalkIn
 from bookings.models import Booking, BookingStatus
+from bookings.reservations import services as room_services
+from bookings.reservations.models import CHECK_IN_EARLY, ReservationStatus, RoomReservation
 from bookings.tickets import InvalidTicket
 from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
-from core.i18n import local_today
+from core.i18n import local_datetime, local_today
+from venues.models import Room, Venue
+from venues.queries import subtree_clause
 
 OPENS_BEFORE = timedelta(minutes=60)
 WALK_INS_UNTIL_AFTER_END = timedelta(hours=12)
@@ -408,3 +416,100 @@ def walk_ins_on(activity_id: int, day: date) -> int:
     """Walk-ins counted for an activity on a local day (an exhibition's daily figure)."""
     return db.session.execute(select(func.coalesce(func.sum(WalkIn.count), 0))
                               .where(WalkIn.activity_id == activity_id, WalkIn.counted_on == day)).scalar_one()
+
+
+# --- room reservations --------------------------------------------------------------------------
+
+
+@dataclass
+class RoomAdmission:
+    """A room reservation checked in at the door, and whether this call did it (False: a retried scan)."""
+
+    reservation: RoomReservation
+    created: bool
+
+
+def reservation_window(reservation: RoomReservation) -> tuple[datetime, datetime]:
+    """When the door may admit a room reservation's ticket: 30 minutes before the start until the end."""
+    return reservation.starts_at - CHECK_IN_EARLY, reservation.ends_at
+
+
+def require_room_ticket(reservation: RoomReservation) -> None:
+    """Only an approved (or checked-in) reservation has a ticket; raises Cancelled, NotConfirmed or TooLate."""
+    if reservation.status in (ReservationStatus.approved, ReservationStatus.checked_in):
+        return
+    if reservation.status == ReservationStatus.pending:
+        raise NotConfirmed(_l("This room reservation is not approved yet."))
+    if reservation.status == ReservationStatus.released:
+        raise TooLate(_l("This room reservation was released: nobody checked in within 20 minutes of the start."),
+                      ended_at=reservation.ends_at)
+    raise Cancelled(_l("This room reservation has been cancelled or declined."))
+
+
+def check_in_room(*, payload: object = None, code: object = None, actor: User, now: datetime | None = None,
+                  scan_id: str | None = None, device_id: str = "") -> RoomAdmission:
+    """Check in the group of the room reservation whose ticket is `payload` (or whose typed `code` is given).
+
+    A typed code is looked up among today's reservations at venues in the actor's check-in scope.
+    Raises InvalidTicket, Forbidden (a venue out of the actor's scope), Cancelled, NotConfirmed,
+    TooEarly / TooLate (outside `reservation_window`), AlreadyCheckedIn (with the first check-in's time
+    and who did it). A retry with the same scan id is answered as before.
+    """
+    now = now or utcnow()
+    reservation = _reservation_from(payload, code, actor, now)
+    if not reservation.can_check_in(actor):
+        raise Forbidden()
+    if scan_id:
+        used_by = db.session.execute(select(RoomReservation.id).where(RoomReservation.checkin_scan_id == scan_id)
+                                     ).scalar_one_or_none()
+        if used_by == reservation.id:
+            return RoomAdmission(reservation, created=False)
+        if used_by is not None:
+            raise Invalid(fields={"scan_id": [_l("This scan id was already used for another ticket.")]})
+    if reservation.status == ReservationStatus.checked_in:
+        raise room_services.already_checked_in(reservation)
+    require_room_ticket(reservation)
+    opens, closes = reservation_window(reservation)
+    if now < opens:
+        raise TooEarly(opens_at=opens)
+    if now >= closes:
+        raise TooLate(_l("This room reservation has ended."), ended_at=closes)
+    room_services.check_in_reservation(reservation, actor=actor, now=now, scan_id=scan_id)
+    audit.record(actor, "room_reservation.check_in", reservation,
+                 {"source": CheckInSource.scan if payload is not None else CheckInSource.code,
+                  "device_id": device_id or ""}, now=now)
+    return RoomAdmission(reservation, created=True)
+
+
+def _reservation_from(payload: object, code: object, actor: User, now: datetime) -> RoomReservation:
+    if payload is not None:
+        reservation_id = tickets.verify_payload(payload, kind="R")
+    elif code is not None:
+        tickets.normalise_code(code)
+        reservation_id = tickets.resolve_code(code, _todays_reservation_ids(actor, now), kind="R")
+    else:
+        raise Invalid(fields={"payload": [_l("Scan a ticket or type its code.")]})
+    reservation = db.session.get(RoomReservation, reservation_id)
+    if reservation is None:  # a genuine ticket of a reservation deleted since
+        raise InvalidTicket()
+    return reservation
+
+
+def _todays_reservation_ids(actor: User, now: datetime) -> list[int]:
+    """Reservations starting on the local day of `now` at venues in the actor's check-in scope (for typed codes)."""
+    day_start = local_datetime(local_today(now), datetime.min.time())
+    return list(db.session.execute(
+        select(RoomReservation.id).join(Room, Room.id == RoomReservation.room_id)
+        .join(Venue, Venue.id == Room.venue_id)
+        .where(subtree_clause(actor.scope_paths(CHECKIN_ROLES)), RoomReservation.starts_at >= day_start,
+               RoomReservation.starts_at < day_start + timedelta(days=1))).scalars())
+
+
+def room_admission_dict(admission: RoomAdmission) -> dict:
+    reservation = admission.reservation
+    by = reservation.checked_in_by
+    return {"reservation_id": reservation.id, "room": reservation.room.name, "venue": reservation.room.venue.name,
+            "holder": reservation.group.name, "party_size": reservation.attendees,
+            "starts_at": reservation.starts_at, "ends_at": reservation.ends_at,
+            "checked_in_at": reservation.checked_in_at, "checked_in_by": by.name if by else "",
+            "replayed": not admission.created}

@@ -1,4 +1,8 @@
-"""JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins."""
+"""JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins.
+
+Room reservations have tickets too (kind 'R'): the same payload, code and images, checked in at
+`POST /room-reservations/checkins` with the same refusal codes.
+"""
 
 from datetime import date, datetime
 
@@ -12,6 +16,7 @@ from activities.models import Activity, Session
 from bookings import checkin, tickets
 from bookings.checkin_queries import session_roster
 from bookings.models import Booking, BookingStatus
+from bookings.reservations.models import ReservationStatus, RoomReservation
 from core.api import ApiBlueprint, OutSchema, Schema
 from core.db import utcnow
 from core.errors import NotFound
@@ -31,6 +36,34 @@ class TicketOut(OutSchema):
     payload: str = Field(description="exactly what the QR code holds")
     code: str = Field(description="the short code a person can type (8 characters)")
     status: BookingStatus
+
+
+class RoomTicketOut(OutSchema):
+    reservation_id: int
+    payload: str = Field(description="exactly what the QR code holds")
+    code: str = Field(description="the short code a person can type (8 characters)")
+    status: ReservationStatus
+
+
+class RoomCheckInIn(Schema):
+    payload: str | None = Field(default=None, description="the scanned QR text")
+    code: str | None = Field(default=None, max_length=40,
+                             description="a typed short code (today's reservations in the caller's scope)")
+    scan_id: str | None = SCAN_ID
+    device_id: str = DEVICE_ID
+
+
+class RoomCheckInOut(OutSchema):
+    reservation_id: int
+    room: str
+    venue: str
+    holder: str = Field(description="the group's name")
+    party_size: int = Field(description="the expected number of people")
+    starts_at: datetime
+    ends_at: datetime
+    checked_in_at: datetime
+    checked_in_by: str
+    replayed: bool
 
 
 class CheckInIn(Schema):
@@ -161,13 +194,16 @@ def get_ticket(booking_id: int):
 
 def _image(booking_id: int, kind: str) -> Response:
     booking = ticket_booking(booking_id)
-    payload = tickets.payload_for(booking.id)
+    return _qr_response(tickets.payload_for(booking.id), f"ticket-{booking.id}", kind)
+
+
+def _qr_response(payload: str, filename: str, kind: str) -> Response:
     body, mimetype = (tickets.qr_svg(payload), "image/svg+xml") if kind == "svg" else (tickets.qr_png(payload),
                                                                                        "image/png")
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, max-age=86400"
     if request.args.get("download"):
-        response.headers["Content-Disposition"] = f'attachment; filename="ticket-{booking.id}.{kind}"'
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{kind}"'
     return response
 
 
@@ -179,6 +215,57 @@ def get_ticket_svg(booking_id: int):
 @api.endpoint("/bookings/<int:booking_id>/ticket.png", errors=(409,), summary="The ticket's QR code as PNG")
 def get_ticket_png(booking_id: int):
     return _image(booking_id, "png")
+
+
+# --- room reservation tickets -------------------------------------------------------------------
+
+
+def ticket_reservation(reservation_id: int) -> RoomReservation:
+    """A room reservation whose ticket the caller may see (its requester, or door staff in scope); else 404.
+
+    Only an approved reservation has a ticket: others are refused with `cancelled`, `not_confirmed`, `too_late`.
+    """
+    reservation = db.session.get(RoomReservation, reservation_id)
+    if reservation is None or not reservation.can_see(current_user):
+        raise NotFound()
+    checkin.require_room_ticket(reservation)
+    return reservation
+
+
+@api.endpoint("/room-reservations/<int:reservation_id>/ticket", response=RoomTicketOut, errors=(409,),
+              summary="An approved room reservation's ticket: the QR payload and the short code")
+def get_room_ticket(reservation_id: int):
+    reservation = ticket_reservation(reservation_id)
+    return RoomTicketOut(reservation_id=reservation.id, payload=tickets.payload_for(reservation.id, "R"),
+                         code=tickets.code_for(reservation.id, "R"), status=reservation.status)
+
+
+@api.endpoint("/room-reservations/<int:reservation_id>/ticket.svg", errors=(409,),
+              summary="The room reservation ticket's QR code as SVG")
+def get_room_ticket_svg(reservation_id: int):
+    reservation = ticket_reservation(reservation_id)
+    return _qr_response(tickets.payload_for(reservation.id, "R"), f"room-ticket-{reservation.id}", "svg")
+
+
+@api.endpoint("/room-reservations/<int:reservation_id>/ticket.png", errors=(409,),
+              summary="The room reservation ticket's QR code as PNG")
+def get_room_ticket_png(reservation_id: int):
+    reservation = ticket_reservation(reservation_id)
+    return _qr_response(tickets.payload_for(reservation.id, "R"), f"room-ticket-{reservation.id}", "png")
+
+
+@api.endpoint("/room-reservations/checkins", "POST", body=RoomCheckInIn, response=RoomCheckInOut, status=201,
+              errors=(409,),
+              summary="Door staff: check a room reservation's group in by its ticket; codes already_checked_in "
+                      "(with first_checked_in_at), invalid_ticket (422), too_early, too_late, cancelled, "
+                      "not_confirmed; a venue out of scope 403")
+def create_room_checkin(data: RoomCheckInIn):
+    actor = require_roles(*CHECKIN_ROLES)
+    admission = checkin.check_in_room(payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id,
+                                      device_id=data.device_id)
+    answer = RoomCheckInOut(**checkin.room_admission_dict(admission))
+    db.session.commit()
+    return answer
 
 
 # --- scans --------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from bookings import tickets
 from bookings.checkin import OPENS_BEFORE, holder_name, walk_in_total, window_of
 from bookings.checkin_models import CheckIn, CheckInConflict
 from bookings.models import Booking, BookingStatus
+from bookings.reservations.models import ReservationStatus, RoomReservation
 from core.extensions import db
 from core.i18n import local_datetime, local_today
-from venues.models import Venue
+from venues.models import Room, Venue
 from venues.queries import subtree_clause
 
 # Statuses a door may meet: holders (confirmed), and those to turn away with a reason.
@@ -82,6 +83,20 @@ def door_sessions(user: User, now: datetime) -> list[Session]:
                    Session.ends_at > day_start, Session.starts_at < day_end + OPENS_BEFORE)
             .options(selectinload(Session.activity).selectinload(Activity.venue))
             .order_by(Session.starts_at, Session.id))
+    return list(db.session.execute(stmt).scalars())
+
+
+def door_reservations(user: User, now: datetime) -> list[RoomReservation]:
+    """Today's approved and checked-in room reservations (local day) at venues in the user's check-in scope."""
+    day_start = local_datetime(local_today(now), datetime.min.time())
+    stmt = (select(RoomReservation).join(Room, Room.id == RoomReservation.room_id)
+            .join(Venue, Venue.id == Room.venue_id)
+            .where(subtree_clause(user.scope_paths(CHECKIN_ROLES)),
+                   RoomReservation.status.in_([ReservationStatus.approved, ReservationStatus.checked_in]),
+                   RoomReservation.starts_at >= day_start, RoomReservation.starts_at < day_start + timedelta(days=1))
+            .options(selectinload(RoomReservation.room).selectinload(Room.venue),
+                     selectinload(RoomReservation.group))
+            .order_by(RoomReservation.starts_at, RoomReservation.id).limit(200))
     return list(db.session.execute(stmt).scalars())
 
 

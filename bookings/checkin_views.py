@@ -11,7 +11,7 @@ from accounts.models import CHECKIN_ROLES
 from activities.models import Session
 from bookings import checkin, tickets
 from bookings.checkin_models import SOURCE_LABELS
-from bookings.checkin_queries import attendance_list, door_sessions
+from bookings.checkin_queries import attendance_list, door_reservations, door_sessions
 from bookings.models import Booking
 from core.db import utcnow
 from core.errors import DomainError
@@ -45,6 +45,7 @@ def scanner_messages() -> dict[str, str]:
         "synced": _("Synced %(n)s offline scans."), "conflicts": _("%(n)s admitted on another device too (flagged)."),
         "walkins_added": _("%(n)s walk-ins counted"), "camera_on": _("Camera on: hold the ticket steady"),
         "camera_unavailable": _("The camera is not available: allow it in the browser, or type the code below."),
+        "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
     }
 
 
@@ -56,6 +57,7 @@ def scan():
     sessions = door_sessions(actor, now)
     chosen = None
     session_id = request.args.get("session", type=int)
+    rooms_mode = request.args.get("rooms") == "1" and not session_id
     if session_id:
         chosen = db.session.get(Session, session_id)
         if chosen is None:
@@ -63,7 +65,12 @@ def scan():
         checkin.require_door(chosen, actor)
         if chosen not in sessions:
             sessions.insert(0, chosen)
-    context = {"sessions": sessions, "session": chosen, "messages": scanner_messages()}
+    context = {"sessions": sessions, "session": chosen, "messages": scanner_messages(), "rooms_mode": rooms_mode,
+               "room_checkin_url": url_for("checkin_api.create_room_checkin")}
+    if rooms_mode:
+        # Room reservations' tickets: no session, no offline list (a room ticket is checked online).
+        context.update(reservations=door_reservations(actor, now), window_of_reservation=checkin.reservation_window,
+                       sw_url=url_for("checkin.scan_worker"))
     if chosen is not None:
         context.update(
             window_opens_at=checkin.window_of(chosen)[0],

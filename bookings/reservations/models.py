@@ -104,6 +104,8 @@ class RoomReservation(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     checked_in_at: Mapped[datetime | None]
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    checkin_scan_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # the door scan's nonce
     released_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -111,6 +113,7 @@ class RoomReservation(db.Model):
     group: Mapped[RoomGroup] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    checked_in_by: Mapped[User | None] = relationship(foreign_keys=[checked_in_by_id])
     occupancy: Mapped[RoomOccupancy | None] = relationship()
 
     @property

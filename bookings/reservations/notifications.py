@@ -4,6 +4,7 @@ import notify
 from accounts.models import User
 from bookings.reservations import signals
 from bookings.reservations.models import RoomReservation
+from bookings.tickets import code_for
 from core.db import utcnow
 from core.extensions import db
 
@@ -26,7 +27,8 @@ def on_decided(reservation: RoomReservation, *, approved: bool, reason: str = ""
     """Approved or declined (a request nobody decided in time counts as declined)."""
     user = db.session.get(User, reservation.requested_by_id)
     template = "room_reservation_approved" if approved else "room_reservation_rejected"
-    notify.enqueue(user, template, {**_context(reservation), "reason": reason or ""},
+    extra = {"code": code_for(reservation.id, "R")} if approved else {"reason": reason or ""}
+    notify.enqueue(user, template, {**_context(reservation), **extra},
                    dedupe_key=f"room-reservation:{reservation.id}:decision", now=utcnow())
 
 

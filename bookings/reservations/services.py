@@ -294,21 +294,39 @@ def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor:
     return reservation
 
 
-def check_in_reservation(reservation: RoomReservation, *, actor: User, now: datetime | None = None) -> RoomReservation:
-    """Staff mark the group as arrived: from 30 minutes before the start until the end."""
+def check_in_reservation(reservation: RoomReservation, *, actor: User, now: datetime | None = None,
+                         scan_id: str | None = None) -> RoomReservation:
+    """Staff mark the group as arrived (a button, or a scanned ticket): from 30 minutes before the start until the end.
+
+    Exactly once: the move to checked_in is a conditional UPDATE, so of two staff checking the same
+    group in at the same instant one wins and the other gets AlreadyCheckedIn with the first time.
+    """
     now = now or utcnow()
     if not reservation.can_check_in(actor):
         raise Forbidden()
     if reservation.status == ReservationStatus.checked_in:
-        raise AlreadyCheckedIn(first_checked_in_at=reservation.checked_in_at)
+        raise already_checked_in(reservation)
     if reservation.status != ReservationStatus.approved or now >= reservation.ends_at:
         raise InvalidTransition(status=reservation.status.value)
     if now < reservation.starts_at - CHECK_IN_EARLY:
-        raise TooEarly()
-    _set_status(reservation, ReservationStatus.checked_in, expected=(ReservationStatus.approved,))
-    reservation.checked_in_at = now
+        raise TooEarly(opens_at=reservation.starts_at - CHECK_IN_EARLY)
+    if not _claim(reservation, ReservationStatus.checked_in, expected=(ReservationStatus.approved,)):
+        if reservation.status == ReservationStatus.checked_in:
+            raise already_checked_in(reservation)
+        raise InvalidTransition(status=reservation.status.value)
+    reservation.checked_in_at, reservation.checked_in_by_id = now, actor.id
+    reservation.checkin_scan_id = scan_id or None
     db.session.flush()
+    db.session.expire(reservation, ["checked_in_by"])
     return reservation
+
+
+def already_checked_in(reservation: RoomReservation) -> AlreadyCheckedIn:
+    """The refusal of a second check-in, with when and by whom the group was first checked in."""
+    by = reservation.checked_in_by
+    return AlreadyCheckedIn(reservation_id=reservation.id, holder=reservation.group.name,
+                            party_size=reservation.attendees, first_checked_in_at=reservation.checked_in_at,
+                            checked_in_by=by.name if by else "")
 
 
 def release_reservation(reservation: RoomReservation, *, now: datetime) -> bool:

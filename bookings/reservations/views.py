@@ -1,5 +1,6 @@
 """Pages: rooms to reserve, a room's week at a glance, the request form, my reservations, the staff queue."""
 
+import base64
 import contextlib
 from datetime import date, time, timedelta
 
@@ -9,6 +10,7 @@ from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES
+from bookings import checkin, tickets
 from bookings.reservations import services
 from bookings.reservations.forms import BulkForm, CancelForm, ReasonForm, ReservationForm
 from bookings.reservations.models import GROUP_KIND_LABELS, STATUS_LABELS, RoomReservation
@@ -148,7 +150,19 @@ def detail(reservation_id: int):
     return render_template("bookings/reservations/detail.html", r=reservation, status_labels=STATUS_LABELS,
                            reason_form=ReasonForm(), cancel_form=CancelForm(), now=utcnow(),
                            can_manage=reservation.can_manage(current_user),
-                           can_check_in=reservation.can_check_in(current_user))
+                           can_check_in=reservation.can_check_in(current_user), ticket=_ticket(reservation),
+                           window_opens_at=checkin.reservation_window(reservation)[0])
+
+
+def _ticket(reservation: RoomReservation) -> dict | None:
+    """The QR (an inline SVG) and the printed code of an approved reservation; None when it has no ticket."""
+    try:
+        checkin.require_room_ticket(reservation)
+    except DomainError:
+        return None
+    payload = tickets.payload_for(reservation.id, "R")
+    return {"qr": "data:image/svg+xml;base64," + base64.b64encode(tickets.qr_svg(payload)).decode(),
+            "code": tickets.format_code(tickets.code_for(reservation.id, "R"))}
 
 
 @bp.get("/staff/room-reservations")

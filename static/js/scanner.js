@@ -14,7 +14,10 @@
 
   var T = JSON.parse(root.getAttribute("data-i18n") || "{}");
   var sessionId = parseInt(root.getAttribute("data-session-id"), 10);
+  // Rooms mode: no session, room reservations' tickets only (checked online, no downloaded list).
+  var roomsMode = root.getAttribute("data-mode") === "rooms";
   var urls = {
+    room: root.getAttribute("data-room-checkin-url"),
     roster: root.getAttribute("data-roster-url"),
     checkin: root.getAttribute("data-checkin-url"),
     batch: root.getAttribute("data-batch-url"),
@@ -53,7 +56,7 @@
   var deviceId = store.get("cn.checkin.device", null);
   if (!deviceId) { deviceId = newId(); store.set("cn.checkin.device", deviceId); }
 
-  var roster = store.get(ROSTER_KEY, null);
+  var roster = roomsMode ? null : store.get(ROSTER_KEY, null);
   var queue = store.get(QUEUE_KEY, []);
   var walkinQueue = store.get(WALKIN_QUEUE_KEY, []);
   var forcedOffline = false; // set when a request fails although the browser claims to be online
@@ -109,6 +112,11 @@
 
   function isOffline() { return forcedOffline || navigator.onLine === false; }
 
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = text;
+  }
+
   function renderCounts() {
     var items = roster ? roster.items : [];
     var booked = 0, inside = 0;
@@ -119,11 +127,11 @@
     });
     var pendingWalkins = walkinQueue.filter(function (w) { return w.session_id === sessionId; })
       .reduce(function (sum, w) { return sum + w.count; }, 0);
-    document.getElementById("count-in").textContent = inside;
-    document.getElementById("count-booked").textContent = booked;
-    document.getElementById("count-walkins").textContent = (roster ? roster.walk_ins : 0) + pendingWalkins;
-    document.getElementById("queue-count").textContent = queue.length + walkinQueue.length;
-    document.getElementById("net-status").textContent = isOffline() ? t("offline") : t("online");
+    setText("count-in", inside);
+    setText("count-booked", booked);
+    setText("count-walkins", (roster ? roster.walk_ins : 0) + pendingWalkins);
+    setText("queue-count", queue.length + walkinQueue.length);
+    setText("net-status", isOffline() ? t("offline") : t("online"));
     root.setAttribute("data-online", isOffline() ? "0" : "1");
     root.setAttribute("data-queued", String(queue.length + walkinQueue.length));
   }
@@ -165,7 +173,7 @@
   // --- the roster (offline validation) ------------------------------------------------------------
 
   function loadRoster() {
-    if (navigator.onLine === false) return Promise.resolve();
+    if (!urls.roster || navigator.onLine === false) return Promise.resolve();
     return request("GET", urls.roster).then(function (res) {
       if (res.status !== 200) return;
       var local = roster;
@@ -248,7 +256,7 @@
     var d = res.data || {};
     if (res.status === 201) {
       markRoster(d.booking_id, d.checked_in_at, d.checked_in_by);
-      return { kind: "ok", title: t("admitted"), lines: [d.holder, t("party", { n: d.party_size })] };
+      return { kind: "ok", title: t("admitted"), lines: [d.holder, d.room, t("party", { n: d.party_size })] };
     }
     var e = d.error || {};
     if (e.code === "already_checked_in") {
@@ -278,6 +286,10 @@
       renderCounts();
       busy = false;
     };
+    if (roomsMode || (scan.payload != null && /^\s*CN1:R/.test(String(scan.payload)))) {
+      handleRoomScan(scan, done);
+      return;
+    }
     if (isOffline()) {
       // Known offline: answer from the roster at once; the sync tries the network in the background.
       validateOffline(scan).then(function (answer) { done(answer); syncNow(); });
@@ -298,6 +310,19 @@
       // send the same scan id, so a request that did reach the server is not counted twice.
       goneOffline();
       validateOffline(scan).then(done);
+    });
+  }
+
+  // A room reservation's ticket: always asked of the server (there is no offline list of room tickets).
+  function handleRoomScan(scan, done) {
+    var body = { scan_id: scan.scan_id, device_id: deviceId };
+    if (scan.payload != null) body.payload = scan.payload; else body.code = scan.code;
+    request("POST", urls.room, body).then(function (res) {
+      backOnline();
+      done(answerFromServer(res));
+    }, function () {
+      goneOffline();
+      done({ kind: "bad", title: t("rooms_offline") });
     });
   }
 
@@ -323,8 +348,8 @@
       });
       queue = queue.filter(function (q) { return !done[q.scan_id]; });
       saveQueue();
-      document.getElementById("sync-status").textContent =
-        t("synced", { n: batch.length }) + (conflicts ? " " + t("conflicts", { n: conflicts }) : "");
+      setText("sync-status",
+        t("synced", { n: batch.length }) + (conflicts ? " " + t("conflicts", { n: conflicts }) : ""));
     }) : Promise.resolve();
     return sent.then(syncWalkins).then(function () {
       backOnline();

@@ -25,7 +25,7 @@ SAMPLES: dict[str, dict] = {
     "suspended": {"suspended_until": STARTS + timedelta(days=30), "reason": "三次未到场"},
     "suspension_lifted": {},
     "room_reservation_approved": {"room_name": "排练厅", "venue_name": "东风镇文化站", "starts_at": STARTS,
-                                  "ends_at": STARTS + timedelta(hours=2), "event": EVENT},
+                                  "ends_at": STARTS + timedelta(hours=2), "event": EVENT, "code": "K7MX4Q2B"},
     "room_reservation_rejected": {"room_name": "排练厅", "venue_name": "东风镇文化站", "starts_at": STARTS,
                                   "reason": "当天已有演出"},
     "order_status": {"order_title": "送戏下乡：评剧专场", "status": "scheduled", "session_starts_at": STARTS},
