@@ -33,13 +33,63 @@
   var ROSTER_REFRESH_MS = 60000;
   var SYNC_INTERVAL_MS = 15000;
 
+  // The queue of scans and walk-ins made offline, and the downloaded roster, live in IndexedDB: durable,
+  // not capped at localStorage's few megabytes, never blocking the page. They are read once at start
+  // into memory and written through on every change. Where IndexedDB is unavailable (some private
+  // modes) localStorage takes its place; values an earlier version kept in localStorage are carried over.
+  var memory = {};
+  var idb = null;
+  var ready = false; // until the stored values are read, changes stay in memory (start merges them)
+  function fromLocal(key) {
+    try { var v = window.localStorage.getItem(key); return v ? JSON.parse(v) : undefined; }
+    catch (e) { return undefined; }
+  }
   var store = {
-    get: function (key, fallback) {
-      try { var v = window.localStorage.getItem(key); return v ? JSON.parse(v) : fallback; }
-      catch (e) { return fallback; }
-    },
+    get: function (key, fallback) { return Object.prototype.hasOwnProperty.call(memory, key) ? memory[key] : fallback; },
     set: function (key, value) {
+      memory[key] = value;
+      if (!ready) return;
+      if (idb) {
+        try {
+          var tx = idb.transaction("kv", "readwrite");
+          tx.objectStore("kv").put(JSON.parse(JSON.stringify(value)), key);
+          tx.oncomplete = function () { try { window.localStorage.removeItem(key); } catch (e) { /* none */ } };
+          return;
+        } catch (e) { idb = null; }
+      }
       try { window.localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or private mode */ }
+    },
+    load: function (keys) {
+      function fallback() {
+        keys.forEach(function (k) { var v = fromLocal(k); if (v !== undefined) memory[k] = v; });
+        ready = true;
+      }
+      return new Promise(function (resolve) {
+        var opening;
+        try { opening = window.indexedDB.open("culturenet-scanner", 1); } catch (e) { fallback(); resolve(); return; }
+        opening.onupgradeneeded = function () { opening.result.createObjectStore("kv"); };
+        opening.onerror = function () { fallback(); resolve(); };
+        opening.onsuccess = function () {
+          var db = opening.result;
+          var carried = [];
+          var tx = db.transaction("kv", "readonly");
+          keys.forEach(function (k) {
+            var got = tx.objectStore("kv").get(k);
+            got.onsuccess = function () {
+              if (got.result !== undefined) { memory[k] = got.result; return; }
+              var old = fromLocal(k);
+              if (old !== undefined) { memory[k] = old; carried.push(k); }
+            };
+          });
+          tx.oncomplete = function () {
+            idb = db;
+            ready = true;
+            carried.forEach(function (k) { store.set(k, memory[k]); });
+            resolve();
+          };
+          tx.onerror = function () { fallback(); resolve(); };
+        };
+      });
     }
   };
   var QUEUE_KEY = "cn.checkin.queue";
@@ -53,12 +103,17 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
-  var deviceId = store.get("cn.checkin.device", null);
-  if (!deviceId) { deviceId = newId(); store.set("cn.checkin.device", deviceId); }
+  // The device id is small and needed at once: it stays in localStorage.
+  var deviceId = fromLocal("cn.checkin.device");
+  if (!deviceId) {
+    deviceId = newId();
+    try { window.localStorage.setItem("cn.checkin.device", JSON.stringify(deviceId)); } catch (e) { /* none */ }
+  }
 
-  var roster = roomsMode ? null : store.get(ROSTER_KEY, null);
-  var queue = store.get(QUEUE_KEY, []);
-  var walkinQueue = store.get(WALKIN_QUEUE_KEY, []);
+  // Filled from storage at start (see the end); anything scanned in the moment before is kept.
+  var roster = null;
+  var queue = [];
+  var walkinQueue = [];
   var forcedOffline = false; // set when a request fails although the browser claims to be online
 
   function t(key, params) {
@@ -442,8 +497,15 @@
   setInterval(loadRoster, ROSTER_REFRESH_MS);
 
   renderCounts();
-  loadRoster().then(syncNow);
   startCamera();
+  store.load([QUEUE_KEY, WALKIN_QUEUE_KEY, ROSTER_KEY]).then(function () {
+    queue = store.get(QUEUE_KEY, []).concat(queue);
+    walkinQueue = store.get(WALKIN_QUEUE_KEY, []).concat(walkinQueue);
+    if (!roomsMode) roster = roster || store.get(ROSTER_KEY, null);
+    root.setAttribute("data-storage", idb ? "indexeddb" : "localstorage");
+    saveQueue();
+    return loadRoster();
+  }).then(syncNow);
   // Keep this page itself available offline (a reload at a door without network still scans).
   if ("serviceWorker" in navigator && root.getAttribute("data-sw-url")) {
     navigator.serviceWorker.register(root.getAttribute("data-sw-url"), { scope: "/scan" }).catch(function () {});
@@ -452,6 +514,9 @@
   // For tests and support: the state in one place.
   window.culturenetScanner = {
     scan: handleScan, sync: syncNow, reloadRoster: loadRoster,
-    state: function () { return { queue: queue.slice(), walkins: walkinQueue.slice(), roster: roster, offline: isOffline() }; }
+    state: function () {
+      return { queue: queue.slice(), walkins: walkinQueue.slice(), roster: roster, offline: isOffline(),
+               storage: root.getAttribute("data-storage") };
+    }
   };
 })();

@@ -205,6 +205,18 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
         assert response is not None and response.from_service_worker
         page.wait_for_selector("#scanner[data-queued='3']")
         assert page.inner_text("#count-in") == "5"
+        # Kept in IndexedDB (not localStorage): two scans in the queue, and the roster.
+        assert page.evaluate("() => window.culturenetScanner.state().storage") == "indexeddb"
+        stored = page.evaluate("""() => new Promise(resolve => {
+            const opening = indexedDB.open('culturenet-scanner', 1);
+            opening.onsuccess = () => {
+                const kv = opening.result.transaction('kv').objectStore('kv');
+                const queue = kv.get('cn.checkin.queue');
+                queue.onsuccess = () => resolve(queue.result ? queue.result.length : -1);
+            };
+        })""")
+        assert stored == 2
+        assert page.evaluate("() => localStorage.getItem('cn.checkin.queue')") is None
 
         context.set_offline(False)
         page.wait_for_selector("#scanner[data-queued='0']", timeout=15_000)
