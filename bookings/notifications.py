@@ -11,6 +11,8 @@ session moves them; cancelling cancels them.
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
 import notify
 from accounts.models import User
 from activities.models import Session
@@ -19,12 +21,24 @@ from bookings.models import Booking
 from bookings.queries import booking_code
 from core.extensions import db
 from core.i18n import to_local
+from notify import scopes as notify_scopes
 
 REMINDERS = (("reminder-24h", "reminder_24h", timedelta(hours=24)), ("reminder-2h", "reminder_2h", timedelta(hours=2)))
 
 
+def venue_paths(booking_ids: list[int]) -> dict[int, list[str]]:
+    """Booking id → its activity's venue path: whose staff see the booking's failed messages."""
+    from activities.models import Activity
+    from venues.models import Venue
+
+    rows = db.session.execute(sa.select(Booking.id, Venue.path).join(Activity, Activity.id == Booking.activity_id)
+                              .join(Venue, Venue.id == Activity.venue_id).where(Booking.id.in_(booking_ids)))
+    return {booking_id: [path] for booking_id, path in rows}
+
+
 def connect() -> None:
     """Subscribe the receivers (idempotent: blinker keeps one connection per receiver)."""
+    notify_scopes.register("booking", venue_paths)
     for signal, receiver in SIMPLE:
         signal.connect(receiver)
     signals.booking_confirmed.connect(on_confirmed)

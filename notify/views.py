@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
 from accounts.models import Role, User
-from core.errors import DomainError
+from core.errors import DomainError, Forbidden
 from core.extensions import db
 from notify import queries, services
 from notify.channels import e164
@@ -67,6 +67,8 @@ def failed():
 def resend(message_id: int):
     viewer = require_roles(*STAFF_ROLES)
     message = db.get_or_404(Message, message_id)
+    if not queries.can_handle(viewer, message):
+        raise Forbidden()
     try:
         services.resend_message(message, actor=viewer)
     except DomainError as err:

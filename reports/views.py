@@ -304,6 +304,8 @@ def export_log():
         venue = db.session.get(Venue, parse_int(request.form.get("venue"), "venue") or 0) or abort(404)
         try:
             services.subscribe_monthly(user, venue, actor=user)
+        except Forbidden:
+            raise  # out of scope: a 403, not a flash on a redirect
         except DomainError as err:
             db.session.rollback()
             flash(str(err.message), "error")

@@ -1,5 +1,7 @@
 """What a group is told about its room reservation: decisions and cancellations become outbox messages."""
 
+import sqlalchemy as sa
+
 import notify
 from accounts.models import User
 from bookings.reservations import signals
@@ -7,9 +9,20 @@ from bookings.reservations.models import RoomReservation
 from bookings.tickets import code_for
 from core.db import utcnow
 from core.extensions import db
+from notify import scopes as notify_scopes
+
+
+def venue_paths(reservation_ids: list[int]) -> dict[int, list[str]]:
+    """Reservation id → its room's venue path: whose staff see the reservation's failed messages."""
+    from venues.models import Room, Venue
+
+    rows = db.session.execute(sa.select(RoomReservation.id, Venue.path).join(Room, Room.id == RoomReservation.room_id)
+                              .join(Venue, Venue.id == Room.venue_id).where(RoomReservation.id.in_(reservation_ids)))
+    return {reservation_id: [path] for reservation_id, path in rows}
 
 
 def connect() -> None:
+    notify_scopes.register("room-reservation", venue_paths)
     signals.reservation_decided.connect(on_decided)
     signals.reservation_cancelled.connect(on_cancelled)
 

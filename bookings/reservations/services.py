@@ -250,7 +250,7 @@ def approve_reservation(reservation: RoomReservation, *, actor: User, now: datet
     now = now or utcnow()
     _require_manager(reservation, actor)
     if reservation.status != ReservationStatus.pending or reservation.starts_at <= now:
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.approved, expected=(ReservationStatus.pending,))
     reservation.decided_by_id, reservation.decided_at = actor.id, now
     db.session.flush()
@@ -265,7 +265,7 @@ def reject_reservation(reservation: RoomReservation, *, reason: str, actor: User
     _require_manager(reservation, actor)
     reason = _reason(reason)
     if reservation.status != ReservationStatus.pending:
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.rejected, expected=(ReservationStatus.pending,))
     reservation.decided_by_id, reservation.decided_at, reservation.decision_reason = actor.id, now, reason
     _free(reservation)
@@ -283,7 +283,7 @@ def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor:
         reason = _reason(reason)
     if reservation.status not in (ReservationStatus.pending, ReservationStatus.approved) or (
             not by_staff and reservation.starts_at <= now):
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.cancelled,
                 expected=(ReservationStatus.pending, ReservationStatus.approved))
     reservation.decision_reason = (reason or "").strip()[:300]
@@ -307,7 +307,7 @@ def check_in_reservation(reservation: RoomReservation, *, actor: User, now: date
     if reservation.status == ReservationStatus.checked_in:
         raise already_checked_in(reservation)
     if reservation.status != ReservationStatus.approved or now >= reservation.ends_at:
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(current_status=reservation.status.value)
     if now < reservation.starts_at - CHECK_IN_EARLY:
         raise TooEarly(opens_at=reservation.starts_at - CHECK_IN_EARLY)
     if not _claim(reservation, ReservationStatus.checked_in, expected=(ReservationStatus.approved,)):
@@ -430,7 +430,7 @@ def _claim(reservation: RoomReservation, status: ReservationStatus, *, expected)
 
 def _set_status(reservation: RoomReservation, status: ReservationStatus, *, expected) -> None:
     if not _claim(reservation, status, expected=expected):
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(current_status=reservation.status.value)
 
 
 def _free(reservation: RoomReservation) -> None:

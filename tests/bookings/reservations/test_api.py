@@ -162,8 +162,10 @@ def test_staff_approve_reject_and_bulk_in_scope(client, net, day):
     client.post("/logout")
     client.login(net["staff"].login)
     assert client.post(f"{API}/room-reservations/{ids[0]}/approve", json={}).get_json()["status"] == "approved"
-    assert client.post(f"{API}/room-reservations/{ids[0]}/approve", json={}).get_json()["error"]["code"] == \
-        "invalid_transition"
+    again = client.post(f"{API}/room-reservations/{ids[0]}/approve", json={})
+    assert again.status_code == 409, again.status  # the reservation's status once became the HTTP status
+    assert again.get_json()["error"] == {"code": "invalid_transition", "current_status": "approved",
+                                         "message": again.get_json()["error"]["message"]}
     assert client.post(f"{API}/room-reservations/{ids[1]}/reject", json={}).status_code == 422
     rejected = client.post(f"{API}/room-reservations/{ids[1]}/reject", json={"reason": "已有安排"}).get_json()
     assert rejected["status"] == "rejected" and rejected["decision_reason"] == "已有安排"
