@@ -111,6 +111,15 @@ def build_world() -> dict:
         "starts_at": local_datetime(day, time(14)), "ends_at": local_datetime(day, time(16)), "purpose": "合唱排练",
         "attendees": 20, "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
                                    "contact_phone": "13900000001"}}, actor=people["resident"])
+    # The same group's approved reservation (its ticket) the day after, and a lottery class with an entry.
+    approved = reservations.request_reservation(room, data={
+        "starts_at": local_datetime(day + timedelta(days=1), time(9)),
+        "ends_at": local_datetime(day + timedelta(days=1), time(11)), "purpose": "合唱排练", "attendees": 20,
+        "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
+                  "contact_phone": "13900000001"}}, actor=people["resident"])
+    reservations.approve_reservation(approved, actor=station_staff)
+    lottery = af.activity(station, actor=station_staff, kind="course", policy="lottery", title="剪纸抽签班")
+    af.book(people["resident"], lottery)
     # Service orders from the station's village, provided by the parent branch, in each state.
     item = menu_item(net["branch"], people["parent_staff"], lead_days=3, daily_capacity=5, yearly_quota=50)
     draft_item = menu_item(net["branch"], people["parent_staff"], publish=False, title="草稿菜单")
@@ -144,7 +153,9 @@ def build_world() -> dict:
         "future": future.id, "future_session": future.sessions[0].id, "approval": approval.id,
         "pending": pending.id, "draft": draft.id, "later_booking": later_booking.id, "exhibition": exhibition.id,
         "suspended_id": suspended.id, "room": room.id, "closure_room": closure_room.id,
-        "reservation": reservation.id, "item": item.id, "draft_item": draft_item.id, "order": submitted.id,
+        "reservation": reservation.id, "approved_reservation": approved.id, "lottery": lottery.id,
+        "room_payload": tickets.payload_for(approved.id, "R"), "item": item.id, "draft_item": draft_item.id,
+        "order": submitted.id,
         "countered": countered.id, "accepted": accepted.id, "row": manual_row, "evidence": evidence.id,
         "sub": sub.id, "closure": closure.id, "message": failed.id,
         "grant": station_staff.grants[0].id, "resident_id": people["resident"].id,
@@ -474,7 +485,13 @@ ROWS = [
     ("POST", f"{A}/sessions/{{live_session}}/walk-ins", {"count": 3, "scan_id": "walk-0001"}, door(201, anon=401)),
     ("POST", f"{A}/activities/{{exhibition}}/walk-ins", {"count": 3, "scan_id": "walk-0002"},
      door(201, anon=401)),
+    ("GET", "/activities/{lottery}/entries/c{lottery}", None, anyone()),
     # --- room reservations
+    ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket", None, own(anon=401, checkin_staff=200)),
+    ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket.svg", None, own(anon=401, checkin_staff=200)),
+    ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket.png", None, own(anon=401, checkin_staff=200)),
+    ("POST", f"{A}/room-reservations/checkins", lambda i: {"payload": i["room_payload"], "scan_id": "room-0001"},
+     door(409, anon=401)),  # tomorrow's reservation: "too early" for the door, refused for everyone else
     ("GET", "/rooms", None, anyone()),
     ("GET", "/rooms/{room}", None, anyone()),
     ("GET", "/rooms/{room}/reserve", None, signed_in()),
