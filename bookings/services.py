@@ -10,12 +10,14 @@ because the unit is visibly full writes nothing and takes no lock.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from accounts.models import MANAGE_ROLES, Participant, User
+from accounts.models import MANAGE_ROLES, Participant, Relation, User
 from activities import signals as activity_signals
 from activities.models import Activity, ActivityKind, ActivityStatus, Policy, Session
 from bookings import signals
@@ -150,19 +152,21 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     activity = data.activity
     session = None if activity.is_course else data.session  # a class is enrolled as a whole
     _check_unit(activity, session, now)
-    participants = _participants(user, data.participant_ids)
+    unit_key = unit_key_for(activity, session)
+    asked = data.party_size if data.party_size is not None else len(data.participant_ids or ()) or 1
+    full = _visibly_full(activity, session, asked)
+    if not full:
+        # Only a request that may write waits for the account's lock; a refusal of a full unit reads.
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    # The account's people, its active booking of this unit and its class enrolments: one query (after the lock).
+    family, existing, enrolments = _holder(user, unit_key, count_enrolments=activity.is_course)
+    participants = _participants(family, data.participant_ids)
     party = _party_size(activity, participants, data.party_size)
     if user.is_suspended(now):
         raise Suspended(until=user.suspended_until)
     first_day = (activity.first_start if activity.is_course or session is None else session.starts_at)
     for participant in participants:
         _check_eligible(activity, participant, first_day.year)
-    unit_key = unit_key_for(activity, session)
-    full = _visibly_full(activity, session, party)
-    if not full:
-        # Only a request that may write waits for the account's lock; a refusal of a full unit reads.
-        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    existing, enrolments = _holdings(user, unit_key, count_enrolments=activity.is_course)
     if existing:
         raise Duplicate(booking_id=existing)
     if activity.is_course and enrolments >= ENROLMENT_LIMIT:
@@ -177,14 +181,19 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     return booking
 
 
-def _holdings(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[int | None, int]:
-    """The account's active booking of the unit (if any) and, for a class, its class enrolments: one query."""
+def _holder(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[list[Participant], int | None, int]:
+    """The account's participants (also set as `user.participants`), its active booking of the unit (if any)
+    and, for a class, its class enrolments: one query."""
     existing = (select(Booking.id).where(Booking.user_id == user.id, Booking.unit_key == unit_key,
                                          Booking.is_active.is_(True)).limit(1).scalar_subquery())
-    if not count_enrolments:
-        return db.session.execute(select(existing)).scalar(), 0
-    row = db.session.execute(select(existing, _enrolments(user).scalar_subquery())).one()
-    return row[0], row[1]
+    enrolments = _enrolments(user).scalar_subquery() if count_enrolments else sa.literal(0)
+    rows = db.session.execute(
+        select(Participant, existing, enrolments).select_from(User)
+        .outerjoin(Participant, Participant.user_id == User.id).where(User.id == user.id)
+        .order_by(Participant.id)).all()
+    family = [row[0] for row in rows if row[0] is not None]
+    set_committed_value(user, "participants", family)
+    return family, rows[0][1] if rows else None, rows[0][2] if rows else 0
 
 
 def _visibly_full(activity: Activity, session: Session | None, party: int) -> bool:
@@ -221,15 +230,15 @@ def _check_unit(activity: Activity, session: Session | None, now: datetime) -> N
         raise Closed()
 
 
-def _participants(user: User, ids: list[int] | None) -> list[Participant]:
+def _participants(family: list[Participant], ids: list[int] | None) -> list[Participant]:
     if not ids:
-        me = user.self_participant
+        me = next((p for p in family if p.relation == Relation.self), None)
         if me is None:
             raise Invalid(fields={"participant_ids": [_("Choose who is coming.")]})
         return [me]
     if len(set(ids)) != len(ids):
         raise Invalid(fields={"participant_ids": [_("Each person can be chosen once.")]})
-    mine = {p.id: p for p in user.participants}
+    mine = {p.id: p for p in family}
     if any(i not in mine for i in ids):
         raise Invalid(fields={"participant_ids": [_("Choose among your own family members.")]})
     return [mine[i] for i in ids]
