@@ -6,6 +6,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, User
 from core.errors import Forbidden, Unauthenticated, wants_json
@@ -38,7 +39,8 @@ def user_from_token(token: str) -> User | None:
 def _active_user(user_id, version) -> User | None:
     if not isinstance(user_id, int) or not isinstance(version, int):
         return None
-    user = db.session.get(User, user_id)
+    # The caller and their role grants in one query (every request reads them; a resident has none).
+    user = db.session.get(User, user_id, options=[joinedload(User.grants)])
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user

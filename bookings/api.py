@@ -6,6 +6,7 @@ from typing import Annotated
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
+from sqlalchemy.orm import joinedload
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, User
@@ -93,14 +94,15 @@ def out(booking: Booking) -> BookingOut:
 
 
 def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
+    """The unit asked for, in one query: a session with its activity (and venue), or a class with its lessons."""
     if data.session_id is not None:
-        session = db.session.get(Session, data.session_id)
+        session = db.session.get(Session, data.session_id, options=[joinedload(Session.activity)])
         if session is None or (data.activity_id and session.activity_id != data.activity_id):
             raise NotFound()
         return session.activity, session
     if data.activity_id is None:
         raise Invalid(fields={"session_id": [_("Give session_id, or activity_id for a class.")]})
-    activity = db.session.get(Activity, data.activity_id)
+    activity = db.session.get(Activity, data.activity_id, options=[joinedload(Activity.sessions)])
     if activity is None:
         raise NotFound()
     return activity, None
@@ -129,8 +131,9 @@ def create_booking(data: BookingIn):
     request = services.BookingRequest(activity=activity, session=session, party_size=data.party_size,
                                       participant_ids=data.participant_ids)
     booking = services.book(holder, data=request, actor=actor)
+    answer = out(booking)  # from what is in memory now: the commit expires it all
     db.session.commit()
-    return out(booking)
+    return answer
 
 
 @api.endpoint("/bookings", query=BookingQuery, response=Page[BookingOut],

@@ -99,23 +99,34 @@ SIMPLE = [
 
 
 def on_confirmed(booking: Booking, *, now: datetime, via: str, **_kwargs) -> None:
-    """A seat is held: say so (unless the lottery or approval message already did) and set the reminders."""
+    """A seat is held: say so (unless the lottery or approval message already did) and set the reminders,
+    in one INSERT (the confirmation first, then the reminders in session order)."""
+    user = db.session.get(User, booking.user_id)
+    messages = []
     if via in {"booking", "offer", "staff"}:
-        _send(booking, "booking_confirmed", "confirmed", now)
-    schedule_reminders(booking, now)
+        messages.append({"recipient": user, "template": "booking_confirmed", "context": context_for(booking),
+                         "dedupe_key": f"booking:{booking.id}:confirmed"})
+    messages += _reminders(booking, user, now)
+    notify.enqueue_many(messages, now=now)
 
 
 def schedule_reminders(booking: Booking, now: datetime) -> None:
-    user = db.session.get(User, booking.user_id)
+    notify.enqueue_many(_reminders(booking, db.session.get(User, booking.user_id), now), now=now)
+
+
+def _reminders(booking: Booking, user: User, now: datetime) -> list[dict]:
     sessions = [booking.session] if booking.session is not None else booking.activity.live_sessions
+    messages = []
     for session in sessions:
         if session is None or session.starts_at <= now:
             continue
+        context = context_for(booking, session)
         for key, template, before in REMINDERS:
-            notify.enqueue(user, template, context_for(booking, session),
-                           dedupe_key=f"booking:{booking.id}:session:{session.id}:{key}",
-                           due_at=session.starts_at - before, expires_at=session.starts_at, skip_if_late=True,
-                           now=now)
+            messages.append({"recipient": user, "template": template, "context": context,
+                             "dedupe_key": f"booking:{booking.id}:session:{session.id}:{key}",
+                             "due_at": session.starts_at - before, "expires_at": session.starts_at,
+                             "skip_if_late": True})
+    return messages
 
 
 def on_cancelled(booking: Booking, *, now: datetime, **_kwargs) -> None:

@@ -2,19 +2,22 @@
 
 Seats move only through `take_seats` / `release_seats`: one conditional UPDATE on the unit's counter
 (`seats_taken + n <= capacity`), backed by a CHECK constraint. One active booking per account per
-unit is a partial unique index. The account's row is locked first, which serialises one person's
-concurrent requests (the class-enrolment limit is counted under that lock).
+unit is a partial unique index. The account's row is locked before any write, which serialises one
+person's concurrent requests (the class-enrolment limit is counted under that lock); a request refused
+because the unit is visibly full writes nothing and takes no lock.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from accounts.models import MANAGE_ROLES, Participant, User
+from accounts.models import MANAGE_ROLES, Participant, Relation, User
 from activities import signals as activity_signals
 from activities.models import Activity, ActivityKind, ActivityStatus, Policy, Session
 from bookings import signals
@@ -149,22 +152,26 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     activity = data.activity
     session = None if activity.is_course else data.session  # a class is enrolled as a whole
     _check_unit(activity, session, now)
-    participants = _participants(user, data.participant_ids)
+    unit_key = unit_key_for(activity, session)
+    asked = data.party_size if data.party_size is not None else len(data.participant_ids or ()) or 1
+    full = _visibly_full(activity, session, asked)
+    if not full:
+        # Only a request that may write waits for the account's lock; a refusal of a full unit reads.
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    # The account's people, its active booking of this unit and its class enrolments: one query (after the lock).
+    family, existing, enrolments = _holder(user, unit_key, count_enrolments=activity.is_course)
+    participants = _participants(family, data.participant_ids)
     party = _party_size(activity, participants, data.party_size)
     if user.is_suspended(now):
         raise Suspended(until=user.suspended_until)
     first_day = (activity.first_start if activity.is_course or session is None else session.starts_at)
     for participant in participants:
         _check_eligible(activity, participant, first_day.year)
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    unit_key = unit_key_for(activity, session)
-    existing = db.session.execute(select(Booking.id).where(Booking.user_id == user.id, Booking.unit_key == unit_key,
-                                                           Booking.is_active.is_(True))).scalar()
     if existing:
         raise Duplicate(booking_id=existing)
-    if activity.is_course and enrolment_count(user) >= ENROLMENT_LIMIT:
+    if activity.is_course and enrolments >= ENROLMENT_LIMIT:
         raise LimitReached()
-    if _visibly_full(activity, session, party):
+    if full:
         raise Full()
     booking = _insert(user, activity, session, unit_key, party, participants, actor, now)
     _settle_new(booking, now)
@@ -172,6 +179,21 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
         audit.record(actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status},
                      now=now)
     return booking
+
+
+def _holder(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[list[Participant], int | None, int]:
+    """The account's participants (also set as `user.participants`), its active booking of the unit (if any)
+    and, for a class, its class enrolments: one query."""
+    existing = (select(Booking.id).where(Booking.user_id == user.id, Booking.unit_key == unit_key,
+                                         Booking.is_active.is_(True)).limit(1).scalar_subquery())
+    enrolments = _enrolments(user).scalar_subquery() if count_enrolments else sa.literal(0)
+    rows = db.session.execute(
+        select(Participant, existing, enrolments).select_from(User)
+        .outerjoin(Participant, Participant.user_id == User.id).where(User.id == user.id)
+        .order_by(Participant.id)).all()
+    family = [row[0] for row in rows if row[0] is not None]
+    set_committed_value(user, "participants", family)
+    return family, rows[0][1] if rows else None, rows[0][2] if rows else 0
 
 
 def _visibly_full(activity: Activity, session: Session | None, party: int) -> bool:
@@ -208,15 +230,15 @@ def _check_unit(activity: Activity, session: Session | None, now: datetime) -> N
         raise Closed()
 
 
-def _participants(user: User, ids: list[int] | None) -> list[Participant]:
+def _participants(family: list[Participant], ids: list[int] | None) -> list[Participant]:
     if not ids:
-        me = user.self_participant
+        me = next((p for p in family if p.relation == Relation.self), None)
         if me is None:
             raise Invalid(fields={"participant_ids": [_("Choose who is coming.")]})
         return [me]
     if len(set(ids)) != len(ids):
         raise Invalid(fields={"participant_ids": [_("Each person can be chosen once.")]})
-    mine = {p.id: p for p in user.participants}
+    mine = {p.id: p for p in family}
     if any(i not in mine for i in ids):
         raise Invalid(fields={"participant_ids": [_("Choose among your own family members.")]})
     return [mine[i] for i in ids]
@@ -251,25 +273,38 @@ def _check_eligible(activity: Activity, participant: Participant, year: int) -> 
                          participant_id=participant.id)
 
 
-def enrolment_count(user: User, *, excluding: int | None = None) -> int:
-    """Class enrolments the account holds now (confirmed, offered or awaiting approval)."""
+def _enrolments(user: User, *, excluding: int | None = None):
     stmt = (select(func.count()).select_from(Booking).join(Activity, Activity.id == Booking.activity_id)
             .where(Booking.user_id == user.id, Booking.status.in_(ENROLMENT_STATUSES),
                    Activity.kind == ActivityKind.course))
     if excluding is not None:
         stmt = stmt.where(Booking.id != excluding)
-    return db.session.execute(stmt).scalar_one()
+    return stmt
+
+
+def enrolment_count(user: User, *, excluding: int | None = None) -> int:
+    """Class enrolments the account holds now (confirmed, offered or awaiting approval)."""
+    return db.session.execute(_enrolments(user, excluding=excluding)).scalar_one()
 
 
 def _insert(user, activity, session, unit_key, party, participants, actor, now) -> Booking:
-    initial = {Policy.lottery: BookingStatus.entered, Policy.approval: BookingStatus.pending}.get(
-        activity.policy, BookingStatus.waitlisted)
+    """Insert the booking in its first state, in one savepoint: a lottery entry or a sign-up awaiting approval;
+    first come, the seats are taken first (one conditional UPDATE) and the booking is stored confirmed at once,
+    else waitlisted, else refused `full`. Nothing stays taken when it raises."""
+    initial = {Policy.lottery: BookingStatus.entered, Policy.approval: BookingStatus.pending}.get(activity.policy)
     booking = Booking(user=user, activity=activity, session=session, unit_key=unit_key, party_size=party,
                       participants=participants, booked_by_id=actor.id if actor.id != user.id else None,
                       created_at=now, is_quota_eligible=_quota_eligible(activity, user, participants, now))
-    booking.set_status(initial)
     try:
         with db.session.begin_nested():
+            if initial is None:
+                if take_seats(activity, session, party):
+                    initial = BookingStatus.confirmed
+                elif activity.has_waiting_list:
+                    initial = BookingStatus.waitlisted
+                else:
+                    raise Full()
+            booking.set_status(initial)
             db.session.add(booking)
             db.session.flush()
     except IntegrityError:
@@ -292,20 +327,16 @@ def _quota_eligible(activity: Activity, user: User, participants: list[Participa
 
 
 def _settle_new(booking: Booking, now: datetime) -> None:
-    """First come: take seats or join the waiting list (or refuse, `full`, when there is none)."""
+    """Tell the world the new booking's first state (see `_insert`)."""
     base = _kwargs(booking, now)
     if booking.status == BookingStatus.entered:
         signals.booking_entered.send(booking, draw_after=booking.activity.window_for(booking.session)[1], **base)
     elif booking.status == BookingStatus.pending:
         signals.booking_pending.send(booking, **base)
-    elif take_seats(booking.activity, booking.session, booking.party_size):
-        booking.set_status(BookingStatus.confirmed)
-        db.session.flush()
+    elif booking.status == BookingStatus.confirmed:
         signals.booking_confirmed.send(booking, via="booking", **base)
-    elif booking.activity.has_waiting_list:
-        signals.booking_waitlisted.send(booking, position=waitlist_position(booking), **base)
     else:
-        raise Full()
+        signals.booking_waitlisted.send(booking, position=waitlist_position(booking), **base)
 
 
 def _kwargs(booking: Booking, now: datetime) -> dict:

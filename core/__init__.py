@@ -4,6 +4,7 @@ import logging
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -178,6 +179,18 @@ def configure_logging(app: Flask) -> None:
     logger.propagate = False
 
 
+def _logged_user_id() -> str:
+    """The caller's id for the log line, read from the ORM identity: after a commit has expired the user,
+    `get_id()` would cost one more SELECT."""
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not user.is_authenticated:
+        return "-"
+    state = sa.inspect(user, raiseerr=False)
+    if state is not None and state.identity:
+        return str(state.identity[0])
+    return (user.get_id() or "-").split(":")[0]
+
+
 def register_request_log(app: Flask) -> None:
     """One structured line per request: method, path, status, duration, user id."""
     configure_logging(app)
@@ -190,8 +203,6 @@ def register_request_log(app: Flask) -> None:
     def _log(response):
         started = g.get("request_started")
         if started is not None and request.endpoint != "static":
-            user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
             request_log.info("method=%s path=%s status=%s ms=%.1f user=%s", request.method, request.path,
-                             response.status_code, (time.perf_counter() - started) * 1000,
-                             (user_id or "-").split(":")[0])
+                             response.status_code, (time.perf_counter() - started) * 1000, _logged_user_id())
         return response
