@@ -111,10 +111,11 @@ def build_world() -> dict:
         "starts_at": local_datetime(day, time(14)), "ends_at": local_datetime(day, time(16)), "purpose": "合唱排练",
         "attendees": 20, "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
                                    "contact_phone": "13900000001"}}, actor=people["resident"])
-    # The same group's approved reservation (its ticket) the day after, and a lottery class with an entry.
+    # The same group's approved reservation (its ticket) two days later (clear of the rows that reserve), and a
+    # lottery class with an entry.
     approved = reservations.request_reservation(room, data={
-        "starts_at": local_datetime(day + timedelta(days=1), time(9)),
-        "ends_at": local_datetime(day + timedelta(days=1), time(11)), "purpose": "合唱排练", "attendees": 20,
+        "starts_at": local_datetime(day + timedelta(days=2), time(14)),
+        "ends_at": local_datetime(day + timedelta(days=2), time(16)), "purpose": "合唱排练", "attendees": 20,
         "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
                   "contact_phone": "13900000001"}}, actor=people["resident"])
     reservations.approve_reservation(approved, actor=station_staff)
