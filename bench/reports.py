@@ -9,9 +9,11 @@ aggregate in raw SQL on the roll-up table, same database, same run.
    activities at every venue of the seeded network, written straight into PostgreSQL with
    INSERT … SELECT generate_series — courses (12 weekly lessons, 25 enrolments, 9 lessons in 10 attended)
    and events (one session, 40 bookings, 34 checked in, the rest no-shows), every check-in a row in
-   `checkins` of a booking of that session, exactly RUN_ROWS of them; walk-ins on every third event.
+   `checkins` of a booking of that session, exactly ROWS of them; walk-ins on every third event.
    Booking statuses, seat counters and `checked_in_at` are what the app's own code leaves behind
-   (checked-in bookings stay confirmed, the others are no-shows); foreign keys and checks are enforced.
+   (checked-in bookings stay confirmed, the others are no-shows). Checks, NOT NULL and unique indexes are
+   enforced during the load; foreign-key triggers are off for it and the references are verified afterwards
+   by id ranges (`verify_references`).
 2. The roll-up is built by the app's own sweeper (`reports.rollup.rollup_attendance`, a full rebuild the
    first time, then incremental), and checked against a raw count of the check-ins.
 3. Each query the dashboard page makes (reports/views.py `dashboard`) is timed through reports.queries /
