@@ -11,9 +11,10 @@ aggregate in raw SQL on the roll-up table, same database, same run.
    and events (one session, 40 bookings, 34 checked in, the rest no-shows), every check-in a row in
    `checkins` of a booking of that session, exactly ROWS of them; walk-ins on every third event.
    Booking statuses, seat counters and `checked_in_at` are what the app's own code leaves behind
-   (checked-in bookings stay confirmed, the others are no-shows). Checks, NOT NULL and unique indexes are
-   enforced during the load; foreign-key triggers are off for it and the references are verified afterwards
-   by id ranges (`verify_references`).
+   (checked-in bookings stay confirmed, the others are no-shows). Checks and NOT NULL hold during the load;
+   the secondary indexes and unique constraints of bookings and check-ins are rebuilt after it, in the same
+   transaction (`set_aside_indexes`); foreign-key triggers are off for it and the references are verified
+   afterwards by id ranges (`verify_references`).
 2. The roll-up is built by the app's own sweeper (`reports.rollup.rollup_attendance`, a full rebuild the
    first time, then incremental), and checked against a raw count of the check-ins.
 3. Each query the dashboard page makes (reports/views.py `dashboard`) is timed through reports.queries /
@@ -75,6 +76,28 @@ def _reserve(conn, sequence: str, n: int) -> int:
     return first
 
 
+def set_aside_indexes(conn, tables: list[str]) -> list[str]:
+    """Drop the secondary indexes and unique constraints of `tables` (primary keys stay) for a bulk load; returns
+    the statements that put them back. They run in the load's transaction: a duplicate makes the rebuild, and
+    so the whole load, fail — the constraints hold for every row, as if they had been there all along."""
+    t = {"t": tables}
+    indexes = conn.execute(sa.text(
+        "SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
+        "WHERE i.indrelid = ANY(CAST(CAST(:t AS text[]) AS regclass[])) AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"), t).all()
+    constraints = conn.execute(sa.text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = ANY(CAST(CAST(:t AS text[]) AS regclass[])) AND contype = 'u'"), t).all()
+    rebuild = []
+    for definition, name in indexes:
+        conn.execute(sa.text(f"DROP INDEX {name}"))
+        rebuild.append(definition)
+    for table, name, definition in constraints:
+        conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+        rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    return rebuild
+
+
 def generate(conn, rows: int, year: int) -> dict:
     """Write the year's activities, sessions, bookings, check-ins and walk-ins; returns their id ranges."""
     p = plan(rows)
@@ -98,8 +121,10 @@ def generate(conn, rows: int, year: int) -> dict:
     def step(name: str, sql: str) -> None:
         started = time.perf_counter()
         n = x(sa.text(sql), bigints(params)).rowcount
-        log(f"  {name}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+        log(f"  {name}: {f'{n:,} rows ' if n >= 0 else ''}in {time.perf_counter() - started:.1f} s")
 
+    x(sa.text("SET maintenance_work_mem = '256MB'"))
+    rebuild = set_aside_indexes(conn, ["bookings", "checkins"])
     x(sa.text("CREATE TEMP TABLE gen_venues ON COMMIT DROP AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS i, "
               "id, kind FROM venues WHERE is_active"))
     params["nv"] = x(sa.text("SELECT count(*) FROM gen_venues")).scalar()
@@ -179,6 +204,8 @@ def generate(conn, rows: int, year: int) -> dict:
         SELECT :a0 + :nc + e, :s0 + :nc * :L + e, :year_start + (e % 365), 1 + e % 20,
             ({event_start}) + interval '1 hour', :admin
         FROM generate_series(0, :ne - 1, 3) e""")
+    for statement in rebuild:
+        step(statement.split(" USING ")[0].split(" ON ")[0].replace("public.", ""), statement)
     return r
 
 
