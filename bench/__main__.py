@@ -1,7 +1,8 @@
 """`make bench`: seed PostgreSQL, start gunicorn, run every scenario beside its bare twin, record the figures.
 
-Usage: python -m bench [--scale N] [--quick] [--only NAME] [--reuse]. Results go to bench/RESULTS.md (appended as a
-dated section with the machine) and are printed. Everything runs on this machine over loopback.
+Usage: python -m bench [--scale N] [--quick] [--only NAME[,NAME…]] [--reuse] [--reports-rows N]. Results go to
+bench/RESULTS.md (appended as a dated section with the machine) and are printed. Everything runs on this machine
+over loopback. BENCH_DATABASE names the database (default culturenet_bench).
 """
 
 import argparse
@@ -71,9 +72,13 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "500")))
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
-    parser.add_argument("--only", default=None)
+    parser.add_argument("--only", default=None, help="run the scenarios whose name contains one of these "
+                                                       "comma-separated words (case-insensitive)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep an already seeded database (faster reruns; scenarios add fresh classes)")
+    parser.add_argument("--reports-rows", type=int, default=10_000_000,
+                        help="check-ins generated for the reports scenario (kept in the database between runs; "
+                             "a quick run: --reports-rows 300000)")
     args = parser.parse_args()
     started = time.time()
     if not args.reuse:
@@ -82,13 +87,13 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(port, args.workers)
     ctx = Context(host="127.0.0.1", port=port, db_url=DB_URL.replace("+psycopg", ""), quick=args.quick,
-                  secret="bench-secret")
+                  secret="bench-secret", reports_rows=args.reports_rows)
     lines = [f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}, gunicorn {args.workers} gthread workers × 8 threads, "
              f"PostgreSQL, seed scale {args.scale}", ""]
     try:
         for scenario in SCENARIOS:
-            if args.only and args.only not in scenario.name:
+            if args.only and not any(w.strip().lower() in scenario.name.lower() for w in args.only.split(",")):
                 continue
             print(f"- {scenario.name}", flush=True)
             lines += scenario.run(ctx)

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 from bench import load
 from bench.load import Request
+from bench.reminders import Reminders
+from bench.reports import ReportsAtScale
 
 TABLE_HEAD = ["| endpoint | requests | ok | req/s | p50 ms | p99 ms |", "|---|---|---|---|---|---|"]
 
@@ -17,6 +19,7 @@ class Context:
     db_url: str
     quick: bool
     secret: str
+    reports_rows: int = 10_000_000
     cache: dict = field(default_factory=dict)
 
     def n(self, full: int) -> int:
@@ -205,50 +208,79 @@ def activity_page(ctx: Context, n: int) -> list[Request]:
     return [Request("GET", f"/activities/{ids[i * 7 % len(ids)]}") for i in range(n)]
 
 
-# --- check-in (skeleton: runs once POST /api/v1/checkins is on the branch) -----------------------
+# --- check-in -----------------------------------------------------------------------------------
 
 
 @dataclass
 class CheckInScans:
-    """Scanners at the door: each request checks one confirmed ticket in (POST /api/v1/checkins as the admin),
-    beside the bare insert, at 8 and 32 scanners; target ≥ 0.7. A fresh session per concurrency level."""
+    """Scanners at the door: each request checks one confirmed ticket in (POST /api/v1/checkins with the
+    admin's bearer token and the ticket's signed QR payload), beside the bare insert, at 8 and 32 scanners;
+    target ≥ 0.7. Each level gets a fresh event whose session starts in 30 minutes (the door is open) with
+    `tickets` bookings made through bookings.services. Afterwards SQL checks that every ticket was admitted
+    exactly once and that each 201 is one row in `checkins`."""
 
     name: str
     concurrency: tuple[int, ...] = (8, 32)
     target: float = 0.7
     tickets: int = 2000
 
-    def run(self, ctx: Context) -> list[str]:
+    def prepare(self, ctx: Context) -> dict:
         import json
         import subprocess
         import sys
 
+        from bench.__main__ import ROOT, env
+
+        out = subprocess.run([sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
+                             cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def requests(self, ctx: Context, made: dict, c: int) -> list[Request]:
         from itsdangerous import URLSafeTimedSerializer
 
-        from bench.__main__ import ROOT, env
+        uid, version = made["staff"]
+        token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
+        headers = {"Authorization": f"Bearer {token}"}
+        return [Request("POST", "/api/v1/checkins", {"payload": p, "session_id": made["session_id"],
+                                                     "device_id": f"bench-{i % c}"}, headers)
+                for i, p in enumerate(made["payloads"])]
+
+    def verify(self, ctx: Context, made: dict, real: load.Result) -> str:
+        session_id = made["session_id"]
+        booked = sql(ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND status = 'confirmed'",
+                     session_id)[0][0]
+        rows, tickets, most = sql(ctx, "SELECT count(*), count(DISTINCT booking_id), COALESCE(max(n), 0) FROM "
+                                       "(SELECT booking_id, count(*) OVER (PARTITION BY booking_id) AS n "
+                                       "FROM checkins WHERE session_id = %s) x", session_id)[0]
+        marked = sql(ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND checked_in_at IS NOT NULL",
+                     session_id)[0][0]
+        created = real.statuses.get(201, 0)
+        ok = rows == tickets == created == marked == real.requests and most <= 1
+        cut = (f" (the time limit stopped it after {real.requests} of {len(made['payloads'])} tickets)"
+               if real.requests < len(made["payloads"]) else "")
+        return (f"{'OK' if ok else 'FAILED'}: {real.requests} tickets scanned{cut}, answers {status_summary(real)}; "
+                f"in SQL: {rows} check-in rows for {tickets} distinct bookings (at most {most} per booking), "
+                f"{marked} bookings marked checked in, of {booked} confirmed bookings on the session")
+
+    def run(self, ctx: Context) -> list[str]:
+        import subprocess
 
         lines = [f"### {self.name}", "", *TABLE_HEAD]
         checks = []
         for c in self.concurrency:
             try:
-                out = subprocess.run([sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
-                                     cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+                made = self.prepare(ctx)
             except subprocess.CalledProcessError as err:
-                return lines + ["", f"check-in scenario could not prepare: {err.stderr.strip()[-300:]}", ""]
-            made = json.loads(out.strip().splitlines()[-1])
-            uid, version = made["staff"]
-            token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
-            headers = {"Authorization": f"Bearer {token}"}
-            reqs = [Request("POST", "/api/v1/checkins", {"payload": p, "session_id": made["session_id"],
-                                                         "device_id": f"bench-{i % c}"}, headers)
-                    for i, p in enumerate(made["payloads"])]
-            bare = load.run(ctx.host, ctx.port, bare_insert(ctx, len(reqs)), c)
-            real = load.run(ctx.host, ctx.port, reqs, c)
+                return lines + ["", f"check-in scenario could not prepare: {err.stderr.strip()[-600:]}", ""]
+            reqs = self.requests(ctx, made, c)
+            load.run(ctx.host, ctx.port, bare_insert(ctx, 50), 4)  # warm-up
+            bare = load.run(ctx.host, ctx.port, bare_insert(ctx, len(reqs)), c, max_seconds=300)
+            real = load.run(ctx.host, ctx.port, reqs, c, max_seconds=300)
             ratio = real.rps / bare.rps if bare.rps else 0
             verdict = "meets" if ratio >= self.target else "MISSES"
             lines += [row(f"bare insert, {c} scanners", bare), row(f"POST /api/v1/checkins, {c} scanners", real),
                       f"| **ratio at {c} scanners** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
-            checks.append(f"- {c} scanners: answers {status_summary(real)}")
+            checks.append(f"- {c} scanners: {self.verify(ctx, made, real)}")
         return lines + ["", *checks, ""]
 
 
@@ -258,11 +290,9 @@ def has_checkin_api() -> bool:
     return find_spec("bookings.checkin_api") is not None
 
 
-# --- extension points ---------------------------------------------------------------------------
-# Check-in (POST /api/v1/checkins at 8 and 32 scanners vs bare insert, target ≥ 0.7), reports (each dashboard
-# query at 10 million check-ins) and reminders (enqueue / dispatch, see bench/notify_bench.py) come from
-# other branches: add a Scenario (real vs bare, same run) or an object with `name` and `run(ctx) -> lines`
-# to SCENARIOS below; bench/__main__.py runs every entry in order and `--only` picks by name.
+# --- registry -----------------------------------------------------------------------------------
+# bench/__main__.py runs every entry in order and `--only` picks by name (comma-separated substrings). An entry is
+# a Scenario (real vs bare, same run) or any object with `name` and `run(ctx) -> list of markdown lines`.
 
 SCENARIOS: list = [
     HotSignup("Hot sign-up: 10,000 residents race for one 30-seat first-come class (POST /api/v1/bookings) "
@@ -279,7 +309,10 @@ SCENARIOS: list = [
              venue_directory, bare_page, (8, 32), 0.6),
     Scenario("Public venue directory, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
              uncached(venue_directory), bare_page, (8, 32), 0.6),
-    # Extension points (see above): reports and reminders scenarios are appended here at merge.
+    ReportsAtScale("Reports: each dashboard query at 10 million check-ins (reports.queries / reports.indicators) "
+                   "vs the same aggregate in raw SQL on the roll-up"),
+    Reminders("Reminders: enqueue for 100,000 bookings, and dispatch through the twilio client to a fake Twilio "
+              "(loopback) vs bare twins"),
 ]
 if has_checkin_api():
     SCENARIOS.insert(2, CheckInScans("Check-in: scans (POST /api/v1/checkins) at 8 and 32 scanners "

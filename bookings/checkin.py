@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import CHECKIN_ROLES, User, mask_name
@@ -127,7 +128,8 @@ def _booking_from(session: Session | None, payload: object, code: object) -> Boo
         booking_id = tickets.resolve_code(code, _candidate_ids(session))
     else:
         raise Invalid(fields={"payload": [_l("Scan a ticket or type its code.")]})
-    booking = db.session.get(Booking, booking_id)
+    # The holder's name comes along (the door shows it), without the holder's role grants.
+    booking = db.session.get(Booking, booking_id, options=[joinedload(Booking.user).lazyload(User.grants)])
     if booking is None:  # a genuine ticket of a booking deleted since (its account was erased)
         raise InvalidTicket()
     return booking
@@ -195,14 +197,15 @@ def _replayed(scan_id: str | None, booking: Booking) -> CheckIn | None:
 
 
 def _insert(booking: Booking, session: Session, *, at: datetime, actor: User, now: datetime,
-            source: CheckInSource, device_id: str, scan_id: str | None) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING: the new row's id, or None when the ticket was already admitted."""
+            source: CheckInSource, device_id: str, scan_id: str | None) -> CheckIn | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row: the new check-in, or None when the ticket was
+    already admitted (one statement; no read-back)."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(CheckIn).values(booking_id=booking.id, session_id=session.id, party_size=booking.party_size,
                                    checked_in_at=at, recorded_at=now, checked_in_by_id=actor.id, source=source,
                                    device_id=device_id or "", scan_id=scan_id or None)
-            .on_conflict_do_nothing().returning(CheckIn.id))
+            .on_conflict_do_nothing().returning(CheckIn))
     return db.session.execute(stmt).scalar_one_or_none()
 
 
@@ -232,15 +235,14 @@ def check_in(session: Session | None, *, payload: object = None, code: object = 
     source = CheckInSource.scan if payload is not None else CheckInSource.code
     if scanned_at is not None:
         source = CheckInSource.sync
-    new_id = _insert(booking, target, at=at, actor=actor, now=now, source=source, device_id=device_id,
-                     scan_id=scan_id)
-    if new_id is None:
+    checkin = _insert(booking, target, at=at, actor=actor, now=now, source=source, device_id=device_id,
+                      scan_id=scan_id)
+    if checkin is None:
         return _lost_race(booking, target, scan_id)
     _mark_booking(booking, at=at, actor=actor)
-    audit.record(actor, "checkin.create", ("checkins", new_id),
+    audit.record(actor, "checkin.create", ("checkins", checkin.id),
                  {"booking_id": booking.id, "session_id": target.id, "source": source, "scanned_at": at,
                   "device_id": device_id or ""}, now=now)
-    checkin = db.session.get(CheckIn, new_id)
     return Admission(checkin, booking, created=True)
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from flask import Response, request
 from flask_login import current_user
 from pydantic import AwareDatetime, Field, RootModel
+from sqlalchemy.orm import joinedload
 
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
@@ -272,9 +273,10 @@ def create_room_checkin(data: RoomCheckInIn):
 
 
 def _session_or_404(session_id: int | None) -> Session | None:
+    """The session with its activity (and the activity's venue, joined): one query for the scope check."""
     if session_id is None:
         return None
-    session = db.session.get(Session, session_id)
+    session = db.session.get(Session, session_id, options=[joinedload(Session.activity)])
     if session is None:
         raise NotFound()
     return session
