@@ -66,6 +66,13 @@ def unit_key_for(activity: Activity, session: Session | None) -> str:
     return f"c{activity.id}" if activity.is_course or session is None else f"s{session.id}"
 
 
+def unit_keys(activity: Activity) -> list[str]:
+    """Every bookable unit of an activity: the course as a whole, or each of its sessions."""
+    if activity.is_course:
+        return [unit_key_for(activity, None)]
+    return [unit_key_for(activity, s) for s in activity.sessions]
+
+
 booking_participants = sa.Table(
     "booking_participants", db.metadata,
     sa.Column("booking_id", sa.ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),

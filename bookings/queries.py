@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from activities.models import Activity, Session
-from bookings.models import SEAT_STATUSES, Booking, BookingStatus
+from bookings.models import SEAT_STATUSES, Booking, BookingStatus, unit_key_for
 
 
 def booking_code(booking: Booking) -> str:
@@ -50,9 +50,7 @@ def my_bookings(user, now: datetime) -> dict[str, list[Booking]]:
 
 def session_bookings(session: Session, *, status: BookingStatus | None = None):
     """Bookings that concern a session: its own, or the course's enrolments for a lesson."""
-    activity = session.activity
-    key = f"c{activity.id}" if activity.is_course else f"s{session.id}"
-    stmt = (select(Booking).where(Booking.unit_key == key)
+    stmt = (select(Booking).where(Booking.unit_key == unit_key_for(session.activity, session))
             .options(selectinload(Booking.user), selectinload(Booking.participants))
             .order_by(Booking.status, Booking.draw_rank, Booking.id))
     if status is not None:

@@ -16,7 +16,7 @@ from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA
 from activities.queries import activity_page, render_description
 from bookings import services
 from bookings.lottery import entry_counts, entry_list
-from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_key_for
+from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
 from core.errors import DomainError
 from core.extensions import db
@@ -49,8 +49,7 @@ def lottery_entries(activity_id: int, unit: str):
     act = activity_page(activity_id)
     if act is None or act.status == ActivityStatus.draft or act.policy.value != "lottery":
         abort(404)
-    units = {unit_key_for(act, None)} if act.is_course else {f"s{s.id}" for s in act.sessions}
-    if unit not in units:
+    if unit not in unit_keys(act):
         abort(404)
     session = None if act.is_course else next(s for s in act.sessions if f"s{s.id}" == unit)
     draw = db.session.execute(select(LotteryDraw).where(LotteryDraw.unit_key == unit)).scalar_one_or_none()
@@ -71,8 +70,7 @@ def _activity_context(act) -> dict:
     if act.policy.value == "lottery":  # draws and entries exist for lottery activities only
         draws = {d.unit_key: d for d in db.session.execute(select(LotteryDraw).where(
             LotteryDraw.activity_id == act.id)).scalars()}
-        units = [unit_key_for(act, None)] if act.is_course else [f"s{s.id}" for s in act.sessions]
-        entries = entry_counts(units)
+        entries = entry_counts(unit_keys(act))
     return {"activity": act, "now": now, "mine": mine, "credit": credit, "draws": draws, "entries": entries,
             "description": render_description(act.description), "kind_labels": KIND_LABELS,
             "category_labels": CATEGORY_LABELS, "policy_labels": POLICY_LABELS, "quota_labels": QUOTA_LABELS,
