@@ -52,7 +52,7 @@ from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
-from core.i18n import local_datetime, local_today, to_local
+from core.i18n import local_datetime, local_today, resolved_labels, to_local
 from core.pagination import window
 from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
@@ -72,11 +72,6 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-def _resolved(labels: dict) -> dict:
-    """Lazy labels translated once for the page (a lazy string is translated again at every use)."""
-    return {key: str(label) for key, label in labels.items()}
-
-
 @bp.get("/activities")
 def listing():
     """Find what is on: district, venue subtree, kind, category, dates, age and free text."""
@@ -91,9 +86,9 @@ def listing():
     def content() -> str:
         stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
         return render_template("activities/_listing.html", result=window(stmt, page, count_by=Activity.id),
-                               f=filters, districts=districts(), kind_labels=_resolved(KIND_LABELS),
-                               category_labels=_resolved(CATEGORY_LABELS), policy_labels=_resolved(POLICY_LABELS),
-                               args=args)
+                               f=filters, districts=districts(), kind_labels=resolved_labels(KIND_LABELS),
+                               category_labels=resolved_labels(CATEGORY_LABELS),
+                               policy_labels=resolved_labels(POLICY_LABELS), args=args)
 
     key = ("activities.listing", astuple(filters), page, tuple(sorted(args.items())))
     return render_template("activities/list.html", content=public_fragment(key, content))

@@ -97,6 +97,11 @@ def register_template_helpers(app) -> None:
         }
 
 
+def resolved_labels(labels: dict) -> dict:
+    """Lazy labels translated once for a page (a lazy string is translated again at every use)."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def localized(obj, attr: str = "name") -> str:
     """The English variant of a stored name (`name_en`) when the page is in English and one exists."""
     from flask_babel import get_locale

@@ -12,6 +12,7 @@ from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
+from core.i18n import resolved_labels
 from venues import services
 from venues.forms import ClosureForm, HoursForm, RoomForm, VenueForm
 from venues.models import KIND_LABELS, ROOM_KIND_LABELS, Closure, Room, Venue, VenueKind
@@ -38,7 +39,7 @@ def directory():
         result = db.paginate(venue_select(kind=kind, district=district, q=q), page=page, per_page=30,
                              error_out=False)
         return render_template("venues/_directory.html", result=result, districts=districts(), kind=kind,
-                               district=district, q=q, kind_labels={k: str(v) for k, v in KIND_LABELS.items()})
+                               district=district, q=q, kind_labels=resolved_labels(KIND_LABELS))
 
     key = ("venues.directory", kind, district, q, page)
     return render_template("venues/directory.html", content=public_fragment(key, content))
