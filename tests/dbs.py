@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from contextlib import contextmanager
 
 import psycopg
 import sqlalchemy as sa
@@ -55,3 +56,20 @@ def clear_tables(db) -> None:
         else:
             for name in reversed(tables):
                 conn.exec_driver_sql(f'DELETE FROM "{name}"')
+
+
+@contextmanager
+def recorded_statements(db):
+    """The SQL statements sent inside the block (a list, filled as they run): for tests that count queries."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

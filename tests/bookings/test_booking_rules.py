@@ -49,22 +49,14 @@ def test_without_a_waiting_list_a_full_session_is_refused_and_nothing_is_kept(ap
 def test_a_visibly_full_session_refuses_before_any_insert_or_seat_update(app):
     """Hot sign-up: most requests meet a full unit; they are answered from the counter, without a savepoint,
     an INSERT into bookings or a wait on the unit's row lock (bench: issue 9)."""
-    from sqlalchemy import event
+    from tests.dbs import recorded_statements
 
     act = af.activity(capacity=1, has_waiting_list=False)
     holder = af.book(f.resident(), act).user
     late = f.resident()
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement.lstrip().upper())
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        with pytest.raises(services.Full):
-            af.book(late, act)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    with recorded_statements(db) as sent, pytest.raises(services.Full):
+        af.book(late, act)
+    statements = [s.lstrip().upper() for s in sent]
     assert not [s for s in statements if s.startswith(("INSERT", "UPDATE", "SAVEPOINT"))], statements
     with pytest.raises(services.Duplicate):  # the holder still hears "already booked", not "full"
         af.book(holder, act)

@@ -211,20 +211,15 @@ def test_lottery_page_shows_seed_and_masked_entries_after_the_draw(client, world
 
 
 def test_a_lottery_page_costs_the_same_queries_with_many_entries(client, world):
-    from sqlalchemy import event
+    from tests.dbs import recorded_statements
 
     act = af.activity(world["net"]["branch"], actor=world["staff"], kind="course", policy="lottery", capacity=2)
     af.book(f.resident(name="张秀兰"), act)
     f.commit()
 
     def queries(path):
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements(db) as seen:
             assert client.get(path).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
     few = (queries(f"/activities/{act.id}"), queries(f"/activities/{act.id}/entries/c{act.id}"))

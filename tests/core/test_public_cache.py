@@ -1,12 +1,12 @@
 """The short-lived cache of public list fragments (core/cache.py): reused, keyed, bypassable, never personal."""
 
 import pytest
-from sqlalchemy import event
 
 from core import cache
 from core.extensions import db
 from tests import activity_factories as af
 from tests import factories as f
+from tests.dbs import recorded_statements
 
 
 @pytest.fixture
@@ -19,16 +19,8 @@ def cached(app):
 
 
 def _queries(app, func):
-    seen = []
-
-    def count(*_args):
-        seen.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db) as seen:
         result = func()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return result, len(seen)
 
 
