@@ -7,8 +7,13 @@ from core.extensions import db
 
 
 def show_domain_error(form, err: DomainError) -> int:
-    """Put a service's refusal on the form (field messages) or in a flash; returns the status to answer."""
+    """Put a service's refusal on the form (field messages) or in a flash; returns the status to answer.
+
+    A refusal of the caller (403) is not a form error: it is raised again, so the page answers 403 rather than
+    a flash on a redirect that looks like success."""
     db.session.rollback()
+    if err.status == 403:
+        raise err
     fields = err.extra.get("fields") or {}
     unplaced = []
     for name, messages in fields.items():

@@ -18,6 +18,7 @@ from activities.models import CATEGORY_LABELS, Category
 from core.db import utcnow
 from core.errors import DomainError, Forbidden
 from core.extensions import db
+from core.forms import show_domain_error
 from core.i18n import to_local
 from reports import checklist as cl
 from reports import exports, indicators, queries, services, svg
@@ -304,11 +305,8 @@ def export_log():
         venue = db.session.get(Venue, parse_int(request.form.get("venue"), "venue") or 0) or abort(404)
         try:
             services.subscribe_monthly(user, venue, actor=user)
-        except Forbidden:
-            raise  # out of scope: a 403, not a flash on a redirect
         except DomainError as err:
-            db.session.rollback()
-            flash(str(err.message), "error")
+            show_domain_error(None, err)  # out of scope is raised again: a 403
         else:
             db.session.commit()
             flash(_("You will receive the workbook every month."), "success")

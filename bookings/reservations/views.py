@@ -26,7 +26,7 @@ from bookings.reservations.queries import (
     upcoming_approved,
 )
 from core.db import utcnow
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
 from core.i18n import local_datetime, local_today, to_local
@@ -179,10 +179,8 @@ def _act(reservation_id: int, action) -> object:
     reservation = services.get_reservation(reservation_id, current_user)
     try:
         action(reservation, current_user._get_current_object())
-    except Forbidden:
-        raise  # a refusal of the caller is a 403, not a flash on a redirect that looks like success
     except DomainError as err:
-        show_domain_error(None, err)
+        show_domain_error(None, err)  # a refusal of the caller is raised again: a 403
     else:
         db.session.commit()
         flash(_("Done: %(status)s.", status=STATUS_LABELS[reservation.status]), "success")
