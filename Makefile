@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test test-sqlite bench audit lint format install assets translations browser-deps clean
+.PHONY: demo test test-shifted test-sqlite bench audit lint format install assets translations browser-deps clean
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ demo: install assets translations
 
 test: install assets translations browser-deps
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The suite (or PYTEST_ARGS) under a shifted wall clock in every process: SHIFT=+1d, +400d, +3y, 03:00, 22:30
+# (Asia/Shanghai time of day) or random. See tools/clock.py.
+SHIFT ?= random
+test-shifted: install assets translations browser-deps
+	$(BIN)/python tools/clock.py $(SHIFT) -- $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install assets translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
