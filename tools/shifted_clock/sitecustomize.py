@@ -13,3 +13,4 @@ if _offset:
     import time_machine
 
     time_machine.travel(time.time() + float(_offset), tick=True).start()
+    time.time()  # a travelling clock starts ticking at its first reading: read it now, not when a test first asks
