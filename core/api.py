@@ -92,8 +92,9 @@ class ApiBlueprint(Blueprint):
                 return render_result(fn(**kwargs), response, status)
 
             self.add_url_rule(rule, fn.__name__, view, methods=[method])
-            self.operations.append(Operation(rule, method, f"{self.name}.{fn.__name__}", summary or (fn.__doc__ or "").strip(),
-                                             self.tag, body, query, response, status, auth, errors))
+            self.operations.append(Operation(rule, method, f"{self.name}.{fn.__name__}",
+                                             summary or (fn.__doc__ or "").strip(), self.tag, body, query,
+                                             response, status, auth, errors))
             return fn
 
         return decorator
