@@ -21,6 +21,7 @@ from bookings.queries import booking_code, my_bookings, roster, session_bookings
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
+from core.spreadsheets import csv_row
 
 bp = Blueprint("bookings", __name__)
 
@@ -189,8 +190,9 @@ def session_roster_csv(session_id: int):
     writer = csv.writer(out)
     writer.writerow([_("Booking"), _("Code"), _("Name"), _("Phone"), _("Participants"), _("Seats"), _("Status")])
     for b in roster(session):
-        writer.writerow([b.id, booking_code(b), b.user.name, mask_phone(b.user.phone),
-                         "、".join(p.name for p in b.participants), b.party_size, str(STATUS_LABELS[b.status])])
+        writer.writerow(csv_row([b.id, booking_code(b), b.user.name, mask_phone(b.user.phone),
+                                 "、".join(p.name for p in b.participants), b.party_size,
+                                 str(STATUS_LABELS[b.status])]))
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=roster-{session.id}.csv"
     return response
