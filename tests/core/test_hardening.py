@@ -99,3 +99,22 @@ def _walk(node):
             yield from _walk(value)
     else:
         yield node
+
+
+def test_staff_cannot_book_for_a_deleted_or_a_staff_account(client):
+    from accounts import services as accounts
+
+    act = af.activity()
+    f.staff(act.venue, login="desk")
+    colleague = f.staff(act.venue)
+    gone = f.resident("13800000031")
+    accounts.delete_account(gone)
+    f.commit()
+    headers = {"Authorization": f"Bearer {token_for(client, 'desk')}"}
+    session = af.first_session(act)
+    for holder in (gone.id, colleague.id):
+        body = {"activity_id": act.id, "session_id": session.id, "user_id": holder}
+        response = client.post(f"{A}/bookings", json=body, headers=headers)
+        assert response.status_code == 404, response.get_json()
+    db.session.expire_all()
+    assert session.seats_taken == 0 and db.session.query(Booking).count() == 0
