@@ -233,7 +233,7 @@ def on_behalf():
     """Book for a caller (phone or card number) on a session in scope."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("caller") or "").strip()[:30]
-    caller = _find_resident(login) if login else None
+    caller = _find_resident(login, actor, "book_on_behalf") if login else None
     status = 200
     if request.method == "POST":
         session = db.session.get(Session, request.form.get("session_id", type=int) or 0)
@@ -257,11 +257,13 @@ def on_behalf():
     return render_template("bookings/on_behalf.html", caller=caller, login=login, mask_phone=mask_phone), status
 
 
-def _find_resident(login: str) -> User | None:
-    from accounts.services import find_by_login
+def _find_resident(login: str, actor: User, purpose: str) -> User | None:
+    """The resident a counter task is about; the look-up is recorded (and kept, whatever follows)."""
+    from accounts.services import look_up_resident
 
-    user = find_by_login(login)
-    return user if user is not None and user.is_resident else None
+    resident = look_up_resident(login, actor=actor, purpose=purpose)
+    db.session.commit()
+    return resident
 
 
 @bp.route("/staff/credit", methods=["GET", "POST"])
@@ -270,7 +272,7 @@ def credit():
     """A resident's strikes and suspension; staff lift a suspension with a note."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("resident") or "").strip()[:30]
-    resident = _find_resident(login) if login else None
+    resident = _find_resident(login, actor, "credit") if login else None
     status = 200
     if request.method == "POST" and resident is not None:
         try:

@@ -118,3 +118,29 @@ def test_staff_cannot_book_for_a_deleted_or_a_staff_account(client):
         assert response.status_code == 404, response.get_json()
     db.session.expire_all()
     assert session.seats_taken == 0 and db.session.query(Booking).count() == 0
+
+
+def test_absolute_links_use_the_configured_base_url_not_the_host_header(app, client):
+    act = af.activity()
+    f.commit()
+    app.config["PUBLIC_BASE_URL"] = "https://culture.panjin.example"
+    try:
+        body = client.get(f"/calendar/venues/{act.venue_id}.ics", headers={"Host": "evil.example"}).get_data(
+            as_text=True)
+    finally:
+        app.config["PUBLIC_BASE_URL"] = ""
+    assert "https://culture.panjin.example/activities/" in body.replace("\r\n ", "")
+    assert "evil.example" not in body
+
+
+def test_staff_look_ups_of_residents_are_recorded(client):
+    from core.audit import AuditEntry
+
+    f.resident("13800000041")
+    f.staff(None, Role.staff, login="desk")
+    f.commit()
+    client.login("desk")
+    client.get("/staff/credit?resident=13800000041")
+    client.get("/staff/book?caller=13900009999")
+    rows = db.session.query(AuditEntry).filter_by(action="resident.lookup").order_by(AuditEntry.id).all()
+    assert [(r.details["purpose"], r.details["found"]) for r in rows] == [("credit", True), ("book_on_behalf", False)]
