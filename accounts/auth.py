@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -46,6 +46,19 @@ def _active_user(user_id, version) -> User | None:
     return user
 
 
+def _bearer(req) -> str | None:
+    header = req.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def _from_bearer(req) -> User | None:
+    """The user of the request's bearer token; `g.authenticated_by` says so, which exempts it from CSRF."""
+    user = user_from_token(_bearer(req))
+    if user is not None:
+        g.authenticated_by = "bearer"
+    return user
+
+
 def register_auth(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -53,6 +66,8 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str):
+        if _bearer(request):  # a bearer token wins over a session cookie sent alongside it
+            return _from_bearer(request)
         try:
             user_id, version = (int(x) for x in session_id.split(":"))
         except (ValueError, AttributeError):
@@ -61,10 +76,7 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.request_loader
     def _from_header(req):
-        header = req.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            return user_from_token(header[7:].strip())
-        return None
+        return _from_bearer(req) if _bearer(req) else None
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -118,6 +118,18 @@ def validate_birth_year(birth_year: int | None, now: datetime, field: str = "bir
         raise Invalid(fields={field: [_("Enter a year between %(a)s and %(b)s.", a=now.year - 120, b=now.year)]})
 
 
+def look_up_resident(login: str, *, actor: User, purpose: str) -> User | None:
+    """A resident found by staff (phone, card or e-mail) for a counter task; every look-up is recorded with
+    who asked, for what and whether someone was found, because it reaches the whole network's residents."""
+    if not actor.is_staff:
+        raise Forbidden()
+    user = find_by_login(login)
+    resident = user if user is not None and user.is_resident and user.is_active else None
+    audit.record(actor, "resident.lookup", ("users", resident.id if resident else None),
+                 {"purpose": purpose, "found": resident is not None})
+    return resident
+
+
 def find_by_login(login: str) -> User | None:
     """The account named by a phone, a one-card number, an e-mail or a staff login."""
     login = (login or "").strip()

@@ -320,20 +320,13 @@ def set_cover_image(activity: Activity, *, stream, actor: User, upload_dir: str)
     import secrets
     from pathlib import Path
 
-    from PIL import Image, UnidentifiedImageError
+    from core.images import NotAPicture, decode_picture
 
     if not activity.can_manage(actor):
         raise Forbidden()
     try:
-        with Image.open(stream) as probe:
-            if probe.format not in COVER_FORMATS:
-                raise BadImage(fields={"cover": [str(BadImage.message)]})
-            probe.verify()
-        stream.seek(0)
-        with Image.open(stream) as image:
-            image.thumbnail(COVER_SIZE)
-            picture = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        picture = decode_picture(stream.read(), formats=COVER_FORMATS, fit=COVER_SIZE).convert("RGB")
+    except NotAPicture:
         raise BadImage(fields={"cover": [str(BadImage.message)]}) from None
     folder = Path(upload_dir) / "activities"
     folder.mkdir(parents=True, exist_ok=True)

@@ -54,6 +54,7 @@ from core.extensions import db
 from core.forms import show_domain_error
 from core.i18n import local_datetime, local_today, resolved_labels, to_local
 from core.pagination import window
+from core.urls import external_url
 from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
 
@@ -152,8 +153,8 @@ def lottery_verify():
 
 
 def _ics(sessions: list[Session], name: str) -> Response:
-    body = ics_for(sessions, name=name, url_for_activity=lambda a: url_for(
-        "bookings.activity", activity_id=a.id, _external=True))
+    body = ics_for(sessions, name=name, url_for_activity=lambda a: external_url("bookings.activity",
+                                                                                activity_id=a.id))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = "inline; filename=calendar.ics"
     return response

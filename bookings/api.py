@@ -124,7 +124,7 @@ def create_booking(data: BookingIn):
     actor = current_user._get_current_object()
     holder = actor
     if data.user_id is not None and data.user_id != actor.id:
-        require_venue_scope(activity.venue)
+        require_roles(*MANAGE_ROLES)
         holder = db.session.get(User, data.user_id)
         if holder is None:
             raise NotFound()

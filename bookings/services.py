@@ -32,6 +32,7 @@ from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid, NotFound
 from core.extensions import db
+from venues.models import Venue
 
 ENROLMENT_LIMIT = 3
 OFFER_HOURS = 12
@@ -140,6 +141,15 @@ class BookingRequest:
     extra: dict = field(default_factory=dict)
 
 
+def _check_on_behalf(holder: User, activity: Activity, actor: User) -> None:
+    """Staff book for someone else only at venues in their scope, and only for a resident whose account is open
+    (a deleted or staff account holds no seats)."""
+    if not actor.reaches(activity.venue):
+        raise Forbidden()
+    if not holder.is_active or not holder.is_resident:
+        raise NotFound(_("No resident has this account."))
+
+
 def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None = None) -> Booking:
     """Book seats on a session (or enrol in a course) for `user` and their participants.
 
@@ -151,6 +161,8 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     now = now or utcnow()
     activity = data.activity
     session = None if activity.is_course else data.session  # a class is enrolled as a whole
+    if actor.id != user.id:
+        _check_on_behalf(user, activity, actor)
     _check_unit(activity, session, now)
     unit_key = unit_key_for(activity, session)
     asked = data.party_size if data.party_size is not None else len(data.participant_ids or ()) or 1
@@ -554,6 +566,16 @@ def record_strike(booking: Booking, now: datetime) -> Credit:
     return credit
 
 
+def strike_venues(suspension: Suspension) -> list:
+    """The venues of the no-shows that led to `suspension` (those counted in the window before it began)."""
+
+    return list(db.session.execute(
+        select(Venue).join(Activity, Activity.venue_id == Venue.id).join(Booking, Booking.activity_id == Activity.id)
+        .where(Booking.user_id == suspension.user_id, Booking.counted_as_no_show.is_(True),
+               Booking.no_show_at > suspension.starts_at - STRIKE_WINDOW,
+               Booking.no_show_at <= suspension.starts_at).distinct()).scalars())
+
+
 def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None = None) -> Suspension:
     """Staff lift a suspension early with a note; earlier strikes stay spent."""
     now = now or utcnow()
@@ -565,6 +587,9 @@ def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None 
     suspension = credit_of(user, now).suspension
     if suspension is None:
         raise InvalidTransition(_("This account is not suspended."))
+    if not all(actor.reaches(venue) for venue in strike_venues(suspension)):
+        raise Forbidden(_("Only staff whose scope covers every venue where these no-shows happened can lift "
+                          "this suspension."))
     suspension.lifted_at, suspension.lifted_by_id, suspension.lift_note = now, actor.id, note
     user.suspended_until = None
     user.suspension_reason = None

@@ -21,6 +21,7 @@ from bookings.queries import booking_code, my_bookings, roster, session_bookings
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
+from core.spreadsheets import csv_row
 
 bp = Blueprint("bookings", __name__)
 
@@ -189,8 +190,9 @@ def session_roster_csv(session_id: int):
     writer = csv.writer(out)
     writer.writerow([_("Booking"), _("Code"), _("Name"), _("Phone"), _("Participants"), _("Seats"), _("Status")])
     for b in roster(session):
-        writer.writerow([b.id, booking_code(b), b.user.name, mask_phone(b.user.phone),
-                         "、".join(p.name for p in b.participants), b.party_size, str(STATUS_LABELS[b.status])])
+        writer.writerow(csv_row([b.id, booking_code(b), b.user.name, mask_phone(b.user.phone),
+                                 "、".join(p.name for p in b.participants), b.party_size,
+                                 str(STATUS_LABELS[b.status])]))
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=roster-{session.id}.csv"
     return response
@@ -231,7 +233,7 @@ def on_behalf():
     """Book for a caller (phone or card number) on a session in scope."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("caller") or "").strip()[:30]
-    caller = _find_resident(login) if login else None
+    caller = _find_resident(login, actor, "book_on_behalf") if login else None
     status = 200
     if request.method == "POST":
         session = db.session.get(Session, request.form.get("session_id", type=int) or 0)
@@ -255,11 +257,13 @@ def on_behalf():
     return render_template("bookings/on_behalf.html", caller=caller, login=login, mask_phone=mask_phone), status
 
 
-def _find_resident(login: str) -> User | None:
-    from accounts.services import find_by_login
+def _find_resident(login: str, actor: User, purpose: str) -> User | None:
+    """The resident a counter task is about; the look-up is recorded (and kept, whatever follows)."""
+    from accounts.services import look_up_resident
 
-    user = find_by_login(login)
-    return user if user is not None and user.is_resident else None
+    resident = look_up_resident(login, actor=actor, purpose=purpose)
+    db.session.commit()
+    return resident
 
 
 @bp.route("/staff/credit", methods=["GET", "POST"])
@@ -268,7 +272,7 @@ def credit():
     """A resident's strikes and suspension; staff lift a suspension with a note."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("resident") or "").strip()[:30]
-    resident = _find_resident(login) if login else None
+    resident = _find_resident(login, actor, "credit") if login else None
     status = 200
     if request.method == "POST" and resident is not None:
         try:

@@ -7,10 +7,11 @@ request, shape the answer and generate `/api/v1/openapi.json`, so the document c
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import ValidationError as CSRFValidationError
@@ -91,18 +92,20 @@ class ApiBlueprint(Blueprint):
                 return render_result(fn(**kwargs), response, status)
 
             self.add_url_rule(rule, fn.__name__, view, methods=[method])
-            self.operations.append(Operation(rule, method, fn.__name__, summary or (fn.__doc__ or "").strip(),
-                                             self.tag, body, query, response, status, auth, errors))
+            self.operations.append(Operation(rule, method, f"{self.name}.{fn.__name__}",
+                                             summary or (fn.__doc__ or "").strip(), self.tag, body, query,
+                                             response, status, auth, errors))
             return fn
 
         return decorator
 
 
 def _api_guard():
-    """Cookie-authenticated writes need the CSRF token header; bearer-token calls do not."""
-    if request.method not in WRITE_METHODS or request.headers.get("Authorization"):
+    """Cookie-authenticated writes need the CSRF token header; calls that a bearer token authenticated do not
+    (any other Authorization header, or a bearer token that did not authenticate, exempts nothing)."""
+    if request.method not in WRITE_METHODS or not current_user.is_authenticated:
         return None
-    if not current_user.is_authenticated or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if g.get("authenticated_by") == "bearer" or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return None
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
@@ -117,7 +120,10 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if request.mimetype != "application/json":
         raise DomainError(_("Send the body as JSON (Content-Type: application/json)."),
                           code="unsupported_media_type", status=415)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: as malformed as any other bad JSON
+        payload = None
     if payload is None:
         raise BadRequest(_("The body is not valid JSON."))
     return parse_model(model, payload)
@@ -126,9 +132,29 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 def parse_model(model: type[BaseModel], payload: Any) -> BaseModel:
     """Validate `payload`, raising `Invalid` with a message per field in the user's language."""
     try:
-        return model.model_validate(payload)
+        parsed = model.model_validate(payload)
     except PydanticError as exc:
         raise Invalid(fields=field_errors(exc)) from None
+    if wrong := _out_of_range_dates(parsed):
+        raise Invalid(fields={name: [_("Must be between the years %(a)s and %(b)s.", a=FIRST_YEAR, b=LAST_YEAR)]
+                              for name in wrong})
+    return parsed
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # what a culture network schedules or reports on; 9999-12-31-12:00 overflows
+
+
+def _out_of_range_dates(model: BaseModel, prefix: str = "") -> list[str]:
+    """Names of the date and datetime fields (nested models and lists too) outside FIRST_YEAR..LAST_YEAR."""
+    wrong = []
+    for name, value in model:
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            where = f"{prefix}{name}" + (f".{i}" if isinstance(value, list) else "")
+            if isinstance(item, date) and not FIRST_YEAR <= item.year <= LAST_YEAR:
+                wrong.append(where)
+            elif isinstance(item, BaseModel):
+                wrong += _out_of_range_dates(item, f"{where}.")
+    return wrong
 
 
 def field_errors(exc: PydanticError) -> dict[str, list[str]]:
@@ -212,16 +238,17 @@ def openapi_document() -> dict:
     models.add((ErrorOut, "serialization"))
     refs, defs = models_json_schema(sorted(models, key=lambda m: (m[0].__name__, m[1])),
                                     ref_template="#/components/schemas/{model}")
+    schemas = dict(defs.get("$defs", {}))
     paths: dict[str, dict] = {}
     for op in operations:
         path = API_PREFIX + _CONVERTER.sub(r"{\2}", op.rule)
-        paths.setdefault(path, {})[op.method.lower()] = _operation_doc(op, refs)
+        paths.setdefault(path, {})[op.method.lower()] = _operation_doc(op, refs, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "CultureNet API", "version": "1"},
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
@@ -234,14 +261,16 @@ def _is_model(obj) -> bool:
     return isinstance(obj, type) and issubclass(obj, BaseModel)
 
 
-def _operation_doc(op: Operation, refs: dict) -> dict:
+def _operation_doc(op: Operation, refs: dict, schemas: dict) -> dict:
+    """One operation; the enums and models its query parameters refer to are added to `schemas`."""
     doc: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary.split("\n")[0], "tags": [op.tag]}
     params = [{"name": name, "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int"
                else {"type": "string"}}
               for conv, name in _CONVERTER.findall(op.rule)]
     if op.query:
-        schema = op.query.model_json_schema()
+        schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                            "schema": prop})

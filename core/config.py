@@ -71,6 +71,8 @@ class Config:
         self.JSON_SORT_KEYS = False
         # Seconds a rendered public list fragment may be reused by a worker (core/cache.py); 0: never.
         self.PUBLIC_CACHE_SECONDS = int(env.get("PUBLIC_CACHE_SECONDS", "15"))
+        # Absolute links (calendar feeds) start here when set, never with the Host header a request claims.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)
         self.TESTING = False
         for key, value in overrides.items():

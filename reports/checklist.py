@@ -332,16 +332,15 @@ def sniff(data: bytes, filename: str) -> tuple[str, bytes, str]:
     if claimed is None:
         raise BadEvidence(_("Attach a PDF, Word (.docx) or Excel (.xlsx) document, or a JPEG or PNG image."))
     if claimed.startswith("image/"):
-        from PIL import Image, UnidentifiedImageError
+        from core.images import NotAPicture, decode_picture
 
         try:
-            with Image.open(BytesIO(data)) as img:
-                img.load()
-                fmt = "PNG" if img.format == "PNG" else "JPEG"
-                out = BytesIO()
-                (img if fmt == "PNG" else img.convert("RGB")).save(out, format=fmt)
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            img = decode_picture(data, formats={"JPEG", "PNG"})
+        except NotAPicture:
             raise BadEvidence(_("This image cannot be read.")) from None
+        fmt = "PNG" if img.format == "PNG" else "JPEG"
+        out = BytesIO()
+        (img if fmt == "PNG" else img.convert("RGB")).save(out, format=fmt)
         return (f"image/{fmt.lower()}", out.getvalue(), ".png" if fmt == "PNG" else ".jpg")
     if not any(data.startswith(m) for m in DOCUMENT_TYPES[claimed]):
         raise BadEvidence(_("The file's content does not match its type."))

@@ -15,6 +15,7 @@ from core import audit
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import to_local
+from core.spreadsheets import append_row, csv_row
 from reports import checklist as cl
 from reports import indicators as ind
 from reports.models import CHECK_STATUS_LABELS, ExportLog
@@ -46,20 +47,21 @@ def _cell(value):
 def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([h for _k, h in table.columns])
+    writer.writerow(csv_row(h for _k, h in table.columns))
     for row in table.rows:
-        writer.writerow(["" if (v := _cell(row.get(k))) is None else
-                         (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v) for k, _h in table.columns])
+        writer.writerow(csv_row("" if (v := _cell(row.get(k))) is None else
+                                (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v)
+                                for k, _h in table.columns))
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
 def _sheet(ws, table: Table) -> None:
     ws.title = _sheet_title(table.title)
-    ws.append([h for _k, h in table.columns])
+    append_row(ws, (h for _k, h in table.columns))
     for c in ws[1]:
         c.font = Font(bold=True)
     for row in table.rows:
-        ws.append([_cell(row.get(k)) for k, _h in table.columns])
+        append_row(ws, (_cell(row.get(k)) for k, _h in table.columns))
     for i, (_k, header) in enumerate(table.columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
         for cell in ws[get_column_letter(i)][1:]:

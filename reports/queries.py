@@ -2,6 +2,7 @@
 filters every report shares (period, grouping, venue within scope, venue kind, category).
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.i18n import to_local
 from reports.models import DailyAttendance
+from reports.params import parse_year
 from reports.rollup import COUNTED_BOOKINGS, _live_sessions, utc_bounds
 from venues.models import Venue, VenueKind
 from venues.queries import subtree_clause
@@ -205,20 +207,30 @@ def monthly(flt: ReportFilter, where=()) -> dict[str, dict]:
     return out
 
 
+def parse_period(value: str, name: str, pattern: str, most: int) -> tuple[int, int]:
+    """(year, n) of a `2026-05` month or a `2026-Q2` quarter, or Invalid naming the parameter."""
+    match = re.fullmatch(pattern, value.strip())
+    if match is None or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= most:
+        example = "2026-05" if name == "month" else "2026-Q2"
+        raise Invalid(fields={name: [_("Must be a period such as %(example)s.", example=example)]})
+    return int(match[1]), int(match[2])
+
+
 def narrow(flt: ReportFilter, args: dict) -> ReportFilter:
     """The filter of one table row (its venue, district, kind, category, month/quarter/year)."""
     extra = {}
     first, last = flt.first, flt.last
     if args.get("month"):
-        y, m = (int(x) for x in args["month"].split("-"))
+        y, m = parse_period(args["month"], "month", r"(\d{4})-(\d{1,2})", 12)
         first, last = max(first, date(y, m, 1)), min(last, (date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)))
     if args.get("quarter"):
-        y, q = args["quarter"].split("-Q")
-        m = (int(q) - 1) * 3 + 1
-        end = date(int(y) + (m + 3 > 12), (m + 2) % 12 + 1, 1) - timedelta(days=1)
-        first, last = max(first, date(int(y), m, 1)), min(last, end)
+        y, q = parse_period(args["quarter"], "quarter", r"(\d{4})-Q(\d)", 4)
+        m = (q - 1) * 3 + 1
+        end = date(y + (m + 3 > 12), (m + 2) % 12 + 1, 1) - timedelta(days=1)
+        first, last = max(first, date(y, m, 1)), min(last, end)
     if args.get("year"):
-        first, last = max(first, date(int(args["year"]), 1, 1)), min(last, date(int(args["year"]), 12, 31))
+        y = parse_year(args["year"], 0)
+        first, last = max(first, date(y, 1, 1)), min(last, date(y, 12, 31))
     if args.get("district"):
         extra["district"] = args["district"]
     return ReportFilter(first=first, last=last, paths=flt.paths, anchor=flt.anchor, venue_kind=flt.venue_kind,

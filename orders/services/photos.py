@@ -1,7 +1,6 @@
 """Photos of a delivered service (活动纪实): checked by decoding them (never by their names), shrunk to fit
 1600×1200 and stored as fresh JPEGs (which drops any metadata), at most three per order."""
 
-import io
 import secrets
 from pathlib import Path
 
@@ -25,7 +24,7 @@ class BadPhoto(Invalid):
 
 def decode_photos(streams) -> list:
     """The uploaded photos as RGB images, or `BadPhoto` when there are too many or one is not a picture."""
-    from PIL import Image, UnidentifiedImageError
+    from core.images import NotAPicture, decode_picture
 
     streams = list(streams)
     if len(streams) > MAX_PHOTOS:
@@ -36,14 +35,8 @@ def decode_photos(streams) -> list:
         if len(data) > MAX_BYTES:
             raise BadPhoto()
         try:
-            with Image.open(io.BytesIO(data)) as probe:
-                if probe.format not in FORMATS:
-                    raise BadPhoto()
-                probe.verify()
-            with Image.open(io.BytesIO(data)) as image:
-                image.thumbnail(SIZE)
-                pictures.append(image.convert("RGB"))
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            pictures.append(decode_picture(data, formats=FORMATS, fit=SIZE).convert("RGB"))
+        except NotAPicture:
             raise BadPhoto() from None
     return pictures
 

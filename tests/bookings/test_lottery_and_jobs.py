@@ -10,6 +10,7 @@ from core.errors import Invalid
 from core.extensions import db
 from tests import activity_factories as af
 from tests import factories as f
+from venues.models import VenueKind
 
 
 def _lottery_course(capacity=3, entries=6, **fields):
@@ -177,10 +178,11 @@ def test_strikes_older_than_90_days_do_not_count(app):
 
 def test_staff_lift_a_suspension_with_a_note_and_the_resident_can_book_again(app):
     user = f.resident()
+    hub = f.venue()
     for _ in range(3):
-        services.record_strike(_event_booking(user), af.now())
+        services.record_strike(af.book(user, af.activity(hub, starts_in=timedelta(hours=4))), af.now())
     assert user.is_suspended(af.now())
-    staff = f.staff(f.venue())
+    staff = f.staff(hub)
     with pytest.raises(Invalid):
         services.lift_suspension(user, note="", actor=staff, now=af.now())
     services.lift_suspension(user, note="家中有事，已说明", actor=staff, now=af.now())
@@ -195,3 +197,21 @@ def test_a_resident_cannot_lift_a_suspension(app):
     user = f.resident()
     with pytest.raises(Forbidden):
         services.lift_suspension(user, note="x", actor=f.resident(), now=af.now())
+
+
+def test_only_staff_whose_scope_covers_where_the_no_shows_happened_lift_the_suspension(app):
+    from accounts.models import Role
+    from core.errors import Forbidden
+
+    hub = f.venue()
+    village = f.venue(VenueKind.community, parent=f.venue(VenueKind.station, parent=hub))
+    elsewhere = f.venue(VenueKind.community)
+    user = f.resident()
+    for _ in range(3):
+        services.record_strike(af.book(user, af.activity(hub, starts_in=timedelta(hours=4))), af.now())
+    for outsider in (f.staff(village), f.staff(elsewhere, Role.manager)):
+        with pytest.raises(Forbidden):
+            services.lift_suspension(user, note="误判", actor=outsider, now=af.now())
+    assert user.is_suspended(af.now())
+    services.lift_suspension(user, note="误判", actor=f.staff(hub), now=af.now())
+    assert not user.is_suspended(af.now())
