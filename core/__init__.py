@@ -72,10 +72,9 @@ def register_blueprints(app: Flask) -> None:
     from activities import api as activities_api
     from activities import views as activities_views
     from bookings import api as bookings_api
-    from bookings import checkin_api, checkin_views
     from bookings import views as bookings_views
-    from bookings.reservations import api as reservations_api
-    from bookings.reservations import views as reservations_views
+    from checkin import api as checkin_api
+    from checkin import views as checkin_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from notify import views as notify_views
@@ -84,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     from reports import api as reports_api
     from reports import receivers  # noqa: F401  (keeps the roll-up told of moved sessions)
     from reports import views as reports_views
+    from rooms import api as reservations_api
+    from rooms import views as reservations_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
@@ -108,7 +109,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
     from activities.schedule import keep_schedules
-    from bookings.reservations.privacy import connect_account_signals
+    from rooms.privacy import connect_account_signals
 
     register_auth(app)
     connect_account_signals()
@@ -119,8 +120,8 @@ def register_blueprints(app: Flask) -> None:
 def connect_notifications() -> None:
     """Domain events → the outbox: what residents and groups are told, and their reminders."""
     from bookings import notifications as booking_notifications
-    from bookings.reservations import notifications as reservation_notifications
     from orders import notifications as order_notifications
+    from rooms import notifications as reservation_notifications
 
     booking_notifications.connect()
     reservation_notifications.connect()
@@ -130,14 +131,14 @@ def connect_notifications() -> None:
 def register_cli(app: Flask) -> None:
     """CLI groups, and the demo seeders in the order their data depends on each other."""
     from accounts.cli import users_cli
-    from bookings import checkin_demo
     from bookings import demo as bookings_demo
-    from bookings.reservations import demo as reservations_demo
+    from checkin import demo as checkin_demo
     from core.cli import demo_cli, i18n_cli
     from notify.cli import jobs_cli, scheduler_cli
     from orders import demo as orders_demo
     from reports import demo as reports_demo
     from reports.cli import reports_cli
+    from rooms import demo as reservations_demo
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
@@ -156,9 +157,9 @@ def register_jobs() -> None:
     """Every scheduled job (an idempotent sweeper `func(now)`), in one visible list; notify runs them."""
     from activities import schedule
     from bookings import jobs as booking_jobs
-    from bookings.reservations import jobs as reservation_jobs
     from notify.scheduler import register_job, register_notify_jobs
     from reports import jobs as report_jobs
+    from rooms import jobs as reservation_jobs
 
     register_notify_jobs()
     for table in (schedule.JOBS, booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS):

@@ -51,10 +51,13 @@ def local_today(now: datetime | None = None) -> date:
     return to_local(now or datetime.now(UTC)).date()
 
 
+# The packages that own a translation catalogue (`<pkg>/translations`), in the order they are merged.
+PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports"]
+
+
 def translation_directories(root) -> str:
     """The root catalogue first, then each package's own, so packages can grow their catalogues apart."""
-    packages = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports"]
-    dirs = ["translations"] + [f"{p}/translations" for p in packages]
+    dirs = ["translations"] + [f"{p}/translations" for p in PACKAGES]
     return ";".join(d for d in dirs if (root / d).is_dir())
 
 

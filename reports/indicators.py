@@ -232,7 +232,7 @@ def registry_totals(rows: list[dict]) -> dict:
 def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
     """Hours rooms were booked (sessions and reservations holding them) and used (sessions held, groups
     checked in) against the hours their venues were open, for bookable rooms in the filter."""
-    from bookings.reservations.models import ReservationStatus, RoomReservation
+    from rooms.models import ReservationStatus, RoomReservation
 
     now = now or datetime.now(UTC)
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))

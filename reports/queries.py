@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from accounts.models import REPORT_ROLES
 from activities.models import Activity, Category, Session
-from bookings.checkin_models import CheckIn, WalkIn
 from bookings.models import Booking
+from checkin.models import CheckIn, WalkIn
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.i18n import to_local

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from activities.models import Activity, ActivityStatus, Session, SessionStatus
-from bookings.checkin_models import CheckIn, WalkIn
 from bookings.models import Booking, BookingStatus
+from checkin.models import CheckIn, WalkIn
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import local_datetime, to_local

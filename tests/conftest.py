@@ -10,6 +10,9 @@ from core import create_app
 from core.extensions import db, limiter
 from tests import dbs
 
+# Fixture modules of the packages whose worlds other packages' tests reuse (check-in admits room tickets).
+pytest_plugins = ["tests.rooms.fixtures"]
+
 
 def pytest_configure(config):
     """Compile the translation catalogues (the app reads .mo files), so plain `pytest` works too."""

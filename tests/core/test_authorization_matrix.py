@@ -18,15 +18,15 @@ import pytest
 from flask import g
 
 from accounts.models import Role
-from bookings import tickets
 from bookings.models import BookingStatus, Suspension
-from bookings.reservations import services as reservations
+from core import tickets
 from core.extensions import db, limiter
 from core.i18n import local_datetime
 from notify.models import Channel, Message, State
 from orders import services as orders
 from reports import checklist as cl
 from reports import services as report_services
+from rooms import services as reservations
 from tests import activity_factories as af
 from tests import dbs
 from tests import factories as f
