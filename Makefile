@@ -51,6 +51,7 @@ demo: install assets translations
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install assets translations browser-deps
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install assets translations
@@ -63,6 +64,7 @@ audit: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check . || true
 
 format: install

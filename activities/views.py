@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import defer
 
@@ -48,6 +49,7 @@ from activities.queries import (
     sessions_for_feed,
     staff_activities,
 )
+from core import nav
 from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
@@ -58,6 +60,12 @@ from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
 
 bp = Blueprint("activities", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 10, "activities.listing", _l("What's on")),
+    nav.NavEntry("staff", 10, "activities.staff_list", _l("Activities and sessions")),
+    nav.NavEntry("staff", 20, "activities.quick", _l("List a local event quickly")),
+]
+
 
 
 def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:

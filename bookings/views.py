@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,11 +19,19 @@ from bookings import services
 from bookings.lottery import entry_counts, entry_list
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
+from core import nav
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
 
 bp = Blueprint("bookings", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.signed_in),
+    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller")),
+    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions")),
+    nav.NavEntry("account", 10, "bookings.mine", _l("My bookings")),
+]
+
 
 
 def _now() -> datetime:

@@ -4,6 +4,7 @@ import base64
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
@@ -13,7 +14,7 @@ from bookings.models import Booking
 from checkin import services as checkin
 from checkin.models import SOURCE_LABELS
 from checkin.queries import attendance_list, door_reservations, door_sessions
-from core import tickets
+from core import nav, tickets
 from core.db import utcnow
 from core.errors import DomainError
 from core.extensions import db
@@ -21,15 +22,14 @@ from core.security import CSP
 from rooms import services as room_services
 
 bp = Blueprint("checkin", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 60, "checkin.scan", _l("Scan tickets"), visible=nav.with_roles(*CHECKIN_ROLES)),
+    nav.NavEntry("staff", 60, "checkin.scan", _l("Scan tickets at the door")),
+]
+
 
 # The QR decoder runs in a Web Worker that qr-scanner builds from a blob: URL (same-origin script only).
 SCAN_CSP = CSP.replace("default-src 'self'", "default-src 'self'; worker-src 'self' blob:")
-
-
-@bp.app_context_processor
-def _scan_link() -> dict:
-    """Whether the navigation shows the scanner: anyone who may check tickets in somewhere."""
-    return {"can_scan": bool(current_user and current_user.is_authenticated and current_user.has_role(*CHECKIN_ROLES))}
 
 
 def scanner_messages() -> dict[str, str]:

@@ -96,7 +96,6 @@ def register_template_helpers(app) -> None:
             "html_lang": "zh-CN" if locale.startswith("zh") else "en",
             "large_text": request.cookies.get("large_text") == "1",
             "network_name": app.config.get("NETWORK_NAME"),
-            "has_endpoint": lambda name: name in app.view_functions,
         }
 
 

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, request
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -25,13 +25,6 @@ def safe_next(default: str = "/") -> str:
     if not path.startswith("/") or path.startswith("//"):
         return default
     return path + (f"?{parsed.query}" if parsed.query else "")
-
-
-@bp.get("/")
-def index():
-    from venues.queries import district_summaries
-
-    return render_template("core/index.html", districts=district_summaries())
 
 
 @bp.get("/healthz")

@@ -2,10 +2,12 @@
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
 from accounts.models import Role, User
+from core import nav
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from notify import queries, services
@@ -15,20 +17,17 @@ from notify.models import Message
 
 bp = Blueprint("notify", __name__)
 webhooks = Blueprint("notify_webhooks", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 100, "notify.inbox", _l("Messages"), visible=nav.signed_in, badge=queries.unread_count),
+    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages")),
+    nav.NavEntry("account", 30, "notify.inbox", _l("Messages")),
+    nav.NavEntry("account", 40, "notify.preferences", _l("How we contact you")),
+]
+
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
-
-
-@bp.app_context_processor
-def _inbox_badge():
-    def inbox_unread() -> int:
-        if not current_user or not current_user.is_authenticated:
-            return 0
-        return queries.unread_count(current_user)
-
-    return {"inbox_unread": inbox_unread}
 
 
 @bp.get("/inbox")

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import MANAGE_ROLES, REPORT_ROLES
+from core import nav
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.forms import show_domain_error
@@ -41,6 +43,12 @@ from venues.models import Venue
 from venues.queries import districts, venues_in_scope
 
 bp = Blueprint("orders", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 40, "orders.menu", _l("Service menu")),
+    nav.NavEntry("staff", 70, "orders.staff_queue", _l("Service orders")),
+    nav.NavEntry("staff", 80, "orders.staff_menu", _l("Service menu")),
+]
+
 LABELS = {"category_labels": CATEGORY_LABELS, "status_labels": STATUS_LABELS}
 
 

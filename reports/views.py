@@ -10,11 +10,13 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import REPORT_ROLES
 from activities.models import CATEGORY_LABELS, Category
+from core import nav
 from core.db import utcnow
 from core.errors import DomainError, Forbidden
 from core.extensions import db
@@ -28,6 +30,11 @@ from venues.models import KIND_LABELS, Venue, VenueKind
 from venues.queries import venues_in_scope
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 110, "reports.dashboard", _l("Reports"), visible=nav.with_roles(*REPORT_ROLES)),
+    nav.NavEntry("staff", 90, "reports.dashboard", _l("Reports and acceptance files")),
+]
+
 
 
 @bp.before_request

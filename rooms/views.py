@@ -6,11 +6,12 @@ from datetime import date, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES
-from core import tickets
+from core import nav, tickets
 from core.db import utcnow
 from core.errors import DomainError
 from core.extensions import db
@@ -34,6 +35,13 @@ from rooms.queries import (
 from venues.models import ROOM_KIND_LABELS
 
 bp = Blueprint("reservations", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 30, "reservations.rooms", _l("Rooms")),
+    nav.NavEntry("main", 90, "reservations.mine", _l("My rooms"), visible=nav.signed_in),
+    nav.NavEntry("staff", 50, "reservations.staff_queue", _l("Room reservation requests")),
+    nav.NavEntry("account", 20, "reservations.mine", _l("My room reservations")),
+]
+
 WEEK = 7
 
 

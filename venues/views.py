@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_venue_scope
 from accounts.models import MANAGE_ROLES
+from core import nav
 from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
@@ -16,9 +18,14 @@ from core.i18n import resolved_labels
 from venues import services
 from venues.forms import ClosureForm, HoursForm, RoomForm, VenueForm
 from venues.models import KIND_LABELS, ROOM_KIND_LABELS, Closure, Room, Venue, VenueKind
-from venues.queries import ancestors, districts, venue_page, venue_select, venues_in_scope
+from venues.queries import ancestors, district_summaries, districts, venue_page, venue_select, venues_in_scope
 
 bp = Blueprint("venues", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 20, "venues.directory", _l("Venues")),
+    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=lambda u: nav.signed_in(u) and u.is_staff),
+]
+
 
 
 def _venue_or_404(venue_id: int) -> Venue:
@@ -26,6 +33,12 @@ def _venue_or_404(venue_id: int) -> Venue:
     if venue is None or not venue.is_active:
         abort(404)
     return venue
+
+
+@bp.get("/")
+def index():
+    """The home page: the search box and the network by district."""
+    return render_template("venues/index.html", districts=district_summaries())
 
 
 @bp.get("/venues")

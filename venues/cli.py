@@ -1,4 +1,4 @@
-"""`flask users …`: accounts from the command line."""
+"""`flask users …`: accounts from the command line (here, above accounts, because staff are scoped to a venue)."""
 
 import click
 from flask.cli import with_appcontext
@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from accounts import services
 from core.errors import DomainError
 from core.extensions import db
+from venues.models import Venue
 
 
 @click.group("users")
@@ -22,8 +23,6 @@ def users_cli():
 @with_appcontext
 def create(login, password, role, venue_id, name):
     """Create an account (staff and managers are scoped to --venue and everything below it)."""
-    from venues.models import Venue
-
     venue = db.session.get(Venue, venue_id) if venue_id else None
     if venue_id and venue is None:
         raise click.UsageError(f"no venue with id {venue_id}")
