@@ -15,9 +15,9 @@ from accounts.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
-from core import nav
+from core import nav, transaction
 from core.errors import DomainError
-from core.extensions import db, limiter
+from core.extensions import limiter
 from core.forms import show_domain_error
 from core.views import safe_next
 
@@ -46,11 +46,10 @@ def login():
         try:
             user = services.authenticate(form.login.data, form.password.data)
         except DomainError as err:
-            db.session.commit()  # keep the failed-attempt count
+            transaction.keep_despite_refusal()  # a failed sign-in still counts
             flash(str(err.message), "error")
             status = 401 if err.status == 401 else err.status
         else:
-            db.session.commit()
             login_user(user, remember=form.remember.data)
             # Only an explicit ?next= counts: the referrer of this POST is the login page itself.
             home = url_for("venues.index")
@@ -80,7 +79,6 @@ def register():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             login_user(user)
             flash(_("Welcome! Your one-card number is %(card)s.", card=user.card_number), "success")
             return redirect(url_for("accounts.account"))
@@ -108,7 +106,6 @@ def add_participant():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Family member added."), "success")
             return redirect(url_for("accounts.account"))
     else:
@@ -128,7 +125,6 @@ def change_password():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             login_user(current_user._get_current_object())  # keep this session on the new version
             flash(_("Password changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
@@ -151,7 +147,6 @@ def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit() and services.check_password(current_user, form.password.data):
         services.delete_account(current_user)
-        db.session.commit()
         logout_user()
         flash(_("Your account has been deleted. Your personal data is gone."), "info")
         return redirect(url_for("venues.index"))

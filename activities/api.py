@@ -193,7 +193,6 @@ def create_activity(data: ActivityIn):
     actor = require_venue_scope(venue)
     activity = services.create_activity(venue, data=data.model_dump(exclude={"venue_id"}, exclude_none=True),
                                         actor=actor)
-    db.session.commit()
     return detail(activity)
 
 
@@ -204,7 +203,6 @@ def update_activity(activity_id: int, data: ActivityFields):
     activity = _managed(activity_id)
     services.update_activity(activity, data=data.model_dump(exclude_unset=True), actor=require_venue_scope(
         activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
@@ -227,7 +225,6 @@ def add_sessions(activity_id: int, data: SessionIn):
                                          room_id=data.room_id, capacity=data.capacity)]
     else:
         raise Invalid(fields={"starts_at": [_required()]})
-    db.session.commit()
     return {"items": [SessionOut.model_validate(s) for s in sessions], "total": len(sessions), "page": 1}
 
 
@@ -244,7 +241,6 @@ def _weekday_message() -> str:
 def publish(activity_id: int):
     activity = _managed(activity_id)
     services.publish_activity(activity, actor=require_venue_scope(activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
@@ -253,7 +249,6 @@ def publish(activity_id: int):
 def cancel(activity_id: int, data: ReasonIn):
     activity = _managed(activity_id)
     services.cancel_activity(activity, reason=data.reason, actor=require_venue_scope(activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
@@ -269,7 +264,6 @@ def _session(session_id: int):
 def move_session(session_id: int, data: MoveIn):
     session, actor = _session(session_id)
     services.move_session(session, starts_at=data.starts_at, ends_at=data.ends_at, actor=actor)
-    db.session.commit()
     return SessionOut.model_validate(session)
 
 
@@ -278,5 +272,4 @@ def move_session(session_id: int, data: MoveIn):
 def cancel_session(session_id: int, data: ReasonIn):
     session, actor = _session(session_id)
     services.cancel_session(session, reason=data.reason, actor=actor)
-    db.session.commit()
     return SessionOut.model_validate(session)

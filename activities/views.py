@@ -146,7 +146,6 @@ def upload_cover(activity_id: int):
                                  upload_dir=current_app.config["UPLOAD_DIR"])
     except DomainError as err:
         return _manage_page(activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Picture saved."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -244,7 +243,6 @@ def edit(activity_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("activities.manage", activity_id=activity.id))
     elif form.is_submitted():
@@ -279,7 +277,6 @@ def quick():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Published."), "success")
             return redirect(url_for("bookings.activity", activity_id=activity.id))
     elif form.is_submitted():
@@ -324,7 +321,6 @@ def add_session(activity_id: int):
                              ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), session_form=form)
-    db.session.commit()
     flash(_("Session added."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -343,7 +339,6 @@ def add_weekly(activity_id: int):
                                              actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), weekly_form=form)
-    db.session.commit()
     flash(_("%(n)s sessions added.", n=len(added)), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -356,7 +351,6 @@ def publish(activity_id: int):
         services.publish_activity(activity, actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Published."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -370,7 +364,6 @@ def cancel(activity_id: int):
         services.cancel_activity(activity, reason=form.reason.data or "", actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), reason_form=form)
-    db.session.commit()
     flash(_("The activity is cancelled; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -391,7 +384,6 @@ def cancel_session(session_id: int):
         services.cancel_session(session, reason=(request.form.get("reason") or "")[:200], actor=current_user)
     except DomainError as err:
         return _manage_page(session.activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Session cancelled; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=session.activity_id))
 
@@ -409,7 +401,6 @@ def move_session(session_id: int):
                               ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
     except DomainError as err:
         return _manage_page(session.activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Session moved; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=session.activity_id))
 

@@ -132,7 +132,6 @@ def create_booking(data: BookingIn):
                                       participant_ids=data.participant_ids)
     booking = services.book(holder, data=request, actor=actor)
     answer = out(booking)  # from what is in memory now: the commit expires it all
-    db.session.commit()
     return answer
 
 
@@ -164,7 +163,6 @@ def get_booking(booking_id: int):
 def cancel_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.cancel_booking(booking, actor=current_user._get_current_object())
-    db.session.commit()
     return booking
 
 
@@ -173,7 +171,6 @@ def cancel_booking(booking_id: int):
 def accept_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.accept_offer(booking, actor=current_user._get_current_object())
-    db.session.commit()
     return out(booking)
 
 
@@ -186,7 +183,6 @@ def decide(data: DecisionIn):
     if len(bookings) != len(set(data.booking_ids)):
         raise NotFound()
     results = services.decide_bookings(bookings, approve=data.approve, reason=data.reason, actor=actor)
-    db.session.commit()
     return DecisionOut(results={str(k): v for k, v in results.items()})
 
 
@@ -206,7 +202,6 @@ def lift(user_id: int, data: LiftIn):
     if user is None:
         raise NotFound()
     services.lift_suspension(user, note=data.note, actor=actor)
-    db.session.commit()
     credit = services.credit_of(user)
     return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
                      suspended_until=credit.suspended_until)

@@ -108,7 +108,6 @@ def book(activity_id: int):
     except DomainError as err:
         status = show_domain_error(None, err)
         return render_template("bookings/activity.html", **_activity_context(act)), status
-    db.session.commit()
     flash(_outcome_message(booking), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -148,7 +147,6 @@ def cancel(booking_id: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("bookings.mine"))
-    db.session.commit()
     if booking.counted_as_no_show:
         flash(_("Cancelled. This was after the free cancellation time, so it counts as a no-show."), "warning")
     else:
@@ -165,7 +163,6 @@ def accept(booking_id: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("bookings.mine"))
-    db.session.commit()
     flash(_("Confirmed. The seat is yours."), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -224,7 +221,6 @@ def signups(activity_id: int):
         except DomainError as err:
             status = show_domain_error(None, err)
         else:
-            db.session.commit()
             counts = {k: list(results.values()).count(k) for k in ("confirmed", "rejected", "full", "skipped")}
             flash(_("Confirmed %(confirmed)s, rejected %(rejected)s, no seat left for %(full)s.", **counts), "success")
             return redirect(url_for("bookings.signups", activity_id=act.id))
@@ -257,7 +253,6 @@ def on_behalf():
             except DomainError as err:
                 status = show_domain_error(None, err)
             else:
-                db.session.commit()
                 flash(_("Booked for %(name)s: %(status)s, code %(code)s.", name=caller.name,
                         status=STATUS_LABELS[booking.status], code=booking_code(booking)), "success")
                 return redirect(url_for("bookings.on_behalf", caller=login))
@@ -285,7 +280,6 @@ def credit():
         except DomainError as err:
             status = show_domain_error(None, err)
         else:
-            db.session.commit()
             flash(_("Suspension lifted."), "success")
             return redirect(url_for("bookings.credit", resident=login))
     info = services.credit_of(resident) if resident else None

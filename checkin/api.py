@@ -267,7 +267,6 @@ def create_room_checkin(data: RoomCheckInIn):
     admission = checkin.check_in_room(payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id,
                                       device_id=data.device_id)
     answer = RoomCheckInOut(**checkin.room_admission_dict(admission))
-    db.session.commit()
     return answer
 
 
@@ -293,7 +292,6 @@ def create_checkin(data: CheckInIn):
     admission = checkin.check_in(session, payload=data.payload, code=data.code, actor=actor,
                                  scan_id=data.scan_id, device_id=data.device_id)
     answer = CheckInOut(**checkin.admission_dict(admission))  # before the commit expires what it reads
-    db.session.commit()
     return answer
 
 
@@ -311,7 +309,6 @@ def sync_checkins(data: BatchIn):
                                       payload=item.payload, code=item.code, session_id=item.session_id,
                                       session=sessions.get(item.session_id)))
     results = checkin.sync_scans(items, actor=actor)
-    db.session.commit()
     return BatchOut(results=[BatchResult.model_validate(r) for r in results],
                     admitted=sum(1 for r in results if r["status"] == "admitted" and not r.get("replayed")),
                     conflicts=sum(1 for r in results if r["conflict"]))
@@ -332,7 +329,6 @@ def add_walk_ins(session_id: int, data: WalkInIn):
     actor = require_roles(*CHECKIN_ROLES)
     session = _session_or_404(session_id)
     total = checkin.count_walk_ins(session, count=data.count, actor=actor, scan_id=data.scan_id)
-    db.session.commit()
     return WalkInOut(session_id=session.id, added=data.count, total=total)
 
 
@@ -344,5 +340,4 @@ def add_day_walk_ins(activity_id: int, data: WalkInIn):
     if activity is None:
         raise NotFound()
     day, total = checkin.count_day_walk_ins(activity, count=data.count, actor=actor, scan_id=data.scan_id)
-    db.session.commit()
     return DayWalkInOut(activity_id=activity.id, counted_on=day, added=data.count, total=total)

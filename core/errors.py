@@ -120,6 +120,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        from core.transaction import refused
+
+        refused()
         if err.status == 401 and not wants_json():
             login_view = getattr(current_app, "login_manager", None) and current_app.login_manager.login_view
             if login_view:

@@ -44,7 +44,6 @@ def set_language():
         lang = current_app.config["DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.locale != lang:
         current_user.locale = lang
-        db.session.commit()
     response = redirect(safe_next())
     response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="Lax", httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"])

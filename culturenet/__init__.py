@@ -16,6 +16,7 @@ from core.db import install_sqlite_hooks
 from core.errors import register_error_handlers
 from core.i18n import register_template_helpers, select_locale, select_timezone, translation_directories
 from core.security import register_security_headers
+from core.transaction import register_transaction
 from core.web import BoundedInt, register_request_log
 
 
@@ -49,6 +50,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     register_blueprints(app)
     register_navigation(app)
     register_error_handlers(app)
+    register_transaction(app)
     register_security_headers(app)
     register_template_helpers(app)
     register_request_log(app)

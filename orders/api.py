@@ -249,7 +249,6 @@ def _optional_body(model):
 
 
 def _done(order: ServiceOrder):
-    db.session.commit()
     return order_out(order, with_events=True)
 
 
@@ -278,7 +277,6 @@ def get_menu_item(item_id: int):
 def create_menu_item(data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
     item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -289,7 +287,6 @@ def update_menu_item(item_id: int, data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
     item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user,
                                    item=item)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -297,7 +294,6 @@ def update_menu_item(item_id: int, data: MenuItemIn):
               summary="Staff: publish (上架)")
 def publish_menu_item(item_id: int):
     item = services.publish_menu_item(_item(item_id), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -305,7 +301,6 @@ def publish_menu_item(item_id: int):
               summary="Staff: withdraw (下架)")
 def withdraw_menu_item(item_id: int):
     item = services.withdraw_menu_item(_item(item_id), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -326,7 +321,6 @@ def create_order(data: OrderIn):
     payload = data.model_dump(exclude={"menu_item_id", "custom"}) | {
         "menu_item": item, "venue": venue, "custom": data.custom.model_dump() if data.custom else None}
     order = services.submit_order(data=payload, actor=current_user)
-    db.session.commit()
     return OrderCreated(id=order.id, status=order.status), 201
 
 
@@ -382,7 +376,6 @@ def schedule_order(order_id: int, data: ScheduleIn):
     order = _order(order_id)
     services.schedule_order(order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at,
                             room_id=data.room_id)
-    db.session.commit()
     return ScheduleOut.model_validate(order)
 
 

@@ -96,7 +96,6 @@ def new_order(item_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, _placed(err))
         else:
-            db.session.commit()
             flash(_("Your order is submitted. You will see every step here."), "success")
             return redirect(url_for("orders.order", order_id=order.id))
     elif form.is_submitted():
@@ -166,7 +165,6 @@ def step(order_id: int, step: str):
         STEPS[step](order, form)
     except DomainError as err:
         return _render(order, show_domain_error(form, err), **({step: form} if form else {}))
-    db.session.commit()
     flash(_("Saved: the order is now %(status)s.", status=STATUS_LABELS[order.status]), "success")
     return redirect(url_for("orders.order", order_id=order.id), 303)
 
@@ -246,7 +244,6 @@ def staff_queue():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("%(n)s orders declined.", n=len(done)), "success")
             for order, why in skipped:
                 flash(f"#{order.id}: {why}", "warning")
@@ -312,7 +309,6 @@ def edit_menu_item(item_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("orders.staff_menu"), 303)
     elif form.is_submitted():
@@ -332,5 +328,4 @@ def publish_or_withdraw(item_id: int, action: str):
     else:
         services.withdraw_menu_item(item, actor=current_user)
         flash(_("Withdrawn from the menu."), "success")
-    db.session.commit()
     return redirect(url_for("orders.staff_menu"), 303)

@@ -10,7 +10,6 @@ from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
 from core.errors import NotFound
-from core.extensions import db
 from rooms import services
 from rooms.models import GroupKind, ReservationStatus, RoomReservation
 from rooms.queries import (
@@ -139,14 +138,11 @@ def create_reservation(data: ReservationIn):
     payload = data.model_dump(exclude={"room_id"})
     result = services.request_reservation(room, data=payload, actor=current_user._get_current_object())
     if isinstance(result, RoomReservation):
-        db.session.commit()
         return {"id": result.id, "status": result.status.value, **_out(result)}, 201
     skipped = [{**s, "date": s["date"].isoformat(), "starts_at": s["starts_at"].isoformat(),
                 "ends_at": s["ends_at"].isoformat()} for s in result.skipped]
-    if not result.booked:
-        db.session.rollback()
+    if not result.booked:  # the refusal rolls back the series' other rows
         raise RoomConflict(skipped=skipped, conflicts=[c for s in result.skipped for c in s["conflicts"]])
-    db.session.commit()
     return {"series_id": result.series_id, "reservations": [_out(r) for r in result.booked],
             "skipped": skipped}, 201
 
@@ -176,7 +172,6 @@ def get_reservation(reservation_id: int):
 def approve(reservation_id: int):
     actor = current_user._get_current_object()
     reservation = services.approve_reservation(services.get_reservation(reservation_id, actor), actor=actor)
-    db.session.commit()
     return reservation
 
 
@@ -186,7 +181,6 @@ def reject(reservation_id: int, data: ReasonIn):
     actor = current_user._get_current_object()
     reservation = services.reject_reservation(services.get_reservation(reservation_id, actor), reason=data.reason,
                                               actor=actor)
-    db.session.commit()
     return reservation
 
 
@@ -196,7 +190,6 @@ def cancel(reservation_id: int, data: CancelIn):
     actor = current_user._get_current_object()
     reservation = services.cancel_reservation(services.get_reservation(reservation_id, actor), reason=data.reason,
                                               actor=actor)
-    db.session.commit()
     return reservation
 
 
@@ -205,7 +198,6 @@ def cancel(reservation_id: int, data: CancelIn):
 def check_in(reservation_id: int):
     actor = current_user._get_current_object()
     reservation = services.check_in_reservation(services.get_reservation(reservation_id, actor), actor=actor)
-    db.session.commit()
     return reservation
 
 
@@ -214,5 +206,4 @@ def bulk(data: BulkIn):
     actor = require_roles(*MANAGE_ROLES)  # as the page: residents and check-in staff are refused outright
     reservations = [services.get_reservation(i, actor) for i in dict.fromkeys(data.ids)]
     results = services.bulk_decide(reservations, approve=data.action == "approve", reason=data.reason, actor=actor)
-    db.session.commit()
     return {"results": results}

@@ -101,7 +101,6 @@ def reserve(room_id: int):
         except DomainError as err:
             status = show_domain_error(form, _place(err))
         else:
-            db.session.commit()
             _flash_result(result)
             return redirect(url_for("reservations.mine"))
     elif form.is_submitted():
@@ -190,7 +189,6 @@ def _act(reservation_id: int, action) -> object:
     except DomainError as err:
         show_domain_error(None, err)  # a refusal of the caller is raised again: a 403
     else:
-        db.session.commit()
         flash(_("Done: %(status)s.", status=STATUS_LABELS[reservation.status]), "success")
     return redirect(safe_next(url_for("reservations.detail", reservation_id=reservation_id)))
 
@@ -233,7 +231,6 @@ def bulk():
     reservations = [r for r in reservations if r is not None and r.can_see(actor)]
     results = services.bulk_decide(reservations, approve=request.form.get("action") == "approve",
                                    reason=form.reason.data or "", actor=actor)
-    db.session.commit()
     done = sum(1 for r in results if "error" not in r)
     flash(_("%(done)s of %(n)s requests done.", done=done, n=len(results)), "success" if done else "warning")
     for r in results:

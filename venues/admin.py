@@ -41,7 +41,6 @@ def new_venue():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Venue created."), "success")
             return redirect(url_for("venues.edit", venue_id=venue.id))
     elif form.is_submitted():
@@ -78,7 +77,6 @@ def user(user_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Role granted."), "success")
             return redirect(url_for("admin.user", user_id=target.id))
     elif form.is_submitted():
@@ -92,7 +90,6 @@ def revoke(grant_id: int):
     grant = db.session.get(RoleGrant, grant_id) or abort(404)
     user_id = grant.user_id
     accounts.revoke_role(grant, actor=actor)
-    db.session.commit()
     flash(_("Role removed."), "success")
     return redirect(url_for("admin.user", user_id=user_id))
 

@@ -89,7 +89,6 @@ def edit(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("venues.venue", venue_id=v.id))
     elif form.is_submitted():
@@ -119,7 +118,6 @@ def edit_hours(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Opening hours saved."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
     return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=form,
@@ -139,7 +137,6 @@ def add_closure(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Closure added."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
     return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=_hours_form(v),
@@ -152,7 +149,6 @@ def delete_closure(closure_id: int):
     actor = require_venue_scope(closure.venue)
     venue_id = closure.venue_id
     services.remove_closure(closure, actor=actor)
-    db.session.commit()
     flash(_("Closure removed."), "success")
     return redirect(url_for("venues.edit", venue_id=venue_id))
 
@@ -177,7 +173,6 @@ def edit_room(venue_id: int, room_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Room saved."), "success")
             return redirect(url_for("venues.venue", venue_id=v.id))
     elif form.is_submitted():
