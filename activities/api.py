@@ -8,16 +8,15 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field
 
 from accounts.auth import require_venue_scope
-from activities import services
-from activities.models import Activity, ActivityKind, ActivityStatus, Category, Policy, QuotaRule, Session
-from activities.queries import ActivityFilters, activity_page, activity_select
+from activities import loaders, services
+from activities.models import Activity, ActivityKind, ActivityStatus, Category, Policy, QuotaRule
+from activities.queries import ActivityFilters, activity_select
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
-from core.db import utcnow
+from core.db import MAX_ID, utcnow
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from venues.models import Venue
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
@@ -154,10 +153,7 @@ def detail(activity: Activity) -> ActivityDetail:
 
 
 def _visible(activity_id: int) -> Activity:
-    activity = activity_page(activity_id)
-    if activity is None or (activity.status == ActivityStatus.draft and not activity.can_manage(current_user)):
-        raise NotFound()
-    return activity
+    return loaders.visible_activity(activity_id, current_user)
 
 
 def _managed(activity_id: int) -> Activity:
@@ -253,10 +249,7 @@ def cancel(activity_id: int, data: ReasonIn):
 
 
 def _session(session_id: int):
-    session = db.session.get(Session, session_id)
-    if session is None:
-        raise NotFound()
-    return session, require_venue_scope(session.activity.venue)
+    return loaders.managed_session(session_id)
 
 
 @api.endpoint("/sessions/<int:session_id>/move", "POST", body=MoveIn, response=SessionOut, errors=ERRORS,

@@ -28,7 +28,7 @@ from sqlalchemy.orm import defer
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
-from activities import services
+from activities import loaders, services
 from activities.calendar import ics_for
 from activities.forms import ActivityForm, QuickEventForm, ReasonForm, SessionForm, WeeklyForm, parse_dates
 from activities.models import (
@@ -369,11 +369,7 @@ def cancel(activity_id: int):
 
 
 def _session(session_id: int) -> Session:
-    session = db.session.get(Session, session_id)
-    if session is None:
-        abort(404)
-    require_venue_scope(session.activity.venue)
-    return session
+    return loaders.managed_session(session_id)[0]
 
 
 @bp.post("/staff/sessions/<int:session_id>/cancel")

@@ -15,10 +15,10 @@ from bookings import services
 from bookings.models import Booking, BookingStatus
 from bookings.queries import booking_code, bookings_of, session_bookings
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
+from core.db import MAX_ID
 from core.errors import Invalid, NotFound
 from core.extensions import db
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
@@ -110,10 +110,7 @@ def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
 
 def _own_or_managed(booking_id: int) -> Booking:
     """Someone else's booking is 404 to a resident; staff see bookings at venues in scope."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
-        raise NotFound()
-    return booking
+    return services.get_booking(booking_id, current_user._get_current_object())
 
 
 @api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=ERRORS,

@@ -17,7 +17,7 @@ from accounts.models import User
 from activities.models import Activity, Session
 from bookings import signals
 from bookings.models import Booking, BookingStatus, LotteryDraw, unit_key_for
-from bookings.services import _claim, _kwargs, offer_deadline, take_seats
+from bookings.services import claim_booking, offer_deadline, signal_kwargs, take_seats
 from core.extensions import db
 
 
@@ -78,8 +78,9 @@ def draw_unit(activity: Activity, session: Session | None, now: datetime,
         if booking.id in winners and take_seats(activity, session, booking.party_size):
             _seat_winner(booking, rank[booking.id], now)
             draw.winners += 1
-        elif _claim(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
-            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True, **_kwargs(booking, now))
+        elif claim_booking(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
+            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True,
+                                      **signal_kwargs(booking, now))
     db.session.flush()
     return draw
 
@@ -87,10 +88,10 @@ def draw_unit(activity: Activity, session: Session | None, now: datetime,
 def _seat_winner(booking: Booking, rank: int, now: datetime) -> None:
     hold = offer_deadline(booking, now, hours=booking.activity.confirm_hours)
     to = BookingStatus.offered if hold else BookingStatus.confirmed
-    _claim(booking, BookingStatus.entered, to, draw_rank=rank, hold_expires_at=hold, updated_at=now)
-    signals.lottery_won.send(booking, confirm_by=hold, draw_rank=rank, **_kwargs(booking, now))
+    claim_booking(booking, BookingStatus.entered, to, draw_rank=rank, hold_expires_at=hold, updated_at=now)
+    signals.lottery_won.send(booking, confirm_by=hold, draw_rank=rank, **signal_kwargs(booking, now))
     if hold is None:
-        signals.booking_confirmed.send(booking, via="lottery", **_kwargs(booking, now))
+        signals.booking_confirmed.send(booking, via="lottery", **signal_kwargs(booking, now))
 
 
 def _entries_of(unit_keys):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, User, mask_name, mask_phone
+from activities.loaders import visible_activity
 from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, ActivityStatus, Session
 from activities.queries import activity_page, render_description
 from bookings import services
@@ -45,9 +46,7 @@ def _form_ints(name: str) -> list[int]:
 @bp.get("/activities/<int:activity_id>")
 def activity(activity_id: int):
     """The activity page: sessions with seats left, the booking form, the lottery result."""
-    act = activity_page(activity_id)
-    if act is None or (act.status == ActivityStatus.draft and not act.can_manage(current_user)):
-        abort(404)
+    act = visible_activity(activity_id, current_user)
     return render_template("bookings/activity.html", **_activity_context(act))
 
 

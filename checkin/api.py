@@ -14,12 +14,13 @@ from sqlalchemy.orm import joinedload
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
 from activities.models import Activity, Session
+from bookings import services as booking_services
 from bookings.models import Booking, BookingStatus
 from checkin import services as checkin
 from checkin.queries import session_roster
 from core import tickets
 from core.api import ApiBlueprint, OutSchema, Schema
-from core.db import utcnow
+from core.db import MAX_ID, utcnow
 from core.errors import NotFound
 from core.extensions import db
 from rooms import services as room_services
@@ -27,7 +28,6 @@ from rooms.models import ReservationStatus, RoomReservation
 
 api = ApiBlueprint("checkin_api", __name__, tag="check-in")
 
-MAX_ID = 2_147_483_647
 DEVICE_ID = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$",
                   description="the scanning device's own id (kept with each check-in)")
 SCAN_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
@@ -180,9 +180,7 @@ def ticket_booking(booking_id: int) -> Booking:
 
     Only a confirmed booking has a ticket: others are refused with `cancelled` or `not_confirmed`.
     """
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
-        raise NotFound()
+    booking = booking_services.get_booking(booking_id, current_user._get_current_object())
     checkin.require_ticket(booking)
     return booking
 

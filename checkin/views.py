@@ -1,6 +1,5 @@
 """Pages for the door and the resident: the camera scanner (/scan) and the ticket (/tickets/<id>)."""
 
-import base64
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
@@ -10,7 +9,7 @@ from flask_login import current_user, login_required
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
 from activities.models import Session
-from bookings.models import Booking
+from bookings import services as booking_services
 from checkin import services as checkin
 from checkin.models import SOURCE_LABELS
 from checkin.queries import attendance_list, door_reservations, door_sessions
@@ -105,15 +104,13 @@ def attendance(session_id: int):
 @login_required
 def ticket(booking_id: int):
     """The resident's ticket: a large QR with the activity, session, venue and party size; works offline once opened."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
-        abort(404)
+    booking = booking_services.get_booking(booking_id, current_user._get_current_object())
     error = None
     qr = code = None
     try:
         checkin.require_ticket(booking)
         payload = tickets.payload_for(booking.id)
-        qr = "data:image/svg+xml;base64," + base64.b64encode(tickets.qr_svg(payload)).decode()
+        qr = tickets.qr_data_uri(payload)
         code = tickets.format_code(tickets.code_for(booking.id))
     except DomainError as err:
         error = err.message

@@ -198,6 +198,11 @@ def qr_svg(payload: str) -> bytes:
     return buffer.getvalue()
 
 
+def qr_data_uri(payload: str) -> str:
+    """The QR code as an inline SVG `data:` URI, for a page that must show the ticket offline once opened."""
+    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(payload)).decode()
+
+
 def qr_png(payload: str, box_size: int = 10) -> bytes:
     """The QR code as a black-on-white PNG."""
     qr = _qr(payload)

@@ -8,6 +8,8 @@ from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from core.db import MAX_ID
+
 request_log = logging.getLogger("culturenet.request")
 
 
@@ -16,7 +18,7 @@ class BoundedInt(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

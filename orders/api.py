@@ -8,7 +8,7 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field
 
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate, parse_body
-from core.db import utcnow
+from core.db import MAX_ID, utcnow
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from core.i18n import local_today
@@ -16,7 +16,6 @@ from orders import queries, services
 from orders.models import MenuCategory, MenuItem, OrderStatus, ServiceOrder
 from venues.models import Venue
 
-MAX_ID = 2**31 - 1
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
 api = ApiBlueprint("orders_api", __name__, tag="orders")

@@ -171,7 +171,7 @@ def step(order_id: int, step: str):
 
 def _schedule(order: ServiceOrder, form: ScheduleForm):
     if order.chosen_on is None:
-        raise services.InvalidTransition()
+        raise services.InvalidTransition(services.NOT_NOW)
     starts = local_datetime(order.chosen_on, form.starts.data)
     ends = local_datetime(order.chosen_on, form.ends.data)
     services.schedule_order(order, actor=current_user, starts_at=starts, ends_at=ends)

@@ -17,7 +17,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.i18n import to_local
 from reports.models import DailyAttendance
-from reports.rollup import COUNTED_BOOKINGS, _live_sessions, utc_bounds
+from reports.rollup import COUNTED_BOOKINGS, live_sessions, utc_bounds
 from venues.models import Venue, VenueKind
 from venues.queries import subtree_clause
 
@@ -228,7 +228,7 @@ def narrow(flt: ReportFilter, args: dict) -> ReportFilter:
 def sessions_behind(flt: ReportFilter, limit: int = 500) -> list[dict]:
     """The sessions behind a figure, each with its own counts (the list inspectors ask for)."""
     start, end = utc_bounds(flt.first, flt.last)
-    base = _live_sessions(start, end).join(Venue, Venue.id == Activity.venue_id).where(*venue_clause(flt))
+    base = live_sessions(start, end).join(Venue, Venue.id == Activity.venue_id).where(*venue_clause(flt))
     if flt.category:
         base = base.where(Activity.category == flt.category)
     if flt.extra.get("district"):

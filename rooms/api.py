@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
+from core.db import MAX_ID
 from core.errors import NotFound
 from rooms import services
 from rooms.models import GroupKind, ReservationStatus, RoomReservation
@@ -23,7 +24,6 @@ from venues.services import RoomConflict
 api = ApiBlueprint("reservations_api", __name__, tag="room reservations")
 
 
-MAX_ID = 2**31 - 1
 Day = date  # a field named `date` cannot also use `date` as its annotation
 
 

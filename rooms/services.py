@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from accounts.models import PHONE_RE, User, normalise_phone
 from core import tickets
 from core.db import utcnow
-from core.errors import DomainError, Forbidden, Invalid, NotFound
+from core.errors import DomainError, Forbidden, Invalid, InvalidTransition, NotFound
 from core.extensions import db
 from core.i18n import local_datetime, local_today, to_local
 from rooms.models import (
@@ -64,9 +64,8 @@ class GroupSuspended(DomainError):
     message = _l("This group may not reserve rooms for now because of repeated no-shows.")
 
 
-class InvalidTransition(DomainError):
-    code = "invalid_transition"
-    message = _l("This reservation cannot be changed that way in its current state.")
+# What InvalidTransition says here: which object cannot take that step.
+NOT_NOW = _l("This reservation cannot be changed that way in its current state.")
 
 
 class AlreadyCheckedIn(DomainError):
@@ -251,7 +250,7 @@ def approve_reservation(reservation: RoomReservation, *, actor: User, now: datet
     now = now or utcnow()
     _require_manager(reservation, actor)
     if reservation.status != ReservationStatus.pending or reservation.starts_at <= now:
-        raise InvalidTransition(current_status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.approved, expected=(ReservationStatus.pending,))
     reservation.decided_by_id, reservation.decided_at = actor.id, now
     db.session.flush()
@@ -266,7 +265,7 @@ def reject_reservation(reservation: RoomReservation, *, reason: str, actor: User
     _require_manager(reservation, actor)
     reason = _reason(reason)
     if reservation.status != ReservationStatus.pending:
-        raise InvalidTransition(current_status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.rejected, expected=(ReservationStatus.pending,))
     reservation.decided_by_id, reservation.decided_at, reservation.decision_reason = actor.id, now, reason
     _free(reservation)
@@ -284,7 +283,7 @@ def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor:
         reason = _reason(reason)
     if reservation.status not in (ReservationStatus.pending, ReservationStatus.approved) or (
             not by_staff and reservation.starts_at <= now):
-        raise InvalidTransition(current_status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
     _set_status(reservation, ReservationStatus.cancelled,
                 expected=(ReservationStatus.pending, ReservationStatus.approved))
     reservation.decision_reason = (reason or "").strip()[:300]
@@ -308,13 +307,13 @@ def check_in_reservation(reservation: RoomReservation, *, actor: User, now: date
     if reservation.status == ReservationStatus.checked_in:
         raise already_checked_in(reservation)
     if reservation.status != ReservationStatus.approved or now >= reservation.ends_at:
-        raise InvalidTransition(current_status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
     if now < reservation.starts_at - CHECK_IN_EARLY:
         raise TooEarly(opens_at=reservation.starts_at - CHECK_IN_EARLY)
     if not _claim(reservation, ReservationStatus.checked_in, expected=(ReservationStatus.approved,)):
         if reservation.status == ReservationStatus.checked_in:
             raise already_checked_in(reservation)
-        raise InvalidTransition(status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, status=reservation.status.value)
     reservation.checked_in_at, reservation.checked_in_by_id = now, actor.id
     reservation.checkin_scan_id = scan_id or None
     db.session.flush()
@@ -431,7 +430,7 @@ def _claim(reservation: RoomReservation, status: ReservationStatus, *, expected)
 
 def _set_status(reservation: RoomReservation, status: ReservationStatus, *, expected) -> None:
     if not _claim(reservation, status, expected=expected):
-        raise InvalidTransition(current_status=reservation.status.value)
+        raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
 
 
 def _free(reservation: RoomReservation) -> None:

@@ -1,6 +1,5 @@
 """Pages: rooms to reserve, a room's week at a glance, the request form, my reservations, the staff queue."""
 
-import base64
 import contextlib
 from datetime import date, time, timedelta
 
@@ -168,7 +167,7 @@ def _ticket(reservation: RoomReservation) -> dict | None:
     except DomainError:
         return None
     payload = tickets.payload_for(reservation.id, "R")
-    return {"qr": "data:image/svg+xml;base64," + base64.b64encode(tickets.qr_svg(payload)).decode(),
+    return {"qr": tickets.qr_data_uri(payload),
             "code": tickets.format_code(tickets.code_for(reservation.id, "R"))}
 
 
