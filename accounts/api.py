@@ -1,4 +1,4 @@
-"""JSON API for auth, residents, the current user and family members (API.md)."""
+"""JSON API for auth, residents, the current user and family members (docs/api.md)."""
 
 from datetime import datetime
 from typing import Literal

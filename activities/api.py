@@ -1,4 +1,4 @@
-"""JSON API for activities and sessions (API.md): public browsing, staff editing in scope."""
+"""JSON API for activities and sessions (docs/api.md): public browsing, staff editing in scope."""
 
 from datetime import date, datetime, time
 from typing import Annotated

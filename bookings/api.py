@@ -1,4 +1,4 @@
-"""JSON API for seat bookings (API.md): book, list, show, cancel; accept offers; staff decisions."""
+"""JSON API for seat bookings (docs/api.md): book, list, show, cancel; accept offers; staff decisions."""
 
 from datetime import datetime
 from typing import Annotated
@@ -9,9 +9,10 @@ from pydantic import Field
 from sqlalchemy.orm import joinedload
 
 from accounts.auth import require_roles, require_venue_scope
-from accounts.models import MANAGE_ROLES, User
+from accounts.models import MANAGE_ROLES, User, mask_name
 from activities.models import Activity, Session
 from bookings import services
+from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
 from bookings.queries import booking_code, bookings_of, session_bookings
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
@@ -75,6 +76,30 @@ class DecisionOut(OutSchema):
 
 class LiftIn(Schema):
     note: str = Field(min_length=1, max_length=300)
+
+
+class LotteryEntryOut(OutSchema):
+    entry: int = Field(description="the entry number (entry order)")
+    name: str = Field(description="the entrant's name, masked")
+    party_size: int
+    is_quota_eligible: bool
+    draw_rank: int | None
+
+
+class LotteryUnitOut(OutSchema):
+    unit: str = Field(description="c<activity id> for a course, s<session id> for a session")
+    session_id: int | None
+    drawn: bool
+    drawn_at: datetime | None
+    seed: str | None = Field(description="with the entry list, anyone can re-run the draw")
+    seats: int | None
+    winners: int | None
+    entries: list[LotteryEntryOut]
+
+
+class LotteryOut(OutSchema):
+    activity_id: int
+    units: list[LotteryUnitOut]
 
 
 class CreditOut(OutSchema):
@@ -181,6 +206,23 @@ def decide(data: DecisionIn):
         raise NotFound()
     results = services.decide_bookings(bookings, approve=data.approve, reason=data.reason, actor=actor)
     return DecisionOut(results={str(k): v for k, v in results.items()})
+
+
+@api.endpoint("/activities/<int:activity_id>/lottery", response=LotteryOut, auth=False, errors=(404, 405),
+              summary="A lottery's public record per unit: the draw's seed and counts, and every entry (names masked)")
+def lottery(activity_id: int):
+    units = public_units(activity_id)
+    return LotteryOut(activity_id=activity_id, units=[_unit_out(found) for found in units])
+
+
+def _unit_out(found) -> LotteryUnitOut:
+    draw = found.draw
+    entries = [LotteryEntryOut(entry=r.id, name=mask_name(r.name), party_size=r.party_size,
+                               is_quota_eligible=bool(r.is_quota_eligible), draw_rank=r.draw_rank) for r in found.rows]
+    return LotteryUnitOut(unit=found.unit, session_id=found.session.id if found.session else None,
+                          drawn=draw is not None, drawn_at=draw.drawn_at if draw else None,
+                          seed=draw.seed if draw else None, seats=draw.seats if draw else None,
+                          winners=draw.winners if draw else None, entries=entries)
 
 
 @api.endpoint("/me/credit", response=CreditOut, errors=ERRORS,

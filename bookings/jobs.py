@@ -1,6 +1,6 @@
 """Periodic work as idempotent sweepers: claim, re-check, act, mark; running one twice does nothing more.
 
-The scheduler (notify/, another issue) calls these with the current time; each commits per item so
+The scheduler (notify/) calls these with the current time; each commits per item so
 a failure leaves what was done done and the rest for the next run. Each returns how many items it
 handled.
 """
@@ -81,7 +81,7 @@ def mark_no_shows(now: datetime) -> int:
     return done
 
 
-# What the scheduler (notify/, another issue) should run, and how often: name → (job, seconds between runs).
+# What the scheduler (notify/) runs, and how often: name → (job, seconds between runs).
 # `flask jobs run NAME --now ISO` calls the same functions.
 JOBS = {
     "draw_due_lotteries": (draw_due_lotteries, 60),

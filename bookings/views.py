@@ -14,10 +14,10 @@ from sqlalchemy import select
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, User, mask_name, mask_phone
 from activities.loaders import visible_activity
-from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, ActivityStatus, Session
+from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, Session
 from activities.queries import activity_page, render_description
 from bookings import services
-from bookings.lottery import entry_counts, entry_list
+from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
 from core import nav
@@ -54,15 +54,9 @@ def activity(activity_id: int):
 def lottery_entries(activity_id: int, unit: str):
     """The public entry list of one lottery unit (names masked), in entry order with each draw rank: with
     the published seed, anyone can re-run the draw (see /lottery/how-to-verify)."""
-    act = activity_page(activity_id)
-    if act is None or act.status == ActivityStatus.draft or act.policy.value != "lottery":
-        abort(404)
-    if unit not in unit_keys(act):
-        abort(404)
-    session = None if act.is_course else next(s for s in act.sessions if f"s{s.id}" == unit)
-    draw = db.session.execute(select(LotteryDraw).where(LotteryDraw.unit_key == unit)).scalar_one_or_none()
-    return render_template("bookings/lottery_entries.html", activity=act, session=session, draw=draw,
-                           rows=entry_list(unit), mask_name=mask_name)
+    found = public_unit(activity_id, unit)
+    return render_template("bookings/lottery_entries.html", activity=found.activity, session=found.session,
+                           draw=found.draw, rows=found.rows, mask_name=mask_name)
 
 
 def _activity_context(act) -> dict:

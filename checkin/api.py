@@ -1,4 +1,4 @@
-"""JSON API for tickets and check-in (API.md): tickets, scans, offline sync, rosters, walk-ins.
+"""JSON API for tickets and check-in (docs/api.md): tickets, scans, offline sync, rosters, walk-ins.
 
 Room reservations have tickets too (kind 'R'): the same payload, code and images, checked in at
 `POST /room-reservations/checkins` with the same refusal codes.

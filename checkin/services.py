@@ -4,7 +4,7 @@ A room reservation's ticket (kind 'R', see `tickets`) goes through the same door
 verifies it with the same functions, refuses it with the same codes, and records the arrival once
 through `rooms.services.check_in_reservation` (a conditional UPDATE).
 
-The rules (PRODUCT.md → Check-in): from 60 minutes before a session starts until it ends, at a venue
+The rules (docs/product.md, check-in): from 60 minutes before a session starts until it ends, at a venue
 in the scanner's check-in scope, a confirmed booking, once per person per session. "Once" is the
 database's job: the insert into `checkins` does nothing on a conflict, so of two phones scanning the
 same ticket at the same instant exactly one gets the row. A scan id (the client's nonce) makes a

@@ -64,7 +64,7 @@ def translation_directories(root) -> str:
 @lru_cache(maxsize=8192)
 def _formatted(kind: str, value, fmt: str, locale, tz) -> str:
     """Babel's formatting (as flask_babel calls it), remembered: a page shows the same session times to
-    every visitor, and formatting one costs ~40 µs (bench: issue 9)."""
+    every visitor, and formatting one costs ~40 µs (bench/RESULTS.md)."""
     if kind == "date":
         return dates.format_date(value, fmt, locale=locale)
     formatter = dates.format_datetime if kind == "datetime" else dates.format_time

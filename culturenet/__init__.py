@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from checkin import views as checkin_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
+    from notify import api as notify_api
     from notify import views as notify_views
     from orders import api as orders_api
     from orders import views as orders_views
@@ -86,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
              bookings_views.bp, rooms_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp,
              reports_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, rooms_api.api,
-            checkin_api.api, orders_api.api, reports_api.api]
+            checkin_api.api, notify_api.api, orders_api.api, reports_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)

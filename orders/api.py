@@ -1,4 +1,4 @@
-"""JSON API for the service menu and orders (API.md): the same services as the pages, no second rule."""
+"""JSON API for the service menu and orders (docs/api.md): the same services as the pages, no second rule."""
 
 from datetime import date, datetime
 

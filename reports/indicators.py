@@ -141,7 +141,7 @@ def year_fraction(year: int, now: datetime) -> float:
 
 
 def indicator_table(flt: ReportFilter, year: int, now: datetime) -> list[dict]:
-    """[{indicator, label, target, actual, progress, projection, on_track}] for the year (API.md)."""
+    """[{indicator, label, target, actual, progress, projection, on_track}] for the year (docs/api.md)."""
     targets = targets_for(target_venue(flt), year)
     fraction = year_fraction(year, now)
     rows = []

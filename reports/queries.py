@@ -146,7 +146,7 @@ GROUP_COLUMNS = {
 
 
 def attendance(flt: ReportFilter) -> dict:
-    """`{rows, totals}`: the attendance figures grouped by the filter's keys (API.md)."""
+    """`{rows, totals}`: the attendance figures grouped by the filter's keys (docs/api.md)."""
     columns = list(dict.fromkeys(c for k in flt.group_by for c in GROUP_COLUMNS[k]))
     stmt = rollup_select(flt, *columns)
     anchor = anchor_ids(flt) if "venue" in flt.group_by else []

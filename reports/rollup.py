@@ -5,7 +5,7 @@ by (local day, venue, category, activity kind, outreach). The roll-up table stor
 numbers; `rollup_attendance` recomputes the days touched since its last run, so reports can sum a
 small table while tests prove it equals the direct count.
 
-Definitions (PRODUCT.md "What managers must be able to show"):
+Definitions (docs/product.md, "What managers must be able to show"):
 - a session is *held* when it is live (not cancelled), its activity was published, and it has ended;
 - *attendances* are checked-in party sizes plus walk-ins;
 - *bookings* are bookings that held seats (confirmed, attended or no-show) — a course enrolment counts

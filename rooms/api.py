@@ -1,4 +1,4 @@
-"""JSON API for room reservations (API.md): availability, requests, decisions, cancellation, check-in."""
+"""JSON API for room reservations (docs/api.md): availability, requests, decisions, cancellation, check-in."""
 
 from datetime import date, datetime
 from typing import Annotated, Literal

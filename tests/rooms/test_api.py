@@ -1,4 +1,4 @@
-"""The room reservation API (API.md): answers, error codes, scope, and no 500 for any bad input."""
+"""The room reservation API (docs/api.md): answers, error codes, scope, and no 500 for any bad input."""
 
 from datetime import datetime, timedelta
 
