@@ -54,6 +54,7 @@ demo: install assets translations
 # tools/clock.py's list and printed, so a test that depends on today's date or the hour fails in CI.
 SHIFTED_PASS ?= -q -m "not browser" -k "not postgresql"
 test: install assets translations browser-deps
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then \
 	  $(BIN)/python tools/clock.py $(SHIFT) -- $(BIN)/pytest -p no:cacheprovider $(SHIFTED_PASS); fi
@@ -74,6 +75,7 @@ audit: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check . || true
 
 format: install

@@ -1,4 +1,4 @@
-"""JSON API for auth, residents, the current user and family members (API.md)."""
+"""JSON API for auth, residents, the current user and family members (docs/api.md)."""
 
 from datetime import datetime
 from typing import Literal
@@ -9,8 +9,10 @@ from pydantic import Field
 from accounts import services
 from accounts.auth import issue_token
 from accounts.models import Relation
+from core import transaction
 from core.api import ApiBlueprint, OutSchema, Schema
-from core.extensions import db, limiter
+from core.errors import DomainError
+from core.extensions import limiter
 
 api = ApiBlueprint("accounts_api", __name__, tag="accounts")
 
@@ -86,8 +88,9 @@ def user_out(user) -> UserOut:
 def create_token(data: TokenIn):
     try:
         user = services.authenticate(data.login, data.password)
-    finally:
-        db.session.commit()  # failed attempts count even when the login is refused
+    except DomainError:
+        transaction.keep_despite_refusal()  # failed attempts count even when the login is refused
+        raise
     token, expires = issue_token(user)
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
@@ -98,7 +101,6 @@ def create_token(data: TokenIn):
 def register(data: ResidentIn):
     user = services.register_resident(name=data.name, phone=data.phone, password=data.password,
                                       birth_year=data.birth_year, email=data.email)
-    db.session.commit()
     return user
 
 
@@ -117,5 +119,4 @@ def list_participants():
               summary="Register a family member")
 def add_participant(data: ParticipantIn):
     participant = services.add_participant(current_user, **data.model_dump())
-    db.session.commit()
     return participant

@@ -4,6 +4,7 @@ import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import services
@@ -14,12 +15,19 @@ from accounts.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
+from core import nav, transaction
 from core.errors import DomainError
-from core.extensions import db, limiter
+from core.extensions import limiter
 from core.forms import show_domain_error
 from core.views import safe_next
 
 bp = Blueprint("accounts", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 120, "accounts.account", _l("My account"), visible=nav.signed_in),
+    nav.NavEntry("main", 130, "accounts.login", _l("Sign in"), visible=nav.signed_out),
+    nav.NavEntry("main", 140, "accounts.register", _l("Register"), visible=nav.signed_out),
+]
+
 
 
 @bp.app_context_processor
@@ -38,14 +46,13 @@ def login():
         try:
             user = services.authenticate(form.login.data, form.password.data)
         except DomainError as err:
-            db.session.commit()  # keep the failed-attempt count
+            transaction.keep_despite_refusal()  # a failed sign-in still counts
             flash(str(err.message), "error")
             status = 401 if err.status == 401 else err.status
         else:
-            db.session.commit()
             login_user(user, remember=form.remember.data)
             # Only an explicit ?next= counts: the referrer of this POST is the login page itself.
-            home = url_for("core.index")
+            home = url_for("venues.index")
             return redirect(safe_next(home) if request.values.get("next") else home)
     elif form.is_submitted():
         status = 422
@@ -56,7 +63,7 @@ def login():
 def logout():
     logout_user()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("core.index"))
+    return redirect(url_for("venues.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -72,7 +79,6 @@ def register():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             login_user(user)
             flash(_("Welcome! Your one-card number is %(card)s.", card=user.card_number), "success")
             return redirect(url_for("accounts.account"))
@@ -100,7 +106,6 @@ def add_participant():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Family member added."), "success")
             return redirect(url_for("accounts.account"))
     else:
@@ -120,7 +125,6 @@ def change_password():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             login_user(current_user._get_current_object())  # keep this session on the new version
             flash(_("Password changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
@@ -143,10 +147,9 @@ def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit() and services.check_password(current_user, form.password.data):
         services.delete_account(current_user)
-        db.session.commit()
         logout_user()
         flash(_("Your account has been deleted. Your personal data is gone."), "info")
-        return redirect(url_for("core.index"))
+        return redirect(url_for("venues.index"))
     form.password.errors = [*form.password.errors, _("The password is not correct.")]
     return render_template("accounts/account.html", participant_form=ParticipantForm(),
                            password_form=PasswordChangeForm(), delete_form=form), 422

@@ -1,4 +1,4 @@
-"""JSON API for activities and sessions (API.md): public browsing, staff editing in scope."""
+"""JSON API for activities and sessions (docs/api.md): public browsing, staff editing in scope."""
 
 from datetime import date, datetime, time
 from typing import Annotated
@@ -8,16 +8,15 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field
 
 from accounts.auth import require_venue_scope
-from activities import services
-from activities.models import Activity, ActivityKind, ActivityStatus, Category, Policy, QuotaRule, Session
-from activities.queries import ActivityFilters, activity_page, activity_select
+from activities import loaders, services
+from activities.models import Activity, ActivityKind, ActivityStatus, Category, Policy, QuotaRule
+from activities.queries import ActivityFilters, activity_select
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
-from core.db import utcnow
+from core.db import MAX_ID, utcnow
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from venues.models import Venue
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
@@ -154,10 +153,7 @@ def detail(activity: Activity) -> ActivityDetail:
 
 
 def _visible(activity_id: int) -> Activity:
-    activity = activity_page(activity_id)
-    if activity is None or (activity.status == ActivityStatus.draft and not activity.can_manage(current_user)):
-        raise NotFound()
-    return activity
+    return loaders.visible_activity(activity_id, current_user)
 
 
 def _managed(activity_id: int) -> Activity:
@@ -193,7 +189,6 @@ def create_activity(data: ActivityIn):
     actor = require_venue_scope(venue)
     activity = services.create_activity(venue, data=data.model_dump(exclude={"venue_id"}, exclude_none=True),
                                         actor=actor)
-    db.session.commit()
     return detail(activity)
 
 
@@ -204,7 +199,6 @@ def update_activity(activity_id: int, data: ActivityFields):
     activity = _managed(activity_id)
     services.update_activity(activity, data=data.model_dump(exclude_unset=True), actor=require_venue_scope(
         activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
@@ -227,7 +221,6 @@ def add_sessions(activity_id: int, data: SessionIn):
                                          room_id=data.room_id, capacity=data.capacity)]
     else:
         raise Invalid(fields={"starts_at": [_required()]})
-    db.session.commit()
     return {"items": [SessionOut.model_validate(s) for s in sessions], "total": len(sessions), "page": 1}
 
 
@@ -244,7 +237,6 @@ def _weekday_message() -> str:
 def publish(activity_id: int):
     activity = _managed(activity_id)
     services.publish_activity(activity, actor=require_venue_scope(activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
@@ -253,15 +245,11 @@ def publish(activity_id: int):
 def cancel(activity_id: int, data: ReasonIn):
     activity = _managed(activity_id)
     services.cancel_activity(activity, reason=data.reason, actor=require_venue_scope(activity.venue))
-    db.session.commit()
     return detail(activity)
 
 
 def _session(session_id: int):
-    session = db.session.get(Session, session_id)
-    if session is None:
-        raise NotFound()
-    return session, require_venue_scope(session.activity.venue)
+    return loaders.managed_session(session_id)
 
 
 @api.endpoint("/sessions/<int:session_id>/move", "POST", body=MoveIn, response=SessionOut, errors=ERRORS,
@@ -269,7 +257,6 @@ def _session(session_id: int):
 def move_session(session_id: int, data: MoveIn):
     session, actor = _session(session_id)
     services.move_session(session, starts_at=data.starts_at, ends_at=data.ends_at, actor=actor)
-    db.session.commit()
     return SessionOut.model_validate(session)
 
 
@@ -278,5 +265,4 @@ def move_session(session_id: int, data: MoveIn):
 def cancel_session(session_id: int, data: ReasonIn):
     session, actor = _session(session_id)
     services.cancel_session(session, reason=data.reason, actor=actor)
-    db.session.commit()
     return SessionOut.model_validate(session)

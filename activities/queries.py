@@ -134,7 +134,7 @@ def render_description(text: str) -> Markup:
 
 @lru_cache(maxsize=1024)
 def _rendered(text: str) -> str:
-    """Per process: building the parser and sanitising cost ~2 ms a page view (bench: issue 9); a description
+    """Per process: building the parser and sanitising cost ~2 ms a page view (bench/RESULTS.md); a description
     changes rarely, and a changed one is a new key."""
     import nh3
 

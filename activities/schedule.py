@@ -1,6 +1,6 @@
 """The stored schedule of an activity: `next_starts_at` (start of the soonest session that has not ended)
 and `live_until` (end of its last live session), kept from the sessions so the public list reads 20 rows
-by index instead of sorting every published activity by a subquery (issue 9).
+by index instead of sorting every published activity by a subquery (bench/RESULTS.md).
 
 Kept in three places, all SQL computed from the sessions table: after every flush that adds, moves,
 cancels or deletes a session (an ORM event, so no write path can forget it); by the sweeper

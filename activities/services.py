@@ -24,7 +24,7 @@ from activities.models import (
 )
 from core import audit
 from core.db import utcnow
-from core.errors import DomainError, Forbidden, Invalid
+from core.errors import DomainError, Forbidden, Invalid, InvalidTransition
 from core.extensions import db
 from core.i18n import local_datetime
 from venues.models import OccupancySource, Room, Venue
@@ -37,10 +37,8 @@ ACTIVITY_FIELDS = ("title", "summary", "description", "series", "category", "pla
                    "quota_rule", "starts_on", "ends_on")
 
 
-class InvalidTransition(DomainError):
-    code = "invalid_transition"
-    status = 409
-    message = _l("This step is not possible in the activity's current state.")
+# What InvalidTransition says here: which object cannot take that step.
+NOT_NOW = _l("This step is not possible in the activity's current state.")
 
 
 def create_activity(venue: Venue, *, data: dict, actor: User, now: datetime | None = None) -> Activity:
@@ -65,7 +63,7 @@ def update_activity(activity: Activity, *, data: dict, actor: User) -> Activity:
     if not activity.can_manage(actor):
         raise Forbidden()
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.finished):
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     merged = {f: getattr(activity, f) for f in ACTIVITY_FIELDS} | data
     db.session.flush()
     try:
@@ -153,7 +151,7 @@ def add_session(activity: Activity, *, starts_at: datetime, ends_at: datetime, a
     if not activity.can_manage(actor):
         raise Forbidden()
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.finished):
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     now = now or utcnow()
     fields: dict[str, list[str]] = {}
     if ends_at <= starts_at:
@@ -267,7 +265,7 @@ def publish_activity(activity: Activity, *, actor: User, now: datetime | None = 
     if not activity.can_manage(actor):
         raise Forbidden()
     if activity.status != ActivityStatus.draft:
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     now = now or utcnow()
     has_dates = activity.kind == ActivityKind.exhibition and activity.starts_on and activity.ends_on
     if not has_dates and not any(s.starts_at > now for s in activity.live_sessions):
@@ -288,7 +286,7 @@ def cancel_activity(activity: Activity, *, reason: str, actor: User, now: dateti
     if not activity.can_manage(actor):
         raise Forbidden()
     if activity.status in (ActivityStatus.cancelled, ActivityStatus.finished):
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     now = now or utcnow()
     for session in activity.live_sessions:
         if not session.has_ended(now):

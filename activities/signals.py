@@ -1,4 +1,4 @@
-"""Domain events of activities, for whoever must react (notify/ tells residents; the lead wires it).
+"""Domain events of activities, for whoever must react (notify/ tells residents; the composition root wires it).
 
 Every signal is sent with the `Activity` (or `Session`) as sender and keyword arguments that carry
 plain ids, so a receiver never needs to import this package. Signals fire inside the caller's

@@ -22,12 +22,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import defer
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
-from activities import services
+from activities import loaders, services
 from activities.calendar import ics_for
 from activities.forms import ActivityForm, QuickEventForm, ReasonForm, SessionForm, WeeklyForm, parse_dates
 from activities.models import (
@@ -48,6 +49,7 @@ from activities.queries import (
     sessions_for_feed,
     staff_activities,
 )
+from core import nav
 from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
@@ -59,6 +61,12 @@ from venues.models import District, Venue
 from venues.queries import districts, venues_in_scope
 
 bp = Blueprint("activities", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 10, "activities.listing", _l("What's on")),
+    nav.NavEntry("staff", 10, "activities.staff_list", _l("Activities and sessions")),
+    nav.NavEntry("staff", 20, "activities.quick", _l("List a local event quickly")),
+]
+
 
 
 def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:
@@ -139,7 +147,6 @@ def upload_cover(activity_id: int):
                                  upload_dir=current_app.config["UPLOAD_DIR"])
     except DomainError as err:
         return _manage_page(activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Picture saved."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -237,7 +244,6 @@ def edit(activity_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("activities.manage", activity_id=activity.id))
     elif form.is_submitted():
@@ -272,7 +278,6 @@ def quick():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Published."), "success")
             return redirect(url_for("bookings.activity", activity_id=activity.id))
     elif form.is_submitted():
@@ -317,7 +322,6 @@ def add_session(activity_id: int):
                              ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), session_form=form)
-    db.session.commit()
     flash(_("Session added."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -336,7 +340,6 @@ def add_weekly(activity_id: int):
                                              actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), weekly_form=form)
-    db.session.commit()
     flash(_("%(n)s sessions added.", n=len(added)), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -349,7 +352,6 @@ def publish(activity_id: int):
         services.publish_activity(activity, actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Published."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
@@ -363,17 +365,12 @@ def cancel(activity_id: int):
         services.cancel_activity(activity, reason=form.reason.data or "", actor=current_user)
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), reason_form=form)
-    db.session.commit()
     flash(_("The activity is cancelled; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
 
 def _session(session_id: int) -> Session:
-    session = db.session.get(Session, session_id)
-    if session is None:
-        abort(404)
-    require_venue_scope(session.activity.venue)
-    return session
+    return loaders.managed_session(session_id)[0]
 
 
 @bp.post("/staff/sessions/<int:session_id>/cancel")
@@ -384,7 +381,6 @@ def cancel_session(session_id: int):
         services.cancel_session(session, reason=(request.form.get("reason") or "")[:200], actor=current_user)
     except DomainError as err:
         return _manage_page(session.activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Session cancelled; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=session.activity_id))
 
@@ -402,7 +398,6 @@ def move_session(session_id: int):
                               ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
     except DomainError as err:
         return _manage_page(session.activity, show_domain_error(None, err))
-    db.session.commit()
     flash(_("Session moved; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=session.activity_id))
 

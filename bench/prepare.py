@@ -47,7 +47,7 @@ def make_checkin_session(count: int) -> dict:
     the bulk residents (booked through bookings.services), and each booking's ticket payload."""
     from accounts.models import User
     from bookings import services as bookings
-    from bookings import tickets  # issue 4 (check-in); present once it is merged
+    from core import tickets
 
     actor = find_by_login("admin")
     venue = db.session.execute(select(Venue).where(Venue.kind == VenueKind.hub).order_by(Venue.id)).scalars().first()

@@ -287,7 +287,7 @@ class CheckInScans:
 def has_checkin_api() -> bool:
     from importlib.util import find_spec
 
-    return find_spec("bookings.checkin_api") is not None
+    return find_spec("checkin.api") is not None
 
 
 # --- registry -----------------------------------------------------------------------------------

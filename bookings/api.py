@@ -1,4 +1,4 @@
-"""JSON API for seat bookings (API.md): book, list, show, cancel; accept offers; staff decisions."""
+"""JSON API for seat bookings (docs/api.md): book, list, show, cancel; accept offers; staff decisions."""
 
 from datetime import datetime
 from typing import Annotated
@@ -9,16 +9,17 @@ from pydantic import Field
 from sqlalchemy.orm import joinedload
 
 from accounts.auth import require_roles, require_venue_scope
-from accounts.models import MANAGE_ROLES, User
+from accounts.models import MANAGE_ROLES, User, mask_name
 from activities.models import Activity, Session
 from bookings import services
+from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
 from bookings.queries import booking_code, bookings_of, session_bookings
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
+from core.db import MAX_ID
 from core.errors import Invalid, NotFound
 from core.extensions import db
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
@@ -77,6 +78,30 @@ class LiftIn(Schema):
     note: str = Field(min_length=1, max_length=300)
 
 
+class LotteryEntryOut(OutSchema):
+    entry: int = Field(description="the entry number (entry order)")
+    name: str = Field(description="the entrant's name, masked")
+    party_size: int
+    is_quota_eligible: bool
+    draw_rank: int | None
+
+
+class LotteryUnitOut(OutSchema):
+    unit: str = Field(description="c<activity id> for a course, s<session id> for a session")
+    session_id: int | None
+    drawn: bool
+    drawn_at: datetime | None
+    seed: str | None = Field(description="with the entry list, anyone can re-run the draw")
+    seats: int | None
+    winners: int | None
+    entries: list[LotteryEntryOut]
+
+
+class LotteryOut(OutSchema):
+    activity_id: int
+    units: list[LotteryUnitOut]
+
+
 class CreditOut(OutSchema):
     strikes_used: int
     strikes_left: int
@@ -110,10 +135,7 @@ def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
 
 def _own_or_managed(booking_id: int) -> Booking:
     """Someone else's booking is 404 to a resident; staff see bookings at venues in scope."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or not (booking.is_owned_by(current_user) or booking.activity.can_manage(current_user)):
-        raise NotFound()
-    return booking
+    return services.get_booking(booking_id, current_user._get_current_object())
 
 
 @api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=ERRORS,
@@ -132,7 +154,6 @@ def create_booking(data: BookingIn):
                                       participant_ids=data.participant_ids)
     booking = services.book(holder, data=request, actor=actor)
     answer = out(booking)  # from what is in memory now: the commit expires it all
-    db.session.commit()
     return answer
 
 
@@ -164,7 +185,6 @@ def get_booking(booking_id: int):
 def cancel_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.cancel_booking(booking, actor=current_user._get_current_object())
-    db.session.commit()
     return booking
 
 
@@ -173,7 +193,6 @@ def cancel_booking(booking_id: int):
 def accept_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.accept_offer(booking, actor=current_user._get_current_object())
-    db.session.commit()
     return out(booking)
 
 
@@ -186,8 +205,24 @@ def decide(data: DecisionIn):
     if len(bookings) != len(set(data.booking_ids)):
         raise NotFound()
     results = services.decide_bookings(bookings, approve=data.approve, reason=data.reason, actor=actor)
-    db.session.commit()
     return DecisionOut(results={str(k): v for k, v in results.items()})
+
+
+@api.endpoint("/activities/<int:activity_id>/lottery", response=LotteryOut, auth=False, errors=(404, 405),
+              summary="A lottery's public record per unit: the draw's seed and counts, and every entry (names masked)")
+def lottery(activity_id: int):
+    units = public_units(activity_id)
+    return LotteryOut(activity_id=activity_id, units=[_unit_out(found) for found in units])
+
+
+def _unit_out(found) -> LotteryUnitOut:
+    draw = found.draw
+    entries = [LotteryEntryOut(entry=r.id, name=mask_name(r.name), party_size=r.party_size,
+                               is_quota_eligible=bool(r.is_quota_eligible), draw_rank=r.draw_rank) for r in found.rows]
+    return LotteryUnitOut(unit=found.unit, session_id=found.session.id if found.session else None,
+                          drawn=draw is not None, drawn_at=draw.drawn_at if draw else None,
+                          seed=draw.seed if draw else None, seats=draw.seats if draw else None,
+                          winners=draw.winners if draw else None, entries=entries)
 
 
 @api.endpoint("/me/credit", response=CreditOut, errors=ERRORS,
@@ -206,7 +241,6 @@ def lift(user_id: int, data: LiftIn):
     if user is None:
         raise NotFound()
     services.lift_suspension(user, note=data.note, actor=actor)
-    db.session.commit()
     credit = services.credit_of(user)
     return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
                      suspended_until=credit.suspended_until)

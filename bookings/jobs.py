@@ -1,6 +1,6 @@
 """Periodic work as idempotent sweepers: claim, re-check, act, mark; running one twice does nothing more.
 
-The scheduler (notify/, another issue) calls these with the current time; each commits per item so
+The scheduler (notify/) calls these with the current time; each commits per item so
 a failure leaves what was done done and the rest for the next run. Each returns how many items it
 handled.
 """
@@ -14,7 +14,7 @@ from activities.models import Activity, ActivityStatus, Policy, Session, Session
 from bookings import signals
 from bookings.lottery import draw_unit
 from bookings.models import Booking, BookingStatus, LotteryDraw
-from bookings.services import _claim, _kwargs, offer_freed_seats, record_strike, release_seats
+from bookings.services import claim_booking, offer_freed_seats, record_strike, release_seats, signal_kwargs
 from core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,9 @@ def expire_offers(now: datetime) -> int:
         booking = db.session.get(Booking, booking_id)
         if booking is None or booking.hold_expires_at is None or booking.hold_expires_at > now:
             continue
-        if _claim(booking, BookingStatus.offered, BookingStatus.expired, updated_at=now):
+        if claim_booking(booking, BookingStatus.offered, BookingStatus.expired, updated_at=now):
             release_seats(booking.activity, booking.session, booking.party_size)
-            signals.offer_expired.send(booking, **_kwargs(booking, now))
+            signals.offer_expired.send(booking, **signal_kwargs(booking, now))
             offer_freed_seats(booking.activity, booking.session, now)
             done += 1
         db.session.commit()
@@ -73,7 +73,7 @@ def mark_no_shows(now: datetime) -> int:
     done = 0
     for booking_id in due:
         booking = db.session.get(Booking, booking_id)
-        if booking.checked_in_at is None and _claim(booking, BookingStatus.confirmed, BookingStatus.no_show,
+        if booking.checked_in_at is None and claim_booking(booking, BookingStatus.confirmed, BookingStatus.no_show,
                                                     updated_at=now):
             record_strike(booking, now)
             done += 1
@@ -81,7 +81,7 @@ def mark_no_shows(now: datetime) -> int:
     return done
 
 
-# What the scheduler (notify/, another issue) should run, and how often: name → (job, seconds between runs).
+# What the scheduler (notify/) runs, and how often: name → (job, seconds between runs).
 # `flask jobs run NAME --now ISO` calls the same functions.
 JOBS = {
     "draw_due_lotteries": (draw_due_lotteries, 60),

@@ -8,6 +8,7 @@ passed over (it joins the waiting list in draw order, like every entry not drawn
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -16,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import User
 from activities.models import Activity, Session
 from bookings import signals
-from bookings.models import Booking, BookingStatus, LotteryDraw, unit_key_for
-from bookings.services import _claim, _kwargs, offer_deadline, take_seats
+from bookings.models import Booking, BookingStatus, LotteryDraw, unit_key_for, unit_keys
+from bookings.services import claim_booking, offer_deadline, signal_kwargs, take_seats
+from core.errors import NotFound
 from core.extensions import db
 
 
@@ -78,8 +80,9 @@ def draw_unit(activity: Activity, session: Session | None, now: datetime,
         if booking.id in winners and take_seats(activity, session, booking.party_size):
             _seat_winner(booking, rank[booking.id], now)
             draw.winners += 1
-        elif _claim(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
-            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True, **_kwargs(booking, now))
+        elif claim_booking(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
+            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True,
+                                      **signal_kwargs(booking, now))
     db.session.flush()
     return draw
 
@@ -87,10 +90,10 @@ def draw_unit(activity: Activity, session: Session | None, now: datetime,
 def _seat_winner(booking: Booking, rank: int, now: datetime) -> None:
     hold = offer_deadline(booking, now, hours=booking.activity.confirm_hours)
     to = BookingStatus.offered if hold else BookingStatus.confirmed
-    _claim(booking, BookingStatus.entered, to, draw_rank=rank, hold_expires_at=hold, updated_at=now)
-    signals.lottery_won.send(booking, confirm_by=hold, draw_rank=rank, **_kwargs(booking, now))
+    claim_booking(booking, BookingStatus.entered, to, draw_rank=rank, hold_expires_at=hold, updated_at=now)
+    signals.lottery_won.send(booking, confirm_by=hold, draw_rank=rank, **signal_kwargs(booking, now))
     if hold is None:
-        signals.booking_confirmed.send(booking, via="lottery", **_kwargs(booking, now))
+        signals.booking_confirmed.send(booking, via="lottery", **signal_kwargs(booking, now))
 
 
 def _entries_of(unit_keys):
@@ -111,3 +114,45 @@ def entry_counts(unit_keys: list[str]) -> dict[str, int]:
     rows = db.session.execute(select(Booking.unit_key, func.count()).where(*_entries_of(unit_keys))
                               .group_by(Booking.unit_key))
     return {key: 0 for key in unit_keys} | dict(rows.all())
+
+
+@dataclass
+class PublicUnit:
+    """What anyone may see of one lottery unit: the draw (seed, counts; None before it) and every entry."""
+
+    activity: Activity
+    unit: str
+    session: Session | None
+    draw: LotteryDraw | None
+    rows: list
+
+
+def public_unit(activity_id: int, unit: str) -> PublicUnit:
+    """The public record of lottery unit `unit` of a published lottery activity, for the page and the API.
+    With the seed and the entry list, anyone can re-run the draw. Raises NotFound for anything else."""
+    activity = _public_lottery(activity_id)
+    if unit not in unit_keys(activity):
+        raise NotFound()
+    return _unit_record(activity, unit)
+
+
+def public_units(activity_id: int) -> list[PublicUnit]:
+    """The public record of every unit of a published lottery activity (one per session, or the course)."""
+    activity = _public_lottery(activity_id)
+    return [_unit_record(activity, unit) for unit in unit_keys(activity)]
+
+
+def _public_lottery(activity_id: int) -> Activity:
+    from activities.models import ActivityStatus
+    from activities.queries import activity_page
+
+    activity = activity_page(activity_id)
+    if activity is None or activity.status == ActivityStatus.draft or activity.policy.value != "lottery":
+        raise NotFound()
+    return activity
+
+
+def _unit_record(activity: Activity, unit: str) -> PublicUnit:
+    session = None if activity.is_course else next(s for s in activity.sessions if f"s{s.id}" == unit)
+    draw = db.session.execute(select(LotteryDraw).where(LotteryDraw.unit_key == unit)).scalar_one_or_none()
+    return PublicUnit(activity, unit, session, draw, entry_list(unit))

@@ -5,10 +5,9 @@ a course enrolment, 's<session id>' for an event session or exhibition slot), fo
 and the family members in `participants`. One active booking per account per unit is a partial
 unique index; seats are the unit's counter (see activities.models), moved by conditional UPDATEs.
 
-Attendance: check-in is built by another issue; it will set `checked_in_at` / `checked_in_by_id`,
-which no-show marking reads. A course's attendance is per lesson and will need its own per-session
-table (booking_id, session_id, checked_in_at) then; until it exists, course enrolments are not
-marked as no-shows.
+Attendance: the door (the `checkin` package) sets `checked_in_at` / `checked_in_by_id`, which no-show
+marking reads; a lesson's check-ins are rows of its own table (booking, session), and course enrolments are
+not marked as no-shows.
 """
 
 import enum

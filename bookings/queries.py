@@ -10,8 +10,8 @@ from bookings.models import SEAT_STATUSES, Booking, BookingStatus, unit_key_for
 
 
 def booking_code(booking: Booking) -> str:
-    """The 8-character code a person can read out or type at the door (see bookings.tickets)."""
-    from bookings.tickets import code_for
+    """The 8-character code a person can read out or type at the door (see core.tickets)."""
+    from core.tickets import code_for
 
     return code_for(booking.id)
 

@@ -30,7 +30,7 @@ from bookings.models import (
 )
 from core import audit
 from core.db import utcnow
-from core.errors import DomainError, Forbidden, Invalid, NotFound
+from core.errors import DomainError, Forbidden, Invalid, InvalidTransition, NotFound
 from core.extensions import db
 from venues.models import Venue
 
@@ -82,9 +82,8 @@ class NotBookable(DomainError):
     message = _l("This activity takes no bookings: just come along.")
 
 
-class InvalidTransition(DomainError):
-    code = "invalid_transition"
-    message = _l("This booking cannot change that way in its current state.")
+# What InvalidTransition says here: which object cannot take that step.
+NOT_NOW = _l("This booking cannot change that way in its current state.")
 
 
 # --- seats ------------------------------------------------------------------------------------
@@ -115,7 +114,16 @@ def release_seats(activity: Activity, session: Session | None, n: int) -> None:
     db.session.expire(unit, ["seats_taken"])
 
 
-def _claim(booking: Booking, frm: BookingStatus, to: BookingStatus, **values) -> bool:
+def get_booking(booking_id: int, actor: User) -> Booking:
+    """The booking `actor` may see: their own, or one at a venue they manage. Raises NotFound otherwise (not
+    Forbidden: an id of someone else's booking tells nothing)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not (booking.is_owned_by(actor) or booking.activity.can_manage(actor)):
+        raise NotFound()
+    return booking
+
+
+def claim_booking(booking: Booking, frm: BookingStatus, to: BookingStatus, **values) -> bool:
     """Move a booking from `frm` to `to` only if it is still in `frm` (a racing worker may have moved it)."""
     from bookings.models import ACTIVE_STATUSES
 
@@ -340,7 +348,7 @@ def _quota_eligible(activity: Activity, user: User, participants: list[Participa
 
 def _settle_new(booking: Booking, now: datetime) -> None:
     """Tell the world the new booking's first state (see `_insert`)."""
-    base = _kwargs(booking, now)
+    base = signal_kwargs(booking, now)
     if booking.status == BookingStatus.entered:
         signals.booking_entered.send(booking, draw_after=booking.activity.window_for(booking.session)[1], **base)
     elif booking.status == BookingStatus.pending:
@@ -351,7 +359,8 @@ def _settle_new(booking: Booking, now: datetime) -> None:
         signals.booking_waitlisted.send(booking, position=waitlist_position(booking), **base)
 
 
-def _kwargs(booking: Booking, now: datetime) -> dict:
+def signal_kwargs(booking: Booking, now: datetime) -> dict:
+    """The keyword arguments every booking signal carries (jobs and the lottery send them too)."""
     return {"booking_id": booking.id, "user_id": booking.user_id, "activity_id": booking.activity_id,
             "session_id": booking.session_id, "now": now}
 
@@ -399,14 +408,14 @@ def offer_freed_seats(activity: Activity, session: Session | None, now: datetime
             continue
         hold = offer_deadline(booking, now)
         to = BookingStatus.offered if hold else BookingStatus.confirmed
-        if not _claim(booking, BookingStatus.waitlisted, to, hold_expires_at=hold, updated_at=now):
+        if not claim_booking(booking, BookingStatus.waitlisted, to, hold_expires_at=hold, updated_at=now):
             release_seats(activity, session, booking.party_size)
             continue
         offered.append(booking)
         if hold:
-            signals.offer_made.send(booking, hold_expires_at=hold, **_kwargs(booking, now))
+            signals.offer_made.send(booking, hold_expires_at=hold, **signal_kwargs(booking, now))
         else:
-            signals.booking_confirmed.send(booking, via="offer", **_kwargs(booking, now))
+            signals.booking_confirmed.send(booking, via="offer", **signal_kwargs(booking, now))
     return offered
 
 
@@ -416,15 +425,15 @@ def accept_offer(booking: Booking, *, actor: User, now: datetime | None = None) 
     if not booking.is_owned_by(actor):
         raise NotFound()
     if booking.status != BookingStatus.offered:
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
         raise Closed(_("The time to confirm this seat has passed."))
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     if booking.activity.is_course and enrolment_count(actor, excluding=booking.id) >= ENROLMENT_LIMIT:
         raise LimitReached()
-    if not _claim(booking, BookingStatus.offered, BookingStatus.confirmed, hold_expires_at=None, updated_at=now):
-        raise InvalidTransition()
-    signals.booking_confirmed.send(booking, via="offer", **_kwargs(booking, now))
+    if not claim_booking(booking, BookingStatus.offered, BookingStatus.confirmed, hold_expires_at=None, updated_at=now):
+        raise InvalidTransition(NOT_NOW)
+    signals.booking_confirmed.send(booking, via="offer", **signal_kwargs(booking, now))
     return booking
 
 
@@ -442,16 +451,16 @@ def cancel_booking(booking: Booking, *, actor: User, now: datetime | None = None
     if not booking.is_owned_by(actor) and not booking.activity.can_manage(actor):
         raise NotFound()
     if not booking.is_active:
-        raise InvalidTransition()
+        raise InvalidTransition(NOT_NOW)
     start = booking.starts_at
     if start is not None and start <= now:
         raise Closed(_("It has already started and can no longer be cancelled."))
     was = booking.status
-    if not _claim(booking, was, BookingStatus.cancelled, cancelled_at=now, hold_expires_at=None, updated_at=now):
-        raise InvalidTransition()
+    if not claim_booking(booking, was, BookingStatus.cancelled, cancelled_at=now, hold_expires_at=None, updated_at=now):
+        raise InvalidTransition(NOT_NOW)
     deadline = booking.activity.cancel_deadline_for(booking.session)
     late = was == BookingStatus.confirmed and deadline is not None and now >= deadline
-    signals.booking_cancelled.send(booking, counted_as_no_show=late, by_user_id=actor.id, **_kwargs(booking, now))
+    signals.booking_cancelled.send(booking, counted_as_no_show=late, by_user_id=actor.id, **signal_kwargs(booking, now))
     if actor.id != booking.user_id:
         audit.record(actor, "booking.cancel", booking, {"was": was}, now=now)
     if late:
@@ -493,17 +502,17 @@ def _decide(booking: Booking, approve: bool, reason: str, actor: User, now: date
         return "skipped"
     values = {"decided_at": now, "decided_by_id": actor.id, "decision_reason": reason, "updated_at": now}
     if not approve:
-        if not _claim(booking, BookingStatus.pending, BookingStatus.rejected, **values):
+        if not claim_booking(booking, BookingStatus.pending, BookingStatus.rejected, **values):
             return "skipped"
-        signals.booking_rejected.send(booking, reason=reason, by_user_id=actor.id, **_kwargs(booking, now))
+        signals.booking_rejected.send(booking, reason=reason, by_user_id=actor.id, **signal_kwargs(booking, now))
         return "rejected"
     if not take_seats(booking.activity, booking.session, booking.party_size):
         return "full"
-    if not _claim(booking, BookingStatus.pending, BookingStatus.confirmed, **values):
+    if not claim_booking(booking, BookingStatus.pending, BookingStatus.confirmed, **values):
         release_seats(booking.activity, booking.session, booking.party_size)
         return "skipped"
-    signals.booking_approved.send(booking, reason=reason, by_user_id=actor.id, **_kwargs(booking, now))
-    signals.booking_confirmed.send(booking, via="approval", **_kwargs(booking, now))
+    signals.booking_approved.send(booking, reason=reason, by_user_id=actor.id, **signal_kwargs(booking, now))
+    signals.booking_confirmed.send(booking, via="approval", **signal_kwargs(booking, now))
     return "confirmed"
 
 
@@ -562,7 +571,7 @@ def record_strike(booking: Booking, now: datetime) -> Credit:
                                     strikes_used=credit.strikes_used, now=now)
         return credit_of(user, now)
     signals.no_show_recorded.send(booking, strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
-                                  **_kwargs(booking, now))
+                                  **signal_kwargs(booking, now))
     return credit
 
 
@@ -611,10 +620,10 @@ def _active_in(unit_keys: list[str]) -> list[Booking]:
 def _cancel_by_organiser(bookings: list[Booking], reason: str, now: datetime) -> None:
     for booking in bookings:
         held = booking.holds_seats
-        if _claim(booking, booking.status, BookingStatus.cancelled, cancelled_at=now, updated_at=now):
+        if claim_booking(booking, booking.status, BookingStatus.cancelled, cancelled_at=now, updated_at=now):
             if held:
                 release_seats(booking.activity, booking.session, booking.party_size)
-            signals.booking_cancelled_by_organiser.send(booking, reason=reason, **_kwargs(booking, now))
+            signals.booking_cancelled_by_organiser.send(booking, reason=reason, **signal_kwargs(booking, now))
 
 
 @activity_signals.session_cancelled.connect
@@ -624,7 +633,7 @@ def _on_session_cancelled(session: Session, *, reason: str, now: datetime, **_kw
     if activity.is_course:
         for booking in _active_in([unit_key_for(activity, None)]):
             signals.booking_lesson_cancelled.send(booking, lesson_id=session.id, reason=reason,
-                                                  **_kwargs(booking, now))
+                                                  **signal_kwargs(booking, now))
         return
     _cancel_by_organiser(_active_in([unit_key_for(activity, session)]), reason, now)
 
@@ -641,4 +650,4 @@ def _on_session_moved(session: Session, *, old_starts_at: datetime, starts_at: d
     activity = session.activity
     for booking in _active_in([unit_key_for(activity, None if activity.is_course else session)]):
         signals.booking_session_moved.send(booking, moved_session_id=session.id, old_starts_at=old_starts_at,
-                                           starts_at=starts_at, ends_at=ends_at, **_kwargs(booking, now))
+                                           starts_at=starts_at, ends_at=ends_at, **signal_kwargs(booking, now))

@@ -1,4 +1,4 @@
-"""Domain events of bookings: everything a resident must be told. notify/ subscribes (wired by the lead).
+"""Domain events of bookings: everything a resident must be told. notify/ subscribes (wired by the composition root).
 
 Each signal's sender is the `Booking` (or the `User` for credit events); keyword arguments carry plain
 ids and times so receivers never import this package. They fire inside the caller's transaction,

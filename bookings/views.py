@@ -7,23 +7,33 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, User, mask_name, mask_phone
-from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, ActivityStatus, Session
+from activities.loaders import visible_activity
+from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, Session
 from activities.queries import activity_page, render_description
 from bookings import services
-from bookings.lottery import entry_counts, entry_list
+from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
+from core import nav
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
 from core.spreadsheets import csv_row
 
 bp = Blueprint("bookings", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.signed_in),
+    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller")),
+    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions")),
+    nav.NavEntry("account", 10, "bookings.mine", _l("My bookings")),
+]
+
 
 
 def _now() -> datetime:
@@ -37,9 +47,7 @@ def _form_ints(name: str) -> list[int]:
 @bp.get("/activities/<int:activity_id>")
 def activity(activity_id: int):
     """The activity page: sessions with seats left, the booking form, the lottery result."""
-    act = activity_page(activity_id)
-    if act is None or (act.status == ActivityStatus.draft and not act.can_manage(current_user)):
-        abort(404)
+    act = visible_activity(activity_id, current_user)
     return render_template("bookings/activity.html", **_activity_context(act))
 
 
@@ -47,15 +55,9 @@ def activity(activity_id: int):
 def lottery_entries(activity_id: int, unit: str):
     """The public entry list of one lottery unit (names masked), in entry order with each draw rank: with
     the published seed, anyone can re-run the draw (see /lottery/how-to-verify)."""
-    act = activity_page(activity_id)
-    if act is None or act.status == ActivityStatus.draft or act.policy.value != "lottery":
-        abort(404)
-    if unit not in unit_keys(act):
-        abort(404)
-    session = None if act.is_course else next(s for s in act.sessions if f"s{s.id}" == unit)
-    draw = db.session.execute(select(LotteryDraw).where(LotteryDraw.unit_key == unit)).scalar_one_or_none()
-    return render_template("bookings/lottery_entries.html", activity=act, session=session, draw=draw,
-                           rows=entry_list(unit), mask_name=mask_name)
+    found = public_unit(activity_id, unit)
+    return render_template("bookings/lottery_entries.html", activity=found.activity, session=found.session,
+                           draw=found.draw, rows=found.rows, mask_name=mask_name)
 
 
 def _activity_context(act) -> dict:
@@ -100,7 +102,6 @@ def book(activity_id: int):
     except DomainError as err:
         status = show_domain_error(None, err)
         return render_template("bookings/activity.html", **_activity_context(act)), status
-    db.session.commit()
     flash(_outcome_message(booking), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -140,7 +141,6 @@ def cancel(booking_id: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("bookings.mine"))
-    db.session.commit()
     if booking.counted_as_no_show:
         flash(_("Cancelled. This was after the free cancellation time, so it counts as a no-show."), "warning")
     else:
@@ -157,7 +157,6 @@ def accept(booking_id: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("bookings.mine"))
-    db.session.commit()
     flash(_("Confirmed. The seat is yours."), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -217,7 +216,6 @@ def signups(activity_id: int):
         except DomainError as err:
             status = show_domain_error(None, err)
         else:
-            db.session.commit()
             counts = {k: list(results.values()).count(k) for k in ("confirmed", "rejected", "full", "skipped")}
             flash(_("Confirmed %(confirmed)s, rejected %(rejected)s, no seat left for %(full)s.", **counts), "success")
             return redirect(url_for("bookings.signups", activity_id=act.id))
@@ -250,7 +248,6 @@ def on_behalf():
             except DomainError as err:
                 status = show_domain_error(None, err)
             else:
-                db.session.commit()
                 flash(_("Booked for %(name)s: %(status)s, code %(code)s.", name=caller.name,
                         status=STATUS_LABELS[booking.status], code=booking_code(booking)), "success")
                 return redirect(url_for("bookings.on_behalf", caller=login))
@@ -280,7 +277,6 @@ def credit():
         except DomainError as err:
             status = show_domain_error(None, err)
         else:
-            db.session.commit()
             flash(_("Suspension lifted."), "success")
             return redirect(url_for("bookings.credit", resident=login))
     info = services.credit_of(resident) if resident else None

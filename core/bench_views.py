@@ -18,7 +18,6 @@ def insert():
     """One single-row INSERT and a commit: the floor under booking and check-in writes."""
     value = request.get_json(silent=True) or {}
     db.session.execute(text("INSERT INTO bench_rows (value) VALUES (:v)"), {"v": str(value.get("v", ""))[:50]})
-    db.session.commit()
     return jsonify({"ok": True}), 201
 
 
@@ -38,4 +37,3 @@ def ensure_bench_table() -> None:
     db.session.execute(text("CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))"
                             if db.engine.dialect.name == "postgresql" else
                             "CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, value VARCHAR(50))"))
-    db.session.commit()

@@ -38,9 +38,8 @@ def i18n_extract(packages):
     """Extract strings into <pkg>/translations and update the zh_CN catalogues."""
     from core import i18n_tool
 
-    for package in packages or i18n_tool.PACKAGES:
-        if i18n_tool.sources(package):
-            click.echo(f"updated {i18n_tool.extract(package)}")
+    for folder in i18n_tool.extract_all(list(packages or i18n_tool.PACKAGES)):
+        click.echo(f"updated {folder}")
 
 
 @i18n_cli.command("compile")

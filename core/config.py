@@ -15,7 +15,7 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 
 class Config:
-    """Everything the app reads from the environment, with the defaults of API.md."""
+    """Everything the app reads from the environment, with the defaults of docs/api.md."""
 
     def __init__(self, **overrides):
         load_dotenv(BASE_DIR / ".env", override=False)

@@ -6,6 +6,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.orm import DeclarativeBase
 
+# The largest id an INTEGER primary key holds (PostgreSQL and SQLite alike): routes and API bodies stop there.
+MAX_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -67,6 +67,14 @@ class Forbidden(DomainError):
     message = _l("You do not have permission to do this.")
 
 
+class InvalidTransition(DomainError):
+    """A step the object's current state does not allow; each domain raises it with its own message."""
+
+    code = "invalid_transition"
+    status = 409
+    message = _l("This step is not possible in the current state.")
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     status = 401
@@ -120,6 +128,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        from core.transaction import refused
+
+        refused()
         if err.status == 401 and not wants_json():
             login_view = getattr(current_app, "login_manager", None) and current_app.login_manager.login_view
             if login_view:

@@ -3,7 +3,7 @@
 from flask import flash
 
 from core.errors import DomainError
-from core.extensions import db
+from core.transaction import refused
 
 
 def show_domain_error(form, err: DomainError) -> int:
@@ -11,7 +11,7 @@ def show_domain_error(form, err: DomainError) -> int:
 
     A refusal of the caller (403) is not a form error: it is raised again, so the page answers 403 rather than
     a flash on a redirect that looks like success."""
-    db.session.rollback()
+    refused()
     if err.status == 403:
         raise err
     fields = err.extra.get("fields") or {}

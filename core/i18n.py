@@ -51,17 +51,20 @@ def local_today(now: datetime | None = None) -> date:
     return to_local(now or datetime.now(UTC)).date()
 
 
+# The packages that own a translation catalogue (`<pkg>/translations`), in the order they are merged.
+PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports"]
+
+
 def translation_directories(root) -> str:
     """The root catalogue first, then each package's own, so packages can grow their catalogues apart."""
-    packages = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports"]
-    dirs = ["translations"] + [f"{p}/translations" for p in packages]
+    dirs = ["translations"] + [f"{p}/translations" for p in PACKAGES]
     return ";".join(d for d in dirs if (root / d).is_dir())
 
 
 @lru_cache(maxsize=8192)
 def _formatted(kind: str, value, fmt: str, locale, tz) -> str:
     """Babel's formatting (as flask_babel calls it), remembered: a page shows the same session times to
-    every visitor, and formatting one costs ~40 µs (bench: issue 9)."""
+    every visitor, and formatting one costs ~40 µs (bench/RESULTS.md)."""
     if kind == "date":
         return dates.format_date(value, fmt, locale=locale)
     formatter = dates.format_datetime if kind == "datetime" else dates.format_time
@@ -93,7 +96,6 @@ def register_template_helpers(app) -> None:
             "html_lang": "zh-CN" if locale.startswith("zh") else "en",
             "large_text": request.cookies.get("large_text") == "1",
             "network_name": app.config.get("NETWORK_NAME"),
-            "has_endpoint": lambda name: name in app.view_functions,
         }
 
 

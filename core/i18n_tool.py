@@ -12,8 +12,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from core.config import BASE_DIR
+from core.i18n import PACKAGES
 
-PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports"]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "_n": (1, 2)}
 LOCALES = ["zh_CN"]
 
@@ -49,8 +49,12 @@ def catalog_dir(package: str) -> Path:
     return BASE_DIR / package / "translations"
 
 
-def extract(package: str) -> Path:
-    """Write `<pkg>/translations/messages.pot` and create or update the zh_CN catalogue from it."""
+def extract(package: str, known: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write `<pkg>/translations/messages.pot` and create or update the zh_CN catalogue from it.
+
+    A string that moved here from another package keeps its translation: `known` (locale → msgid → msgstr,
+    read from every catalogue before any was updated) fills the new entries; strings no longer used are dropped.
+    """
     folder = catalog_dir(package)
     folder.mkdir(parents=True, exist_ok=True)
     pot = folder / "messages.pot"
@@ -61,10 +65,44 @@ def extract(package: str) -> Path:
     for locale in LOCALES:
         po = folder / locale / "LC_MESSAGES" / "messages.po"
         action = "update" if po.exists() else "init"
+        before = _ids(po)
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", action, "-i", str(pot), "-d", str(folder),
                         "-l", locale, "--no-wrap", *(["--no-fuzzy-matching"] if action == "update" else [])],
                        check=True, capture_output=True)
+        _adopt(po, (known or {}).get(locale, {}), before)
     return folder
+
+
+def _ids(po: Path) -> set:
+    if not po.exists():
+        return set()
+    with po.open("rb") as fh:
+        return {message.id for message in read_po(fh)}
+
+
+def _adopt(po: Path, known: dict[str, str], before: set) -> None:
+    """Give the entries new to `po` their translation from `known`; drop entries that moved elsewhere."""
+    from babel.messages.pofile import write_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    filled = 0
+    for message in catalog:
+        if message.id not in before and isinstance(message.id, str) and not message.string and message.id in known:
+            message.string = known[message.id]
+            filled += 1
+    moved = [msgid for msgid in catalog.obsolete if msgid in known]
+    for msgid in moved:
+        del catalog.obsolete[msgid]
+    if filled or moved:
+        with po.open("wb") as out:
+            write_po(out, catalog, width=None)
+
+
+def extract_all(packages: list[str]) -> list[Path]:
+    """Extract every package in `packages`, keeping the translations of strings that moved between them."""
+    known = {locale: translated(locale) for locale in LOCALES}
+    return [extract(package, known) for package in packages if sources(package)]
 
 
 def compile_all() -> None:

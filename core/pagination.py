@@ -2,7 +2,7 @@
 follows) come from one LIMIT per_page + 1 query, the count from a LIMIT cap + 1 subquery.
 
 Used where a list can be long and is read by everyone (the activity list): counting thousands of matches
-on every view cost more than reading the page (bench: issue 9). Beyond `cap`, the page says "more than".
+on every view cost more than reading the page (bench/RESULTS.md). Beyond `cap`, the page says "more than".
 """
 
 from dataclasses import dataclass

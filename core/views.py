@@ -2,7 +2,7 @@
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, request
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -27,13 +27,6 @@ def safe_next(default: str = "/") -> str:
     return path + (f"?{parsed.query}" if parsed.query else "")
 
 
-@bp.get("/")
-def index():
-    from venues.queries import district_summaries
-
-    return render_template("core/index.html", districts=district_summaries())
-
-
 @bp.get("/healthz")
 def healthz():
     try:
@@ -51,7 +44,6 @@ def set_language():
         lang = current_app.config["DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.locale != lang:
         current_user.locale = lang
-        db.session.commit()
     response = redirect(safe_next())
     response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="Lax", httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"])

@@ -1,6 +1,6 @@
 """The job registry and the scheduler process (`flask scheduler run`).
 
-Jobs are defined in code, registered by the composition root (core/__init__.py `register_cli`), and
+Jobs are defined in code, registered by the composition root (`culturenet.register_jobs`), and
 are idempotent sweepers `func(now)` over database state: running one twice does nothing more, so a
 restart, a missed tick or a run by hand (`flask jobs run NAME --now ...`) is always safe.
 

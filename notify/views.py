@@ -2,12 +2,15 @@
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_roles
 from accounts.models import Role, User
+from core import nav
 from core.errors import DomainError, Forbidden
 from core.extensions import db
+from core.forms import show_domain_error
 from notify import queries, services
 from notify.channels import e164
 from notify.forms import PreferencesForm
@@ -15,20 +18,17 @@ from notify.models import Message
 
 bp = Blueprint("notify", __name__)
 webhooks = Blueprint("notify_webhooks", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 100, "notify.inbox", _l("Messages"), visible=nav.signed_in, badge=queries.unread_count),
+    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages")),
+    nav.NavEntry("account", 30, "notify.inbox", _l("Messages")),
+    nav.NavEntry("account", 40, "notify.preferences", _l("How we contact you")),
+]
+
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
-
-
-@bp.app_context_processor
-def _inbox_badge():
-    def inbox_unread() -> int:
-        if not current_user or not current_user.is_authenticated:
-            return 0
-        return queries.unread_count(current_user)
-
-    return {"inbox_unread": inbox_unread}
 
 
 @bp.get("/inbox")
@@ -38,7 +38,6 @@ def inbox():
     result = queries.inbox_of(current_user, page=page)
     unread_ids = {m.id for m in result.items if m.read_at is None}
     services.mark_inbox_read(current_user)
-    db.session.commit()
     return render_template("notify/inbox.html", result=result, unread_ids=unread_ids)
 
 
@@ -50,7 +49,6 @@ def preferences():
     if form.validate_on_submit():
         services.set_preferences(current_user, data={"sms": form.sms.data, "email": form.email.data,
                                                      "inbox": form.inbox.data})
-        db.session.commit()
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for("notify.preferences"))
     return render_template("notify/preferences.html", form=form), 422 if form.is_submitted() else 200
@@ -72,9 +70,8 @@ def resend(message_id: int):
     try:
         services.resend_message(message, actor=viewer)
     except DomainError as err:
-        flash(str(err.message), "error")
+        show_domain_error(None, err)
         return redirect(url_for("notify.failed")), 303
-    db.session.commit()
     flash(_("The message is queued to be sent again."), "success")
     return redirect(url_for("notify.failed")), 303
 
@@ -113,7 +110,6 @@ def twilio_inbound():
     user = _user_by_phone(request.form.get("From", ""))
     if user is not None and (word in STOP_WORDS or word in START_WORDS):
         services.set_preferences(user, data={"sms": word in START_WORDS})
-        db.session.commit()
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -125,5 +121,4 @@ def twilio_status():
     status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "")[:30]
     if sid and status:
         services.record_delivery_status(sid, status, error_code=request.form.get("ErrorCode"))
-        db.session.commit()
     return Response("", status=204)

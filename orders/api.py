@@ -1,4 +1,4 @@
-"""JSON API for the service menu and orders (API.md): the same services as the pages, no second rule."""
+"""JSON API for the service menu and orders (docs/api.md): the same services as the pages, no second rule."""
 
 from datetime import date, datetime
 
@@ -8,7 +8,7 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field
 
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate, parse_body
-from core.db import utcnow
+from core.db import MAX_ID, utcnow
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from core.i18n import local_today
@@ -16,7 +16,6 @@ from orders import queries, services
 from orders.models import MenuCategory, MenuItem, OrderStatus, ServiceOrder
 from venues.models import Venue
 
-MAX_ID = 2**31 - 1
 # Every status an endpoint may answer besides its own: unknown ids, a method on the wrong path, domain refusals.
 ERRORS = (404, 405, 409)
 api = ApiBlueprint("orders_api", __name__, tag="orders")
@@ -249,7 +248,6 @@ def _optional_body(model):
 
 
 def _done(order: ServiceOrder):
-    db.session.commit()
     return order_out(order, with_events=True)
 
 
@@ -278,7 +276,6 @@ def get_menu_item(item_id: int):
 def create_menu_item(data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
     item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -289,7 +286,6 @@ def update_menu_item(item_id: int, data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
     item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user,
                                    item=item)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -297,7 +293,6 @@ def update_menu_item(item_id: int, data: MenuItemIn):
               summary="Staff: publish (上架)")
 def publish_menu_item(item_id: int):
     item = services.publish_menu_item(_item(item_id), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -305,7 +300,6 @@ def publish_menu_item(item_id: int):
               summary="Staff: withdraw (下架)")
 def withdraw_menu_item(item_id: int):
     item = services.withdraw_menu_item(_item(item_id), actor=current_user)
-    db.session.commit()
     return menu_item_out(item)
 
 
@@ -326,7 +320,6 @@ def create_order(data: OrderIn):
     payload = data.model_dump(exclude={"menu_item_id", "custom"}) | {
         "menu_item": item, "venue": venue, "custom": data.custom.model_dump() if data.custom else None}
     order = services.submit_order(data=payload, actor=current_user)
-    db.session.commit()
     return OrderCreated(id=order.id, status=order.status), 201
 
 
@@ -382,7 +375,6 @@ def schedule_order(order_id: int, data: ScheduleIn):
     order = _order(order_id)
     services.schedule_order(order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at,
                             room_id=data.room_id)
-    db.session.commit()
     return ScheduleOut.model_validate(order)
 
 

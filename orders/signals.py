@@ -1,5 +1,5 @@
-"""Domain events of service orders, for whoever must react (notify/ tells the other side; the lead wires
-them to the `order_status` message template).
+"""Domain events of service orders, for whoever must react (notify/ tells the other side; the composition
+root wires them to the `order_status` message template).
 
 Every signal is sent with the `ServiceOrder` as sender and keyword arguments carrying plain values, so a
 receiver never needs to import this package: order_id, order_title, status (the new status value),

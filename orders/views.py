@@ -7,9 +7,11 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.models import MANAGE_ROLES, REPORT_ROLES
+from core import nav
 from core.errors import DomainError, Forbidden
 from core.extensions import db
 from core.forms import show_domain_error
@@ -41,6 +43,12 @@ from venues.models import Venue
 from venues.queries import districts, venues_in_scope
 
 bp = Blueprint("orders", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 40, "orders.menu", _l("Service menu")),
+    nav.NavEntry("staff", 70, "orders.staff_queue", _l("Service orders")),
+    nav.NavEntry("staff", 80, "orders.staff_menu", _l("Service menu")),
+]
+
 LABELS = {"category_labels": CATEGORY_LABELS, "status_labels": STATUS_LABELS}
 
 
@@ -88,7 +96,6 @@ def new_order(item_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, _placed(err))
         else:
-            db.session.commit()
             flash(_("Your order is submitted. You will see every step here."), "success")
             return redirect(url_for("orders.order", order_id=order.id))
     elif form.is_submitted():
@@ -158,14 +165,13 @@ def step(order_id: int, step: str):
         STEPS[step](order, form)
     except DomainError as err:
         return _render(order, show_domain_error(form, err), **({step: form} if form else {}))
-    db.session.commit()
     flash(_("Saved: the order is now %(status)s.", status=STATUS_LABELS[order.status]), "success")
     return redirect(url_for("orders.order", order_id=order.id), 303)
 
 
 def _schedule(order: ServiceOrder, form: ScheduleForm):
     if order.chosen_on is None:
-        raise services.InvalidTransition()
+        raise services.InvalidTransition(services.NOT_NOW)
     starts = local_datetime(order.chosen_on, form.starts.data)
     ends = local_datetime(order.chosen_on, form.ends.data)
     services.schedule_order(order, actor=current_user, starts_at=starts, ends_at=ends)
@@ -238,7 +244,6 @@ def staff_queue():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("%(n)s orders declined.", n=len(done)), "success")
             for order, why in skipped:
                 flash(f"#{order.id}: {why}", "warning")
@@ -304,7 +309,6 @@ def edit_menu_item(item_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("orders.staff_menu"), 303)
     elif form.is_submitted():
@@ -324,5 +328,4 @@ def publish_or_withdraw(item_id: int, action: str):
     else:
         services.withdraw_menu_item(item, actor=current_user)
         flash(_("Withdrawn from the menu."), "success")
-    db.session.commit()
     return redirect(url_for("orders.staff_menu"), 303)

@@ -1,4 +1,4 @@
-"""JSON API of the reports (API.md): attendance, indicators, coverage, the checklist."""
+"""JSON API of the reports (docs/api.md): attendance, indicators, coverage, the checklist."""
 
 from datetime import date
 from typing import Any

@@ -141,7 +141,7 @@ def year_fraction(year: int, now: datetime) -> float:
 
 
 def indicator_table(flt: ReportFilter, year: int, now: datetime) -> list[dict]:
-    """[{indicator, label, target, actual, progress, projection, on_track}] for the year (API.md)."""
+    """[{indicator, label, target, actual, progress, projection, on_track}] for the year (docs/api.md)."""
     targets = targets_for(target_venue(flt), year)
     fraction = year_fraction(year, now)
     rows = []
@@ -232,7 +232,7 @@ def registry_totals(rows: list[dict]) -> dict:
 def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
     """Hours rooms were booked (sessions and reservations holding them) and used (sessions held, groups
     checked in) against the hours their venues were open, for bookable rooms in the filter."""
-    from bookings.reservations.models import ReservationStatus, RoomReservation
+    from rooms.models import ReservationStatus, RoomReservation
 
     now = now or datetime.now(UTC)
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))

@@ -71,7 +71,7 @@ def _mail(user, path: Path, period: str) -> None:
 
 
 # What the scheduler should run, and how often: name → (job, seconds between runs), as in bookings.jobs.
-# `flask jobs run NAME --now ISO` calls the same functions (registered in core/__init__.py register_jobs).
+# `flask jobs run NAME --now ISO` calls the same functions (registered in culturenet.register_jobs).
 JOBS = {
     "rollup_attendance": (rollup_attendance, 300),
     "send_monthly_exports": (send_monthly_exports, 3600),

@@ -4,9 +4,8 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from core.db import MAX_ID
 from core.errors import Invalid
-
-MAX_ID = 2**31 - 1
 
 
 def parse_date(value: str | None, name: str) -> date | None:

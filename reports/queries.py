@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 
 from accounts.models import REPORT_ROLES
 from activities.models import Activity, Category, Session
-from bookings.checkin_models import CheckIn, WalkIn
 from bookings.models import Booking
+from checkin.models import CheckIn, WalkIn
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.i18n import to_local
 from reports.models import DailyAttendance
 from reports.params import parse_year
-from reports.rollup import COUNTED_BOOKINGS, _live_sessions, utc_bounds
+from reports.rollup import COUNTED_BOOKINGS, live_sessions, utc_bounds
 from venues.models import Venue, VenueKind
 from venues.queries import subtree_clause
 
@@ -148,7 +148,7 @@ GROUP_COLUMNS = {
 
 
 def attendance(flt: ReportFilter) -> dict:
-    """`{rows, totals}`: the attendance figures grouped by the filter's keys (API.md)."""
+    """`{rows, totals}`: the attendance figures grouped by the filter's keys (docs/api.md)."""
     columns = list(dict.fromkeys(c for k in flt.group_by for c in GROUP_COLUMNS[k]))
     stmt = rollup_select(flt, *columns)
     anchor = anchor_ids(flt) if "venue" in flt.group_by else []
@@ -240,7 +240,7 @@ def narrow(flt: ReportFilter, args: dict) -> ReportFilter:
 def sessions_behind(flt: ReportFilter, limit: int = 500) -> list[dict]:
     """The sessions behind a figure, each with its own counts (the list inspectors ask for)."""
     start, end = utc_bounds(flt.first, flt.last)
-    base = _live_sessions(start, end).join(Venue, Venue.id == Activity.venue_id).where(*venue_clause(flt))
+    base = live_sessions(start, end).join(Venue, Venue.id == Activity.venue_id).where(*venue_clause(flt))
     if flt.category:
         base = base.where(Activity.category == flt.category)
     if flt.extra.get("district"):

@@ -5,7 +5,7 @@ by (local day, venue, category, activity kind, outreach). The roll-up table stor
 numbers; `rollup_attendance` recomputes the days touched since its last run, so reports can sum a
 small table while tests prove it equals the direct count.
 
-Definitions (PRODUCT.md "What managers must be able to show"):
+Definitions (docs/product.md, "What managers must be able to show"):
 - a session is *held* when it is live (not cancelled), its activity was published, and it has ended;
 - *attendances* are checked-in party sizes plus walk-ins;
 - *bookings* are bookings that held seats (confirmed, attended or no-show) — a course enrolment counts
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from activities.models import Activity, ActivityStatus, Session, SessionStatus
-from bookings.checkin_models import CheckIn, WalkIn
 from bookings.models import Booking, BookingStatus
+from checkin.models import CheckIn, WalkIn
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import local_datetime, to_local
@@ -38,7 +38,8 @@ def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return local_datetime(first, time(0)), local_datetime(last + timedelta(days=1), time(0))
 
 
-def _live_sessions(start: datetime, end: datetime):
+def live_sessions(start: datetime, end: datetime):
+    """The sessions held in [start, end) with the activity columns the roll-up and the reports group by."""
     return (select(Session.id, Session.starts_at, Session.ends_at, Session.activity_id, Activity.venue_id,
                    Activity.category, Activity.kind, Activity.is_outreach)
             .join(Activity, Activity.id == Session.activity_id)
@@ -54,8 +55,8 @@ def day_facts(first: date, last: date, now: datetime) -> dict[tuple, dict[str, i
     """Direct counts over the raw rows, per (day, venue_id, category, kind, is_outreach), for local days
     `first`..`last` as of `now`."""
     start, end = utc_bounds(first, last)
-    sessions = db.session.execute(_live_sessions(start, end)).all()
-    in_range = _live_sessions(start, end).with_only_columns(Session.id).scalar_subquery()
+    sessions = db.session.execute(live_sessions(start, end)).all()
+    in_range = live_sessions(start, end).with_only_columns(Session.id).scalar_subquery()
     checked = _sums_by_session(select(CheckIn.session_id, func.sum(CheckIn.party_size))
                                .where(CheckIn.session_id.in_(in_range)).group_by(CheckIn.session_id))
     walked = _sums_by_session(select(WalkIn.session_id, func.sum(WalkIn.count))

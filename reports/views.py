@@ -10,11 +10,13 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import REPORT_ROLES
 from activities.models import CATEGORY_LABELS, Category
+from core import nav, transaction
 from core.db import utcnow
 from core.errors import DomainError, Forbidden
 from core.extensions import db
@@ -28,6 +30,11 @@ from venues.models import KIND_LABELS, Venue, VenueKind
 from venues.queries import venues_in_scope
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 110, "reports.dashboard", _l("Reports"), visible=nav.with_roles(*REPORT_ROLES)),
+    nav.NavEntry("staff", 90, "reports.dashboard", _l("Reports and acceptance files")),
+]
+
 
 
 @bp.before_request
@@ -112,7 +119,6 @@ def attendance_file(fmt: str):
     table = exports.attendance_table(flt, report)
     exports.log_export(g.reporter, what="attendance", file_format=fmt, params=flt.as_params(),
                        rows=len(report["rows"]))
-    db.session.commit()
     return _file(table, fmt, f"attendance-{flt.first}-{flt.last}")
 
 
@@ -137,7 +143,6 @@ def sessions():
             ("starts_at", _("Starts")), ("category", _("Category")), ("is_outreach", _("Outreach")),
             ("bookings", _("Bookings")), ("checked_in", _("Checked in")), ("walk_ins", _("Walk-ins"))], rows)
         exports.log_export(g.reporter, what="sessions", file_format=fmt, params=flt.as_params(), rows=len(rows))
-        db.session.commit()
         return _file(table, fmt, f"sessions-{flt.first}-{flt.last}")
     return render_template("reports/sessions.html", flt=flt, rows=rows, **_common())
 
@@ -163,12 +168,11 @@ def targets():
                 value = parse_int(raw, ind.key, low=0, high=10_000_000) if raw else None
                 services.set_target(venue, year=year, indicator=ind.key, value=value, actor=g.reporter)
         except DomainError as err:
-            db.session.rollback()
+            transaction.refused()
             fields = err.extra.get("fields") or {}
             flash(" ".join(m for ms in fields.values() for m in ms) or str(err.message), "error")
             status = err.status
         else:
-            db.session.commit()
             flash(_("Targets saved."), "success")
             return redirect(url_for("reports.targets", year=year, venue=venue.id))
     table = indicators.indicator_table(flt, year, utcnow())
@@ -198,7 +202,6 @@ def coverage():
                                                    ("expected", _("Norm so far")), ("norm", _("Yearly norm"))], gaps)
         exports.log_export(g.reporter, what="coverage", file_format=fmt, params={"year": year, **flt.as_params()},
                            rows=len(gaps))
-        db.session.commit()
         return _file(table, fmt, f"coverage-{year}")
     points = indicators.points_on_map(flt, gaps)
     return render_template("reports/coverage.html", year=year, flt=flt, gaps=gaps,
@@ -228,11 +231,10 @@ def checklist_mark(row_key: str):
         cl.set_mark(venue, year=year, row_key=row_key[:20], status=request.form.get("status", ""),
                     note=request.form.get("note", ""), actor=actor)
     except DomainError as err:
-        db.session.rollback()
+        transaction.refused()
         fields = err.extra.get("fields") or {}
         flash(" ".join(m for ms in fields.values() for m in ms) or str(err.message), "error")
     else:
-        db.session.commit()
         flash(_("Checklist row saved."), "success")
     return redirect(url_for("reports.checklist", year=year, venue=venue.id))
 
@@ -249,10 +251,9 @@ def checklist_evidence(row_key: str):
         data = upload.read(cl.MAX_EVIDENCE_BYTES + 1)
         cl.add_evidence(venue, year=year, row_key=row_key[:20], filename=upload.filename, data=data, actor=actor)
     except DomainError as err:
-        db.session.rollback()
+        transaction.refused()
         flash(str(err.message), "error")
         return _checklist_page(year, flt), err.status
-    db.session.commit()
     flash(_("Evidence attached."), "success")
     return redirect(url_for("reports.checklist", year=year, venue=venue.id))
 
@@ -274,7 +275,6 @@ def workbook():
     year, flt = _year_filter()
     body = exports.workbook(flt, year, utcnow(), _locale())
     exports.log_export(g.reporter, what="workbook", file_format="xlsx", params={"year": year, **flt.as_params()})
-    db.session.commit()
     response = Response(body, mimetype=exports.XLSX_MIME)
     response.headers["Content-Disposition"] = f'attachment; filename="acceptance-{year}.xlsx"'
     return response
@@ -290,7 +290,6 @@ def printable():
     sessions_series = [(f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get("sessions_held", 0))
                        for m in range(1, 13)]
     exports.log_export(g.reporter, what="print", file_format="html", params={"year": year, **flt.as_params()})
-    db.session.commit()
     return render_template("reports/print.html", year=year, flt=flt, table=table, now=now,
                            chart_attendance=svg.bars(series, title=_("Attendances by month")),
                            chart_sessions=svg.bars(sessions_series, title=_("Sessions held by month")),
@@ -308,7 +307,6 @@ def export_log():
         except DomainError as err:
             show_domain_error(None, err)  # out of scope is raised again: a 403
         else:
-            db.session.commit()
             flash(_("You will receive the workbook every month."), "success")
         return redirect(url_for("reports.export_log"))
     stmt = select(ExportLog).order_by(ExportLog.at.desc()).limit(100)
@@ -323,6 +321,5 @@ def export_log():
 def unsubscribe(sub_id: int):
     sub = db.session.get(ExportSubscription, sub_id) or abort(404)
     services.unsubscribe_monthly(sub, actor=g.reporter)
-    db.session.commit()
     flash(_("Subscription removed."), "success")
     return redirect(url_for("reports.export_log"))

@@ -10,9 +10,12 @@ import time_machine
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 
-from core import create_app
 from core.extensions import db, limiter
+from culturenet import create_app
 from tests import dbs
+
+# Fixture modules of the packages whose worlds other packages' tests reuse (check-in admits room tickets).
+pytest_plugins = ["tests.rooms.fixtures"]
 
 
 def pytest_report_header(config):

@@ -15,8 +15,7 @@ def test_the_code_list_holds_every_domain_error_and_the_endpoints_every_operatio
     codes = api_reference.error_codes()
     assert {"too_soon", "closed", "suspended", "not_confirmed", "invalid_ticket", "csrf_failed",
             "limit_reached", "rate_limited"} <= set(codes)
-    assert {"409"} == codes["too_soon"]["statuses"] and codes["closed"]["where"] == {"bookings",
-                                                                                  "bookings.reservations"}
+    assert {"409"} == codes["too_soon"]["statuses"] and codes["closed"]["where"] == {"bookings", "rooms"}
 
     def walk(cls):
         for sub in cls.__subclasses__():

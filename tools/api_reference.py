@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-PACKAGES = ("core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports")
+PACKAGES = ("core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports")
 BLOCKS = ("api-error-codes", "api-endpoints")
 
 
@@ -37,8 +37,7 @@ def _subclasses(cls):
 
 
 def _package(module: str) -> str:
-    parts = module.split(".")
-    return "bookings.reservations" if parts[:2] == ["bookings", "reservations"] else parts[0]
+    return module.split(".")[0]
 
 
 def error_codes() -> dict[str, dict[str, set]]:

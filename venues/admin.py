@@ -2,12 +2,14 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from accounts import services as accounts
 from accounts.auth import require_roles
 from accounts.forms import GrantForm
 from accounts.models import ROLE_LABELS, Role, RoleGrant, User
+from core import nav
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
@@ -17,6 +19,10 @@ from venues.models import Venue
 from venues.queries import districts, venue_select
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 70, "admin.users", _l("Admin"), visible=lambda u: nav.signed_in(u) and u.is_admin),
+]
+
 
 
 @bp.route("/venues/new", methods=["GET", "POST"])
@@ -35,7 +41,6 @@ def new_venue():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Venue created."), "success")
             return redirect(url_for("venues.edit", venue_id=venue.id))
     elif form.is_submitted():
@@ -72,7 +77,6 @@ def user(user_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Role granted."), "success")
             return redirect(url_for("admin.user", user_id=target.id))
     elif form.is_submitted():
@@ -86,7 +90,6 @@ def revoke(grant_id: int):
     grant = db.session.get(RoleGrant, grant_id) or abort(404)
     user_id = grant.user_id
     accounts.revoke_role(grant, actor=actor)
-    db.session.commit()
     flash(_("Role removed."), "success")
     return redirect(url_for("admin.user", user_id=user_id))
 

@@ -1,4 +1,4 @@
-"""JSON API for the venue directory (API.md)."""
+"""JSON API for the venue directory (docs/api.md)."""
 
 from pydantic import Field
 

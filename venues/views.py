@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts.auth import require_venue_scope
 from accounts.models import MANAGE_ROLES
+from core import nav
 from core.cache import public_fragment
 from core.errors import DomainError
 from core.extensions import db
@@ -16,9 +18,14 @@ from core.i18n import resolved_labels
 from venues import services
 from venues.forms import ClosureForm, HoursForm, RoomForm, VenueForm
 from venues.models import KIND_LABELS, ROOM_KIND_LABELS, Closure, Room, Venue, VenueKind
-from venues.queries import ancestors, districts, venue_page, venue_select, venues_in_scope
+from venues.queries import ancestors, district_summaries, districts, venue_page, venue_select, venues_in_scope
 
 bp = Blueprint("venues", __name__)
+NAV = [  # this package's links in the menus (see core.nav)
+    nav.NavEntry("main", 20, "venues.directory", _l("Venues")),
+    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=lambda u: nav.signed_in(u) and u.is_staff),
+]
+
 
 
 def _venue_or_404(venue_id: int) -> Venue:
@@ -26,6 +33,12 @@ def _venue_or_404(venue_id: int) -> Venue:
     if venue is None or not venue.is_active:
         abort(404)
     return venue
+
+
+@bp.get("/")
+def index():
+    """The home page: the search box and the network by district."""
+    return render_template("venues/index.html", districts=district_summaries())
 
 
 @bp.get("/venues")
@@ -76,7 +89,6 @@ def edit(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("venues.venue", venue_id=v.id))
     elif form.is_submitted():
@@ -106,7 +118,6 @@ def edit_hours(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Opening hours saved."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
     return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=form,
@@ -126,7 +137,6 @@ def add_closure(venue_id: int):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Closure added."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
     return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=_hours_form(v),
@@ -139,7 +149,6 @@ def delete_closure(closure_id: int):
     actor = require_venue_scope(closure.venue)
     venue_id = closure.venue_id
     services.remove_closure(closure, actor=actor)
-    db.session.commit()
     flash(_("Closure removed."), "success")
     return redirect(url_for("venues.edit", venue_id=venue_id))
 
@@ -164,7 +173,6 @@ def edit_room(venue_id: int, room_id: int | None):
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            db.session.commit()
             flash(_("Room saved."), "success")
             return redirect(url_for("venues.venue", venue_id=v.id))
     elif form.is_submitted():

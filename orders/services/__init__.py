@@ -4,6 +4,7 @@ from orders.services import reactions  # noqa: F401  (receivers of activities si
 from orders.services.menu import publish_menu_item, save_menu_item, withdraw_menu_item
 from orders.services.ordering import submit_order
 from orders.services.workflow import (
+    NOT_NOW,
     InvalidTransition,
     ItemWithdrawn,
     ProviderBusy,
@@ -20,7 +21,7 @@ from orders.services.workflow import (
 )
 
 __all__ = [
-    "InvalidTransition", "ItemWithdrawn", "ProviderBusy", "QuotaReached", "accept_counter", "accept_order",
+    "NOT_NOW", "InvalidTransition", "ItemWithdrawn", "ProviderBusy", "QuotaReached", "accept_counter", "accept_order",
     "counter_order", "decline_order", "decline_orders", "deliver_order", "publish_menu_item", "rate_order",
     "save_menu_item", "schedule_order", "submit_order", "withdraw_menu_item", "withdraw_order",
 ]

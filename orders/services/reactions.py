@@ -13,7 +13,7 @@ from activities.models import Activity, Session
 from core.extensions import db
 from core.i18n import to_local
 from orders.models import OrderEvent, OrderStatus, ServiceOrder
-from orders.services.workflow import _release_day, _take_day, _try_step
+from orders.services.workflow import release_day, take_day, try_step
 
 
 def _scheduled_orders(activity_id: int) -> list[ServiceOrder]:
@@ -24,7 +24,7 @@ def _scheduled_orders(activity_id: int) -> list[ServiceOrder]:
 
 def _back_to_accepted(activity_id: int, reason: str, actor_id: int | None, now: datetime) -> None:
     for order in _scheduled_orders(activity_id):
-        if _try_step(order, OrderStatus.accepted, (OrderStatus.scheduled,), activity_id=None, session_id=None,
+        if try_step(order, OrderStatus.accepted, (OrderStatus.scheduled,), activity_id=None, session_id=None,
                      starts_at=None, ends_at=None, scheduled_at=None, is_outreach=False):
             note = _("The event was cancelled: %(reason)s", reason=reason) if reason else _("The event was cancelled.")
             db.session.add(OrderEvent(order_id=order.id, status=OrderStatus.accepted, at=now, actor_id=actor_id,
@@ -51,8 +51,8 @@ def _on_session_moved(session: Session, *, activity_id: int, starts_at: datetime
             continue
         new_day = to_local(starts_at).date()
         if new_day != order.chosen_on:
-            _take_day(order, new_day)
-            _release_day(order, order.chosen_on)
+            take_day(order, new_day)
+            release_day(order, order.chosen_on)
             order.chosen_on = new_day
         order.starts_at, order.ends_at = starts_at, ends_at
     db.session.flush()

@@ -16,7 +16,7 @@ from activities import services as activity_services
 from activities.models import ActivityKind
 from core import audit
 from core.db import utcnow
-from core.errors import DomainError, Forbidden, Invalid
+from core.errors import DomainError, Forbidden, Invalid, InvalidTransition
 from core.extensions import db
 from core.i18n import local_today, to_local
 from orders import signals
@@ -31,11 +31,8 @@ from orders.models import (
 from orders.services import loads, photos
 from venues.models import Venue
 
-
-class InvalidTransition(DomainError):
-    code = "invalid_transition"
-    status = 409
-    message = _l("This step is not possible in the order's current state.")
+# What InvalidTransition says here: which object cannot take that step.
+NOT_NOW = _l("This step is not possible in the order's current state.")
 
 
 class ItemWithdrawn(DomainError):
@@ -82,7 +79,7 @@ def accept_order(order: ServiceOrder, *, actor: User, chosen_on: date | None = N
         _step(order, OrderStatus.accepted, (OrderStatus.submitted,), now,
               chosen_on=chosen_on, reply=reply, provider_venue_id=provider.id, accepted_at=now,
               answered_at=order.answered_at or now)
-        _take_day(order, chosen_on)
+        take_day(order, chosen_on)
         _event(order, OrderStatus.accepted, actor, now, reply)
     _announce(order, actor, now, reply=reply)
     return order
@@ -118,7 +115,7 @@ def accept_counter(order: ServiceOrder, *, actor: User, now: datetime | None = N
     with _atomic(order):
         _step(order, OrderStatus.accepted, (OrderStatus.countered,), now, chosen_on=ServiceOrder.counter_on,
               accepted_at=now)
-        _take_day(order, order.chosen_on)
+        take_day(order, order.chosen_on)
         _event(order, OrderStatus.accepted, actor, now, "")
     _announce(order, actor, now)
     return order
@@ -259,8 +256,8 @@ def withdraw_order(order: ServiceOrder, *, actor: User, reason: str = "", now: d
         raise Invalid(fields=fields)
     with _atomic(order):
         held_day = order.chosen_on
-        if _try_step(order, OrderStatus.withdrawn, (OrderStatus.accepted,), closed_at=now):
-            _release_day(order, held_day)
+        if try_step(order, OrderStatus.withdrawn, (OrderStatus.accepted,), closed_at=now):
+            release_day(order, held_day)
         else:
             _step(order, OrderStatus.withdrawn, (OrderStatus.submitted, OrderStatus.countered), now, closed_at=now)
         _release_quota(order)
@@ -283,7 +280,7 @@ def _atomic(order: ServiceOrder):
         raise
 
 
-def _try_step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], **values) -> bool:
+def try_step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], **values) -> bool:
     """UPDATE ... SET status = :to WHERE id = :id AND status IN (:expected): True when this call moved it."""
     result = db.session.execute(
         sa.update(ServiceOrder).where(ServiceOrder.id == order.id, ServiceOrder.status.in_(expected))
@@ -293,7 +290,7 @@ def _try_step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus,
 
 
 def _step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], now: datetime, **values) -> None:
-    if not _try_step(order, to, expected, **values):
+    if not try_step(order, to, expected, **values):
         raise InvalidTransition(_("This order is %(status)s: that step is not possible now.",
                                   status=_status_label(order.status)))
 
@@ -304,7 +301,8 @@ def _status_label(status: OrderStatus) -> str:
     return str(STATUS_LABELS[status]).lower()
 
 
-def _take_day(order: ServiceOrder, day: date) -> None:
+def take_day(order: ServiceOrder, day: date) -> None:
+    """Count the order against its menu item's load on `day` (the quota of deliveries a day)."""
     item = order.menu_item
     if item is None or day is None:
         return
@@ -314,7 +312,8 @@ def _take_day(order: ServiceOrder, day: date) -> None:
                              day=day.isoformat()))
 
 
-def _release_day(order: ServiceOrder, day: date | None) -> None:
+def release_day(order: ServiceOrder, day: date | None) -> None:
+    """Give back what `take_day` counted, when an order leaves `day`."""
     if order.menu_item_id is not None and day is not None:
         loads.release_unit(order.menu_item_id, loads.day_period(day))
 

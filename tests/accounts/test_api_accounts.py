@@ -1,4 +1,4 @@
-"""API: tokens, residents, me, participants (API.md)."""
+"""API: tokens, residents, me, participants (docs/api.md)."""
 
 from tests import factories as f
 

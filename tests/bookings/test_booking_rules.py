@@ -1,4 +1,4 @@
-"""The booking rules of PRODUCT.md, through the services: windows, capacity, one per person, limits,
+"""The booking rules of docs/product.md, through the services: windows, capacity, one per person, limits,
 eligibility, waiting list, approval, cancellation."""
 
 from datetime import timedelta
@@ -48,7 +48,7 @@ def test_without_a_waiting_list_a_full_session_is_refused_and_nothing_is_kept(ap
 
 def test_a_visibly_full_session_refuses_before_any_insert_or_seat_update(app):
     """Hot sign-up: most requests meet a full unit; they are answered from the counter, without a savepoint,
-    an INSERT into bookings or a wait on the unit's row lock (bench: issue 9)."""
+    an INSERT into bookings or a wait on the unit's row lock (bench/RESULTS.md)."""
     from tests.dbs import recorded_statements
 
     act = af.activity(capacity=1, has_waiting_list=False)

@@ -1,4 +1,4 @@
-"""The bookings and activities API of API.md: codes, shapes, scope, and bad input that is never a 500."""
+"""The bookings and activities API of docs/api.md: codes, shapes, scope, and bad input that is never a 500."""
 
 from datetime import timedelta
 
@@ -227,3 +227,29 @@ def test_booking_a_lesson_of_a_class_enrols_in_the_whole_class(client):
     assert response.status_code == 201
     assert response.get_json()["session_id"] is None
     assert db.session.get(Booking, response.get_json()["id"]).unit_key == f"c{act.id}"
+
+
+def test_the_lottery_api_tells_what_the_entry_list_page_shows(client):
+    from bookings import jobs
+    from bookings.models import LotteryDraw
+
+    net = f.network()
+    staff = f.staff(net["branch"], login="branch")
+    closes = af.now() + timedelta(days=1)
+    act = af.activity(net["branch"], actor=staff, kind="course", policy="lottery", capacity=1,
+                      signup_closes_at=closes, sessions=2)
+    af.book(f.resident(name="张秀兰"), act)
+    af.book(f.resident(name="李建国"), act)
+    f.commit()
+    before = client.get(f"/api/v1/activities/{act.id}/lottery").get_json()["units"][0]
+    assert before["unit"] == f"c{act.id}" and before["drawn"] is False and before["seed"] is None
+    assert len(before["entries"]) == 2
+    jobs.draw_due_lotteries(closes)
+    draw = db.session.query(LotteryDraw).one()
+    body = client.get(f"/api/v1/activities/{act.id}/lottery").get_json()["units"][0]
+    assert body["seed"] == draw.seed and body["winners"] == draw.winners and body["seats"] == draw.seats
+    assert {e["name"] for e in body["entries"]} == {"张*兰", "李*国"}
+    assert sorted(e["draw_rank"] for e in body["entries"]) == [1, 2]
+    other = af.activity(net["branch"], actor=staff)
+    f.commit()
+    assert client.get(f"/api/v1/activities/{other.id}/lottery").status_code == 404  # not a lottery

@@ -11,9 +11,9 @@ from accounts import services as accounts
 from activities.models import Session
 from bookings import services
 from bookings.models import SEAT_STATUSES, Booking, BookingStatus
-from core import create_app
 from core.errors import DomainError
 from core.extensions import db
+from culturenet import create_app
 from tests import activity_factories as af
 from tests import factories as f
 

@@ -92,8 +92,8 @@ def test_the_same_event_twice_stores_one_message(app):
 def test_room_reservation_decisions_are_sent_to_the_group(app):
     from datetime import time
 
-    from bookings.reservations import services as reservations
     from core.i18n import local_datetime, local_today
+    from rooms import services as reservations
 
     venue = f.venue()
     room = f.room(venue)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from accounts.models import Role
-from bookings import tickets
-from bookings.checkin_models import CheckIn, CheckInSource
+from checkin.models import CheckIn, CheckInSource
+from core import tickets
 from core.extensions import db
 from tests import activity_factories as af
 from tests import dbs
@@ -94,7 +94,7 @@ def _count() -> int:
 
 def _messages(app) -> dict[str, str]:
     """The scanner's texts in Chinese, as the page sends them to the script."""
-    from bookings.checkin_views import scanner_messages
+    from checkin.views import scanner_messages
 
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         return scanner_messages()
@@ -235,7 +235,7 @@ def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_ser
     synced = [c for c in rows if c.source == CheckInSource.sync]
     assert {c.booking_id for c in synced} == {first_id, second_id}
     assert all(c.checked_in_at < c.recorded_at for c in synced)  # the scan's own time, before the sync
-    from bookings.checkin_models import WalkIn
+    from checkin.models import WalkIn
 
     walk_ins = db.session.execute(select(func.sum(WalkIn.count))).scalar_one()
     db.session.rollback()

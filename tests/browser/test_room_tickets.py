@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import Role
-from bookings import tickets
-from bookings.reservations.models import GroupKind, ReservationStatus, RoomGroup, RoomReservation
+from core import tickets
 from core.db import utcnow
 from core.extensions import db
+from rooms.models import GroupKind, ReservationStatus, RoomGroup, RoomReservation
 from tests import factories as f
 from tests.browser.test_checkin_scanner import (  # noqa: F401  (door_server is a fixture)
     PHONE,

@@ -18,15 +18,15 @@ import pytest
 from flask import g
 
 from accounts.models import Role
-from bookings import tickets
 from bookings.models import BookingStatus, Suspension
-from bookings.reservations import services as reservations
+from core import tickets
 from core.extensions import db, limiter
 from core.i18n import local_datetime
 from notify.models import Channel, Message, State
 from orders import services as orders
 from reports import checklist as cl
 from reports import services as report_services
+from rooms import services as reservations
 from tests import activity_factories as af
 from tests import dbs
 from tests import factories as f
@@ -352,6 +352,7 @@ ROWS = [
     ("GET", "/account/notifications", None, signed_in()),
     ("POST", "/account/notifications", {"sms": "y", "inbox": "y"}, signed_in(302)),
     ("GET", "/inbox", None, signed_in()),
+    ("GET", f"{A}/me/inbox", None, signed_in(anon=401)),
     # --- venues and admin
     ("GET", "/venues", None, anyone()),
     ("GET", "/venues/{station}", None, anyone()),
@@ -487,6 +488,7 @@ ROWS = [
     ("POST", f"{A}/activities/{{exhibition}}/walk-ins", {"count": 3, "scan_id": "walk-0002"},
      door(201, anon=401)),
     ("GET", "/activities/{lottery}/entries/c{lottery}", None, anyone()),
+    ("GET", f"{A}/activities/{{lottery}}/lottery", None, anyone()),
     # --- room reservations
     ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket", None, own(anon=401, checkin_staff=200)),
     ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket.svg", None, own(anon=401, checkin_staff=200)),

@@ -5,7 +5,7 @@ def test_healthz_reports_database_ok(client):
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
-    from core import create_app
+    from culturenet import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
                       "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 1}},

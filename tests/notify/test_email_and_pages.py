@@ -86,6 +86,21 @@ def test_the_inbox_shows_delivered_messages_with_an_unread_count(app, client):
     assert "条新消息" not in client.get("/inbox").get_data(as_text=True)
 
 
+def test_the_inbox_api_lists_what_the_inbox_page_shows(app, client):
+    user = f.resident("13800000011")
+    notify.enqueue(user, "lottery_won", SAMPLES["lottery_won"], dedupe_key="a", channels=["inbox"], now=NOON)
+    notify.enqueue(f.resident("13800000012"), "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="b",
+                   channels=["inbox"], now=NOON)
+    f.commit()
+    dispatch_due(NOON)
+    client.login("13800000011")
+    body = client.get("/api/v1/me/inbox").get_json()
+    assert body["total"] == 1 and body["unread"] == 1
+    assert body["items"][0]["subject"] == "您已中签：京剧入门体验课" and body["items"][0]["read_at"] is None
+    client.get("/inbox")  # opening the page marks the messages read
+    assert client.get("/api/v1/me/inbox").get_json()["unread"] == 0
+
+
 def test_preferences_page_saves_the_channels(app, client):
     user = f.resident("13800000013")
     f.commit()

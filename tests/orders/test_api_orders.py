@@ -1,4 +1,4 @@
-"""The JSON API of the menu and orders (API.md): codes, scope, masking, never a 500."""
+"""The JSON API of the menu and orders (docs/api.md): codes, scope, masking, never a 500."""
 
 from datetime import date, time, timedelta
 

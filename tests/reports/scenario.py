@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from accounts.models import Role
-from bookings import checkin, tickets
 from bookings.jobs import mark_no_shows
+from checkin import services as checkin
+from core import tickets
 from core.extensions import db
 from tests import activity_factories as af
 from tests import factories as f

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bookings.checkin_models import CheckIn, WalkIn
+from checkin.models import CheckIn, WalkIn
 from core.extensions import db
 from reports import services
 from reports.rollup import rollup_attendance

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bookings.checkin_models import CheckIn, WalkIn
+from checkin.models import CheckIn, WalkIn
 from core.audit import AuditEntry
 from core.extensions import db
 from reports import jobs, services

@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from activities import services as activities
-from bookings import checkin
-from bookings.checkin_models import CheckIn, WalkIn
 from bookings.models import Booking, BookingStatus
+from checkin import services as checkin
+from checkin.models import CheckIn, WalkIn
 from core.extensions import db
 from reports.models import DailyAttendance
 from reports.rollup import rollup_attendance

@@ -1,4 +1,4 @@
-"""API: the venue directory (API.md), and the OpenAPI document that describes it."""
+"""API: the venue directory (docs/api.md), and the OpenAPI document that describes it."""
 
 from tests import factories as f
 

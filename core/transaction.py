@@ -1,0 +1,54 @@
+"""One commit per request, pages and API alike.
+
+Handlers call services (which flush, never commit) and return. After the answer is built, the request's work
+is committed when it succeeded (status below 400) and rolled back when it was refused (a `DomainError`, shown
+as a page, a flash or a JSON error) or failed; a request that only read ends the same way, with one COMMIT
+where removing the session would have sent a ROLLBACK. CLI commands and background jobs are outside requests
+and keep their own transactions.
+"""
+
+from flask import Flask, g, has_request_context
+
+from core.extensions import db
+
+
+def refused() -> None:
+    """This request was refused: whatever it flushed is rolled back, at once and at its end."""
+    if has_request_context():
+        g.culturenet_refused = True
+        if g.get("culturenet_keep"):
+            return
+    db.session.rollback()
+
+
+def keep_despite_refusal() -> None:
+    """Commit what the request wrote even though it is refused (a failed sign-in still counts)."""
+    g.culturenet_keep = True
+
+
+def finish(response):
+    """Commit the request's work on success; roll it back after a refusal or an error."""
+    session = db.session()  # the request's own session behind the scoped proxy
+    refused_, keep = g.pop("culturenet_refused", False), g.pop("culturenet_keep", False)
+    if not session.in_transaction():  # nothing was read or written: nothing to end
+        return response
+    if (refused_ or response.status_code >= 400) and not keep:
+        session.rollback()
+    else:
+        try:
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+    return response
+
+
+def _start() -> None:
+    # `g` outlives a request when an app context spans several (tests, CLI): start each one clean.
+    g.pop("culturenet_refused", None)
+    g.pop("culturenet_keep", None)
+
+
+def register_transaction(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(finish)

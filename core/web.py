@@ -1,0 +1,63 @@
+"""Request plumbing every app shares: bounded integer ids in routes, and one structured log line per request."""
+
+import logging
+import time
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from flask_login import current_user
+from werkzeug.routing import IntegerConverter
+
+from core.db import MAX_ID
+
+request_log = logging.getLogger("culturenet.request")
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def configure_logging(app: Flask) -> None:
+    """Our loggers write key=value lines to stderr (gunicorn collects them), at LOG_LEVEL (INFO)."""
+    logger = logging.getLogger("culturenet")
+    if logger.handlers or app.testing:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logger.propagate = False
+
+
+def _logged_user_id() -> str:
+    """The caller's id for the log line, read from the ORM identity: after a commit has expired the user,
+    `get_id()` would cost one more SELECT."""
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not user.is_authenticated:
+        return "-"
+    state = sa.inspect(user, raiseerr=False)
+    if state is not None and state.identity:
+        return str(state.identity[0])
+    return (user.get_id() or "-").split(":")[0]
+
+
+def register_request_log(app: Flask) -> None:
+    """One structured line per request: method, path, status, duration, user id."""
+    configure_logging(app)
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        started = g.get("request_started")
+        if started is not None and request.endpoint != "static":
+            request_log.info("method=%s path=%s status=%s ms=%.1f user=%s", request.method, request.path,
+                             response.status_code, (time.perf_counter() - started) * 1000, _logged_user_id())
+        return response
