@@ -255,12 +255,10 @@ def on_behalf():
 
 
 def _find_resident(login: str, actor: User, purpose: str) -> User | None:
-    """The resident a counter task is about; the look-up is recorded (and kept, whatever follows)."""
+    """The resident a counter task is about; the look-up is recorded with the request's work."""
     from accounts.services import look_up_resident
 
-    resident = look_up_resident(login, actor=actor, purpose=purpose)
-    db.session.commit()
-    return resident
+    return look_up_resident(login, actor=actor, purpose=purpose)
 
 
 @bp.route("/staff/credit", methods=["GET", "POST"])

@@ -6,10 +6,10 @@ import pytest
 
 from accounts.services import find_by_login
 from activities.models import Activity, ActivityStatus, Session
-from bookings import checkin_demo
 from bookings import demo as bookings_demo
-from bookings.checkin_queries import door_sessions
 from bookings.models import Booking, BookingStatus
+from checkin import demo as checkin_demo
+from checkin.queries import door_sessions
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import local_datetime, local_today, to_local
