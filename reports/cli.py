@@ -57,6 +57,35 @@ def export(year: int, venue: int | None, out: str):
     click.echo(f"wrote {out} ({len(body)} bytes)")
 
 
+@reports_cli.group("standards")
+def standards_cli():
+    """The demonstration-zone catalogue: tasks, indicators and acceptance standards."""
+
+
+@standards_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="the catalogue's year (default: this year)")
+@click.option("--create-units", is_flag=True, help="add unknown responsible units as member departments")
+@with_appcontext
+def standards_import(file: str, year: int | None, create_units: bool):
+    """Replace the year's catalogue with FILE (CSV or XLSX); a malformed file changes nothing."""
+    from core.i18n import to_local
+    from reports.workbench.catalogue import BadCatalogue, import_catalogue
+
+    year = year or to_local(utcnow()).year
+    with open(file, "rb") as fh:
+        data = fh.read()
+    try:
+        summary = import_catalogue(file, data, year=year, create_units=create_units)
+    except BadCatalogue as err:
+        db.session.rollback()
+        where = f"row {err.row}: " if err.row else ""
+        raise click.ClickException(f"{where}{err.message}") from None
+    db.session.commit()
+    click.echo("year={year} tasks={tasks} indicators={indicators} standards={standards} removed={removed}"
+               .format(**summary))
+
+
 @reports_cli.command("rollup")
 @click.option("--full", is_flag=True, help="recompute every day, not only those touched")
 @click.option("--now", default=None, help="ISO 8601 time to run as")
