@@ -33,6 +33,9 @@ class Table:
     rows: list[dict]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if isinstance(value, datetime):
         return to_local(value).replace(tzinfo=None)
@@ -49,8 +52,14 @@ def to_csv(table: Table) -> bytes:
     writer.writerow([h for _k, h in table.columns])
     for row in table.rows:
         writer.writerow(["" if (v := _cell(row.get(k))) is None else
-                         (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v) for k, _h in table.columns])
+                         (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else _csv_text(v))
+                         for k, _h in table.columns])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _csv_text(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _sheet(ws, table: Table) -> None:
@@ -60,6 +69,9 @@ def _sheet(ws, table: Table) -> None:
         c.font = Font(bold=True)
     for row in table.rows:
         ws.append([_cell(row.get(k)) for k, _h in table.columns])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"  # stored as text: Excel shows it, never runs it
     for i, (_k, header) in enumerate(table.columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
         for cell in ws[get_column_letter(i)][1:]:
@@ -145,7 +157,7 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
 
 
 def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
-    """The acceptance workbook: a summary, the checklist, then one sheet per indicator."""
+    """The acceptance workbook: a summary, the three-level standards table, the checklist, one sheet per indicator."""
     table = ind.indicator_table(flt, year, now)
     summary = Table(_("Summary"), [("label", _("Indicator")), ("target", _("Target")), ("actual", _("Actual")),
                                    ("progress", _("Progress")), ("projection", _("Projection to year end"))], table)
@@ -167,7 +179,9 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
                                       ("sessions_held", _("Sessions held")), ("expected", _("Norm so far"))],
                  ind.coverage(flt, now))
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
-    return to_xlsx(summary, checklist, *sheets, reg, gaps)
+    from reports.workbench.report_tables import standards_table  # the workbench reads exports too
+
+    return to_xlsx(summary, standards_table(year, now, locale), checklist, *sheets, reg, gaps)
 
 
 def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,
