@@ -160,7 +160,7 @@ def export_zip(docs: list[ArchiveDocument], year: int) -> bytes:
                          "standards": ", ".join(s.number for s in doc.standards), "files": "\n".join(names)})
         index = exports.Table(_("Archive index"), [
             ("n", _("No.")), ("category", _("Category")), ("held_on", _("Date")), ("unit", _("Responsible unit")),
-            ("title", _("Title")), ("description", _("Description")), ("standards", _("Standards proved")),
+            ("title", _("Title")), ("description", _("What the record shows")), ("standards", _("Standards proved")),
             ("files", _("Files"))], rows)
         z.writestr("index.xlsx", exports.to_xlsx(index))
     return out.getvalue()

@@ -23,7 +23,7 @@ class StandardStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    StandardStatus.met: _l("Met"),
+    StandardStatus.met: _l("Met the standard"),
     StandardStatus.on_track: _l("On track to be met"),
     StandardStatus.at_risk: _l("Needs more investment"),
     StandardStatus.not_applicable: _l("Not applicable"),
@@ -50,7 +50,7 @@ class ProblemStatus(enum.StrEnum):
 
 
 PROBLEM_STATUS_LABELS = {
-    ProblemStatus.open: _l("Open"),
+    ProblemStatus.open: _l("Not yet solved"),
     ProblemStatus.in_progress: _l("Being solved"),
     ProblemStatus.resolved: _l("Solved"),
 }
