@@ -24,8 +24,8 @@ def world(app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     w = ww.build()
     w.dawa_problem = problems.save_problem(None, year=ww.YEAR, data={
-        "text": "大洼区两馆未建特色数据库", "unit_id": w.dawa.id, "measure": "安排经费", "due_on": TODAY + timedelta(days=7),
-        "standards": ["1.2.1"]}, actor=w.dawa_staff, now=ww.NOW)
+        "text": "大洼区两馆未建特色数据库", "unit_id": w.dawa.id, "measure": "安排经费",
+        "due_on": TODAY + timedelta(days=7), "standards": ["1.2.1"]}, actor=w.dawa_staff, now=ww.NOW)
     w.dawa_doc = archive.add_document(year=ww.YEAR, data={
         "category": "training", "held_on": TODAY, "unit_id": w.dawa.id, "title": "大洼区业务培训",
         "description": "培训记录", "standards": ["2.1.1"]}, files=[("plan.pdf", PDF)], actor=w.dawa_staff, now=ww.NOW)
