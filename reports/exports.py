@@ -157,7 +157,7 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
 
 
 def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
-    """The acceptance workbook: a summary, the three-level standards table, the checklist, one sheet per indicator."""
+    """The acceptance workbook: a summary, the checklist, the three-level standards table, one sheet per indicator."""
     table = ind.indicator_table(flt, year, now)
     summary = Table(_("Summary"), [("label", _("Indicator")), ("target", _("Target")), ("actual", _("Actual")),
                                    ("progress", _("Progress")), ("projection", _("Projection to year end"))], table)
@@ -181,7 +181,7 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
     from reports.workbench.report_tables import standards_table  # the workbench reads exports too
 
-    return to_xlsx(summary, standards_table(year, now, locale), checklist, *sheets, reg, gaps)
+    return to_xlsx(summary, checklist, standards_table(year, now, locale), *sheets, reg, gaps)
 
 
 def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,

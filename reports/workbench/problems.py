@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import find_by_login
 from core import audit
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound
@@ -33,12 +34,10 @@ def standards_by_number(year: int, numbers: list[str]) -> list[Standard]:
 
 
 def _owner(login: str | None) -> User | None:
-    key = (login or "").strip()
-    if not key:
+    if not (login or "").strip():
         return None
-    user = db.session.execute(select(User).where((User.login == key) | (User.phone == key) | (User.email == key))
-                              ).scalar_one_or_none()
-    if user is None:
+    user = find_by_login(login)
+    if user is None or user.deleted_at is not None:
         raise Invalid(fields={"owner": [_("No account with this login, phone or e-mail.")]})
     return user
 

@@ -5,6 +5,7 @@ import io
 from datetime import datetime
 
 from docx import Document
+from docx.oxml.ns import qn
 from docx.shared import Pt
 from flask import current_app
 from flask_babel import gettext as _
@@ -44,6 +45,7 @@ def build(user, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
     doc = Document()
     style = doc.styles["Normal"]
     style.font.size = Pt(10.5)
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")  # Chinese text in a CJK face
     city = current_app.config.get("NETWORK_NAME") or ""
     doc.add_heading(_("%(city)s demonstration zone: self-check report %(year)s", city=city, year=year), 0)
     doc.add_paragraph(_("Produced on %(date)s from the data of the platform.", date=to_local(now).date().isoformat()))

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from accounts.models import REPORT_ROLES, Role, User
+from accounts.models import REPORT_ROLES, Role
+from accounts.services import find_by_login
 from core import audit
 from core.errors import DomainError, Forbidden, Invalid, NotFound
 from core.extensions import db
@@ -130,14 +131,11 @@ def save_unit(unit: ResponsibleUnit | None, *, data: dict, actor) -> Responsible
 
 
 def add_member(unit: ResponsibleUnit, *, login: str, actor) -> UnitMember:
-    """Add a person (by login, phone or e-mail) to a unit. Raises NotFound, Forbidden."""
+    """Add a person (by login, phone, card number or e-mail) to a unit. Raises NotFound, Forbidden."""
     if not can_manage(actor, unit):
         raise Forbidden()
-    key = (login or "").strip()
-    user = db.session.execute(select(User).where(
-        (User.login == key) | (User.phone == key) | (User.email == key), User.deleted_at.is_(None))
-    ).scalar_one_or_none()
-    if not key or user is None:
+    user = find_by_login(login)
+    if user is None or user.deleted_at is not None:
         raise NotFound(_("No account with this login, phone or e-mail."))
     member = db.session.execute(select(UnitMember).where(UnitMember.unit_id == unit.id,
                                                          UnitMember.user_id == user.id)).scalar_one_or_none()
