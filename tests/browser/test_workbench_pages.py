@@ -17,8 +17,8 @@ def catalogue(live_server):
     from reports.workbench.catalogue import DEMO_FILE, import_catalogue
     from reports.workbench.models import Standard
 
-    year = to_local(utcnow()).year
     with live_server.app.app_context():
+        year = to_local(utcnow()).year
         if not db.session.execute(select(func.count(Standard.id)).where(Standard.year == year)).scalar_one():
             import_catalogue(DEMO_FILE.name, DEMO_FILE.read_bytes(), year=year, create_units=True)
             db.session.commit()
