@@ -155,11 +155,10 @@ def parse_deadline(value: str, year: int, row: int) -> date | None:
     return moment
 
 
-def check_rule(value: str, row: int) -> str | None:
+def check_rule(value: str, row: int, keys: set[str]) -> str | None:
     """A checklist row key (its rule and evidence attach), or a rule name with optional JSON parameters."""
     if not value:
         return None
-    keys = {r.key for r in cl.load_rows()}
     if value in keys:
         return value
     name, _sep, params = value.partition(" ")
@@ -178,6 +177,7 @@ def check_rule(value: str, row: int) -> str | None:
 def validate(lines: list[Line], year: int, units: dict[str, ResponsibleUnit], create_units: bool) -> list[dict]:
     """Check every row; returns the standards to write. Raises BadCatalogue at the first bad row."""
     seen: dict[str, int] = {}
+    keys = {r.key for r in cl.load_rows()}
     titles: dict[tuple[str, str], str] = {}
     out = []
     for line in lines:
@@ -215,7 +215,7 @@ def validate(lines: list[Line], year: int, units: dict[str, ResponsibleUnit], cr
                     "text_en": (v.get("standard_en") or None) and v["standard_en"][:1000],
                     "evidence": v.get("evidence", ""),
                     "deadline": parse_deadline(v.get("deadline", ""), year, line.row),
-                    "rule": check_rule(v.get("rule", ""), line.row), "units": [units[n] for n in names]})
+                    "rule": check_rule(v.get("rule", ""), line.row, keys), "units": [units[n] for n in names]})
     return out
 
 

@@ -94,11 +94,15 @@ def get_standard(year: int, number: str) -> Standard:
     return standard
 
 
-def rule_of(standard: Standard) -> tuple[str, dict, str | None] | None:
+def checklist_rows() -> dict:
+    return {r.key: r for r in cl.load_rows()}
+
+
+def rule_of(standard: Standard, rows: dict | None = None) -> tuple[str, dict, str | None] | None:
     """(rule name, parameters, checklist row key) of a computed standard, or None for a manual one."""
     if not standard.rule:
         return None
-    rows = {r.key: r for r in cl.load_rows()}
+    rows = rows if rows is not None else checklist_rows()
     if standard.rule in rows:
         row = rows[standard.rule]
         return (row.rule, row.params, row.key) if row.rule and row.rule in cl.RULES else None
@@ -108,10 +112,10 @@ def rule_of(standard: Standard) -> tuple[str, dict, str | None] | None:
     return name, (json.loads(params) if params.strip() else {}), None
 
 
-def checklist_key(standard: Standard) -> str | None:
+def checklist_key(standard: Standard, rows: dict | None = None) -> str | None:
     """The checklist row this standard took over (its evidence files count for it)."""
-    keys = {r.key for r in cl.load_rows()}
-    return standard.rule if standard.rule in keys else None
+    rows = rows if rows is not None else checklist_rows()
+    return standard.rule if standard.rule in rows else None
 
 
 def is_computed(standard: Standard) -> bool:
@@ -127,11 +131,12 @@ def evaluate(year: int, now: datetime | None = None, standards: list[Standard] |
     first, last = queries.year_bounds(year)
     flt = queries.build_filter(NetworkScope(), first=first, last=last, today=to_local(now).date())
     ctx = cl.RuleContext(flt=flt, year=year, now=now)
-    evidence = _evidence_counts(year, standards)
+    rows = checklist_rows()
+    evidence = _evidence_counts(year, standards, rows)
     today = to_local(now).date()
     out = []
     for s in standards:
-        rule = rule_of(s)
+        rule = rule_of(s, rows)
         if rule is not None:
             name, params, _key = rule
             checked, detail = cl.RULES[name](ctx, params)
@@ -170,13 +175,14 @@ def _on_pace(name: str, params: dict, ctx, today: date) -> bool:
     return ctx.value(key) * ((end - start).days + 1) / elapsed >= target
 
 
-def _evidence_counts(year: int, standards: list[Standard]) -> dict[int, int]:
+def _evidence_counts(year: int, standards: list[Standard], rows: dict | None = None) -> dict[int, int]:
     """Archive documents linked to each standard, plus the files of the checklist row it took over (at the hub)."""
     counts = Counter(dict(db.session.execute(
         select(document_standards.c.standard_id, func.count()).join(
             ArchiveDocument, ArchiveDocument.id == document_standards.c.document_id)
         .where(ArchiveDocument.year == year).group_by(document_standards.c.standard_id)).all()))
-    keys = {checklist_key(s): s.id for s in standards if checklist_key(s)}
+    rows = rows if rows is not None else checklist_rows()
+    keys = {checklist_key(s, rows): s.id for s in standards if checklist_key(s, rows)}
     if keys:
         rows = db.session.execute(select(ChecklistMark.row_key, func.count(EvidenceFile.id))
                                   .join(EvidenceFile, EvidenceFile.mark_id == ChecklistMark.id)
