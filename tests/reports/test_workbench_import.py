@@ -122,3 +122,20 @@ def test_the_panjin_file_has_7_tasks_32_indicators_94_standards_and_takes_over_e
     assert sorted(rules) == sorted(r.key for r in cl.load_rows())  # all 26 rows, each once
     computed = {r.key for r in cl.load_rows() if r.rule}
     assert len(computed) == 20 and len({r.rule for r in cl.load_rows() if r.rule}) == 16
+
+
+def test_the_demo_seeds_the_workbench_once(app, tmp_path):
+    from reports.workbench.models import ArchiveDocument, Problem, ResponsibleUnit, UnitMember
+
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    runner = app.test_cli_runner()
+    for _ in range(2):  # idempotent
+        result = runner.invoke(args=["demo", "seed"])
+        assert result.exit_code == 0, result.output
+
+    def n(model):
+        return db.session.execute(select(func.count(model.id))).scalar_one()
+
+    assert db.session.execute(select(func.count(Standard.id))).scalar_one() == 94
+    assert n(ResponsibleUnit) == 18 and n(UnitMember) == 4 and n(Problem) == 4 and n(ArchiveDocument) == 6
+    assert all(u.venue_id for u in db.session.execute(select(ResponsibleUnit)).scalars() if u.kind != "department")
