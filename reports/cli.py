@@ -4,6 +4,7 @@ from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from core.db import utcnow
 from core.extensions import db
@@ -79,8 +80,8 @@ def standards_import(file: str, year: int | None, create_units: bool):
         summary = import_catalogue(file, data, year=year, create_units=create_units)
     except BadCatalogue as err:
         db.session.rollback()
-        where = f"row {err.row}: " if err.row else ""
-        raise click.ClickException(f"{where}{err.message}") from None
+        message = _("Row %(row)s: %(message)s", row=err.row, message=err.message) if err.row else str(err.message)
+        raise click.ClickException(message) from None
     db.session.commit()
     click.echo("year={year} tasks={tasks} indicators={indicators} standards={standards} removed={removed}"
                .format(**summary))

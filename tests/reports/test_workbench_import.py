@@ -111,7 +111,8 @@ def test_the_cli_imports_and_reports_a_bad_row(app, world, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(ww.HEADER + "1,a,1.1,b,1.1.1,c,d,无此单位,,\n", encoding="utf-8")
     result = runner.invoke(args=["reports", "standards", "import", str(bad), "--year", "2029"])
-    assert result.exit_code != 0 and "row 2" in result.output and "无此单位" in result.output
+    assert result.exit_code != 0 and ("第 2 行" in result.output or "Row 2" in result.output)
+    assert "无此单位" in result.output
     assert count(2029) == 5
 
 
