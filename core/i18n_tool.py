@@ -128,8 +128,9 @@ def translated(locale: str = "zh_CN") -> dict[str, str]:
         with po.open("rb") as fh:
             for message in read_po(fh):
                 if message.id and message.string and not message.fuzzy:
-                    key = message.id if isinstance(message.id, str) else message.id[0]
-                    known[key] = message.string if isinstance(message.string, str) else message.string[0]
+                    ids = (message.id,) if isinstance(message.id, str) else message.id  # ngettext: both forms
+                    for key in ids:
+                        known[key] = message.string if isinstance(message.string, str) else message.string[0]
     return known
 
 

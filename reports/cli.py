@@ -4,6 +4,7 @@ from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from core.db import utcnow
 from core.extensions import db
@@ -55,6 +56,35 @@ def export(year: int, venue: int | None, out: str):
     exports.log_export(None, what="workbook", file_format="xlsx", params={"year": year, "venue": venue, "cli": True})
     db.session.commit()
     click.echo(f"wrote {out} ({len(body)} bytes)")
+
+
+@reports_cli.group("standards")
+def standards_cli():
+    """The demonstration-zone catalogue: tasks, indicators and acceptance standards."""
+
+
+@standards_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="the catalogue's year (default: this year)")
+@click.option("--create-units", is_flag=True, help="add unknown responsible units as member departments")
+@with_appcontext
+def standards_import(file: str, year: int | None, create_units: bool):
+    """Replace the year's catalogue with FILE (CSV or XLSX); a malformed file changes nothing."""
+    from core.i18n import to_local
+    from reports.workbench.catalogue import BadCatalogue, import_catalogue
+
+    year = year or to_local(utcnow()).year
+    with open(file, "rb") as fh:
+        data = fh.read()
+    try:
+        summary = import_catalogue(file, data, year=year, create_units=create_units)
+    except BadCatalogue as err:
+        db.session.rollback()
+        message = _("Row %(row)s: %(message)s", row=err.row, message=err.message) if err.row else str(err.message)
+        raise click.ClickException(message) from None
+    db.session.commit()
+    click.echo("year={year} tasks={tasks} indicators={indicators} standards={standards} removed={removed}"
+               .format(**summary))
 
 
 @reports_cli.command("rollup")

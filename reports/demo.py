@@ -8,6 +8,7 @@ from core.extensions import db
 from core.i18n import to_local
 from reports.models import Target
 from reports.rollup import rollup_attendance
+from reports.workbench import demo as workbench_demo
 from venues.models import Venue, VenueKind
 
 # The report's yearly targets for the whole city (set at the hub), and a village's yearly norm.
@@ -17,7 +18,7 @@ BRANCH_TARGETS = {"outreach_sessions": 60, "rural_film": 700}
 
 
 def seed(scale: int = 1) -> list[tuple[str, str, str]]:
-    """Targets for this year at the hub and each district branch; then bring the roll-up up to date."""
+    """Targets for this year at the hub and each district branch; the roll-up; the demonstration-zone workbench."""
     year = to_local(utcnow()).year
     venues = db.session.execute(select(Venue).where(Venue.kind.in_((VenueKind.hub, VenueKind.branch)))).scalars()
     for venue in venues:
@@ -29,4 +30,5 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
                 db.session.add(Target(year=year, venue_id=venue.id, indicator=indicator, value=value))
     db.session.flush()
     rollup_attendance(utcnow(), full=True)
+    workbench_demo.seed(scale)
     return []

@@ -147,7 +147,7 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
 
 
 def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
-    """The acceptance workbook: a summary, the checklist, then one sheet per indicator."""
+    """The acceptance workbook: a summary, the checklist, the three-level standards table, one sheet per indicator."""
     table = ind.indicator_table(flt, year, now)
     summary = Table(_("Summary"), [("label", _("Indicator")), ("target", _("Target")), ("actual", _("Actual")),
                                    ("progress", _("Progress")), ("projection", _("Projection to year end"))], table)
@@ -169,7 +169,9 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
                                       ("sessions_held", _("Sessions held")), ("expected", _("Norm so far"))],
                  ind.coverage(flt, now))
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
-    return to_xlsx(summary, checklist, *sheets, reg, gaps)
+    from reports.workbench.report_tables import standards_table  # the workbench reads exports too
+
+    return to_xlsx(summary, checklist, standards_table(year, now, locale), *sheets, reg, gaps)
 
 
 def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,

@@ -17,8 +17,9 @@ from reports.exports import log_export, workbook
 from reports.models import ExportSubscription
 from reports.queries import build_filter
 from reports.rollup import rollup_attendance
+from reports.workbench.problems import remind_problem_owners
 
-__all__ = ["JOBS", "rollup_attendance", "send_monthly_exports"]
+__all__ = ["JOBS", "remind_problem_owners", "rollup_attendance", "send_monthly_exports", "snapshot_standards"]
 
 
 def _previous_month(now: datetime) -> tuple[date, date]:
@@ -70,9 +71,20 @@ def _mail(user, path: Path, period: str) -> None:
                    dedupe_key=f"export:{path.name}", channels=["email"])
 
 
+def snapshot_standards(now: datetime | None = None) -> int:
+    """Keep today's counts of the standards by status (the dashboard's trend); rerunning rewrites the same row."""
+    from reports.workbench.standards import snapshot
+
+    now = now or utcnow()
+    row = snapshot(to_local(now).year, now)
+    return 1 if row is not None else 0
+
+
 # What the scheduler should run, and how often: name → (job, seconds between runs), as in bookings.jobs.
 # `flask jobs run NAME --now ISO` calls the same functions (registered in culturenet.register_jobs).
 JOBS = {
     "rollup_attendance": (rollup_attendance, 300),
     "send_monthly_exports": (send_monthly_exports, 3600),
+    "remind_problem_owners": (remind_problem_owners, 3600),
+    "snapshot_standards": (snapshot_standards, 3600),
 }

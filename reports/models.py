@@ -183,3 +183,6 @@ class DirtyDay(db.Model):
     __tablename__ = "rollup_dirty_days"
 
     day: Mapped[date] = mapped_column(primary_key=True)
+
+
+from reports.workbench import models as _workbench_models  # noqa: E402,F401  (the workbench's tables)

@@ -39,6 +39,8 @@ NAV = [  # this package's links in the menus (see core.nav)
 
 @bp.before_request
 def _reporters_only():
+    if request.blueprint == "reports.workbench":
+        return  # the workbench also admits the people of responsible units (its own guard)
     g.reporter = require_roles(*REPORT_ROLES)
 
 
@@ -323,3 +325,8 @@ def unsubscribe(sub_id: int):
     services.unsubscribe_monthly(sub, actor=g.reporter)
     flash(_("Subscription removed."), "success")
     return redirect(url_for("reports.export_log"))
+
+
+from reports.workbench.views import bp as workbench_bp  # noqa: E402  (its pages live under /reports/workbench/)
+
+bp.register_blueprint(workbench_bp)

@@ -1,5 +1,7 @@
 """README.md's JSON API tables say what the code serves: every error code and every /api/v1 endpoint."""
 
+import re
+
 from core.errors import DomainError
 from tools import api_reference
 
@@ -26,7 +28,7 @@ def test_the_code_list_holds_every_domain_error_and_the_endpoints_every_operatio
     served = {(m, p) for m, p, _ in api_reference.endpoints()}
     assert {("POST", "/api/v1/bookings/{booking_id}/accept"), ("POST", "/api/v1/room-reservations/bulk"),
             ("POST", "/api/v1/room-reservations/checkins")} <= served
-    rules = {(m, r.rule.replace("<int:", "{").replace(">", "}")) for r in app.url_map.iter_rules()
+    rules = {(m, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule)) for r in app.url_map.iter_rules()
              if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
              for m in r.methods - {"HEAD", "OPTIONS"}}
     assert served == rules

@@ -27,6 +27,10 @@ from orders import services as orders
 from reports import checklist as cl
 from reports import services as report_services
 from rooms import services as reservations
+from reports.workbench import archive as wb_archive
+from reports.workbench import problems as wb_problems
+from reports.workbench.catalogue import import_catalogue
+from reports.workbench.models import ResponsibleUnit, UnitKind, UnitMember
 from tests import activity_factories as af
 from tests import dbs
 from tests import factories as f
@@ -142,6 +146,7 @@ def build_world() -> dict:
     evidence = cl.add_evidence(station, year=YEAR, row_key=manual_row, filename="plan.pdf",
                                data=b"%PDF-1.4\n%test\n", actor=people["manager"])
     sub = report_services.subscribe_monthly(station_staff, station, actor=people["manager"])
+    wb = _workbench(net, people)
     closure = _closure(station)
     failed = Message(recipient=people["resident"], channel=Channel.sms, template="booking_confirmed",
                      context={}, dedupe_key=f"booking:{booking.id}:matrix-failed", state=State.failed,
@@ -162,10 +167,34 @@ def build_world() -> dict:
         "grant": station_staff.grants[0].id, "resident_id": people["resident"].id,
         "applicant_id": people["applicant"].id, "station_staff_id": station_staff.id,
         "payload": tickets.payload_for(booking.id), "code": tickets.code_for(booking.id),
-        "photo": f"{accepted.id}-0123456789ab.jpg", "cover": f"{live.id}-0123456789ab.jpg",
+        "photo": f"{accepted.id}-0123456789ab.jpg", "cover": f"{live.id}-0123456789ab.jpg", **wb,
     })
     logins = {name: (user.phone or user.login) for name, user in people.items()}
     return {"ids": ids, "logins": logins}
+
+
+def _workbench(net, people) -> dict:
+    """The demonstration-zone workbench: a city department and the station's township as responsible units
+    (the station's staff work for the township), a two-standard catalogue, a problem and an archive record."""
+    city = ResponsibleUnit(name="市文旅局", kind=UnitKind.department)
+    township = ResponsibleUnit(name="东风镇", kind=UnitKind.township, venue_id=net["station"].id)
+    db.session.add_all([city, township])
+    db.session.flush()
+    member = UnitMember(unit_id=township.id, user_id=people["station_staff"].id)
+    db.session.add(member)
+    import_catalogue("standards.csv", (
+        "task_no,task,indicator_no,indicator,standard_no,standard,evidence,responsible,deadline,rule\n"
+        "1,设施网络,1.1,市级设施,1.1.1,市文化馆开放,公示,市文旅局,,1.1\n"
+        "1,设施网络,1.1,市级设施,1.1.2,文化站达标,照片,东风镇,,\n").encode(), year=YEAR)
+    problem = wb_problems.save_problem(None, year=YEAR, data={"text": "文化站面积不足", "unit_id": township.id,
+                                                              "due_on": local_today() + timedelta(days=20),
+                                                              "standards": ["1.1.2"]}, actor=people["manager"])
+    doc = wb_archive.add_document(year=YEAR, data={"category": "meeting", "held_on": date(YEAR, 1, 15),
+                                                   "unit_id": township.id, "title": "镇创建推进会",
+                                                   "standards": ["1.1.2"]},
+                                  files=[("minutes.pdf", b"%PDF-1.4\n%x\n")], actor=people["manager"])
+    return {"unit": township.id, "member": member.id, "std": "1.1.2", "problem": problem.id,
+            "archive_file": doc.files[0].id}
 
 
 def _closure(venue):
@@ -286,6 +315,11 @@ def admin_only(status=200, anon=302):
 def reporters(status=200, anon=302, deny=403, **extra):
     """Report roles reaching the station (staff, managers, admins above it)."""
     return station(status, anon, deny, **extra)
+
+
+def township(status=302, anon=302, deny=403, **extra):
+    """Those who work for the station's township unit: its member (the station's staff), managers, admins."""
+    return {"anonymous": anon, "station_staff": status, "manager": status, "admin": status, "*": deny, **extra}
 
 
 def target_setters(status=302, anon=302, deny=403):
@@ -633,6 +667,34 @@ ROWS = [
     ("GET", f"{A}/reports/indicators?venue={{station}}", None, reporters(anon=401)),
     ("GET", f"{A}/reports/coverage?venue={{station}}", None, reporters(anon=401)),
     ("GET", f"{A}/reports/checklist?venue={{station}}", None, reporters(anon=401)),
+    # --- reports: the demonstration-zone workbench (report staff and the people of responsible units)
+    ("GET", f"/reports/workbench/?year={YEAR}", None, managers_only()),
+    ("GET", f"/reports/workbench/standards?year={YEAR}", None, managers_only()),
+    ("GET", f"/reports/workbench/standards/{{std}}?year={YEAR}", None, managers_only()),
+    ("POST", f"/reports/workbench/standards/{{std}}/status?year={YEAR}", {"status": "on_track", "note": "推进中"},
+     township()),
+    ("GET", "/reports/workbench/units", None, managers_only()),
+    ("POST", "/reports/workbench/units", {"name": "市财政局", "kind": "department"}, target_setters()),
+    ("POST", "/reports/workbench/units/{unit}", lambda i: {"name": "东风镇", "kind": "township",
+                                                           "venue_id": str(i["station"])}, target_setters()),
+    ("POST", "/reports/workbench/units/{unit}/members", {"login": "sibling"}, target_setters()),
+    ("POST", "/reports/workbench/units/members/{member}/delete", None, target_setters()),
+    ("GET", f"/reports/workbench/problems?year={YEAR}", None, managers_only()),
+    ("POST", f"/reports/workbench/problems?year={YEAR}",
+     lambda i: {"text": "缺少器材", "unit_id": str(i["unit"]), "due_on": _later(20)}, township()),
+    ("POST", "/reports/workbench/problems/{problem}",
+     lambda i: {"text": "文化站面积不足", "unit_id": str(i["unit"]), "due_on": _later(25), "status": "in_progress"},
+     township(sibling_staff=404)),  # the sibling station does not see the township's ledger
+    ("GET", f"/reports/workbench/archive?year={YEAR}", None, managers_only()),
+    ("POST", f"/reports/workbench/archive?year={YEAR}",
+     lambda i: {"category": "training", "held_on": f"{YEAR}-01-20", "unit_id": str(i["unit"]), "title": "培训"},
+     township()),
+    ("GET", "/reports/workbench/archive/files/{archive_file}", None, reporters(sibling_staff=404)),
+    ("GET", f"/reports/workbench/archive.zip?year={YEAR}", None, managers_only()),
+    ("GET", f"/reports/workbench/selfcheck.docx?year={YEAR}", None, managers_only()),
+    ("GET", f"{A}/reports/standards?year={YEAR}", None, managers_only(anon=401)),
+    ("POST", f"{A}/reports/standards/{{std}}/status?year={YEAR}", {"status": "on_track", "note": "推进中"},
+     township(200, anon=401)),
     # --- notify: failed messages (staff)
     ("GET", "/staff/notifications/failed", None, managers_only()),
     ("POST", "/staff/notifications/{message}/resend", None, station(303)),  # a sibling's was a 303 (resent)
