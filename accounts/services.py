@@ -4,23 +4,34 @@ Every function flushes and never commits; the caller (a view, the API, the CLI) 
 """
 
 import math
+import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from accounts import codes
+from accounts.codes import validate_phone
+from accounts.delivery import send_email_after_commit
 from accounts.models import (
     PHONE_RE,
+    LoginThrottle,
     Participant,
     Relation,
     Role,
     RoleGrant,
+    SmsPurpose,
     User,
     card_number_for,
     is_valid_card_number,
@@ -38,7 +49,24 @@ _hashers = {"default": PasswordHasher(), "fast": PasswordHasher(time_cost=1, mem
 def _hasher() -> PasswordHasher:
     """Argon2id; tests may choose a cheap profile (PASSWORD_HASH_PROFILE=fast) to stay quick."""
     return _hashers[current_app.config.get("PASSWORD_HASH_PROFILE", "default")]
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check unknown logins against, so they cost what a real account costs (no timing oracle)."""
+    hasher = _hasher()
+    if id(hasher) not in _dummy_hashes:
+        _dummy_hashes[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[id(hasher)]
+
+
 MIN_PASSWORD = 8
+# A pragmatic address check: one @, a dotted domain, no spaces or line breaks (fullmatch: no trailing \n).
+EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+RESET_SALT = "password-reset"
 
 
 class LoginFailed(DomainError):
@@ -62,10 +90,7 @@ def hash_password(password: str) -> str:
 
 
 def check_password(user: User, password: str) -> bool:
-    try:
-        return _hasher().verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return _verify(user.password_hash, password)
 
 
 def validate_password(password: str, field: str = "password") -> None:
@@ -75,31 +100,105 @@ def validate_password(password: str, field: str = "password") -> None:
         raise Invalid(fields={field: [_("At most %(n)s characters.", n=128)]})
 
 
-def validate_phone(phone: str) -> str:
-    phone = normalise_phone(phone)
-    if not PHONE_RE.match(phone):
-        raise Invalid(fields={"phone": [_("Enter an 11-digit mainland mobile number, such as 13800000001.")]})
-    return phone
+def registration_problems(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
+                          now: datetime) -> dict[str, list[str]]:
+    """Every field error of a registration at once (a page shows them all, not one per attempt)."""
+    fields: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        fields["name"] = [_("Enter a name of 1 to 50 characters.")]
+    checks = [lambda: validate_phone(phone), lambda: validate_password(password),
+              lambda: validate_birth_year(birth_year, now), lambda: validate_email(email)]
+    for check in checks:
+        try:
+            check()
+        except Invalid as err:
+            for field, messages in err.extra["fields"].items():
+                fields.setdefault(field, []).extend(messages)
+    return fields
+
+
+def validate_email(email: str | None, field: str = "email") -> str | None:
+    """The address in lower case, None when empty; raises `Invalid` for anything not shaped like one."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
+        raise Invalid(fields={field: [_("Enter an e-mail address such as name@example.com, or leave it empty.")]})
+    return email
 
 
 def register_resident(*, name: str, phone: str, password: str, birth_year: int | None = None,
                       email: str | None = None, locale: str = "zh_CN", now: datetime | None = None) -> User:
-    """Create a resident with a one-card number and a `self` participant.
+    """Create a resident with a one-card number and a `self` participant (also the counter and seed path:
+    staff record the resident's consent to the current terms on paper, so it is stored as given).
 
-    Raises `Invalid` for a bad phone, name or password, `Duplicate` when the phone or e-mail is taken.
+    Raises `Invalid` with every field error at once, `Duplicate` when the phone or e-mail is taken.
     """
-    name = (name or "").strip()
-    if not name or len(name) > 50:
-        raise Invalid(fields={"name": [_("Enter a name of 1 to 50 characters.")]})
-    phone = validate_phone(phone)
-    validate_password(password)
-    validate_birth_year(birth_year, now or utcnow())
-    email = (email or "").strip().lower() or None
+    now = now or utcnow()
+    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
+                                   email=email, now=now)
+    if fields:
+        raise Invalid(fields=fields)
+    return _create_resident(name=name.strip(), phone=normalise_phone(phone), password=password,
+                            birth_year=birth_year, email=validate_email(email), locale=locale, now=now)
+
+
+def sign_up(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
+            birth_year: int | None = None, email: str | None = None, locale: str = "zh_CN",
+            verify_phone: bool | None = None, now: datetime | None = None) -> User:
+    """Self-service registration (page and API): `register_resident` plus consent to the 用户协议 and
+    隐私政策, and, when REGISTRATION_SMS_VERIFY is on (`verify_phone`), the phone proven by a code.
+
+    Raises `Invalid` (every field error at once, including `consent` and `sms_code`), `Duplicate`, or
+    `codes.CodeRefused`; a refused code still counts its try, so the caller commits on that error too.
+    """
+    now = now or utcnow()
+    verify = _verifies_phone(verify_phone)
+    fields = sign_up_problems(name=name, phone=phone, password=password, consent=consent, sms_code=sms_code,
+                              birth_year=birth_year, email=email, verify_phone=verify, now=now)
+    if fields:
+        raise Invalid(fields=fields)
+    phone, email = normalise_phone(phone), validate_email(email)
+    _refuse_taken(phone, email)
+    if verify:
+        codes.use_code(phone, SmsPurpose.register, sms_code, now=now)
+    return _create_resident(name=name.strip(), phone=phone, password=password, birth_year=birth_year,
+                            email=email, locale=locale, now=now)
+
+
+def _verifies_phone(verify_phone: bool | None) -> bool:
+    return current_app.config.get("REGISTRATION_SMS_VERIFY", True) if verify_phone is None else verify_phone
+
+
+def sign_up_problems(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
+                     birth_year: int | None = None, email: str | None = None, verify_phone: bool | None = None,
+                     now: datetime | None = None) -> dict[str, list[str]]:
+    """Every field error of a self-service registration at once (before any code is tried)."""
+    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
+                                   email=email, now=now or utcnow())
+    if consent is not True:
+        fields["consent"] = [_("Please read and agree to the user agreement and the privacy policy.")]
+    if _verifies_phone(verify_phone) and not (sms_code or "").strip():
+        fields["sms_code"] = [_("Enter the code we sent to your phone.")]
+    return fields
+
+
+DUPLICATE = _l("This phone number or e-mail cannot be registered again. If it is yours, sign in.")
+
+
+def _refuse_taken(phone: str, email: str | None) -> None:
     taken = select(User.id).where(or_(User.phone == phone, User.email == email) if email else User.phone == phone)
     if db.session.execute(taken).first():
-        raise Duplicate(_("This phone number or e-mail cannot be registered again. If it is yours, sign in."))
+        raise Duplicate(DUPLICATE)
+
+
+def _create_resident(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
+                     locale: str, now: datetime) -> User:
+    _refuse_taken(phone, email)
     user = User(name=name, phone=phone, email=email, password_hash=hash_password(password),
-                birth_year=birth_year, locale=locale, created_at=now or utcnow())
+                birth_year=birth_year, locale=locale, created_at=now,
+                terms_version=current_app.config["TERMS_VERSION"], terms_accepted_at=now)
     user.participants.append(Participant(name=name, birth_year=birth_year, relation=Relation.self))
     session = db.session
     session.add(user)
@@ -107,7 +206,7 @@ def register_resident(*, name: str, phone: str, password: str, birth_year: int |
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Duplicate(_("This phone number or e-mail cannot be registered again. If it is yours, sign in.")) from None
+        raise Duplicate(DUPLICATE) from None
     user.card_number = card_number_for(user.id)
     session.flush()
     return user
@@ -135,47 +234,223 @@ def find_by_login(login: str) -> User | None:
     return db.session.execute(select(User).where(clause)).scalar_one_or_none()
 
 
-def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
-    """The user for these credentials, counting failures and locking the account after too many.
+def _throttle_key(login: str, user: User | None) -> str:
+    """One counter per account however it is named (phone, card, e-mail), and one per unknown login."""
+    if user is not None:
+        return f"user:{user.id}"
+    login = (login or "").strip()
+    phone = normalise_phone(login)
+    return "login:" + (phone if PHONE_RE.match(phone) else login.lower())[:250]
 
-    Raises `LoginFailed` (the same message whether or not the login exists) or `AccountLocked`.
+
+def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
+    """The user for these credentials, counting failures and locking after LOGIN_LOCKOUT_ATTEMPTS.
+
+    An attempt is reserved before the password is checked (`_reserve_attempt`), so N parallel guesses
+    check at most the limit. Unknown logins count, lock, hash and answer exactly like known ones. The
+    last failures before the lock say how many tries are left. Raises `LoginFailed` or `AccountLocked`;
+    the caller commits on either, to keep the count.
     """
     now = now or utcnow()
     user = find_by_login(login)
-    if user is None or not user.is_active:
-        _hasher().hash("timing-equaliser")  # answer as slowly as for a real account
-        raise LoginFailed()
-    if user.is_locked(now):
-        raise _locked(user, now)
+    if user is not None and not user.is_active:
+        user = None
+    key = _throttle_key(login, user)
+    failures = _reserve_attempt(key, now)
+    if user is None:
+        _verify(_dummy_hash(), password)
+        raise _failed(failures)
     if not check_password(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-        db.session.flush()
-        raise LoginFailed()
-    user.failed_logins = 0
-    user.locked_until = None
+        raise _failed(failures)
+    _clear_attempts(key, now)
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.session.flush()
     return user
 
 
-def _locked(user: User, now: datetime) -> AccountLocked:
-    minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-    return AccountLocked(_("Too many failed attempts. Try again in %(n)s minutes.", n=minutes),
+def _reserve_attempt(key: str, now: datetime) -> int:
+    """Count one attempt for `key` in one conditional UPDATE and return the count; raise `AccountLocked`
+    while locked. The attempt that reaches the limit sets the lock at once (it is lifted on success)."""
+    limit = current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]
+    table = LoginThrottle.__table__
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(insert(table).values(key=key, failures=0, updated_at=now).on_conflict_do_nothing())
+    lock_ended = LoginThrottle.locked_until.is_not(None)
+    count = sa.case((lock_ended, 1), else_=LoginThrottle.failures + 1)
+    lock_until = sa.literal(now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+                            LoginThrottle.locked_until.type)
+    failures = db.session.scalar(
+        sa.update(LoginThrottle)
+        .where(LoginThrottle.key == key,
+               or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
+        .values(failures=count, locked_until=sa.case((count >= limit, lock_until), else_=sa.null()),
+                updated_at=now)
+        .returning(LoginThrottle.failures).execution_options(synchronize_session=False))
+    if failures is None:
+        row = db.session.get(LoginThrottle, key, populate_existing=True)
+        raise _locked(row.locked_until, now)
+    return failures
+
+
+def _clear_attempts(key: str, now: datetime) -> None:
+    db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.key == key)
+                       .values(failures=0, locked_until=None, updated_at=now)
+                       .execution_options(synchronize_session=False))
+
+
+def _failed(failures: int) -> "LoginFailed":
+    limit = current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]
+    left = max(0, limit - failures)
+    if left == 0:
+        minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+        return LoginFailed(ngettext("The login or password is not correct. Sign-in is now locked for %(num)d "
+                                    "minute; you can also sign in with an SMS code or reset the password.",
+                                    "The login or password is not correct. Sign-in is now locked for %(num)d "
+                                    "minutes; you can also sign in with an SMS code or reset the password.",
+                                    minutes), tries_left=0)
+    if failures >= limit - 1:  # the last tries before the lock say how many are left
+        return LoginFailed(ngettext("The login or password is not correct. %(num)d more try before sign-in "
+                                    "is locked.",
+                                    "The login or password is not correct. %(num)d more tries before "
+                                    "sign-in is locked.", left), tries_left=left)
+    return LoginFailed()
+
+
+def _locked(locked_until: datetime, now: datetime) -> AccountLocked:
+    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+    return AccountLocked(ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                  "Too many failed attempts. Try again in %(num)d minutes.", minutes),
                          retry_after_minutes=minutes)
 
 
-def change_password(user: User, *, current: str, new: str) -> None:
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = None) -> User:
+    """The account of `phone`, signed in by a sign-in code (it works while password sign-in is locked).
+
+    Raises `Invalid` (phone) or `codes.CodeRefused`; the caller commits on that error too (tries count).
+    """
+    now = now or utcnow()
+    phone = validate_phone(phone)
+    codes.use_code(phone, SmsPurpose.login, sms_code, now=now)
+    user = db.session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
+    if user is None or not user.is_active:  # no code goes to such a phone, so this is not reached in practice
+        raise codes.CodeRefused(fields={"sms_code": [str(codes.CodeRefused.message)]})
+    return user
+
+
+def reset_password_by_code(phone: str, sms_code: str, new_password: str, *, now: datetime | None = None) -> User:
+    """Set a new password for the account of `phone`, proven by a reset code; every session and token of
+    the account ends (the session version moves on) and a password lock is lifted.
+
+    Raises `Invalid` (phone, password: checked before the code, so a typo does not spend a try) or
+    `codes.CodeRefused`.
+    """
+    now = now or utcnow()
+    fields = {}
+    for check in (lambda: validate_phone(phone), lambda: validate_password(new_password, "new_password")):
+        try:
+            check()
+        except Invalid as err:
+            fields.update(err.extra["fields"])
+    if not (sms_code or "").strip():
+        fields["sms_code"] = [_("Enter the code we sent to your phone.")]
+    if fields:
+        raise Invalid(fields=fields)
+    phone = normalise_phone(phone)
+    codes.use_code(phone, SmsPurpose.reset, sms_code, now=now)
+    user = db.session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        raise codes.CodeRefused(fields={"sms_code": [str(codes.CodeRefused.message)]})
+    _set_password(user, new_password, now)
+    return user
+
+
+def _set_password(user: User, new_password: str, now: datetime) -> None:
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    _clear_attempts(f"user:{user.id}", now)
+    db.session.flush()
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def request_password_reset_email(email: str, *, link_for: Callable[[str], str]) -> None:
+    """E-mail a reset link to the account with this address, if there is one (the answer is the same when
+    there is none). The link carries the session version, so it works once, and for
+    PASSWORD_RESET_LINK_MINUTES. `link_for(token)` builds the absolute URL (the caller knows the host)."""
+    address = validate_email(email)
+    if address is None:
+        raise Invalid(fields={"email": [_("This field is required.")]})
+    user = db.session.execute(select(User).where(User.email == address)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        return
+    token = _reset_serializer().dumps({"uid": user.id, "v": user.session_version})
+    minutes = current_app.config["PASSWORD_RESET_LINK_MINUTES"]
+    body = "\n\n".join([
+        _("Someone (we hope you) asked to set a new password for your CultureNet account."),
+        _("Open this link within %(n)s minutes to choose a new password:", n=minutes), link_for(token),
+        _("If it was not you, ignore this e-mail: your password stays as it is."),
+    ])
+    send_email_after_commit(db.session, address, _("Set a new CultureNet password"), body,
+                            key=f"password-reset:{user.id}:{user.session_version}")
+
+
+class ResetLinkInvalid(DomainError):
+    code = "invalid_reset_link"
+    status = 400
+    message = _l("This link has expired or has already been used. Ask for a new one.")
+
+
+def user_for_reset_token(token: str) -> User:
+    """The account a reset link is for; raises `ResetLinkInvalid` when expired, used or forged."""
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_LINK_MINUTES"] * 60)
+    except BadSignature:
+        raise ResetLinkInvalid() from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or user.session_version != data.get("v"):
+        raise ResetLinkInvalid()
+    return user
+
+
+def reset_password_by_token(token: str, new_password: str, *, now: datetime | None = None) -> User:
+    """Set a new password from an e-mailed link; every session and token of the account ends."""
+    user = user_for_reset_token(token)
+    validate_password(new_password, "new_password")
+    _set_password(user, new_password, now or utcnow())
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session, remember-me cookie and API token of `user` (sign-out is server-side)."""
+    user.session_version += 1
+    db.session.flush()
+
+
+def accept_terms(user: User, *, consent: bool, now: datetime | None = None) -> None:
+    """Record that `user` agreed to the current 用户协议 and 隐私政策 (TERMS_VERSION)."""
+    if consent is not True:
+        raise Invalid(fields={"consent": [_("Please read and agree to the user agreement and the privacy policy.")]})
+    user.terms_version = current_app.config["TERMS_VERSION"]
+    user.terms_accepted_at = now or utcnow()
+    db.session.flush()
+
+
+def change_password(user: User, *, current: str, new: str, now: datetime | None = None) -> None:
     """Set a new password and sign out every other session (the session version moves on)."""
     if not check_password(user, current):
         raise Invalid(fields={"current_password": [_("The current password is not correct.")]})
     validate_password(new, "new_password")
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    db.session.flush()
+    _set_password(user, new, now or utcnow())
 
 
 def add_participant(user: User, *, name: str, birth_year: int | None, relation: str,
