@@ -61,7 +61,7 @@ def code_hash(phone: str, purpose: str, code: str) -> str:
 
 def sms_text(code: str) -> str:
     """The SMS: one 70-character segment, with the network's signature (tested in both languages)."""
-    return _("[CultureNet] Your code is %(code)s, valid for %(n)s minutes. Do not share it.",
+    return _("[CultureNet] Your code: %(code)s, valid for %(n)s minutes. Do not share it.",
              code=code, n=CODE_MINUTES)
 
 
