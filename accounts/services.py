@@ -120,10 +120,11 @@ def registration_problems(*, name: str, phone: str, password: str, birth_year: i
 
 def validate_email(email: str | None, field: str = "email") -> str | None:
     """The address in lower case, None when empty; raises `Invalid` for anything not shaped like one."""
-    email = (email or "").strip().lower()
+    raw = email or ""
+    email = raw.strip().lower()
     if not email:
         return None
-    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
+    if len(email) > 254 or "\r" in raw or "\n" in raw or not EMAIL_RE.fullmatch(email):
         raise Invalid(fields={field: [_("Enter an e-mail address such as name@example.com, or leave it empty.")]})
     return email
 

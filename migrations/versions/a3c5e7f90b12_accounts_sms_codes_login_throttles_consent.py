@@ -8,11 +8,10 @@ The failed-login counter moves from `users` to `login_throttles` (one row per ac
 so unknown logins lock like known ones; open counters are not carried over (at worst a lock ends early).
 Existing residents have no `terms_version`, so they are asked for consent at their next sign-in.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'a3c5e7f90b12'

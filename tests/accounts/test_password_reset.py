@@ -66,7 +66,8 @@ def test_the_forgotten_password_pages_reset_by_sms(client, fake_twilio):
     assert 'href="/password-reset"' in login_page and "忘记密码" in login_page
     sent = client.post("/password-reset", data={"phone": "13800000001", "action": "send"})
     assert sent.status_code == 200 and 'value="13800000001"' in sent.get_data(as_text=True)
-    done = client.post("/password-reset", data={"phone": "13800000001", "action": "reset", "new_password": "brand-new-pass",
+    done = client.post("/password-reset", data={"phone": "13800000001", "action": "reset",
+                                                 "new_password": "brand-new-pass",
                                                  "sms_code": last_code(fake_twilio, "13800000001")})
     assert done.status_code == 302 and done.headers["Location"].endswith("/login")
     assert client.post("/login", data={"login": "13800000001", "password": "brand-new-pass"}).status_code == 302
