@@ -380,19 +380,31 @@ def _set_password(user: User, new_password: str, now: datetime) -> None:
     db.session.flush()
 
 
+def _mail_slot(key: str, now: datetime) -> bool:
+    """Take the once-a-minute slot of `key` (a `login_throttles` row whose `updated_at` is the last send)."""
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(insert(LoginThrottle.__table__)
+                       .values(key=key, failures=0, updated_at=now - timedelta(days=1)).on_conflict_do_nothing())
+    taken = db.session.execute(
+        sa.update(LoginThrottle).where(LoginThrottle.key == key, LoginThrottle.updated_at <= now - timedelta(minutes=1))
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    return taken.rowcount == 1
+
+
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
-def request_password_reset_email(email: str, *, link_for: Callable[[str], str]) -> None:
+def request_password_reset_email(email: str, *, link_for: Callable[[str], str], now: datetime | None = None) -> None:
     """E-mail a reset link to the account with this address, if there is one (the answer is the same when
     there is none). The link carries the session version, so it works once, and for
-    PASSWORD_RESET_LINK_MINUTES. `link_for(token)` builds the absolute URL (the caller knows the host)."""
+    PASSWORD_RESET_LINK_MINUTES; at most one such e-mail a minute per account (more are dropped quietly).
+    `link_for(token)` builds the absolute URL (the caller knows the host)."""
     address = validate_email(email)
     if address is None:
         raise Invalid(fields={"email": [_("This field is required.")]})
     user = db.session.execute(select(User).where(User.email == address)).scalar_one_or_none()
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not _mail_slot(f"reset-mail:{user.id}", now or utcnow()):
         return
     token = _reset_serializer().dumps({"uid": user.id, "v": user.session_version})
     minutes = current_app.config["PASSWORD_RESET_LINK_MINUTES"]

@@ -121,3 +121,13 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(client, smtp_server
 
 def test_a_forged_reset_link_is_a_400(client):
     assert client.get("/password-reset/not-a-token").status_code == 400
+
+
+def test_reset_emails_to_one_account_go_out_at_most_once_a_minute(client, smtp_server):
+    f.resident("13800000001", email="li@example.com")
+    f.commit()
+    for _ in range(3):
+        assert client.post("/password-reset/email", data={"email": "li@example.com"}).status_code == 302
+    _wait_for_mail(smtp_server)
+    time.sleep(0.2)
+    assert len(smtp_server.envelopes) == 1
