@@ -1,17 +1,19 @@
 """JSON API for auth, residents, the current user and family members (API.md)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from accounts import codes, services
 from accounts.auth import issue_token
 from accounts.models import Relation
 from core.api import ApiBlueprint, OutSchema, Schema
+from core.db import utcnow
+from core.errors import Invalid
 from core.extensions import db, limiter
 
 api = ApiBlueprint("accounts_api", __name__, tag="accounts")
@@ -72,17 +74,32 @@ class TokenOut(OutSchema):
     user: UserOut
 
 
-class ResidentIn(Schema):
-    """Lengths are checked here; the rules (phone, password, e-mail, consent, code) in accounts.services,
-    which reports every field at once."""
+def _rule(check):
+    """A pydantic validator that applies one of the services' field rules, so the API reports every field's
+    problem at once (with unknown fields too) while the rule itself lives once, in accounts.services."""
 
-    name: str = Field(max_length=50)
-    phone: str = Field(max_length=20)
-    password: str = Field(max_length=128)
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
-    email: str | None = Field(default=None, max_length=254)
-    consent: bool = False
-    sms_code: str | None = Field(default=None, max_length=10)
+    def run(value):
+        try:
+            check(value)
+        except Invalid as err:
+            raise ValueError(" ".join(m for ms in err.extra["fields"].values() for m in ms)) from None
+        return value
+
+    return AfterValidator(run)
+
+
+class ResidentIn(Schema):
+    """Every field is checked by its service rule; `sms_code` is required when REGISTRATION_SMS_VERIFY is on."""
+
+    name: Annotated[str, Field(max_length=50), _rule(services.validate_name)]
+    phone: Annotated[str, Field(max_length=20), _rule(codes.validate_phone)]
+    password: Annotated[str, Field(max_length=128), _rule(services.validate_password)]
+    birth_year: Annotated[int | None, Field(default=None, ge=1900, le=2100),
+                          _rule(lambda year: services.validate_birth_year(year, utcnow()))]
+    email: Annotated[str | None, Field(default=None, max_length=254), _rule(services.validate_email)]
+    consent: Annotated[bool, Field(default=False, validate_default=True), _rule(services.validate_consent)]
+    sms_code: Annotated[str | None, Field(default=None, max_length=10, validate_default=True),
+                        _rule(services.validate_sms_code_given)]
 
 
 class ResidentOut(OutSchema):

@@ -104,10 +104,7 @@ def registration_problems(*, name: str, phone: str, password: str, birth_year: i
                           now: datetime) -> dict[str, list[str]]:
     """Every field error of a registration at once (a page shows them all, not one per attempt)."""
     fields: dict[str, list[str]] = {}
-    name = (name or "").strip()
-    if not name or len(name) > 50:
-        fields["name"] = [_("Enter a name of 1 to 50 characters.")]
-    checks = [lambda: validate_phone(phone), lambda: validate_password(password),
+    checks = [lambda: validate_name(name), lambda: validate_phone(phone), lambda: validate_password(password),
               lambda: validate_birth_year(birth_year, now), lambda: validate_email(email)]
     for check in checks:
         try:
@@ -116,6 +113,23 @@ def registration_problems(*, name: str, phone: str, password: str, birth_year: i
             for field, messages in err.extra["fields"].items():
                 fields.setdefault(field, []).extend(messages)
     return fields
+
+
+def validate_name(name: str, field: str = "name") -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise Invalid(fields={field: [_("Enter a name of 1 to 50 characters.")]})
+    return name
+
+
+def validate_consent(consent: bool) -> None:
+    if consent is not True:
+        raise Invalid(fields={"consent": [_("Please read and agree to the user agreement and the privacy policy.")]})
+
+
+def validate_sms_code_given(sms_code: str | None, verify_phone: bool | None = None) -> None:
+    if _verifies_phone(verify_phone) and not (sms_code or "").strip():
+        raise Invalid(fields={"sms_code": [_("Enter the code we sent to your phone.")]})
 
 
 def validate_email(email: str | None, field: str = "email") -> str | None:
@@ -178,10 +192,11 @@ def sign_up_problems(*, name: str, phone: str, password: str, consent: bool, sms
     """Every field error of a self-service registration at once (before any code is tried)."""
     fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
                                    email=email, now=now or utcnow())
-    if consent is not True:
-        fields["consent"] = [_("Please read and agree to the user agreement and the privacy policy.")]
-    if _verifies_phone(verify_phone) and not (sms_code or "").strip():
-        fields["sms_code"] = [_("Enter the code we sent to your phone.")]
+    for check in (lambda: validate_consent(consent), lambda: validate_sms_code_given(sms_code, verify_phone)):
+        try:
+            check()
+        except Invalid as err:
+            fields.update(err.extra["fields"])
     return fields
 
 
@@ -451,8 +466,7 @@ def sign_out_everywhere(user: User) -> None:
 
 def accept_terms(user: User, *, consent: bool, now: datetime | None = None) -> None:
     """Record that `user` agreed to the current 用户协议 and 隐私政策 (TERMS_VERSION)."""
-    if consent is not True:
-        raise Invalid(fields={"consent": [_("Please read and agree to the user agreement and the privacy policy.")]})
+    validate_consent(consent)
     user.terms_version = current_app.config["TERMS_VERSION"]
     user.terms_accepted_at = now or utcnow()
     db.session.flush()
