@@ -162,9 +162,7 @@ def password_reset_email():
     status = 200
     if form.validate_on_submit():
         try:
-            services.request_password_reset_email(
-                form.email.data, link_for=lambda token: url_for("accounts.password_reset_link", token=token,
-                                                                _external=True))
+            services.request_password_reset_email(form.email.data, link_for=_reset_link)
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
@@ -175,6 +173,15 @@ def password_reset_email():
     elif form.is_submitted():
         status = 422
     return render_template("accounts/password_reset_email.html", form=form), status
+
+
+def _reset_link(token: str) -> str:
+    """The absolute link for an e-mail: from PUBLIC_BASE_URL when set, so a forged Host header cannot
+    send the reset link to someone else's site."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("accounts.password_reset_link", token=token)
+    return url_for("accounts.password_reset_link", token=token, _external=True)
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])

@@ -74,6 +74,8 @@ class Config:
         self.TERMS_VERSION = env.get("TERMS_VERSION", "2026-12-01")
         self.REMEMBER_COOKIE_DURATION = timedelta(days=min(30, int(env.get("REMEMBER_DAYS", "30"))))
         self.PASSWORD_RESET_LINK_MINUTES = int(env.get("PASSWORD_RESET_LINK_MINUTES", "60"))
+        # The public address e-mailed links start with (https://culture.example.cn); empty: the request's host.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "")
         self.AUTH_ADDRESS_LIMIT = env.get("AUTH_ADDRESS_LIMIT", "60 per minute;1000 per hour")
         self.SMS_ADDRESS_LIMIT = env.get("SMS_ADDRESS_LIMIT", "30 per minute;300 per hour")
         self.REGISTER_ADDRESS_LIMIT = env.get("REGISTER_ADDRESS_LIMIT", "30 per minute;300 per hour")

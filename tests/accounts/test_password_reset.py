@@ -131,3 +131,21 @@ def test_reset_emails_to_one_account_go_out_at_most_once_a_minute(client, smtp_s
     _wait_for_mail(smtp_server)
     time.sleep(0.2)
     assert len(smtp_server.envelopes) == 1
+
+
+def test_the_emailed_link_uses_the_public_base_url_whatever_the_host_header(app, smtp_server):
+    from accounts.views import _reset_link
+    from core.extensions import db
+
+    f.resident("13800000001", email="li@example.com")
+    f.commit()
+    app.config["PUBLIC_BASE_URL"] = "https://culture.example.cn"
+    try:
+        with app.test_request_context("/password-reset/email", base_url="http://evil.test"):
+            services.request_password_reset_email("li@example.com", link_for=_reset_link)
+            db.session.commit()
+    finally:
+        app.config["PUBLIC_BASE_URL"] = ""
+    _wait_for_mail(smtp_server)
+    _, body = _body(smtp_server.envelopes[0])
+    assert "https://culture.example.cn/password-reset/" in body and "evil.test" not in body
