@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import AfterValidator, Field, model_validator
 
-from accounts import codes, services
+from accounts import codes, fields, services, signin
 from accounts.auth import issue_token
 from accounts.models import Relation
 from core.api import ApiBlueprint, OutSchema, Schema
@@ -91,12 +91,12 @@ def _rule(check):
 class ResidentIn(Schema):
     """Every field is checked by its service rule; `sms_code` is required when REGISTRATION_SMS_VERIFY is on."""
 
-    name: Annotated[str, Field(max_length=50), _rule(services.validate_name)]
-    phone: Annotated[str, Field(max_length=20), _rule(codes.validate_phone)]
-    password: Annotated[str, Field(max_length=128), _rule(services.validate_password)]
+    name: Annotated[str, Field(max_length=50), _rule(fields.validate_name)]
+    phone: Annotated[str, Field(max_length=20), _rule(fields.validate_phone)]
+    password: Annotated[str, Field(max_length=128), _rule(fields.validate_password)]
     birth_year: Annotated[int | None, Field(default=None, ge=1900, le=2100),
                           _rule(lambda year: services.validate_birth_year(year, utcnow()))]
-    email: Annotated[str | None, Field(default=None, max_length=254), _rule(services.validate_email)]
+    email: Annotated[str | None, Field(default=None, max_length=254), _rule(fields.validate_email)]
     consent: Annotated[bool, Field(default=False, validate_default=True), _rule(services.validate_consent)]
     sms_code: Annotated[str | None, Field(default=None, max_length=10, validate_default=True),
                         _rule(services.validate_sms_code_given)]
@@ -147,9 +147,9 @@ def _address_limit(name: str):
 def create_token(data: TokenIn):
     try:
         if data.sms_code is not None:
-            user = services.authenticate_by_code(data.phone, data.sms_code)
+            user = signin.authenticate_by_code(data.phone, data.sms_code)
         else:
-            user = services.authenticate(data.login, data.password)
+            user = signin.authenticate(data.login, data.password)
     finally:
         db.session.commit()  # failed attempts and code tries count even when the sign-in is refused
     token, expires = issue_token(user)
@@ -170,7 +170,7 @@ def send_sms_code(data: SmsCodeIn):
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def reset_password(data: PasswordResetIn):
     try:
-        user = services.reset_password_by_code(data.phone, data.sms_code, data.new_password)
+        user = signin.reset_password_by_code(data.phone, data.sms_code, data.new_password)
     finally:
         db.session.commit()  # a wrong code counts its try
     token, expires = issue_token(user)

@@ -17,7 +17,8 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from accounts.delivery import send_sms_after_commit
-from accounts.models import PHONE_RE, SmsCode, SmsPurpose, User, normalise_phone
+from accounts.fields import validate_phone
+from accounts.models import SmsCode, SmsPurpose, User
 from core.db import utcnow
 from core.errors import DomainError, Invalid
 from core.extensions import db
@@ -44,13 +45,6 @@ class CodeRefused(Invalid):
 
     code = "invalid_code"
     message = _l("The SMS code is not correct.")
-
-
-def validate_phone(phone: str) -> str:
-    phone = normalise_phone(phone)
-    if not PHONE_RE.match(phone):
-        raise Invalid(fields={"phone": [_("Enter an 11-digit mainland mobile number, such as 13800000001.")]})
-    return phone
 
 
 def code_hash(phone: str, purpose: str, code: str) -> str:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from accounts import codes, services
+from accounts import codes, services, signin
 from accounts.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -84,7 +84,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.login.data, form.password.data)
+            user = signin.authenticate(form.login.data, form.password.data)
         except DomainError as err:
             db.session.commit()  # keep the failed-attempt count
             flash(str(err.message), "error")
@@ -108,7 +108,7 @@ def login_by_code():
             status = _code_sent(form, "login")
         else:
             try:
-                user = services.authenticate_by_code(form.phone.data, form.sms_code.data)
+                user = signin.authenticate_by_code(form.phone.data, form.sms_code.data)
             except DomainError as err:
                 db.session.commit()  # the try counts
                 status = show_domain_error(form, err)
@@ -123,7 +123,7 @@ def login_by_code():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        services.sign_out_everywhere(current_user._get_current_object())
+        signin.sign_out_everywhere(current_user._get_current_object())
         db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
@@ -141,7 +141,7 @@ def password_reset():
             status = _code_sent(form, "reset")
         else:
             try:
-                services.reset_password_by_code(form.phone.data, form.sms_code.data, form.new_password.data)
+                signin.reset_password_by_code(form.phone.data, form.sms_code.data, form.new_password.data)
             except DomainError as err:
                 db.session.commit()  # a wrong code counts its try; nothing else was written
                 status = show_domain_error(form, err)
@@ -162,7 +162,7 @@ def password_reset_email():
     status = 200
     if form.validate_on_submit():
         try:
-            services.request_password_reset_email(form.email.data, link_for=_reset_link)
+            signin.request_password_reset_email(form.email.data, link_for=_reset_link)
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
@@ -187,12 +187,12 @@ def _reset_link(token: str) -> str:
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"), methods=["POST"])
 def password_reset_link(token: str):
-    services.user_for_reset_token(token)  # an expired or used link is a 400 page at once
+    signin.user_for_reset_token(token)  # an expired or used link is a 400 page at once
     form = NewPasswordForm()
     status = 200
     if form.validate_on_submit():
         try:
-            services.reset_password_by_token(token, form.new_password.data)
+            signin.reset_password_by_token(token, form.new_password.data)
         except DomainError as err:
             status = show_domain_error(form, err)
         else:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from accounts import services
+from accounts import passwords, signin
 from core.db import utcnow
 from tests import factories as f
 from tests.concurrency import race
@@ -17,14 +17,14 @@ def checked(monkeypatch):
     """How many passwords were really checked (argon2 verifications), from any thread."""
     count = {"n": 0}
     lock = threading.Lock()
-    real = services._verify
+    real = passwords.verify_hash
 
     def counting(password_hash, password):
         with lock:
             count["n"] += 1
         return real(password_hash, password)
 
-    monkeypatch.setattr(services, "_verify", counting)
+    monkeypatch.setattr(passwords, "verify_hash", counting)
     return count
 
 
@@ -88,25 +88,25 @@ def test_the_lock_ends_after_fifteen_minutes_and_a_success_clears_the_count(app)
     user = f.resident("13800000001")
     now = utcnow()
     for _ in range(4):
-        with pytest.raises(services.LoginFailed):
-            services.authenticate("13800000001", "bad-password", now=now)
-    assert services.authenticate("13800000001", f.PASSWORD, now=now).id == user.id
+        with pytest.raises(signin.LoginFailed):
+            signin.authenticate("13800000001", "bad-password", now=now)
+    assert signin.authenticate("13800000001", f.PASSWORD, now=now).id == user.id
     for _ in range(5):  # the count started again from zero
-        with pytest.raises(services.LoginFailed):
-            services.authenticate("13800000001", "bad-password", now=now)
-    with pytest.raises(services.AccountLocked):
-        services.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=14))
-    assert services.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=15, seconds=1)).id == user.id
+        with pytest.raises(signin.LoginFailed):
+            signin.authenticate("13800000001", "bad-password", now=now)
+    with pytest.raises(signin.AccountLocked):
+        signin.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=14))
+    assert signin.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=15, seconds=1)).id == user.id
 
 
 def test_phone_card_and_email_share_one_counter(app):
     user = f.resident("13800000001", email="li@example.com")
     now = utcnow()
     for login in ["13800000001", user.card_number, "li@example.com", "+86 138 0000 0001", "LI@example.com"]:
-        with pytest.raises(services.LoginFailed):
-            services.authenticate(login, "bad-password", now=now)
-    with pytest.raises(services.AccountLocked):
-        services.authenticate(user.card_number, f.PASSWORD, now=now)
+        with pytest.raises(signin.LoginFailed):
+            signin.authenticate(login, "bad-password", now=now)
+    with pytest.raises(signin.AccountLocked):
+        signin.authenticate(user.card_number, f.PASSWORD, now=now)
 
 
 def test_a_reset_lifts_the_password_lock(app):
@@ -115,8 +115,8 @@ def test_a_reset_lifts_the_password_lock(app):
     user = f.resident("13800000001")
     now = utcnow()
     for _ in range(5):
-        with pytest.raises(services.LoginFailed):
-            services.authenticate("13800000001", "bad-password", now=now)
+        with pytest.raises(signin.LoginFailed):
+            signin.authenticate("13800000001", "bad-password", now=now)
     _, code = codes.request_code("13800000001", "reset", now=now)
-    services.reset_password_by_code("13800000001", code, "brand-new-pass", now=now)
-    assert services.authenticate("13800000001", "brand-new-pass", now=now).id == user.id
+    signin.reset_password_by_code("13800000001", code, "brand-new-pass", now=now)
+    assert signin.authenticate("13800000001", "brand-new-pass", now=now).id == user.id

@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 
 from flask import g
 
-from accounts import services
+from accounts import signin
 from tests import factories as f
 from tests.accounts.conftest import last_code
 
@@ -32,7 +32,7 @@ def test_a_reset_code_sets_the_password_and_ends_every_other_session_and_token(a
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
     assert browser.get("/account").status_code == 302
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
-    assert services.authenticate("13800000001", "brand-new-pass")
+    assert signin.authenticate("13800000001", "brand-new-pass")
 
 
 def test_a_short_new_password_is_refused_before_the_code_is_tried(client, fake_twilio):
@@ -56,7 +56,7 @@ def test_a_wrong_reset_code_changes_nothing(client, fake_twilio):
     response = client.post("/api/v1/auth/password-reset", json={
         "phone": "13800000001", "sms_code": "000000" if code != "000000" else "111111", "new_password": "x" * 10})
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_code"
-    assert services.authenticate("13800000001", f.PASSWORD)
+    assert signin.authenticate("13800000001", f.PASSWORD)
 
 
 def test_the_forgotten_password_pages_reset_by_sms(client, fake_twilio):
@@ -107,7 +107,7 @@ def test_an_account_with_an_email_can_reset_by_an_emailed_link_once(client, smtp
     assert client.get(link).status_code == 200
     done = client.post(link, data={"new_password": "brand-new-pass"})
     assert done.status_code == 302
-    assert services.authenticate("li@example.com", "brand-new-pass")
+    assert signin.authenticate("li@example.com", "brand-new-pass")
     assert client.get(link).status_code == 400  # used: the session version moved on
     assert client.post(link, data={"new_password": "another-pass"}).status_code == 400
 
@@ -142,7 +142,7 @@ def test_the_emailed_link_uses_the_public_base_url_whatever_the_host_header(app,
     app.config["PUBLIC_BASE_URL"] = "https://culture.example.cn"
     try:
         with app.test_request_context("/password-reset/email", base_url="http://evil.test"):
-            services.request_password_reset_email("li@example.com", link_for=_reset_link)
+            signin.request_password_reset_email("li@example.com", link_for=_reset_link)
             db.session.commit()
     finally:
         app.config["PUBLIC_BASE_URL"] = ""
