@@ -201,3 +201,20 @@ def test_a_wrong_code_on_the_page_shows_the_error_on_the_code_field(client, fake
     assert response.status_code == 422
     assert "4 more tries" in response.get_data(as_text=True)
     assert client.get("/account").status_code == 302
+
+
+def test_one_code_signs_in_once_even_when_ten_requests_race_with_it(app):
+    from accounts import signin
+    from tests.concurrency import race
+
+    f.resident("13800000001")
+    _, code = codes.request_code("13800000001", "login")
+    outcomes = race(app, lambda i: signin.authenticate_by_code("13800000001", code), 10, threads=10)
+    assert outcomes == {"ok": 1, "invalid_code": 9}
+
+
+def test_parallel_requests_for_one_phone_store_one_code(app):
+    from tests.concurrency import race
+
+    outcomes = race(app, lambda i: codes.request_code("13800000001", "register"), 10, threads=10)
+    assert outcomes == {"ok": 1, "sms_too_soon": 9}
