@@ -25,14 +25,17 @@ from core.extensions import db
 
 RESET_SALT = "password-reset"
 
+
 class LoginFailed(DomainError):
     code = "invalid_credentials"
     status = 401
     message = _l("The login or password is not correct.")
 
+
 class AccountLocked(DomainError):
     code = "locked"
     status = 429
+
 
 def find_by_login(login: str) -> User | None:
     """The account named by a phone, a one-card number, an e-mail or a staff login."""
@@ -50,6 +53,7 @@ def find_by_login(login: str) -> User | None:
         clause = User.login == login
     return db.session.execute(select(User).where(clause)).scalar_one_or_none()
 
+
 def _throttle_key(login: str, user: User | None) -> str:
     """One counter per account however it is named (phone, card, e-mail), and one per unknown login."""
     if user is not None:
@@ -57,6 +61,7 @@ def _throttle_key(login: str, user: User | None) -> str:
     login = (login or "").strip()
     phone = normalise_phone(login)
     return "login:" + (phone if PHONE_RE.match(phone) else login.lower())[:250]
+
 
 def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
     """The user for these credentials, counting failures and locking after LOGIN_LOCKOUT_ATTEMPTS.
@@ -83,6 +88,7 @@ def authenticate(login: str, password: str, *, now: datetime | None = None) -> U
     db.session.flush()
     return user
 
+
 def _reserve_attempt(key: str, now: datetime) -> int:
     """Count one attempt for `key` in one conditional UPDATE and return the count; raise `AccountLocked`
     while locked. The attempt that reaches the limit sets the lock at once (it is lifted on success)."""
@@ -106,10 +112,12 @@ def _reserve_attempt(key: str, now: datetime) -> int:
         raise _locked(row.locked_until, now)
     return failures
 
+
 def _clear_attempts(key: str, now: datetime) -> None:
     db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.key == key)
                        .values(failures=0, locked_until=None, updated_at=now)
                        .execution_options(synchronize_session=False))
+
 
 def _failed(failures: int) -> "LoginFailed":
     limit = current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]
@@ -128,11 +136,13 @@ def _failed(failures: int) -> "LoginFailed":
                                     "sign-in is locked.", left), tries_left=left)
     return LoginFailed()
 
+
 def _locked(locked_until: datetime, now: datetime) -> AccountLocked:
     minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
     return AccountLocked(ngettext("Too many failed attempts. Try again in %(num)d minute.",
                                   "Too many failed attempts. Try again in %(num)d minutes.", minutes),
                          retry_after_minutes=minutes)
+
 
 def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = None) -> User:
     """The account of `phone`, signed in by a sign-in code (it works while password sign-in is locked).
@@ -146,6 +156,7 @@ def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = No
     if user is None or not user.is_active:  # no code goes to such a phone, so this is not reached in practice
         raise codes.CodeRefused(fields={"sms_code": [str(codes.CodeRefused.message)]})
     return user
+
 
 def reset_password_by_code(phone: str, sms_code: str, new_password: str, *, now: datetime | None = None) -> User:
     """Set a new password for the account of `phone`, proven by a reset code; every session and token of
@@ -173,11 +184,13 @@ def reset_password_by_code(phone: str, sms_code: str, new_password: str, *, now:
     set_password(user, new_password, now)
     return user
 
+
 def set_password(user: User, new_password: str, now: datetime) -> None:
     user.password_hash = passwords.hash_password(new_password)
     user.session_version += 1
     _clear_attempts(f"user:{user.id}", now)
     db.session.flush()
+
 
 def _mail_slot(key: str, now: datetime) -> bool:
     """Take the once-a-minute slot of `key` (a `login_throttles` row whose `updated_at` is the last send)."""
@@ -189,8 +202,10 @@ def _mail_slot(key: str, now: datetime) -> bool:
         .values(updated_at=now).execution_options(synchronize_session=False))
     return taken.rowcount == 1
 
+
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
 
 def request_password_reset_email(email: str, *, link_for: Callable[[str], str], now: datetime | None = None) -> None:
     """E-mail a reset link to the account with this address, if there is one (the answer is the same when
@@ -213,10 +228,12 @@ def request_password_reset_email(email: str, *, link_for: Callable[[str], str], 
     send_email_after_commit(db.session, address, _("Set a new CultureNet password"), body,
                             key=f"password-reset:{user.id}:{user.session_version}")
 
+
 class ResetLinkInvalid(DomainError):
     code = "invalid_reset_link"
     status = 400
     message = _l("This link has expired or has already been used. Ask for a new one.")
+
 
 def user_for_reset_token(token: str) -> User:
     """The account a reset link is for; raises `ResetLinkInvalid` when expired, used or forged."""
@@ -229,12 +246,14 @@ def user_for_reset_token(token: str) -> User:
         raise ResetLinkInvalid()
     return user
 
+
 def reset_password_by_token(token: str, new_password: str, *, now: datetime | None = None) -> User:
     """Set a new password from an e-mailed link; every session and token of the account ends."""
     user = user_for_reset_token(token)
     validate_password(new_password, "new_password")
     set_password(user, new_password, now or utcnow())
     return user
+
 
 def sign_out_everywhere(user: User) -> None:
     """End every session, remember-me cookie and API token of `user` (sign-out is server-side)."""
