@@ -1,25 +1,59 @@
 """JSON API for auth, residents, the current user and family members (docs/api.md)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from flask import current_app
+from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
-from accounts import services
+from accounts import codes, fields, services, signin
 from accounts.auth import issue_token
 from accounts.models import Relation
 from core import transaction
 from core.api import ApiBlueprint, OutSchema, Schema
-from core.errors import DomainError
+from core.db import utcnow
+from core.errors import DomainError, Invalid
 from core.extensions import limiter
 
 api = ApiBlueprint("accounts_api", __name__, tag="accounts")
 
 
 class TokenIn(Schema):
-    login: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=128)
+    """Either `login` and `password`, or `phone` and `sms_code` (a code asked for with purpose `login`)."""
+
+    login: str | None = Field(default=None, min_length=1, max_length=254)
+    password: str | None = Field(default=None, min_length=1, max_length=128)
+    phone: str | None = Field(default=None, min_length=1, max_length=20)
+    sms_code: str | None = Field(default=None, min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        by_password = self.login is not None or self.password is not None
+        by_code = self.phone is not None or self.sms_code is not None
+        if by_password == by_code:
+            raise ValueError(_("Send either login and password, or phone and sms_code."))
+        for name in (("login", "password") if by_password else ("phone", "sms_code")):
+            if getattr(self, name) is None:
+                raise ValueError(_("%(field)s is required.", field=name))
+        return self
+
+
+class SmsCodeIn(Schema):
+    phone: str = Field(min_length=1, max_length=20)
+    purpose: Literal["register", "login", "reset"]
+
+
+class AcceptedOut(OutSchema):
+    status: Literal["accepted"]
+    expires_in_seconds: int
+
+
+class PasswordResetIn(Schema):
+    phone: str = Field(min_length=1, max_length=20)
+    sms_code: str = Field(min_length=1, max_length=10)
+    new_password: str = Field(min_length=1, max_length=128)
 
 
 class UserOut(OutSchema):
@@ -32,6 +66,7 @@ class UserOut(OutSchema):
     locale: str
     suspended_until: datetime | None
     roles: list[dict]
+    consent_required: bool
 
 
 class TokenOut(OutSchema):
@@ -40,12 +75,32 @@ class TokenOut(OutSchema):
     user: UserOut
 
 
+def _rule(check):
+    """A pydantic validator that applies one of the services' field rules, so the API reports every field's
+    problem at once (with unknown fields too) while the rule itself lives once, in accounts.services."""
+
+    def run(value):
+        try:
+            check(value)
+        except Invalid as err:
+            raise ValueError(" ".join(m for ms in err.extra["fields"].values() for m in ms)) from None
+        return value
+
+    return AfterValidator(run)
+
+
 class ResidentIn(Schema):
-    name: str = Field(min_length=1, max_length=50)
-    phone: str = Field(min_length=1, max_length=20)
-    password: str = Field(min_length=8, max_length=128)
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
-    email: str | None = Field(default=None, max_length=254)
+    """Every field is checked by its service rule; `sms_code` is required when REGISTRATION_SMS_VERIFY is on."""
+
+    name: Annotated[str, Field(max_length=50), _rule(fields.validate_name)]
+    phone: Annotated[str, Field(max_length=20), _rule(fields.validate_phone)]
+    password: Annotated[str, Field(max_length=128), _rule(fields.validate_password)]
+    birth_year: Annotated[int | None, Field(default=None, ge=1900, le=2100),
+                          _rule(lambda year: services.validate_birth_year(year, utcnow()))]
+    email: Annotated[str | None, Field(default=None, max_length=254), _rule(fields.validate_email)]
+    consent: Annotated[bool, Field(default=False, validate_default=True), _rule(services.validate_consent)]
+    sms_code: Annotated[str | None, Field(default=None, max_length=10, validate_default=True),
+                        _rule(services.validate_sms_code_given)]
 
 
 class ResidentOut(OutSchema):
@@ -79,28 +134,61 @@ class ParticipantList(OutSchema):
 def user_out(user) -> UserOut:
     roles = [{"role": g.role.value, "venue_id": g.venue_id} for g in user.grants]
     return UserOut(id=user.id, name=user.name, card_number=user.card_number, phone=user.phone, email=user.email,
-                   birth_year=user.birth_year, locale=user.locale, suspended_until=user.suspended_until, roles=roles)
+                   birth_year=user.birth_year, locale=user.locale, suspended_until=user.suspended_until, roles=roles,
+                   consent_required=user.needs_consent(current_app.config["TERMS_VERSION"]))
+
+
+def _address_limit(name: str):
+    return lambda: current_app.config[name]
 
 
 @api.endpoint("/auth/token", "POST", body=TokenIn, response=TokenOut, auth=False, errors=(401,),
-              summary="Exchange a login (phone, card number or e-mail) and password for a bearer token")
-@limiter.limit("10 per minute")
+              summary="A bearer token for a login (phone, card number or e-mail) and password, or a phone and SMS code")
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def create_token(data: TokenIn):
     try:
-        user = services.authenticate(data.login, data.password)
+        if data.sms_code is not None:
+            user = signin.authenticate_by_code(data.phone, data.sms_code)
+        else:
+            user = signin.authenticate(data.login, data.password)
     except DomainError:
-        transaction.keep_despite_refusal()  # failed attempts count even when the login is refused
+        transaction.keep_despite_refusal()  # failed attempts and code tries count even when refused
+        raise
+    token, expires = issue_token(user)
+    return TokenOut(token=token, expires_at=expires, user=user_out(user))
+
+
+@api.endpoint("/auth/sms-code", "POST", body=SmsCodeIn, response=AcceptedOut, status=202, auth=False,
+              summary="Send a one-time SMS code (register, login or reset); the same answer for any phone")
+@limiter.limit(_address_limit("SMS_ADDRESS_LIMIT"))
+def send_sms_code(data: SmsCodeIn):
+    codes.request_code(data.phone, data.purpose)
+    return AcceptedOut(status="accepted", expires_in_seconds=codes.CODE_MINUTES * 60)
+
+
+@api.endpoint("/auth/password-reset", "POST", body=PasswordResetIn, response=TokenOut, auth=False,
+              summary="Set a new password with a reset code; every other session and token ends")
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
+def reset_password(data: PasswordResetIn):
+    try:
+        user = signin.reset_password_by_code(data.phone, data.sms_code, data.new_password)
+    except DomainError:
+        transaction.keep_despite_refusal()  # a wrong code counts its try
         raise
     token, expires = issue_token(user)
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
 
 @api.endpoint("/residents", "POST", body=ResidentIn, response=ResidentOut, status=201, auth=False, errors=(409,),
-              summary="Register a resident; the answer carries the one-card number")
-@limiter.limit("20 per hour")
+              summary="Register a resident (consent required; an SMS code when REGISTRATION_SMS_VERIFY is on)")
+@limiter.limit(_address_limit("REGISTER_ADDRESS_LIMIT"))
 def register(data: ResidentIn):
-    user = services.register_resident(name=data.name, phone=data.phone, password=data.password,
-                                      birth_year=data.birth_year, email=data.email)
+    try:
+        user = services.sign_up(name=data.name, phone=data.phone, password=data.password, consent=data.consent,
+                                sms_code=data.sms_code, birth_year=data.birth_year, email=data.email)
+    except codes.CodeRefused:
+        transaction.keep_despite_refusal()  # the try counts; nothing else was written
+        raise
     return user
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 
+from accounts.delivery import register_delivery
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, User
 from core.errors import Forbidden, Unauthenticated, wants_json
 from core.extensions import db, login_manager
@@ -20,7 +21,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(user: User) -> tuple[str, datetime]:
-    """A bearer token for `user`, valid until it expires or the password changes."""
+    """A bearer token for `user`, valid until it expires, the password changes or the user signs out."""
     token = _serializer().dumps({"uid": user.id, "v": user.session_version})
     expires = datetime.now(UTC) + timedelta(seconds=current_app.config["API_TOKEN_MAX_AGE"])
     return token, expires
@@ -64,13 +65,21 @@ def register_auth(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 
+    register_delivery()
+
     @login_manager.user_loader
     def _load(session_id: str):
         if _bearer(request):  # a bearer token wins over a session cookie sent alongside it
             return _from_bearer(request)
+        # `id:version:issued` (User.get_id): the version ends sessions on sign-out, reset or a password
+        # change; `issued` caps a session or remember-me cookie at REMEMBER_COOKIE_DURATION on the server,
+        # whatever expiry a copied cookie claims.
         try:
-            user_id, version = (int(x) for x in session_id.split(":"))
+            user_id, version, issued = (int(x) for x in session_id.split(":"))
         except (ValueError, AttributeError):
+            return None
+        max_age = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+        if not -60 <= datetime.now(UTC).timestamp() - issued <= max_age:
             return None
         return _active_user(user_id, version)
 

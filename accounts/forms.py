@@ -18,6 +18,38 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class SmsLoginForm(FlaskForm):
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(REQUIRED), Length(max=20)],
+                        render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    sms_code = StringField(_l("SMS code"), validators=[Optional(), Length(max=10)],
+                           render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class PasswordResetForm(FlaskForm):
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(REQUIRED), Length(max=20)],
+                        render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    sms_code = StringField(_l("SMS code"), validators=[Optional(), Length(max=10)],
+                           render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    new_password = PasswordField(_l("New password (at least 8 characters)"), validators=[Optional(), Length(max=128)],
+                                 render_kw={"autocomplete": "new-password"})
+
+
+class EmailResetForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(REQUIRED), Length(max=254)],
+                        render_kw={"autocomplete": "email", "inputmode": "email"})
+
+
+class NewPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password (at least 8 characters)"),
+                                 validators=[DataRequired(REQUIRED), Length(max=128)],
+                                 render_kw={"autocomplete": "new-password"})
+
+
+class ConsentForm(FlaskForm):
+    consent = BooleanField(_l("I have read and agree to the user agreement and the privacy policy"))
+
+
 class RegisterForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=50)],
                        render_kw={"autocomplete": "name"})
@@ -26,8 +58,13 @@ class RegisterForm(FlaskForm):
     birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), NumberRange(1900, 2100)],
                               render_kw={"inputmode": "numeric"})
     password = PasswordField(_l("Password (at least 8 characters)"),
-                             validators=[DataRequired(REQUIRED), Length(min=8, max=128)],
+                             validators=[DataRequired(REQUIRED), Length(max=128)],
                              render_kw={"autocomplete": "new-password"})
+    email = StringField(_l("E-mail (optional)"), validators=[Optional(), Length(max=254)],
+                        render_kw={"autocomplete": "email", "inputmode": "email"})
+    sms_code = StringField(_l("SMS code"), validators=[Optional(), Length(max=10)],
+                           render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    consent = BooleanField(_l("I have read and agree to the user agreement and the privacy policy"))
 
 
 class ParticipantForm(FlaskForm):

@@ -74,8 +74,9 @@ class User(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
     is_active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # The version of the 用户协议 / 隐私政策 the person agreed to, and when (PIPL consent).
+    terms_version: Mapped[str | None] = mapped_column(sa.String(20))
+    terms_accepted_at: Mapped[datetime | None]
     suspended_until: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -91,8 +92,9 @@ class User(db.Model):
     is_anonymous = False
 
     def get_id(self) -> str:
-        """Session id that changes with the password, so a password change signs out other sessions."""
-        return f"{self.id}:{self.session_version}"
+        """Session id `id:version:issued` (epoch seconds): a password change, a reset or a sign-out moves the
+        version on and so ends every session and remember-me cookie; `issued` bounds their age on the server."""
+        return f"{self.id}:{self.session_version}:{int(utcnow().timestamp())}"
 
     @property
     def is_resident(self) -> bool:
@@ -131,8 +133,9 @@ class User(db.Model):
     def is_suspended(self, now: datetime) -> bool:
         return self.suspended_until is not None and self.suspended_until > now
 
-    def is_locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
+    def needs_consent(self, version: str) -> bool:
+        """Whether a resident has yet to agree to the terms `version` (a new version asks again)."""
+        return self.is_resident and self.terms_version != version
 
     @property
     def self_participant(self) -> "Participant | None":
@@ -183,6 +186,52 @@ class Participant(db.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+
+class SmsPurpose(enum.StrEnum):
+    register = "register"
+    login = "login"
+    reset = "reset"
+
+
+class SmsCode(db.Model):
+    """A one-time SMS code for a phone and a purpose: stored as a keyed hash, never in clear.
+
+    A code is good for `expires_at`, for `MAX_TRIES` checks, and once (`used_at`). A row is stored for every
+    accepted request, also for a phone with no account (nothing is sent then), so the send limits and the
+    answer are the same whether or not the phone is registered.
+    """
+
+    __tablename__ = "sms_codes"
+    __table_args__ = (sa.Index("ix_sms_codes_phone_created_at", "phone", "created_at"),)
+
+    MAX_TRIES = 5
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    purpose: Mapped[SmsPurpose] = mapped_column(sa.Enum(SmsPurpose, native_enum=False, length=10))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    tries: Mapped[int] = mapped_column(default=0)
+    is_sent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one account (`user:<id>`) or of one unknown login (`login:<text>`).
+
+    Both kinds count and lock alike, so a locked answer says nothing about whether an account exists. An
+    attempt is reserved by one conditional UPDATE before the password is checked, so parallel guesses
+    cannot check more than the limit (see services.authenticate).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")

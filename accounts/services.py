@@ -1,55 +1,38 @@
-"""Writes on accounts: registration, login, passwords, family members, roles, data export and deletion.
+"""Writes on accounts: registration and consent, passwords, family members, roles, data export and deletion
+(signing in, resets and the lockout: accounts/signin.py).
 
 Every function flushes and never commits; the caller (a view, the API, the CLI) commits once.
 """
 
-import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from accounts import codes, signin
+from accounts.fields import validate_email, validate_name, validate_password, validate_phone
 from accounts.models import (
     PHONE_RE,
     Participant,
     Relation,
     Role,
     RoleGrant,
+    SmsPurpose,
     User,
     card_number_for,
-    is_valid_card_number,
     normalise_phone,
 )
+from accounts.passwords import check_password, hash_password
 from accounts.signals import account_deleted, personal_data_requested
+from accounts.signin import find_by_login
 from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
-
-_hashers = {"default": PasswordHasher(), "fast": PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)}
-
-
-def _hasher() -> PasswordHasher:
-    """Argon2id; tests may choose a cheap profile (PASSWORD_HASH_PROFILE=fast) to stay quick."""
-    return _hashers[current_app.config.get("PASSWORD_HASH_PROFILE", "default")]
-MIN_PASSWORD = 8
-
-
-class LoginFailed(DomainError):
-    code = "invalid_credentials"
-    status = 401
-    message = _l("The login or password is not correct.")
-
-
-class AccountLocked(DomainError):
-    code = "locked"
-    status = 429
 
 
 class Duplicate(DomainError):
@@ -57,49 +40,103 @@ class Duplicate(DomainError):
     status = 409
 
 
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+def registration_problems(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
+                          now: datetime) -> dict[str, list[str]]:
+    """Every field error of a registration at once (a page shows them all, not one per attempt)."""
+    fields: dict[str, list[str]] = {}
+    checks = [lambda: validate_name(name), lambda: validate_phone(phone), lambda: validate_password(password),
+              lambda: validate_birth_year(birth_year, now), lambda: validate_email(email)]
+    for check in checks:
+        try:
+            check()
+        except Invalid as err:
+            for field, messages in err.extra["fields"].items():
+                fields.setdefault(field, []).extend(messages)
+    return fields
 
 
-def check_password(user: User, password: str) -> bool:
-    try:
-        return _hasher().verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def validate_consent(consent: bool) -> None:
+    if consent is not True:
+        raise Invalid(fields={"consent": [_("Please read and agree to the user agreement and the privacy policy.")]})
 
 
-def validate_password(password: str, field: str = "password") -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise Invalid(fields={field: [_("At least %(n)s characters.", n=MIN_PASSWORD)]})
-    if len(password) > 128:
-        raise Invalid(fields={field: [_("At most %(n)s characters.", n=128)]})
-
-
-def validate_phone(phone: str) -> str:
-    phone = normalise_phone(phone)
-    if not PHONE_RE.match(phone):
-        raise Invalid(fields={"phone": [_("Enter an 11-digit mainland mobile number, such as 13800000001.")]})
-    return phone
+def validate_sms_code_given(sms_code: str | None, verify_phone: bool | None = None) -> None:
+    if _verifies_phone(verify_phone) and not (sms_code or "").strip():
+        raise Invalid(fields={"sms_code": [_("Enter the code we sent to your phone.")]})
 
 
 def register_resident(*, name: str, phone: str, password: str, birth_year: int | None = None,
                       email: str | None = None, locale: str = "zh_CN", now: datetime | None = None) -> User:
-    """Create a resident with a one-card number and a `self` participant.
+    """Create a resident with a one-card number and a `self` participant (also the counter and seed path:
+    staff record the resident's consent to the current terms on paper, so it is stored as given).
 
-    Raises `Invalid` for a bad phone, name or password, `Duplicate` when the phone or e-mail is taken.
+    Raises `Invalid` with every field error at once, `Duplicate` when the phone or e-mail is taken.
     """
-    name = (name or "").strip()
-    if not name or len(name) > 50:
-        raise Invalid(fields={"name": [_("Enter a name of 1 to 50 characters.")]})
-    phone = validate_phone(phone)
-    validate_password(password)
-    validate_birth_year(birth_year, now or utcnow())
-    email = (email or "").strip().lower() or None
+    now = now or utcnow()
+    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
+                                   email=email, now=now)
+    if fields:
+        raise Invalid(fields=fields)
+    return _create_resident(name=name.strip(), phone=normalise_phone(phone), password=password,
+                            birth_year=birth_year, email=validate_email(email), locale=locale, now=now)
+
+
+def sign_up(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
+            birth_year: int | None = None, email: str | None = None, locale: str = "zh_CN",
+            verify_phone: bool | None = None, now: datetime | None = None) -> User:
+    """Self-service registration (page and API): `register_resident` plus consent to the 用户协议 and
+    隐私政策, and, when REGISTRATION_SMS_VERIFY is on (`verify_phone`), the phone proven by a code.
+
+    Raises `Invalid` (every field error at once, including `consent` and `sms_code`), `Duplicate`, or
+    `codes.CodeRefused`; a refused code still counts its try, so the caller commits on that error too.
+    """
+    now = now or utcnow()
+    verify = _verifies_phone(verify_phone)
+    fields = sign_up_problems(name=name, phone=phone, password=password, consent=consent, sms_code=sms_code,
+                              birth_year=birth_year, email=email, verify_phone=verify, now=now)
+    if fields:
+        raise Invalid(fields=fields)
+    phone, email = normalise_phone(phone), validate_email(email)
+    _refuse_taken(phone, email)
+    if verify:
+        codes.use_code(phone, SmsPurpose.register, sms_code, now=now)
+    return _create_resident(name=name.strip(), phone=phone, password=password, birth_year=birth_year,
+                            email=email, locale=locale, now=now)
+
+
+def _verifies_phone(verify_phone: bool | None) -> bool:
+    return current_app.config.get("REGISTRATION_SMS_VERIFY", True) if verify_phone is None else verify_phone
+
+
+def sign_up_problems(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
+                     birth_year: int | None = None, email: str | None = None, verify_phone: bool | None = None,
+                     now: datetime | None = None) -> dict[str, list[str]]:
+    """Every field error of a self-service registration at once (before any code is tried)."""
+    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
+                                   email=email, now=now or utcnow())
+    for check in (lambda: validate_consent(consent), lambda: validate_sms_code_given(sms_code, verify_phone)):
+        try:
+            check()
+        except Invalid as err:
+            fields.update(err.extra["fields"])
+    return fields
+
+
+DUPLICATE = _l("This phone number or e-mail cannot be registered again. If it is yours, sign in.")
+
+
+def _refuse_taken(phone: str, email: str | None) -> None:
     taken = select(User.id).where(or_(User.phone == phone, User.email == email) if email else User.phone == phone)
     if db.session.execute(taken).first():
-        raise Duplicate(_("This phone number or e-mail cannot be registered again. If it is yours, sign in."))
+        raise Duplicate(DUPLICATE)
+
+
+def _create_resident(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
+                     locale: str, now: datetime) -> User:
+    _refuse_taken(phone, email)
     user = User(name=name, phone=phone, email=email, password_hash=hash_password(password),
-                birth_year=birth_year, locale=locale, created_at=now or utcnow())
+                birth_year=birth_year, locale=locale, created_at=now,
+                terms_version=current_app.config["TERMS_VERSION"], terms_accepted_at=now)
     user.participants.append(Participant(name=name, birth_year=birth_year, relation=Relation.self))
     session = db.session
     session.add(user)
@@ -107,7 +144,7 @@ def register_resident(*, name: str, phone: str, password: str, birth_year: int |
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Duplicate(_("This phone number or e-mail cannot be registered again. If it is yours, sign in.")) from None
+        raise Duplicate(DUPLICATE) from None
     user.card_number = card_number_for(user.id)
     session.flush()
     return user
@@ -130,64 +167,20 @@ def look_up_resident(login: str, *, actor: User, purpose: str) -> User | None:
     return resident
 
 
-def find_by_login(login: str) -> User | None:
-    """The account named by a phone, a one-card number, an e-mail or a staff login."""
-    login = (login or "").strip()
-    if not login or len(login) > 254:
-        return None
-    phone = normalise_phone(login)
-    if PHONE_RE.match(phone):
-        clause = User.phone == phone
-    elif is_valid_card_number(login):
-        clause = User.card_number == login
-    elif "@" in login:
-        clause = User.email == login.lower()
-    else:
-        clause = User.login == login
-    return db.session.execute(select(User).where(clause)).scalar_one_or_none()
-
-
-def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
-    """The user for these credentials, counting failures and locking the account after too many.
-
-    Raises `LoginFailed` (the same message whether or not the login exists) or `AccountLocked`.
-    """
-    now = now or utcnow()
-    user = find_by_login(login)
-    if user is None or not user.is_active:
-        _hasher().hash("timing-equaliser")  # answer as slowly as for a real account
-        raise LoginFailed()
-    if user.is_locked(now):
-        raise _locked(user, now)
-    if not check_password(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-        db.session.flush()
-        raise LoginFailed()
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+def accept_terms(user: User, *, consent: bool, now: datetime | None = None) -> None:
+    """Record that `user` agreed to the current 用户协议 and 隐私政策 (TERMS_VERSION)."""
+    validate_consent(consent)
+    user.terms_version = current_app.config["TERMS_VERSION"]
+    user.terms_accepted_at = now or utcnow()
     db.session.flush()
-    return user
 
 
-def _locked(user: User, now: datetime) -> AccountLocked:
-    minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-    return AccountLocked(_("Too many failed attempts. Try again in %(n)s minutes.", n=minutes),
-                         retry_after_minutes=minutes)
-
-
-def change_password(user: User, *, current: str, new: str) -> None:
+def change_password(user: User, *, current: str, new: str, now: datetime | None = None) -> None:
     """Set a new password and sign out every other session (the session version moves on)."""
     if not check_password(user, current):
         raise Invalid(fields={"current_password": [_("The current password is not correct.")]})
     validate_password(new, "new_password")
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    db.session.flush()
+    signin.set_password(user, new, now or utcnow())
 
 
 def add_participant(user: User, *, name: str, birth_year: int | None, relation: str,

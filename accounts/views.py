@@ -2,23 +2,29 @@
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from accounts import services
+from accounts import codes, services, signin
 from accounts.forms import (
+    ConsentForm,
     DeleteAccountForm,
+    EmailResetForm,
     LoginForm,
+    NewPasswordForm,
     ParticipantForm,
     PasswordChangeForm,
+    PasswordResetForm,
     RegisterForm,
+    SmsLoginForm,
 )
 from core import nav, transaction
 from core.errors import DomainError
 from core.extensions import limiter
 from core.forms import show_domain_error
+from core.urls import external_url
 from core.views import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -37,46 +43,211 @@ def _labels():
     return {"relation_label": lambda relation: RELATION_LABELS.get(relation, relation)}
 
 
+def _address_limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _signed_in(user, remember: bool = False):
+    """Start the session of `user`; a resident who has not agreed to the current terms is asked first."""
+    login_user(user, remember=remember)
+    # Only an explicit ?next= counts: the referrer of this POST is the sign-in page itself.
+    home = url_for("core.index")
+    target = safe_next(home) if request.values.get("next") else home
+    if user.needs_consent(current_app.config["TERMS_VERSION"]):
+        return redirect(url_for("accounts.consent", next=target))
+    return redirect(target)
+
+
+@bp.before_app_request
+def _ask_for_consent():
+    """A resident signed in under an older 用户协议/隐私政策 version sees the consent page before any other
+    page (the API reports `consent_required` on /me instead)."""
+    if request.method != "GET" or request.endpoint in CONSENT_FREE or request.path.startswith("/api/"):
+        return None
+    user = current_user
+    if user.is_authenticated and user.needs_consent(current_app.config["TERMS_VERSION"]):
+        return redirect(url_for("accounts.consent", next=request.full_path.rstrip("?")))
+    return None
+
+
+CONSENT_FREE = {None, "static", "accounts.consent", "accounts.terms", "accounts.privacy", "accounts.logout",
+                "core.healthz"}
+
+
+def _code_sent(form, purpose: str) -> int:
+    """Ask for a code from a page (the form's "Send code" button); show the outcome, return the status."""
+    try:
+        codes.request_code(form.phone.data or "", purpose)
+    except DomainError as err:
+        return show_domain_error(form, err)
+    flash(_("If this phone can use it, a code is on its way. It is valid for %(n)s minutes.",
+            n=codes.CODE_MINUTES), "info")
+    return 200
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"), methods=["POST"])
 def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.login.data, form.password.data)
+            user = signin.authenticate(form.login.data, form.password.data)
         except DomainError as err:
             transaction.keep_despite_refusal()  # a failed sign-in still counts
             flash(str(err.message), "error")
-            status = 401 if err.status == 401 else err.status
+            status = err.status
         else:
-            login_user(user, remember=form.remember.data)
-            # Only an explicit ?next= counts: the referrer of this POST is the login page itself.
-            home = url_for("venues.index")
-            return redirect(safe_next(home) if request.values.get("next") else home)
+            return _signed_in(user, remember=form.remember.data)
     elif form.is_submitted():
         status = 422
     return render_template("accounts/login.html", form=form), status
 
 
+@bp.route("/login/sms", methods=["GET", "POST"])
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"), methods=["POST"])
+def login_by_code():
+    """短信验证码登录: "Send code" asks for a code; "Sign in" checks it."""
+    form = SmsLoginForm()
+    status = 200
+    if form.validate_on_submit():
+        if request.form.get("action") == "send":
+            status = _code_sent(form, "login")
+        else:
+            try:
+                user = signin.authenticate_by_code(form.phone.data, form.sms_code.data)
+            except DomainError as err:
+                transaction.keep_despite_refusal()  # the try counts
+                status = show_domain_error(form, err)
+            else:
+                return _signed_in(user, remember=form.remember.data)
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/login_sms.html", form=form), status
+
+
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        signin.sign_out_everywhere(current_user._get_current_object())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("venues.index"))
 
 
-@bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
-def register():
-    form = RegisterForm()
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"), methods=["POST"])
+def password_reset():
+    """忘记密码: a reset code to the phone, then the code and a new password."""
+    form = PasswordResetForm()
+    status = 200
+    if form.validate_on_submit():
+        if request.form.get("action") == "send":
+            status = _code_sent(form, "reset")
+        else:
+            try:
+                signin.reset_password_by_code(form.phone.data, form.sms_code.data, form.new_password.data)
+            except DomainError as err:
+                transaction.keep_despite_refusal()  # a wrong code counts its try; nothing else was written
+                status = show_domain_error(form, err)
+            else:
+                flash(_("Your new password is set, and every device has been signed out. Please sign in."),
+                      "success")
+                return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/password_reset.html", form=form), status
+
+
+@bp.route("/password-reset/email", methods=["GET", "POST"])
+@limiter.limit(_address_limit("SMS_ADDRESS_LIMIT"), methods=["POST"])
+def password_reset_email():
+    form = EmailResetForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.register_resident(name=form.name.data, phone=form.phone.data,
-                                              password=form.password.data, birth_year=form.birth_year.data,
-                                              locale=request.cookies.get("lang") or "zh_CN")
+            signin.request_password_reset_email(form.email.data, link_for=_reset_link)
         except DomainError as err:
+            status = show_domain_error(form, err)
+        else:
+            flash(_("If an account has this address, we have e-mailed it a link. It is valid for %(n)s minutes.",
+                    n=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
+            return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/password_reset_email.html", form=form), status
+
+
+def _reset_link(token: str) -> str:
+    """The absolute link for an e-mail (from PUBLIC_BASE_URL when set: a forged Host header cannot redirect it)."""
+    return external_url("accounts.password_reset_link", token=token)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"), methods=["POST"])
+def password_reset_link(token: str):
+    signin.user_for_reset_token(token)  # an expired or used link is a 400 page at once
+    form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            signin.reset_password_by_token(token, form.new_password.data)
+        except DomainError as err:
+            status = show_domain_error(form, err)
+        else:
+            flash(_("Your new password is set, and every device has been signed out. Please sign in."), "success")
+            return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/password_reset_link.html", form=form), status
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+@login_required
+def consent():
+    form = ConsentForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.accept_terms(current_user, consent=form.consent.data)
+        except DomainError as err:
+            status = show_domain_error(form, err)
+        else:
+            return redirect(safe_next(url_for("core.index")))
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/consent.html", form=form), status
+
+
+@bp.get("/terms")
+def terms():
+    return render_template("accounts/terms.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("accounts/privacy.html")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_address_limit("REGISTER_ADDRESS_LIMIT"), methods=["POST"])
+def register():
+    form = RegisterForm()
+    status = 200
+    if form.is_submitted() and request.form.get("action") == "send":  # "Send code": only the phone matters
+        form.validate()
+        if form.csrf_token.errors:
+            return render_template("accounts/register.html", form=form), 400
+        status = _code_sent(_without_errors(form), "register")
+        return render_template("accounts/register.html", form=form), status
+    if form.validate_on_submit():
+        try:
+            user = services.sign_up(name=form.name.data, phone=form.phone.data, password=form.password.data,
+                                    consent=form.consent.data, sms_code=form.sms_code.data,
+                                    birth_year=form.birth_year.data, email=form.email.data,
+                                    locale=request.cookies.get("lang") or "zh_CN")
+        except DomainError as err:
+            transaction.keep_despite_refusal()  # only a refused code's try can have been written
             status = show_domain_error(form, err)
         else:
             login_user(user)
@@ -84,7 +255,26 @@ def register():
             return redirect(url_for("accounts.account"))
     elif form.is_submitted():
         status = 422
+        _add_service_problems(form)
     return render_template("accounts/register.html", form=form), status
+
+
+def _without_errors(form):
+    for f in form:
+        f.errors = []
+    return form
+
+
+def _add_service_problems(form) -> None:
+    """Show the service's field errors beside the form's own, so every problem shows at once."""
+    problems = services.sign_up_problems(name=form.name.data or "", phone=form.phone.data or "",
+                                         password=form.password.data or "", consent=form.consent.data,
+                                         sms_code=form.sms_code.data, birth_year=form.birth_year.data,
+                                         email=form.email.data)
+    for name, messages in problems.items():
+        field = getattr(form, name)
+        if not field.errors:
+            field.errors = list(messages)
 
 
 @bp.get("/account")

@@ -45,6 +45,9 @@ class CatalogueDomain(Domain):
             names.append(locale.language)
             translations = support.Translations()
             for dirname in self.translation_directories:
-                translations.merge(support.Translations.load(dirname, names, self.domain[0]))
+                catalogue = support.Translations.load(dirname, names, self.domain[0])
+                translations.merge(catalogue)
+                if catalogue.files:  # merge() keeps the messages but not the plural rule (ngettext needs it)
+                    translations.plural = catalogue.plural
             cache[key] = translations
         return cache[key]

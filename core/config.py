@@ -1,6 +1,7 @@
 """Configuration from environment variables (a `.env` file is read if present)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -66,6 +67,16 @@ class Config:
         self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(7 * 24 * 3600)))
         self.LOGIN_LOCKOUT_ATTEMPTS = int(env.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
+        # Accounts (docs/accounts.md): phone verification at self-registration (off at counters), the
+        # current 用户协议/隐私政策 version, remember-me days (at most 30), e-mailed reset links, and the
+        # per-address limits, generous for carrier-grade NAT (account and phone limits do the real work).
+        self.REGISTRATION_SMS_VERIFY = _bool(env.get("REGISTRATION_SMS_VERIFY"), True)
+        self.TERMS_VERSION = env.get("TERMS_VERSION", "2026-12-01")
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=min(30, int(env.get("REMEMBER_DAYS", "30"))))
+        self.PASSWORD_RESET_LINK_MINUTES = int(env.get("PASSWORD_RESET_LINK_MINUTES", "60"))
+        self.AUTH_ADDRESS_LIMIT = env.get("AUTH_ADDRESS_LIMIT", "60 per minute;1000 per hour")
+        self.SMS_ADDRESS_LIMIT = env.get("SMS_ADDRESS_LIMIT", "30 per minute;300 per hour")
+        self.REGISTER_ADDRESS_LIMIT = env.get("REGISTER_ADDRESS_LIMIT", "30 per minute;300 per hour")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         self.TRUST_PROXY = _bool(env.get("TRUST_PROXY"), False)
         self.JSON_SORT_KEYS = False

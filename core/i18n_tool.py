@@ -128,9 +128,11 @@ def translated(locale: str = "zh_CN") -> dict[str, str]:
         with po.open("rb") as fh:
             for message in read_po(fh):
                 if message.id and message.string and not message.fuzzy:
-                    ids = (message.id,) if isinstance(message.id, str) else message.id  # ngettext: both forms
-                    for key in ids:
-                        known[key] = message.string if isinstance(message.string, str) else message.string[0]
+                    if isinstance(message.id, str):
+                        known[message.id] = message.string
+                    elif all(message.string):  # ngettext: the singular and the plural msgid are both used
+                        for key in message.id:
+                            known[key] = message.string[0]
     return known
 
 

@@ -80,6 +80,7 @@ def make_app(url: str, **overrides):
         "PASSWORD_HASH_PROFILE": "fast",
         "RATELIMIT_STORAGE_URI": "memory://",
         "SMS_BACKEND": "console",
+        "REGISTRATION_SMS_VERIFY": False,  # tests/accounts turn it on where the code is the subject
         "MAIL_BACKEND": "console",
         "PUBLIC_CACHE_SECONDS": 0,  # tests read their own writes at once; tests/core/test_cache.py turns it on
         **overrides,

@@ -11,7 +11,6 @@ from pydantic import Field
 from core.api import OutSchema, Schema
 from core.db import utcnow
 from core.errors import Forbidden
-from core.extensions import db
 from core.i18n import localized, to_local
 from reports.api import api
 from reports.workbench import standards as ws
@@ -118,6 +117,5 @@ def standard_status(number: str, data: StatusIn, params: StatusQuery):
     person = _person()
     standard = ws.get_standard(_year(params.year), number)
     change = ws.set_status(standard, status=data.status, note=data.note, actor=person)
-    db.session.commit()
     return {"number": standard.number, "status": change.new_status, "note": change.note,
             "set_at": change.at.isoformat()}

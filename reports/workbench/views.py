@@ -96,7 +96,6 @@ def standard_status(number: str):
                       actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.standard", number=standard.number, year=year)
-    db.session.commit()
     flash(_("Status saved."), "success")
     return redirect(url_for("reports.workbench.standard", number=standard.number, year=year))
 
@@ -118,7 +117,6 @@ def unit_create():
         wu.save_unit(None, data=_unit_form(), actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.units")
-    db.session.commit()
     flash(_("Unit saved."), "success")
     return redirect(url_for("reports.workbench.units"))
 
@@ -130,7 +128,6 @@ def unit_update(unit_id: int):
         wu.save_unit(unit, data=_unit_form(), actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.units")
-    db.session.commit()
     flash(_("Unit saved."), "success")
     return redirect(url_for("reports.workbench.units"))
 
@@ -142,7 +139,6 @@ def member_add(unit_id: int):
         wu.add_member(unit, login=request.form.get("login", ""), actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.units")
-    db.session.commit()
     flash(_("Member added."), "success")
     return redirect(url_for("reports.workbench.units"))
 
@@ -151,7 +147,6 @@ def member_add(unit_id: int):
 def member_remove(member_id: int):
     member = db.session.get(UnitMember, member_id) or abort(404)
     wu.remove_member(member, actor=g.reporter)
-    db.session.commit()
     flash(_("Member removed."), "success")
     return redirect(url_for("reports.workbench.units"))
 
@@ -177,7 +172,6 @@ def problem_create():
         problems.save_problem(None, year=year, data=_problem_form(), actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.problem_list", year=year)
-    db.session.commit()
     flash(_("Problem recorded."), "success")
     return redirect(url_for("reports.workbench.problem_list", year=year))
 
@@ -189,7 +183,6 @@ def problem_update(problem_id: int):
         problems.save_problem(problem, year=problem.year, data=_problem_form(), actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.problem_list", year=problem.year)
-    db.session.commit()
     flash(_("Problem saved."), "success")
     return redirect(url_for("reports.workbench.problem_list", year=problem.year))
 
@@ -221,7 +214,6 @@ def archive_add():
             "standards": form.get("standards", "").replace("，", ",").split(",")}, files=files, actor=g.reporter)
     except DomainError as err:
         return _failed(err, "reports.workbench.archive_list", year=year)
-    db.session.commit()
     flash(_("Record filed."), "success")
     return redirect(url_for("reports.workbench.archive_list", year=year))
 
@@ -242,7 +234,6 @@ def archive_zip():
     docs = archive.search(g.reporter, year, **search)
     body = archive.export_zip(docs, year)
     exports.log_export(g.reporter, what="archive", file_format="zip", params={"year": year, **search}, rows=len(docs))
-    db.session.commit()
     response = Response(body, mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="archive-{year}.zip"'
     return response
@@ -253,7 +244,6 @@ def selfcheck_docx():
     year = _year()
     body = selfcheck.build(g.reporter, year, utcnow(), _locale())
     exports.log_export(g.reporter, what="selfcheck", file_format="docx", params={"year": year})
-    db.session.commit()
     response = Response(body, mimetype=selfcheck.DOCX_MIME)
     response.headers["Content-Disposition"] = f'attachment; filename="selfcheck-{year}.docx"'
     return response

@@ -10,7 +10,8 @@ def _auth(client, login="13800000001"):
 
 def test_register_then_get_a_token_then_me(client):
     response = client.post("/api/v1/residents", json={"name": "王丽", "phone": "13800000003",
-                                                      "password": "secret123", "birth_year": 1996})
+                                                      "password": "secret123", "birth_year": 1996,
+                                                      "consent": True})
     assert response.status_code == 201
     body = response.get_json()
     assert set(body) == {"id", "card_number"} and len(body["card_number"]) == 12
@@ -25,7 +26,8 @@ def test_register_then_get_a_token_then_me(client):
 def test_duplicate_phone_registration_is_a_409(client):
     f.resident("13800000001")
     f.commit()
-    response = client.post("/api/v1/residents", json={"name": "x", "phone": "13800000001", "password": "secret123"})
+    response = client.post("/api/v1/residents", json={"name": "x", "phone": "13800000001", "password": "secret123",
+                                                      "consent": True})
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "duplicate"
 

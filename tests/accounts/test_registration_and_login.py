@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from accounts import services
+from accounts import services, signin
 from accounts.models import User, card_number_for, is_valid_card_number, mask_phone
 from core.db import utcnow
 from core.errors import Invalid
@@ -29,15 +29,15 @@ def test_login_works_with_phone_card_number_or_email(app, login):
     user = f.resident("13800000001", email="li@example.com")
     f.commit()
     login = user.card_number if login == "card" else login
-    assert services.authenticate(login, f.PASSWORD).id == user.id
+    assert signin.authenticate(login, f.PASSWORD).id == user.id
 
 
 def test_wrong_password_and_unknown_login_give_the_same_answer(app):
     f.resident("13800000001")
-    with pytest.raises(services.LoginFailed) as wrong:
-        services.authenticate("13800000001", "not-the-password")
-    with pytest.raises(services.LoginFailed) as unknown:
-        services.authenticate("13999999999", "not-the-password")
+    with pytest.raises(signin.LoginFailed) as wrong:
+        signin.authenticate("13800000001", "not-the-password")
+    with pytest.raises(signin.LoginFailed) as unknown:
+        signin.authenticate("13999999999", "not-the-password")
     assert str(wrong.value.message) == str(unknown.value.message)
 
 
@@ -45,12 +45,12 @@ def test_too_many_failures_lock_the_account_with_a_clear_wait(app):
     user = f.resident("13800000001")
     now = utcnow()
     for _ in range(5):
-        with pytest.raises(services.LoginFailed):
-            services.authenticate("13800000001", "bad-password", now=now)
-    with pytest.raises(services.AccountLocked) as locked:
-        services.authenticate("13800000001", f.PASSWORD, now=now)
+        with pytest.raises(signin.LoginFailed):
+            signin.authenticate("13800000001", "bad-password", now=now)
+    with pytest.raises(signin.AccountLocked) as locked:
+        signin.authenticate("13800000001", f.PASSWORD, now=now)
     assert locked.value.extra["retry_after_minutes"] == 15
-    assert services.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=16)).id == user.id
+    assert signin.authenticate("13800000001", f.PASSWORD, now=now + timedelta(minutes=16)).id == user.id
 
 
 @pytest.mark.parametrize("phone", ["12345", "23800000001", "1380000000a", ""])
@@ -76,7 +76,7 @@ def test_password_change_signs_out_other_sessions(app):
     old_session_id = user.get_id()
     services.change_password(user, current=f.PASSWORD, new="new-password-1")
     assert user.get_id() != old_session_id
-    assert services.authenticate("13800000001", "new-password-1").id == user.id
+    assert signin.authenticate("13800000001", "new-password-1").id == user.id
 
 
 def test_short_new_password_is_refused(app):

@@ -24,6 +24,7 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     page.fill("#phone", "13912345678")
     page.fill("#birth_year", "1956")
     page.fill("#password", "chrysanthemum9")
+    page.check("#consent")  # 我已阅读并同意《用户协议》和《隐私政策》
     page.get_by_role("button", name="创建账户").click()
 
     page.wait_for_url("**/account")

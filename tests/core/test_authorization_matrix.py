@@ -26,11 +26,11 @@ from notify.models import Channel, Message, State
 from orders import services as orders
 from reports import checklist as cl
 from reports import services as report_services
-from rooms import services as reservations
 from reports.workbench import archive as wb_archive
 from reports.workbench import problems as wb_problems
 from reports.workbench.catalogue import import_catalogue
 from reports.workbench.models import ResponsibleUnit, UnitKind, UnitMember
+from rooms import services as reservations
 from tests import activity_factories as af
 from tests import dbs
 from tests import factories as f
@@ -58,6 +58,13 @@ EXEMPT = {
     ("POST", "/register"): "registration (tests/accounts)",
     ("POST", "/api/v1/auth/token"): "exchanges a password for a token (tests/accounts)",
     ("POST", "/api/v1/residents"): "public registration (tests/accounts)",
+    ("POST", "/login/sms"): "signing in by SMS code (tests/accounts/test_sms_codes.py)",
+    ("POST", "/password-reset"): "password recovery by SMS code (tests/accounts/test_password_reset.py)",
+    ("POST", "/password-reset/email"): "asks for an e-mailed reset link (tests/accounts/test_password_reset.py)",
+    ("GET", "/password-reset/<token>"): "needs a signed reset link (tests/accounts/test_password_reset.py)",
+    ("POST", "/password-reset/<token>"): "needs a signed reset link (tests/accounts/test_password_reset.py)",
+    ("POST", "/api/v1/auth/sms-code"): "sends an SMS code, alike for any phone (tests/accounts/test_sms_codes.py)",
+    ("POST", "/api/v1/auth/password-reset"): "password recovery by SMS code (tests/accounts/test_password_reset.py)",
     ("GET", "/healthz"): "health probe, no data",
     ("GET", "/api/v1/openapi.json"): "the public API description",
     ("POST", "/webhooks/twilio/inbound"): "authenticated by Twilio's signature (tests/notify/test_twilio.py)",
@@ -379,6 +386,13 @@ ROWS = [
     ("GET", "/account/data.json", None, signed_in()),
     ("POST", "/account/delete", {"password": "secret123", "confirm": "y"}, signed_in(302)),
     ("POST", "/logout", None, anyone(302)),
+    ("GET", "/login/sms", None, anyone()),
+    ("GET", "/password-reset", None, anyone()),
+    ("GET", "/password-reset/email", None, anyone()),
+    ("GET", "/terms", None, anyone()),
+    ("GET", "/privacy", None, anyone()),
+    ("GET", "/consent", None, signed_in()),
+    ("POST", "/consent", {"consent": "y"}, signed_in(302)),
     ("GET", f"{A}/me", None, signed_in(anon=401)),
     ("GET", f"{A}/me/participants", None, signed_in(anon=401)),
     ("POST", f"{A}/me/participants", {"name": "王小明", "birth_year": 2016, "relation": "child"},
