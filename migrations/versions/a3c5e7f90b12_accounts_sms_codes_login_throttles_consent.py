@@ -15,7 +15,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'a3c5e7f90b12'
-down_revision = '9c4f1e7a2b3d'
+down_revision = '4394da047929'
 branch_labels = None
 depends_on = None
 
