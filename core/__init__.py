@@ -76,6 +76,8 @@ def register_blueprints(app: Flask) -> None:
     from bookings import views as bookings_views
     from bookings.reservations import api as reservations_api
     from bookings.reservations import views as reservations_views
+    from catalogue import api as catalogue_api
+    from catalogue import views as catalogue_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
     from notify import views as notify_views
@@ -84,15 +86,17 @@ def register_blueprints(app: Flask) -> None:
     from reports import api as reports_api
     from reports import receivers  # noqa: F401  (keeps the roll-up told of moved sessions)
     from reports import views as reports_views
+    from resources import api as resources_api
+    from resources import views as resources_views
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
              bookings_views.bp, reservations_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp,
-             reports_views.bp]
+             reports_views.bp, resources_views.bp, catalogue_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, reservations_api.api,
-            checkin_api.api, orders_api.api, reports_api.api]
+            checkin_api.api, orders_api.api, reports_api.api, resources_api.api, catalogue_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -111,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from bookings.reservations.privacy import connect_account_signals
 
     register_auth(app)
+    resources_views.register_template_helpers(app)
     connect_account_signals()
     keep_schedules()
     connect_notifications()
@@ -138,6 +143,7 @@ def register_cli(app: Flask) -> None:
     from orders import demo as orders_demo
     from reports import demo as reports_demo
     from reports.cli import reports_cli
+    from resources import demo as resources_demo
     from venues import demo as venues_demo
 
     app.cli.add_command(users_cli)
@@ -149,7 +155,8 @@ def register_cli(app: Flask) -> None:
     register_jobs()
     # reports last: it rolls up what the others seeded
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, reservations_demo.seed,
-                                            checkin_demo.seed, orders_demo.seed, reports_demo.seed]
+                                            checkin_demo.seed, orders_demo.seed, resources_demo.seed,
+                                            reports_demo.seed]
 
 
 def register_jobs() -> None:
@@ -159,9 +166,10 @@ def register_jobs() -> None:
     from bookings.reservations import jobs as reservation_jobs
     from notify.scheduler import register_job, register_notify_jobs
     from reports import jobs as report_jobs
+    from resources import media as resource_jobs
 
     register_notify_jobs()
-    for table in (schedule.JOBS, booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS):
+    for table in (schedule.JOBS, booking_jobs.JOBS, reservation_jobs.JOBS, report_jobs.JOBS, resource_jobs.JOBS):
         for name, (func, seconds) in table.items():
             summary = (func.__doc__ or name).strip().split("\n")[0]
             register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)

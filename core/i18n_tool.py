@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 from core.config import BASE_DIR
 
-PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports"]
+PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports", "resources", "catalogue"]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "_n": (1, 2)}
 LOCALES = ["zh_CN"]
 
