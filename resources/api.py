@@ -131,7 +131,8 @@ def list_resources(params: ResourceQuery):
 def create_resource():
     require_roles(*MANAGE_ROLES)
     upload = uploads.receive("file")
-    fields = parse_model(UploadFields, {k: v for k, v in request.form.items() if v != ""})
+    form = {k: v for k, v in request.form.items() if v != "" and k != "csrf_token"}  # a browser form sends its token
+    fields = parse_model(UploadFields, form)
     venue = db.session.get(Venue, fields.venue_id)
     if venue is None:
         raise Invalid(fields={"venue_id": [_("No such venue.")]})
