@@ -53,7 +53,8 @@ def local_today(now: datetime | None = None) -> date:
 
 def translation_directories(root) -> str:
     """The root catalogue first, then each package's own, so packages can grow their catalogues apart."""
-    packages = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports", "resources", "catalogue"]
+    packages = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports",
+                "resources", "catalogue"]
     dirs = ["translations"] + [f"{p}/translations" for p in packages]
     return ";".join(d for d in dirs if (root / d).is_dir())
 

@@ -13,7 +13,8 @@ from babel.messages.pofile import read_po
 
 from core.config import BASE_DIR
 
-PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports", "resources", "catalogue"]
+PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "orders", "notify", "reports", "resources",
+            "catalogue"]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "_n": (1, 2)}
 LOCALES = ["zh_CN"]
 
@@ -92,6 +93,8 @@ def translated(locale: str = "zh_CN") -> dict[str, str]:
                 if message.id and message.string and not message.fuzzy:
                     key = message.id if isinstance(message.id, str) else message.id[0]
                     known[key] = message.string if isinstance(message.string, str) else message.string[0]
+                    if not isinstance(message.id, str):  # ngettext: the plural msgid is translated too
+                        known[message.id[1]] = message.string[-1]
     return known
 
 

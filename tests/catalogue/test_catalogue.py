@@ -2,6 +2,7 @@
 changes shown as such, and a printable DOCX."""
 
 import io
+
 import pytest
 
 from core.i18n import local_today, to_local
