@@ -697,7 +697,8 @@ def _send(client, method: str, path: str, body):
     path = path.split("#")[0]
     if method == "GET":
         return client.get(path)
-    if path.startswith("/api/") and not any(callable(v) for v in (body or {}).values()):
+    files = isinstance(body, dict) and any(callable(v) for v in body.values())
+    if path.startswith("/api/") and not files:
         return client.open(path, method=method, json=body if body is not None else {})
     if path.startswith("/api/"):  # a multipart upload (a file part given as a callable)
         data = {k: (v() if callable(v) else v) for k, v in body.items()}
