@@ -194,6 +194,18 @@ def online_plays_select(flt: ReportFilter):
     return stmt.group_by(*cols) if cols else stmt
 
 
+def brand_rows(flt: ReportFilter, now) -> list[dict]:
+    """Each culture brand owned within the filter's venues, with its own figures over the period (sessions
+    held, attendances, venues reached, online plays)."""
+    from resources.models import Brand
+    from resources.queries import brand_figures
+
+    first, last = utc_bounds(flt.first, flt.last)
+    brands = db.session.execute(select(Brand).join(Venue, Venue.id == Brand.venue_id)
+                                .where(*venue_clause(flt)).order_by(Brand.name)).scalars()
+    return [{"id": b.id, "name": b.name, **brand_figures(b.id, now, first=first, last=last)} for b in brands]
+
+
 def _key_value(key: str, r, anchor: list[int]):
     match key:
         case "venue":

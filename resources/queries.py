@@ -132,9 +132,11 @@ def brand_figures(brand_id: int, now: datetime, *, first=None, last=None) -> dic
                                 .join(Session, Session.activity_id == Activity.id)
                                 .where(Session.id.in_(held))).scalar_one()
     activity_ids = select(Activity.id).where(Activity.brand_id == brand_id)
-    plays = db.session.execute(select(func.count(Play.id)).join(Resource, Resource.id == Play.resource_id)
-                               .where(or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids)))
-                               ).scalar_one()
+    plays_stmt = (select(func.count(Play.id)).join(Resource, Resource.id == Play.resource_id)
+                  .where(or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids))))
+    if first is not None:
+        plays_stmt = plays_stmt.where(Play.played_at >= first, Play.played_at < last)
+    plays = db.session.execute(plays_stmt).scalar_one()
     return {"sessions_held": int(sessions), "attendances": int(checked) + int(walked), "venues_reached": int(venues),
             "online_plays": int(plays)}
 

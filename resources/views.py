@@ -27,7 +27,7 @@ from core.db import utcnow
 from core.errors import DomainError, Forbidden
 from core.extensions import csrf, db
 from core.forms import show_domain_error
-from core.i18n import resolved_labels
+from core.i18n import local_today, resolved_labels
 from core.pagination import window
 from resources import queries, services, uploads
 from resources.models import KIND_LABELS, STATUS_LABELS, SUBJECT_LABELS, Brand, Collection, Resource, ResourceKind
@@ -155,7 +155,8 @@ def _staff_page(status: int = 200):
     return render_template("resources/staff.html", resources=queries.staff_resources(user),
                            brands=queries.staff_brands(user), collections=queries.staff_collections(user),
                            venues=venues_in_scope(user), max_mb=uploads.max_bytes() // (1024 * 1024),
-                           form=request.form if request.method == "POST" else {}, **_labels()), status
+                           form=request.form if request.method == "POST" else {}, year=local_today().year,
+                           **_labels()), status
 
 
 @bp.get("/staff/resources")

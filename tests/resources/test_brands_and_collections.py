@@ -116,3 +116,14 @@ def test_a_collection_groups_resources_and_has_its_own_public_page(client, world
     bad = client.post("/api/v1/collections", json={"venue_id": world["sibling"].id, "title": "x",
                                                    "resource_ids": [2**31 - 1]})
     assert bad.status_code == 422 and db.session.query(Activity).count() == 0
+
+
+def test_the_reports_dashboard_shows_each_brand_s_own_figures(client, world):
+    from core.i18n import local_today
+    from resources import services
+
+    brand = services.create_brand(world["station"], data={"name": "东风一镇一品"}, actor=world["staff"])
+    f.commit()
+    client.login("manager")
+    page = client.get(f"/reports/?year={local_today().year}").get_data(as_text=True)
+    assert "东风一镇一品" in page and f"/brands/{brand.id}" in page
