@@ -139,7 +139,7 @@ def process_uploads(now: datetime) -> int:
     upload_dir = current_app.config["UPLOAD_DIR"]
     for _n in range(BATCH):
         stmt = (select(Resource).where(Resource.status == ResourceStatus.processing).order_by(Resource.id)
-                .limit(1).with_for_update(skip_locked=True))
+                .limit(1).with_for_update(skip_locked=True, of=Resource))
         resource = db.session.execute(stmt).scalars().first()
         if resource is None:
             break
