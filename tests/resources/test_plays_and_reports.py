@@ -127,3 +127,18 @@ def test_the_workbook_has_an_online_service_sheet(client, world):
     book = load_workbook(io.BytesIO(response.data))
     sheet = next(ws for ws in book.worksheets if ws.title in {"线上服务人次", "Online service (plays)"})
     assert [c.value for c in sheet[sheet.max_row]][-1] == 1
+
+
+def test_one_viewer_racing_to_report_a_play_is_counted_once(app, world, is_postgres):
+    """Eight requests of the same device at once: the unique constraint keeps one (real locks on PostgreSQL)."""
+    from tests.concurrency import race
+
+    rid = world["video"].id
+
+    def play(_i):
+        from resources.models import Resource
+
+        services.record_play(db.session.get(Resource, rid), user=None, device_id=DEVICE, now=utcnow())
+
+    assert race(app, play, 8)["ok"] == 8  # a repeat is not an error: it is just not counted
+    assert db.session.query(Play).filter_by(resource_id=rid).count() == 1
