@@ -14,7 +14,7 @@ from activities.models import Activity, Category
 from core.api import ApiBlueprint, OutSchema, Schema, paginate, parse_model
 from core.db import utcnow
 from core.errors import Invalid, NotFound
-from core.extensions import db
+from core.extensions import db, limiter
 from resources import queries, services, uploads
 from resources.models import Brand, Collection, Resource, ResourceKind, ResourceStatus, SubjectKind
 from venues.models import Venue
@@ -167,6 +167,7 @@ def patch_resource(resource_id: int, data: ResourcePatch):
 @api.endpoint("/resources/<int:resource_id>/plays", "POST", body=PlayIn, response=PlayOut, status=201,
               auth=False, errors=ERRORS,
               summary="Record a play (sent by the page's player when playback starts); one per viewer and day")
+@limiter.limit("60 per minute")  # a script inventing device ids cannot inflate the figures from one address
 def record_play(resource_id: int, data: PlayIn):
     resource = _visible(resource_id)
     counted = services.record_play(resource, user=current_user, device_id=data.device_id, now=utcnow())
