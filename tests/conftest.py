@@ -1,14 +1,26 @@
 """Fixtures: an app per database backend (SQLite and PostgreSQL), clean tables per test, a CSRF-aware client."""
 
+import os
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 
 from core import create_app
 from core.extensions import db, limiter
 from tests import dbs
+
+
+def pytest_report_header(config):
+    """Say which wall clock the run had, so a failure under a shifted clock can be replayed."""
+    shift = os.environ.get("CULTURENET_CLOCK_SHIFT")
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    where = f"shifted by {shift} (replay: make test-shifted SHIFT={shift})" if shift else "real"
+    return f"wall clock: {now:%Y-%m-%d %H:%M} Asia/Shanghai, {where}"
 
 
 def pytest_configure(config):
@@ -116,3 +128,21 @@ def client(app):
 @pytest.fixture
 def is_postgres(app):
     return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def travel():
+    """Move this process's wall clock (pages, services and jobs alike) to a moment: `travel(moment)`.
+
+    A test that fixes the time must fix it for every layer its requests go through; the clock keeps
+    ticking from there, so timeouts and sleeps behave as usual."""
+    started = []
+
+    def go(moment):
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        started.append(traveller)
+
+    yield go
+    for traveller in reversed(started):
+        traveller.stop()

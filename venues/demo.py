@@ -9,6 +9,7 @@ from sqlalchemy import select
 from accounts import services as accounts
 from accounts.models import Participant, Relation, Role, User
 from core.extensions import db
+from core.i18n import local_today
 from venues.models import Closure, District, OpeningHours, Room, RoomKind, Venue, VenueKind
 
 DATA = Path(__file__).parent / "data" / "panjin.json"
@@ -92,7 +93,7 @@ def _seed_holiday(hub: Venue | None) -> None:
     """The hub closes for the Spring Festival: one closure, so pages and rules have one to show."""
     if hub is None or hub.closures:
         return
-    start = date(date.today().year + 1, 2, 16)
+    start = date(local_today().year + 1, 2, 16)
     hub.closures.append(Closure(starts_on=start, ends_on=start + timedelta(days=3), reason="春节闭馆"))
 
 

@@ -5,6 +5,7 @@ Browser tests run once, on their own SQLite file (not per backend). They skip wh
 missing, unless CI=true, where they fail instead.
 """
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,38 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+# Under a shifted wall clock (tools/clock.py) the browser's clock moves with the server's: every page's
+# Date starts at the same offset, so what a page computes from "now" (an offline scanner's door window)
+# agrees with the server.
+SHIFTED_DATE = """(() => {
+  const offset = %s, RealDate = Date;
+  class ShiftedDate extends RealDate {
+    constructor(...args) { if (args.length) { super(...args); } else { super(RealDate.now() + offset); } }
+    static now() { return RealDate.now() + offset; }
+  }
+  globalThis.Date = ShiftedDate;
+})();"""
+
+
+def _shift_browser_clocks() -> None:
+    offset = os.environ.get("CULTURENET_CLOCK_OFFSET")
+    if not offset:
+        return
+    from playwright.sync_api import Browser
+
+    original = Browser.new_context
+
+    def new_context(self, *args, **kwargs):
+        context = original(self, *args, **kwargs)
+        context.add_init_script(SHIFTED_DATE % int(float(offset) * 1000))
+        return context
+
+    Browser.new_context = new_context
+
+
+_shift_browser_clocks()
 
 
 def unavailable(reason: str):

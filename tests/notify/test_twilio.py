@@ -75,7 +75,8 @@ def test_429_and_5xx_are_retried_and_then_sent_once(app, fake_twilio):
     assert len(fake_twilio.messages) == 1 and sms_row().state == State.sent
 
 
-def test_an_invalid_number_fails_at_once_with_twilios_reason_and_staff_can_resend(app, fake_twilio, client):
+def test_an_invalid_number_fails_at_once_with_twilios_reason_and_staff_can_resend(app, fake_twilio, client, travel):
+    travel(NOON)  # the resend page stamps the real clock: the whole request path runs at NOON
     user = f.resident("13000000000")
     fake_twilio.invalid_numbers.add("+8613000000000")
     enqueue_reminder(user)
