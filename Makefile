@@ -30,11 +30,12 @@ static/vendor/.stamp: package.json package-lock.json
 translations: $(STAMP)
 	$(FLASK) i18n compile
 
-# Debian's Chromium for the browser tests (never a downloaded browser build).
+# Debian's Chromium for the browser tests (never a downloaded browser build), and Debian's ffmpeg, which the
+# digital library's job and its tests use.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/ffmpeg ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian chromium for the browser tests"; \
+	    echo "installing Debian chromium and ffmpeg for the browser tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg >/dev/null; \
 	  else echo "no /usr/bin/chromium: browser tests will skip (apt-get install chromium)"; fi; \
 	fi

@@ -8,7 +8,6 @@ from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 
-from accounts.delivery import register_delivery
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, User
 from core.errors import Forbidden, Unauthenticated, wants_json
 from core.extensions import db, login_manager
@@ -64,8 +63,6 @@ def register_auth(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
-
-    register_delivery()
 
     @login_manager.user_loader
     def _load(session_id: str):

@@ -65,6 +65,7 @@ class ActivityOut(OutSchema):
     starts_on: date | None
     ends_on: date | None
     is_outreach: bool = False
+    brand_id: int | None = None
 
 
 class ActivityDetail(ActivityOut):

@@ -158,6 +158,9 @@ class Activity(db.Model):
     # 送文化下乡: a hub or branch delivering it at a station or community (set by orders/ when it
     # schedules a service order; counted separately in the reports).
     is_outreach: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The culture brand (文化品牌) this activity is an edition or part of; the table is resources/'s `brands`
+    # (joined by resources.services.attach_activity; activities never read brands).
+    brand_id: Mapped[int | None] = mapped_column(sa.ForeignKey("brands.id", ondelete="SET NULL"), index=True)
     # Kept from the sessions by activities/schedule.py (on every flush that adds, moves or cancels a
     # session, and by a sweeper as sessions end): the start of the soonest session that has not ended,
     # and the end of the last live one. The public list reads 20 rows by index with them.

@@ -54,6 +54,10 @@ class Config:
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
         self.UPLOAD_DIR = env.get("UPLOAD_DIR", str(instance / "uploads"))
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+        # The digital library's own upload limit (docs/digital.md), and Debian's ffmpeg/ffprobe for its job.
+        self.RESOURCE_MAX_BYTES = int(env.get("RESOURCE_MAX_BYTES", str(500 * 1024 * 1024)))
+        self.FFMPEG = env.get("FFMPEG", "/usr/bin/ffmpeg")
+        self.FFPROBE = env.get("FFPROBE", "/usr/bin/ffprobe")
         # The city's acceptance checklist (JSON); empty: the Panjin one in reports/data/checklist.json.
         self.REPORTS_CHECKLIST_FILE = env.get("REPORTS_CHECKLIST_FILE", "")
         self.SESSION_COOKIE_HTTPONLY = True

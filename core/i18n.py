@@ -52,7 +52,8 @@ def local_today(now: datetime | None = None) -> date:
 
 
 # The packages that own a translation catalogue (`<pkg>/translations`), in the order they are merged.
-PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports"]
+PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports",
+            "resources", "catalogue"]
 
 
 def translation_directories(root) -> str:

@@ -66,6 +66,8 @@ def register_blueprints(app: Flask) -> None:
     from activities import views as activities_views
     from bookings import api as bookings_api
     from bookings import views as bookings_views
+    from catalogue import api as catalogue_api
+    from catalogue import views as catalogue_views
     from checkin import api as checkin_api
     from checkin import views as checkin_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
@@ -77,6 +79,8 @@ def register_blueprints(app: Flask) -> None:
     from reports import api as reports_api
     from reports import receivers  # noqa: F401  (keeps the roll-up told of moved sessions)
     from reports import views as reports_views
+    from resources import api as resources_api
+    from resources import views as resources_views
     from rooms import api as rooms_api
     from rooms import views as rooms_views
     from venues import admin as venues_admin
@@ -85,9 +89,9 @@ def register_blueprints(app: Flask) -> None:
 
     pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
              bookings_views.bp, rooms_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp,
-             reports_views.bp]
+             reports_views.bp, resources_views.bp, catalogue_views.bp]
     apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, rooms_api.api,
-            checkin_api.api, notify_api.api, orders_api.api, reports_api.api]
+            checkin_api.api, notify_api.api, orders_api.api, reports_api.api, resources_api.api, catalogue_api.api]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -103,9 +107,12 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bench_views.bp)
     from accounts.auth import register_auth
     from activities.schedule import keep_schedules
+    from notify.direct import register_direct_delivery
     from rooms.privacy import connect_account_signals
 
     register_auth(app)
+    register_direct_delivery()
+    resources_views.register_template_helpers(app)
     connect_account_signals()
     keep_schedules()
     connect_notifications()
@@ -120,13 +127,14 @@ def register_navigation(app: Flask) -> None:
     from notify import views as notify_views
     from orders import views as orders_views
     from reports import views as reports_views
+    from resources import views as resources_views
     from rooms import views as rooms_views
     from venues import admin as venues_admin
     from venues import views as venues_views
 
     nav.init_app(app)
     for module in (accounts_views, venues_views, venues_admin, activities_views, bookings_views, rooms_views,
-                   checkin_views, notify_views, orders_views, reports_views):
+                   checkin_views, notify_views, orders_views, reports_views, resources_views):
         nav.register_nav(app, module.NAV)
 
 
@@ -150,6 +158,7 @@ def register_cli(app: Flask) -> None:
     from orders import demo as orders_demo
     from reports import demo as reports_demo
     from reports.cli import reports_cli
+    from resources import demo as resources_demo
     from rooms import demo as rooms_demo
     from venues import demo as venues_demo
     from venues.cli import users_cli
@@ -163,7 +172,8 @@ def register_cli(app: Flask) -> None:
     register_jobs()
     # reports last: it rolls up what the others seeded
     app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, rooms_demo.seed,
-                                            checkin_demo.seed, orders_demo.seed, reports_demo.seed]
+                                            checkin_demo.seed, orders_demo.seed, resources_demo.seed,
+                                            reports_demo.seed]
 
 
 def register_jobs() -> None:
@@ -172,10 +182,11 @@ def register_jobs() -> None:
     from bookings import jobs as booking_jobs
     from notify.scheduler import register_job, register_notify_jobs
     from reports import jobs as report_jobs
+    from resources import media as resource_jobs
     from rooms import jobs as room_jobs
 
     register_notify_jobs()
-    for table in (schedule.JOBS, booking_jobs.JOBS, room_jobs.JOBS, report_jobs.JOBS):
+    for table in (schedule.JOBS, booking_jobs.JOBS, room_jobs.JOBS, report_jobs.JOBS, resource_jobs.JOBS):
         for name, (func, seconds) in table.items():
             summary = (func.__doc__ or name).strip().split("\n")[0]
             register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)

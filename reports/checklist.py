@@ -230,6 +230,24 @@ def _no_show_rate(ctx: RuleContext, params: dict) -> Result:
     return (CheckStatus.met if rate <= params.get("maximum", 0.15) else CheckStatus.not_met), detail
 
 
+@rule("digital_resources")
+def _digital_resources(ctx: RuleContext, params: dict) -> Result:
+    """Met when the hub and every district centre in scope offer published digital resources (数字资源提供能力);
+    the detail also gives the year's remote service (线上服务人次)."""
+    from reports.queries import attendance
+    from resources.models import Resource, ResourceStatus
+
+    centres = ctx.venues(VenueKind.hub) + ctx.venues(VenueKind.branch)
+    if not centres:
+        return CheckStatus.not_applicable, _("No hub or district centre in scope.")
+    offering = set(db.session.execute(select(Resource.venue_id).where(
+        Resource.status == ResourceStatus.ready, Resource.venue_id.in_([v.id for v in centres]))).scalars())
+    plays = attendance(ctx.flt)["totals"]["online_plays"]
+    detail = _("%(ok)s of %(n)s hub and district centres offer digital resources; %(p)s online plays.",
+               ok=len(offering), n=len(centres), p=plays)
+    return (CheckStatus.met if len(offering) == len(centres) else CheckStatus.not_met), detail
+
+
 # --- evaluation -------------------------------------------------------------------------------------
 
 

@@ -104,7 +104,8 @@ def group_header(key: str) -> str:
 def measure_headers() -> list[tuple[str, str]]:
     return [("sessions_held", _("Sessions held")), ("attendances", _("Attendances")),
             ("checked_in", _("Checked in")), ("walk_ins", _("Walk-ins")), ("bookings", _("Bookings")),
-            ("no_shows", _("No-shows")), ("no_show_rate", _("No-show rate")), ("show_up_rate", _("Show-up rate"))]
+            ("no_shows", _("No-shows")), ("no_show_rate", _("No-show rate")), ("show_up_rate", _("Show-up rate")),
+            ("online_plays", _("Online service (plays)"))]
 
 
 def attendance_table(flt: ReportFilter, report: dict | None = None) -> Table:
@@ -171,7 +172,21 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
     from reports.workbench.report_tables import standards_table  # the workbench reads exports too
 
-    return to_xlsx(summary, checklist, standards_table(year, now, locale), *sheets, reg, gaps)
+    return to_xlsx(summary, checklist, standards_table(year, now, locale), *sheets, online_sheet(flt), reg, gaps)
+
+
+def online_sheet(flt: ReportFilter) -> Table:
+    """线上服务人次: the digital library's counted plays by venue and month, beside the on-site attendances."""
+    from dataclasses import replace
+
+    report = attendance(replace(flt, group_by=("venue", "month")))
+    rows = [{"venue": r["venue"], "month": r["month"], "attendances": r["attendances"],
+             "online_plays": r["online_plays"]} for r in report["rows"]]
+    rows.append({"venue": _("Total"), "attendances": report["totals"]["attendances"],
+                 "online_plays": report["totals"]["online_plays"]})
+    return Table(_("Online service (plays)"), [("venue", _("Venue")), ("month", _("Month")),
+                                                ("attendances", _("Attendances")),
+                                                ("online_plays", _("Online service (plays)"))], rows)
 
 
 def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,

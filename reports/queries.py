@@ -24,7 +24,8 @@ from venues.models import Venue, VenueKind
 from venues.queries import subtree_clause
 
 GROUP_KEYS = ("venue", "district", "venue_kind", "category", "month", "quarter", "year")
-COUNTS = ("sessions_held", "attendances", "bookings", "no_shows", "walk_ins", "checked_in")
+# online_plays: the remote service (线上服务人次) of the digital library, beside the on-site figures.
+COUNTS = ("sessions_held", "attendances", "bookings", "no_shows", "walk_ins", "checked_in", "online_plays")
 MAX_DAYS = 366 * 5
 
 
@@ -162,6 +163,10 @@ def attendance(flt: ReportFilter) -> dict:
         for name, value in values.items():
             row[name] += int(value)
             totals[name] += int(value)
+    for r in db.session.execute(online_plays_select(flt)):
+        key = tuple(_key_value(k, r, anchor) for k in flt.group_by)
+        grouped.setdefault(key, dict.fromkeys(COUNTS, 0))["online_plays"] += int(r.plays)
+        totals["online_plays"] += int(r.plays)
     names = _venue_names({k[flt.group_by.index("venue")] for k in grouped} if "venue" in flt.group_by else set())
     rows = []
     for key in sorted(grouped, key=lambda k: tuple(str(x) for x in k)):
@@ -173,6 +178,36 @@ def attendance(flt: ReportFilter) -> dict:
     return {"rows": rows, "totals": rates(totals)}
 
 
+def online_plays_select(flt: ReportFilter):
+    """Counted plays of the digital library (resources/) over the filter, grouped like the roll-up rows: by
+    the resource's venue (path, district, kind), its category and the play's local month."""
+    from resources.models import Play, Resource
+
+    columns = {"venue": (Venue.path,), "district": (Venue.district_code,), "venue_kind": (Venue.kind,),
+               "category": (Resource.category.label("category"),),
+               "month": (Play.year.label("year"), Play.month.label("month")),
+               "quarter": (Play.year.label("year"), Play.month.label("month")), "year": (Play.year.label("year"),)}
+    cols = list({c.key: c for k in flt.group_by for c in columns[k]}.values())
+    stmt = (select(*cols, func.count(Play.id).label("plays")).join(Resource, Resource.id == Play.resource_id)
+            .join(Venue, Venue.id == Resource.venue_id)
+            .where(Play.day >= flt.first, Play.day <= flt.last, *venue_clause(flt)))
+    if flt.category:
+        stmt = stmt.where(Resource.category == flt.category)
+    return stmt.group_by(*cols) if cols else stmt
+
+
+def brand_rows(flt: ReportFilter, now) -> list[dict]:
+    """Each culture brand owned within the filter's venues, with its own figures over the period (sessions
+    held, attendances, venues reached, online plays)."""
+    from resources.models import Brand
+    from resources.queries import brand_figures
+
+    first, last = utc_bounds(flt.first, flt.last)
+    brands = db.session.execute(select(Brand).join(Venue, Venue.id == Brand.venue_id)
+                                .where(*venue_clause(flt)).order_by(Brand.name)).scalars()
+    return [{"id": b.id, "name": b.name, **brand_figures(b.id, now, first=first, last=last)} for b in brands]
+
+
 def _key_value(key: str, r, anchor: list[int]):
     match key:
         case "venue":
@@ -182,7 +217,7 @@ def _key_value(key: str, r, anchor: list[int]):
         case "venue_kind":
             return str(VenueKind(r.kind))
         case "category":
-            return r.category
+            return str(r.category)
         case "month":
             return f"{r.year:04d}-{r.month:02d}"
         case "quarter":

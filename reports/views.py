@@ -93,7 +93,8 @@ def dashboard():
     return render_template("reports/dashboard.html", year=year, flt=flt, table=table, charts=charts,
                            totals=totals, gaps=gaps[:15], gap_count=len(gaps), behind=behind,
                            top=_top_activities(flt), progress=svg.progress,
-                           orders=indicators.order_figures(indicators.order_paths(flt), year), **_common())
+                           orders=indicators.order_figures(indicators.order_paths(flt), year),
+                           brands=queries.brand_rows(flt, now), **_common())
 
 
 def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:

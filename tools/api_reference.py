@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-PACKAGES = ("core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports")
+PACKAGES = ("core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports",
+            "resources", "catalogue")
 BLOCKS = ("api-error-codes", "api-endpoints")
 
 

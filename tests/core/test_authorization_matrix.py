@@ -36,6 +36,7 @@ from tests import dbs
 from tests import factories as f
 from tests.conftest import CSRFClient
 from tests.orders.factories import menu_item
+from tests.resources import matrix_world
 
 CALLERS = ["anonymous", "resident", "other_resident", "checkin_staff", "station_staff", "sibling_staff",
            "parent_staff", "manager", "admin"]
@@ -159,6 +160,7 @@ def build_world() -> dict:
                      context={}, dedupe_key=f"booking:{booking.id}:matrix-failed", state=State.failed,
                      body="您的预约已确认", last_error="boom")
     db.session.add(failed)
+    digital = matrix_world.build(net, people, later)
     f.commit()
     ids = {k: v.id for k, v in net.items()}
     ids.update({
@@ -174,7 +176,7 @@ def build_world() -> dict:
         "grant": station_staff.grants[0].id, "resident_id": people["resident"].id,
         "applicant_id": people["applicant"].id, "station_staff_id": station_staff.id,
         "payload": tickets.payload_for(booking.id), "code": tickets.code_for(booking.id),
-        "photo": f"{accepted.id}-0123456789ab.jpg", "cover": f"{live.id}-0123456789ab.jpg", **wb,
+        "photo": f"{accepted.id}-0123456789ab.jpg", "cover": f"{live.id}-0123456789ab.jpg", **wb, **digital,
     })
     logins = {name: (user.phone or user.login) for name, user in people.items()}
     return {"ids": ids, "logins": logins}
@@ -709,6 +711,50 @@ ROWS = [
     ("GET", f"{A}/reports/standards?year={YEAR}", None, managers_only(anon=401)),
     ("POST", f"{A}/reports/standards/{{std}}/status?year={YEAR}", {"status": "on_track", "note": "推进中"},
      township(200, anon=401)),
+    # --- digital library, collections, brands (resources/) and the work catalogue (catalogue/)
+    ("GET", "/resources", None, anyone()),
+    ("GET", "/resources/{resource}", None, anyone()),
+    ("GET", "/resources/{pending_resource}", None, station(anon=404, deny=404)),
+    ("GET", "/resources/{resource}/media", None, anyone()),
+    ("GET", "/resources/{resource}/poster.jpg", None, anyone()),
+    ("GET", "/collections", None, anyone()),
+    ("GET", "/collections/{collection}", None, anyone()),
+    ("GET", "/brands", None, anyone()),
+    ("GET", "/brands/{brand}", None, anyone()),
+    ("GET", "/catalogue/{year}", None, anyone()),
+    ("GET", "/catalogue/{year}.docx?venue={station}", None, station(anon=404, deny=404)),
+    ("GET", "/staff/resources", None, managers_only()),
+    ("POST", "/staff/resources", lambda i: {"file": _jpeg, "title": "剪纸", "category": "heritage",
+                                            "venue_id": str(i["station"])}, station(302)),
+    ("POST", "/staff/resources/{resource}/withdraw", None, station(302)),
+    ("POST", "/staff/brands", lambda i: {"name": "新品牌", "venue_id": str(i["station"])}, station(302)),
+    ("POST", "/staff/brands/{brand}/activities", lambda i: {"activity_id": str(i["future"])}, station(302)),
+    ("POST", "/staff/collections", lambda i: {"title": "新专题", "venue_id": str(i["station"])}, station(302)),
+    ("GET", "/staff/catalogue/{year}?venue={station}", None, station()),
+    ("POST", "/staff/catalogue/{year}/fixed?venue={station}", lambda i: {"keys": f"venue:{i['station']}"},
+     station(302)),
+    ("POST", "/staff/catalogue/{year}/publish?venue={station}", None, station(302)),
+    ("GET", f"{A}/resources", None, anyone()),
+    ("POST", f"{A}/resources", lambda i: {"file": _pdf, "title": "讲义", "venue_id": str(i["station"])},
+     station(201, anon=401)),
+    ("GET", f"{A}/resources/{{resource}}", None, anyone()),
+    ("GET", f"{A}/resources/{{pending_resource}}", None, station(anon=404, deny=404)),
+    ("PATCH", f"{A}/resources/{{resource}}", {"licence": "CC BY"}, station(anon=401)),
+    ("POST", f"{A}/resources/{{resource}}/plays", {"device_id": "matrix-device-01"}, anyone(201)),
+    ("GET", f"{A}/collections", None, anyone()),
+    ("POST", f"{A}/collections", lambda i: {"title": "新专题", "venue_id": i["station"]}, station(201, anon=401)),
+    ("GET", f"{A}/collections/{{collection}}", None, anyone()),
+    ("PATCH", f"{A}/collections/{{collection}}", {"subject": "剪纸"}, station(anon=401)),
+    ("GET", f"{A}/brands", None, anyone()),
+    ("POST", f"{A}/brands", lambda i: {"name": "新品牌", "venue_id": i["station"]}, station(201, anon=401)),
+    ("GET", f"{A}/brands/{{brand}}", None, anyone()),
+    ("PATCH", f"{A}/brands/{{brand}}", {"summary": "一镇一品"}, station(anon=401)),
+    ("POST", f"{A}/brands/{{brand}}/activities", lambda i: {"activity_id": i["future"]}, station(anon=401)),
+    ("DELETE", f"{A}/brands/{{brand}}/activities/{{branded}}", None, station(anon=401)),
+    ("GET", f"{A}/catalogue/{{year}}", None, anyone()),
+    ("POST", f"{A}/catalogue/{{year}}/fixed", lambda i: {"venue_id": i["station"], "keys": [f"venue:{i['station']}"]},
+     station(anon=401)),
+    ("POST", f"{A}/catalogue/{{year}}/publish", lambda i: {"venue_id": i["station"]}, station(anon=401)),
     # --- notify: failed messages (staff)
     ("GET", "/staff/notifications/failed", None, managers_only()),
     ("POST", "/staff/notifications/{message}/resend", None, station(303)),  # a sibling's was a 303 (resent)
@@ -728,8 +774,12 @@ def _send(client, method: str, path: str, body):
     path = path.split("#")[0]
     if method == "GET":
         return client.get(path)
-    if path.startswith("/api/"):
+    files = isinstance(body, dict) and any(callable(v) for v in body.values())
+    if path.startswith("/api/") and not files:
         return client.open(path, method=method, json=body if body is not None else {})
+    if path.startswith("/api/"):  # a multipart upload (a file part given as a callable)
+        data = {k: (v() if callable(v) else v) for k, v in body.items()}
+        return client.open(path, method=method, data=data, headers={"X-CSRFToken": client.csrf_token()})
     if body is not None:
         body = {k: (v() if callable(v) else v) for k, v in body.items()}
     return client.open(path, method=method, data=body or {})
