@@ -82,7 +82,6 @@ def fix_lines(year: int, data: FixIn):
     scope = _scope(data.venue_id)
     actor = require_venue_scope(scope)
     services.set_fixed(scope, year=_year(year), keys=data.keys, fixed=data.fixed, actor=actor)
-    db.session.commit()
     return _out(scope, year)
 
 
@@ -92,5 +91,4 @@ def publish(year: int, data: PublishIn):
     scope = _scope(data.venue_id)
     actor = require_venue_scope(scope)
     services.publish(scope, year=_year(year), actor=actor)
-    db.session.commit()
     return _out(scope, year)

@@ -83,7 +83,6 @@ def set_fixed(year: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("catalogue.staff", year=year, venue=scope.id))
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("catalogue.staff", year=year, venue=scope.id))
 
@@ -98,6 +97,5 @@ def publish(year: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("catalogue.staff", year=year, venue=scope.id))
-    db.session.commit()
     flash(_("The catalogue is published."), "success")
     return redirect(url_for("catalogue.public", year=year, venue=scope.id))

@@ -140,7 +140,6 @@ def create_resource():
     resource = services.create_resource(venue, data=fields.model_dump(), stream=upload.stream,
                                         filename=upload.filename or "", actor=actor,
                                         upload_dir=current_app.config["UPLOAD_DIR"], max_bytes=uploads.max_bytes())
-    db.session.commit()
     return {"id": resource.id}
 
 
@@ -160,7 +159,6 @@ def patch_resource(resource_id: int, data: ResourcePatch):
     services.update_resource(resource, data=fields, actor=current_user)
     if withdrawn:
         services.withdraw_resource(resource, actor=current_user)
-    db.session.commit()
     return resource_detail(resource)
 
 
@@ -171,7 +169,6 @@ def patch_resource(resource_id: int, data: ResourcePatch):
 def record_play(resource_id: int, data: PlayIn):
     resource = _visible(resource_id)
     counted = services.record_play(resource, user=current_user, device_id=data.device_id, now=utcnow())
-    db.session.commit()
     return {"counted": counted, "plays": queries.play_count(resource.id)}, 201 if counted else 200
 
 
@@ -242,7 +239,6 @@ def create_collection(data: CollectionIn):
         raise Invalid(fields={"venue_id": [_("No such venue.")]})
     actor = require_venue_scope(venue)
     collection = services.create_collection(venue, data=data.model_dump(), actor=actor)
-    db.session.commit()
     return collection_detail(collection)
 
 
@@ -258,7 +254,6 @@ def patch_collection(collection_id: int, data: CollectionPatch):
     collection = _collection(collection_id)
     require_venue_scope(collection.venue)
     services.update_collection(collection, data=data.model_dump(exclude_unset=True), actor=current_user)
-    db.session.commit()
     return collection_detail(collection)
 
 
@@ -337,7 +332,6 @@ def create_brand(data: BrandIn):
         raise Invalid(fields={"venue_id": [_("No such venue.")]})
     actor = require_venue_scope(venue)
     brand = services.create_brand(venue, data=data.model_dump(), actor=actor)
-    db.session.commit()
     return brand_detail(brand)
 
 
@@ -353,7 +347,6 @@ def patch_brand(brand_id: int, data: BrandPatch):
     brand = _brand(brand_id)
     require_venue_scope(brand.venue)
     services.update_brand(brand, data=data.model_dump(exclude_unset=True), actor=current_user)
-    db.session.commit()
     return brand_detail(brand)
 
 
@@ -366,7 +359,6 @@ def attach_activity(brand_id: int, data: AttachIn):
         raise Invalid(fields={"activity_id": [_("No such activity.")]})
     require_venue_scope(activity.venue)
     services.attach_activity(brand, activity, actor=current_user)
-    db.session.commit()
     return brand_detail(brand)
 
 
@@ -379,5 +371,4 @@ def detach_activity(brand_id: int, activity_id: int):
         raise NotFound()
     require_roles(*MANAGE_ROLES)
     services.detach_activity(brand, activity, actor=current_user)
-    db.session.commit()
     return brand_detail(brand)

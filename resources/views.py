@@ -205,7 +205,6 @@ def upload():
                                             max_bytes=uploads.max_bytes())
     except DomainError as err:
         return _staff_page(show_domain_error(None, err))
-    db.session.commit()
     flash(_("Uploaded. It is published once it has been checked (usually within a minute)."), "success")
     return redirect(url_for("resources.resource_page", resource_id=resource.id))
 
@@ -216,7 +215,6 @@ def withdraw(resource_id: int):
     resource = _visible(resource_id)
     require_venue_scope(resource.venue)
     services.withdraw_resource(resource, actor=current_user)
-    db.session.commit()
     flash(_("Withdrawn from the library."), "success")
     return redirect(url_for("resources.staff"))
 
@@ -230,7 +228,6 @@ def create_brand():
         brand = services.create_brand(_venue_from_form(), data=data, actor=current_user)
     except DomainError as err:
         return _staff_page(show_domain_error(None, err))
-    db.session.commit()
     flash(_("Brand created."), "success")
     return redirect(url_for("resources.brand_page", brand_id=brand.id))
 
@@ -249,7 +246,6 @@ def attach_activity(brand_id: int):
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("resources.brand_page", brand_id=brand.id))
-    db.session.commit()
     flash(_("The activity is now part of the brand."), "success")
     return redirect(url_for("resources.brand_page", brand_id=brand.id))
 
@@ -265,7 +261,6 @@ def create_collection():
         collection = services.create_collection(_venue_from_form(), data=data, actor=current_user)
     except DomainError as err:
         return _staff_page(show_domain_error(None, err))
-    db.session.commit()
     flash(_("Collection created."), "success")
     return redirect(url_for("resources.collection_page", collection_id=collection.id))
 
