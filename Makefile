@@ -77,7 +77,7 @@ audit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 
 format: install
 	$(BIN)/ruff check --fix .

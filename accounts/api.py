@@ -34,7 +34,7 @@ class TokenIn(Schema):
         by_code = self.phone is not None or self.sms_code is not None
         if by_password == by_code:
             raise ValueError(_("Send either login and password, or phone and sms_code."))
-        for name in (("login", "password") if by_password else ("phone", "sms_code")):
+        for name in ("login", "password") if by_password else ("phone", "sms_code"):
             if getattr(self, name) is None:
                 raise ValueError(_("%(field)s is required.", field=name))
         return self
@@ -95,12 +95,16 @@ class ResidentIn(Schema):
     name: Annotated[str, Field(max_length=50), _rule(fields.validate_name)]
     phone: Annotated[str, Field(max_length=20), _rule(fields.validate_phone)]
     password: Annotated[str, Field(max_length=128), _rule(fields.validate_password)]
-    birth_year: Annotated[int | None, Field(default=None, ge=1900, le=2100),
-                          _rule(lambda year: services.validate_birth_year(year, utcnow()))]
+    birth_year: Annotated[
+        int | None,
+        Field(default=None, ge=1900, le=2100),
+        _rule(lambda year: services.validate_birth_year(year, utcnow())),
+    ]
     email: Annotated[str | None, Field(default=None, max_length=254), _rule(fields.validate_email)]
     consent: Annotated[bool, Field(default=False, validate_default=True), _rule(services.validate_consent)]
-    sms_code: Annotated[str | None, Field(default=None, max_length=10, validate_default=True),
-                        _rule(services.validate_sms_code_given)]
+    sms_code: Annotated[
+        str | None, Field(default=None, max_length=10, validate_default=True), _rule(services.validate_sms_code_given)
+    ]
 
 
 class ResidentOut(OutSchema):
@@ -133,17 +137,33 @@ class ParticipantList(OutSchema):
 
 def user_out(user) -> UserOut:
     roles = [{"role": g.role.value, "venue_id": g.venue_id} for g in user.grants]
-    return UserOut(id=user.id, name=user.name, card_number=user.card_number, phone=user.phone, email=user.email,
-                   birth_year=user.birth_year, locale=user.locale, suspended_until=user.suspended_until, roles=roles,
-                   consent_required=user.needs_consent(current_app.config["TERMS_VERSION"]))
+    return UserOut(
+        id=user.id,
+        name=user.name,
+        card_number=user.card_number,
+        phone=user.phone,
+        email=user.email,
+        birth_year=user.birth_year,
+        locale=user.locale,
+        suspended_until=user.suspended_until,
+        roles=roles,
+        consent_required=user.needs_consent(current_app.config["TERMS_VERSION"]),
+    )
 
 
 def _address_limit(name: str):
     return lambda: current_app.config[name]
 
 
-@api.endpoint("/auth/token", "POST", body=TokenIn, response=TokenOut, auth=False, errors=(401,),
-              summary="A bearer token for a login (phone, card number or e-mail) and password, or a phone and SMS code")
+@api.endpoint(
+    "/auth/token",
+    "POST",
+    body=TokenIn,
+    response=TokenOut,
+    auth=False,
+    errors=(401,),
+    summary="A bearer token for a login (phone, card number or e-mail) and password, or a phone and SMS code",
+)
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def create_token(data: TokenIn):
     try:
@@ -158,16 +178,29 @@ def create_token(data: TokenIn):
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
 
-@api.endpoint("/auth/sms-code", "POST", body=SmsCodeIn, response=AcceptedOut, status=202, auth=False,
-              summary="Send a one-time SMS code (register, login or reset); the same answer for any phone")
+@api.endpoint(
+    "/auth/sms-code",
+    "POST",
+    body=SmsCodeIn,
+    response=AcceptedOut,
+    status=202,
+    auth=False,
+    summary="Send a one-time SMS code (register, login or reset); the same answer for any phone",
+)
 @limiter.limit(_address_limit("SMS_ADDRESS_LIMIT"))
 def send_sms_code(data: SmsCodeIn):
     codes.request_code(data.phone, data.purpose)
     return AcceptedOut(status="accepted", expires_in_seconds=codes.CODE_MINUTES * 60)
 
 
-@api.endpoint("/auth/password-reset", "POST", body=PasswordResetIn, response=TokenOut, auth=False,
-              summary="Set a new password with a reset code; every other session and token ends")
+@api.endpoint(
+    "/auth/password-reset",
+    "POST",
+    body=PasswordResetIn,
+    response=TokenOut,
+    auth=False,
+    summary="Set a new password with a reset code; every other session and token ends",
+)
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def reset_password(data: PasswordResetIn):
     try:
@@ -179,13 +212,28 @@ def reset_password(data: PasswordResetIn):
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
 
-@api.endpoint("/residents", "POST", body=ResidentIn, response=ResidentOut, status=201, auth=False, errors=(409,),
-              summary="Register a resident (consent required; an SMS code when REGISTRATION_SMS_VERIFY is on)")
+@api.endpoint(
+    "/residents",
+    "POST",
+    body=ResidentIn,
+    response=ResidentOut,
+    status=201,
+    auth=False,
+    errors=(409,),
+    summary="Register a resident (consent required; an SMS code when REGISTRATION_SMS_VERIFY is on)",
+)
 @limiter.limit(_address_limit("REGISTER_ADDRESS_LIMIT"))
 def register(data: ResidentIn):
     try:
-        user = services.sign_up(name=data.name, phone=data.phone, password=data.password, consent=data.consent,
-                                sms_code=data.sms_code, birth_year=data.birth_year, email=data.email)
+        user = services.sign_up(
+            name=data.name,
+            phone=data.phone,
+            password=data.password,
+            consent=data.consent,
+            sms_code=data.sms_code,
+            birth_year=data.birth_year,
+            email=data.email,
+        )
     except codes.CodeRefused:
         transaction.keep_despite_refusal()  # the try counts; nothing else was written
         raise
@@ -203,8 +251,14 @@ def list_participants():
     return {"items": items, "total": len(items), "page": 1}
 
 
-@api.endpoint("/me/participants", "POST", body=ParticipantIn, response=ParticipantOut, status=201,
-              summary="Register a family member")
+@api.endpoint(
+    "/me/participants",
+    "POST",
+    body=ParticipantIn,
+    response=ParticipantOut,
+    status=201,
+    summary="Register a family member",
+)
 def add_participant(data: ParticipantIn):
     participant = services.add_participant(current_user, **data.model_dump())
     return participant

@@ -55,8 +55,7 @@ def code_hash(phone: str, purpose: str, code: str) -> str:
 
 def sms_text(code: str) -> str:
     """The SMS: one 70-character segment, with the network's signature (tested in both languages)."""
-    return _("[CultureNet] Your code: %(code)s, valid for %(n)s minutes. Do not share it.",
-             code=code, n=CODE_MINUTES)
+    return _("[CultureNet] Your code: %(code)s, valid for %(n)s minutes. Do not share it.", code=code, n=CODE_MINUTES)
 
 
 def _serialise_phone(phone: str) -> None:
@@ -78,21 +77,35 @@ def request_code(phone: str, purpose: str, *, now: datetime | None = None) -> tu
     purpose = SmsPurpose(purpose)
     _serialise_phone(phone)
     count, last = db.session.execute(
-        select(sa.func.count(SmsCode.id), sa.func.max(SmsCode.created_at))
-        .where(SmsCode.phone == phone, SmsCode.created_at > now - timedelta(days=1))).one()
+        select(sa.func.count(SmsCode.id), sa.func.max(SmsCode.created_at)).where(
+            SmsCode.phone == phone, SmsCode.created_at > now - timedelta(days=1)
+        )
+    ).one()
     if last is not None and (now - last).total_seconds() < RESEND_SECONDS:
         wait = max(1, math.ceil(RESEND_SECONDS - (now - last).total_seconds()))
-        raise TooSoon(ngettext("Please wait %(num)d second before asking for another code.",
-                               "Please wait %(num)d seconds before asking for another code.", wait),
-                      retry_after_seconds=wait)
+        raise TooSoon(
+            ngettext(
+                "Please wait %(num)d second before asking for another code.",
+                "Please wait %(num)d seconds before asking for another code.",
+                wait,
+            ),
+            retry_after_seconds=wait,
+        )
     if count >= DAILY_SENDS:
         raise DailyLimit()
-    registered = db.session.execute(
-        select(User.id).where(User.phone == phone, User.is_active.is_(True))).first() is not None
+    registered = (
+        db.session.execute(select(User.id).where(User.phone == phone, User.is_active.is_(True))).first() is not None
+    )
     send = registered != (purpose == SmsPurpose.register)
     code = f"{secrets.randbelow(10**6):06d}"
-    row = SmsCode(phone=phone, purpose=purpose, code_hash=code_hash(phone, purpose, code), is_sent=send,
-                  created_at=now, expires_at=now + timedelta(minutes=CODE_MINUTES))
+    row = SmsCode(
+        phone=phone,
+        purpose=purpose,
+        code_hash=code_hash(phone, purpose, code),
+        is_sent=send,
+        created_at=now,
+        expires_at=now + timedelta(minutes=CODE_MINUTES),
+    )
     db.session.add(row)
     db.session.flush()
     if send:
@@ -110,28 +123,42 @@ def use_code(phone: str, purpose: str, code: str | None, *, now: datetime | None
     now = now or utcnow()
     code = (code or "").strip()
     latest = db.session.scalar(
-        select(SmsCode.id).where(SmsCode.phone == phone, SmsCode.purpose == SmsPurpose(purpose))
-        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc()).limit(1))
+        select(SmsCode.id)
+        .where(SmsCode.phone == phone, SmsCode.purpose == SmsPurpose(purpose))
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+    )
     if latest is None:
         raise _refused(_("Ask for a code first."))
     taken = db.session.execute(
         sa.update(SmsCode)
-        .where(SmsCode.id == latest, SmsCode.used_at.is_(None), SmsCode.expires_at > now,
-               SmsCode.tries < SmsCode.MAX_TRIES)
-        .values(tries=SmsCode.tries + 1).returning(SmsCode.tries, SmsCode.code_hash)
-        .execution_options(synchronize_session=False)).first()
+        .where(
+            SmsCode.id == latest, SmsCode.used_at.is_(None), SmsCode.expires_at > now, SmsCode.tries < SmsCode.MAX_TRIES
+        )
+        .values(tries=SmsCode.tries + 1)
+        .returning(SmsCode.tries, SmsCode.code_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
     if taken is None:
         raise _refused(_("This code has expired or has been used up. Ask for a new one."))
-    if not (len(code) == 6 and code.isdigit() and hmac.compare_digest(taken.code_hash,
-                                                                      code_hash(phone, purpose, code))):
+    if not (
+        len(code) == 6 and code.isdigit() and hmac.compare_digest(taken.code_hash, code_hash(phone, purpose, code))
+    ):
         left = SmsCode.MAX_TRIES - taken.tries
         if left == 0:
             raise _refused(_("The code is not correct, and it cannot be tried again. Ask for a new one."))
-        raise _refused(ngettext("The code is not correct. %(num)d more try.",
-                                "The code is not correct. %(num)d more tries.", left), tries_left=left)
+        raise _refused(
+            ngettext(
+                "The code is not correct. %(num)d more try.", "The code is not correct. %(num)d more tries.", left
+            ),
+            tries_left=left,
+        )
     used = db.session.execute(
-        sa.update(SmsCode).where(SmsCode.id == latest, SmsCode.used_at.is_(None)).values(used_at=now)
-        .execution_options(synchronize_session=False))
+        sa.update(SmsCode)
+        .where(SmsCode.id == latest, SmsCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if used.rowcount != 1:
         raise _refused(_("This code has expired or has been used up. Ask for a new one."))
 

@@ -82,10 +82,12 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 
-    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
-                                                     lazy="selectin", foreign_keys="RoleGrant.user_id")
-    participants: Mapped[list["Participant"]] = relationship(back_populates="user", cascade="all, delete-orphan",
-                                                             order_by="Participant.id")
+    grants: Mapped[list["RoleGrant"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin", foreign_keys="RoleGrant.user_id"
+    )
+    participants: Mapped[list["Participant"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Participant.id"
+    )
 
     # Flask-Login protocol
     is_authenticated = True

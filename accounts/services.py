@@ -40,12 +40,18 @@ class Duplicate(DomainError):
     status = 409
 
 
-def registration_problems(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
-                          now: datetime) -> dict[str, list[str]]:
+def registration_problems(
+    *, name: str, phone: str, password: str, birth_year: int | None, email: str | None, now: datetime
+) -> dict[str, list[str]]:
     """Every field error of a registration at once (a page shows them all, not one per attempt)."""
     fields: dict[str, list[str]] = {}
-    checks = [lambda: validate_name(name), lambda: validate_phone(phone), lambda: validate_password(password),
-              lambda: validate_birth_year(birth_year, now), lambda: validate_email(email)]
+    checks = [
+        lambda: validate_name(name),
+        lambda: validate_phone(phone),
+        lambda: validate_password(password),
+        lambda: validate_birth_year(birth_year, now),
+        lambda: validate_email(email),
+    ]
     for check in checks:
         try:
             check()
@@ -65,25 +71,51 @@ def validate_sms_code_given(sms_code: str | None, verify_phone: bool | None = No
         raise Invalid(fields={"sms_code": [_("Enter the code we sent to your phone.")]})
 
 
-def register_resident(*, name: str, phone: str, password: str, birth_year: int | None = None,
-                      email: str | None = None, locale: str = "zh_CN", now: datetime | None = None) -> User:
+def register_resident(
+    *,
+    name: str,
+    phone: str,
+    password: str,
+    birth_year: int | None = None,
+    email: str | None = None,
+    locale: str = "zh_CN",
+    now: datetime | None = None,
+) -> User:
     """Create a resident with a one-card number and a `self` participant (also the counter and seed path:
     staff record the resident's consent to the current terms on paper, so it is stored as given).
 
     Raises `Invalid` with every field error at once, `Duplicate` when the phone or e-mail is taken.
     """
     now = now or utcnow()
-    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
-                                   email=email, now=now)
+    fields = registration_problems(
+        name=name, phone=phone, password=password, birth_year=birth_year, email=email, now=now
+    )
     if fields:
         raise Invalid(fields=fields)
-    return _create_resident(name=name.strip(), phone=normalise_phone(phone), password=password,
-                            birth_year=birth_year, email=validate_email(email), locale=locale, now=now)
+    return _create_resident(
+        name=name.strip(),
+        phone=normalise_phone(phone),
+        password=password,
+        birth_year=birth_year,
+        email=validate_email(email),
+        locale=locale,
+        now=now,
+    )
 
 
-def sign_up(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
-            birth_year: int | None = None, email: str | None = None, locale: str = "zh_CN",
-            verify_phone: bool | None = None, now: datetime | None = None) -> User:
+def sign_up(
+    *,
+    name: str,
+    phone: str,
+    password: str,
+    consent: bool,
+    sms_code: str | None = None,
+    birth_year: int | None = None,
+    email: str | None = None,
+    locale: str = "zh_CN",
+    verify_phone: bool | None = None,
+    now: datetime | None = None,
+) -> User:
     """Self-service registration (page and API): `register_resident` plus consent to the 用户协议 and
     隐私政策, and, when REGISTRATION_SMS_VERIFY is on (`verify_phone`), the phone proven by a code.
 
@@ -92,28 +124,48 @@ def sign_up(*, name: str, phone: str, password: str, consent: bool, sms_code: st
     """
     now = now or utcnow()
     verify = _verifies_phone(verify_phone)
-    fields = sign_up_problems(name=name, phone=phone, password=password, consent=consent, sms_code=sms_code,
-                              birth_year=birth_year, email=email, verify_phone=verify, now=now)
+    fields = sign_up_problems(
+        name=name,
+        phone=phone,
+        password=password,
+        consent=consent,
+        sms_code=sms_code,
+        birth_year=birth_year,
+        email=email,
+        verify_phone=verify,
+        now=now,
+    )
     if fields:
         raise Invalid(fields=fields)
     phone, email = normalise_phone(phone), validate_email(email)
     _refuse_taken(phone, email)
     if verify:
         codes.use_code(phone, SmsPurpose.register, sms_code, now=now)
-    return _create_resident(name=name.strip(), phone=phone, password=password, birth_year=birth_year,
-                            email=email, locale=locale, now=now)
+    return _create_resident(
+        name=name.strip(), phone=phone, password=password, birth_year=birth_year, email=email, locale=locale, now=now
+    )
 
 
 def _verifies_phone(verify_phone: bool | None) -> bool:
     return current_app.config.get("REGISTRATION_SMS_VERIFY", True) if verify_phone is None else verify_phone
 
 
-def sign_up_problems(*, name: str, phone: str, password: str, consent: bool, sms_code: str | None = None,
-                     birth_year: int | None = None, email: str | None = None, verify_phone: bool | None = None,
-                     now: datetime | None = None) -> dict[str, list[str]]:
+def sign_up_problems(
+    *,
+    name: str,
+    phone: str,
+    password: str,
+    consent: bool,
+    sms_code: str | None = None,
+    birth_year: int | None = None,
+    email: str | None = None,
+    verify_phone: bool | None = None,
+    now: datetime | None = None,
+) -> dict[str, list[str]]:
     """Every field error of a self-service registration at once (before any code is tried)."""
-    fields = registration_problems(name=name, phone=phone, password=password, birth_year=birth_year,
-                                   email=email, now=now or utcnow())
+    fields = registration_problems(
+        name=name, phone=phone, password=password, birth_year=birth_year, email=email, now=now or utcnow()
+    )
     for check in (lambda: validate_consent(consent), lambda: validate_sms_code_given(sms_code, verify_phone)):
         try:
             check()
@@ -131,12 +183,21 @@ def _refuse_taken(phone: str, email: str | None) -> None:
         raise Duplicate(DUPLICATE)
 
 
-def _create_resident(*, name: str, phone: str, password: str, birth_year: int | None, email: str | None,
-                     locale: str, now: datetime) -> User:
+def _create_resident(
+    *, name: str, phone: str, password: str, birth_year: int | None, email: str | None, locale: str, now: datetime
+) -> User:
     _refuse_taken(phone, email)
-    user = User(name=name, phone=phone, email=email, password_hash=hash_password(password),
-                birth_year=birth_year, locale=locale, created_at=now,
-                terms_version=current_app.config["TERMS_VERSION"], terms_accepted_at=now)
+    user = User(
+        name=name,
+        phone=phone,
+        email=email,
+        password_hash=hash_password(password),
+        birth_year=birth_year,
+        locale=locale,
+        created_at=now,
+        terms_version=current_app.config["TERMS_VERSION"],
+        terms_accepted_at=now,
+    )
     user.participants.append(Participant(name=name, birth_year=birth_year, relation=Relation.self))
     session = db.session
     session.add(user)
@@ -162,8 +223,12 @@ def look_up_resident(login: str, *, actor: User, purpose: str) -> User | None:
         raise Forbidden()
     user = find_by_login(login)
     resident = user if user is not None and user.is_resident and user.is_active else None
-    audit.record(actor, "resident.lookup", ("users", resident.id if resident else None),
-                 {"purpose": purpose, "found": resident is not None})
+    audit.record(
+        actor,
+        "resident.lookup",
+        ("users", resident.id if resident else None),
+        {"purpose": purpose, "found": resident is not None},
+    )
     return resident
 
 
@@ -183,9 +248,16 @@ def change_password(user: User, *, current: str, new: str, now: datetime | None 
     signin.set_password(user, new, now or utcnow())
 
 
-def add_participant(user: User, *, name: str, birth_year: int | None, relation: str,
-                    gender: str | None = None, id_number: str | None = None,
-                    now: datetime | None = None) -> Participant:
+def add_participant(
+    user: User,
+    *,
+    name: str,
+    birth_year: int | None,
+    relation: str,
+    gender: str | None = None,
+    id_number: str | None = None,
+    now: datetime | None = None,
+) -> Participant:
     """Register a family member under `user`; at most 10, and `self` exists once already."""
     name = (name or "").strip()
     fields = {}
@@ -200,8 +272,14 @@ def add_participant(user: User, *, name: str, birth_year: int | None, relation: 
     validate_birth_year(birth_year, now or utcnow())
     if len(user.participants) >= 10:
         raise DomainError(_("You can register at most 10 family members."), code="limit_reached")
-    participant = Participant(user=user, name=name, birth_year=birth_year, relation=Relation(relation),
-                              gender=gender or None, id_number=(id_number or "").upper() or None)
+    participant = Participant(
+        user=user,
+        name=name,
+        birth_year=birth_year,
+        relation=Relation(relation),
+        gender=gender or None,
+        id_number=(id_number or "").upper() or None,
+    )
     db.session.add(participant)
     db.session.flush()
     return participant
@@ -212,8 +290,9 @@ def _valid_id_number(value: str) -> bool:
     return len(value) == 18 and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X")
 
 
-def create_user(*, login: str, password: str, name: str | None = None, role: str = "resident",
-                venue=None, actor: User | None = None) -> User:
+def create_user(
+    *, login: str, password: str, name: str | None = None, role: str = "resident", venue=None, actor: User | None = None
+) -> User:
     """An account from the CLI or an admin: a resident (login is a phone) or a scoped staff account."""
     if role == "resident":
         return register_resident(name=name or login, phone=login, password=password)
@@ -225,8 +304,11 @@ def create_user(*, login: str, password: str, name: str | None = None, role: str
     user = find_by_login(login)
     if user is None:
         phone = normalise_phone(login)
-        kwargs = {"phone": phone} if PHONE_RE.match(phone) else (
-            {"email": login.lower()} if "@" in login else {"login": login})
+        kwargs = (
+            {"phone": phone}
+            if PHONE_RE.match(phone)
+            else ({"email": login.lower()} if "@" in login else {"login": login})
+        )
         user = User(name=name or login, password_hash=hash_password(password), **kwargs)
         db.session.add(user)
     else:
@@ -262,13 +344,23 @@ def export_personal_data(user: User) -> dict:
     """Everything we hold about `user` (PIPL), including what other packages contribute by signal."""
     data = {
         "account": {
-            "name": user.name, "phone": user.phone, "email": user.email, "card_number": user.card_number,
-            "birth_year": user.birth_year, "locale": user.locale, "created_at": user.created_at.isoformat(),
+            "name": user.name,
+            "phone": user.phone,
+            "email": user.email,
+            "card_number": user.card_number,
+            "birth_year": user.birth_year,
+            "locale": user.locale,
+            "created_at": user.created_at.isoformat(),
             "suspended_until": user.suspended_until.isoformat() if user.suspended_until else None,
         },
         "participants": [
-            {"name": p.name, "birth_year": p.birth_year, "relation": p.relation.value,
-             "gender": p.gender.value if p.gender else None, "id_number": p.id_number}
+            {
+                "name": p.name,
+                "birth_year": p.birth_year,
+                "relation": p.relation.value,
+                "gender": p.gender.value if p.gender else None,
+                "id_number": p.id_number,
+            }
             for p in user.participants
         ],
         "roles": [{"role": g.role.value, "venue_id": g.venue_id} for g in user.grants],

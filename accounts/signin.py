@@ -98,15 +98,16 @@ def _reserve_attempt(key: str, now: datetime) -> int:
     db.session.execute(insert(table).values(key=key, failures=0, updated_at=now).on_conflict_do_nothing())
     lock_ended = LoginThrottle.locked_until.is_not(None)
     count = sa.case((lock_ended, 1), else_=LoginThrottle.failures + 1)
-    lock_until = sa.literal(now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
-                            LoginThrottle.locked_until.type)
+    lock_until = sa.literal(
+        now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]), LoginThrottle.locked_until.type
+    )
     failures = db.session.scalar(
         sa.update(LoginThrottle)
-        .where(LoginThrottle.key == key,
-               or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
-        .values(failures=count, locked_until=sa.case((count >= limit, lock_until), else_=sa.null()),
-                updated_at=now)
-        .returning(LoginThrottle.failures).execution_options(synchronize_session=False))
+        .where(LoginThrottle.key == key, or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
+        .values(failures=count, locked_until=sa.case((count >= limit, lock_until), else_=sa.null()), updated_at=now)
+        .returning(LoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    )
     if failures is None:
         row = db.session.get(LoginThrottle, key, populate_existing=True)
         raise _locked(row.locked_until, now)
@@ -114,9 +115,12 @@ def _reserve_attempt(key: str, now: datetime) -> int:
 
 
 def _clear_attempts(key: str, now: datetime) -> None:
-    db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.key == key)
-                       .values(failures=0, locked_until=None, updated_at=now)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .values(failures=0, locked_until=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _failed(failures: int) -> "LoginFailed":
@@ -124,24 +128,38 @@ def _failed(failures: int) -> "LoginFailed":
     left = max(0, limit - failures)
     if left == 0:
         minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
-        return LoginFailed(ngettext("The login or password is not correct. Sign-in is now locked for %(num)d "
-                                    "minute; you can also sign in with an SMS code or reset the password.",
-                                    "The login or password is not correct. Sign-in is now locked for %(num)d "
-                                    "minutes; you can also sign in with an SMS code or reset the password.",
-                                    minutes), tries_left=0)
+        return LoginFailed(
+            ngettext(
+                "The login or password is not correct. Sign-in is now locked for %(num)d "
+                "minute; you can also sign in with an SMS code or reset the password.",
+                "The login or password is not correct. Sign-in is now locked for %(num)d "
+                "minutes; you can also sign in with an SMS code or reset the password.",
+                minutes,
+            ),
+            tries_left=0,
+        )
     if failures >= limit - 1:  # the last tries before the lock say how many are left
-        return LoginFailed(ngettext("The login or password is not correct. %(num)d more try before sign-in "
-                                    "is locked.",
-                                    "The login or password is not correct. %(num)d more tries before "
-                                    "sign-in is locked.", left), tries_left=left)
+        return LoginFailed(
+            ngettext(
+                "The login or password is not correct. %(num)d more try before sign-in is locked.",
+                "The login or password is not correct. %(num)d more tries before sign-in is locked.",
+                left,
+            ),
+            tries_left=left,
+        )
     return LoginFailed()
 
 
 def _locked(locked_until: datetime, now: datetime) -> AccountLocked:
     minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-    return AccountLocked(ngettext("Too many failed attempts. Try again in %(num)d minute.",
-                                  "Too many failed attempts. Try again in %(num)d minutes.", minutes),
-                         retry_after_minutes=minutes)
+    return AccountLocked(
+        ngettext(
+            "Too many failed attempts. Try again in %(num)d minute.",
+            "Too many failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        ),
+        retry_after_minutes=minutes,
+    )
 
 
 def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = None) -> User:
@@ -195,11 +213,17 @@ def set_password(user: User, new_password: str, now: datetime) -> None:
 def _mail_slot(key: str, now: datetime) -> bool:
     """Take the once-a-minute slot of `key` (a `login_throttles` row whose `updated_at` is the last send)."""
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(insert(LoginThrottle.__table__)
-                       .values(key=key, failures=0, updated_at=now - timedelta(days=1)).on_conflict_do_nothing())
+    db.session.execute(
+        insert(LoginThrottle.__table__)
+        .values(key=key, failures=0, updated_at=now - timedelta(days=1))
+        .on_conflict_do_nothing()
+    )
     taken = db.session.execute(
-        sa.update(LoginThrottle).where(LoginThrottle.key == key, LoginThrottle.updated_at <= now - timedelta(minutes=1))
-        .values(updated_at=now).execution_options(synchronize_session=False))
+        sa.update(LoginThrottle)
+        .where(LoginThrottle.key == key, LoginThrottle.updated_at <= now - timedelta(minutes=1))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return taken.rowcount == 1
 
 
@@ -220,13 +244,21 @@ def request_password_reset_email(email: str, *, link_for: Callable[[str], str], 
         return
     token = _reset_serializer().dumps({"uid": user.id, "v": user.session_version})
     minutes = current_app.config["PASSWORD_RESET_LINK_MINUTES"]
-    body = "\n\n".join([
-        _("Someone (we hope you) asked to set a new password for your CultureNet account."),
-        _("Open this link within %(n)s minutes to choose a new password:", n=minutes), link_for(token),
-        _("If it was not you, ignore this e-mail: your password stays as it is."),
-    ])
-    send_email_after_commit(db.session, address, _("Set a new CultureNet password"), body,
-                            key=f"password-reset:{user.id}:{user.session_version}")
+    body = "\n\n".join(
+        [
+            _("Someone (we hope you) asked to set a new password for your CultureNet account."),
+            _("Open this link within %(n)s minutes to choose a new password:", n=minutes),
+            link_for(token),
+            _("If it was not you, ignore this e-mail: your password stays as it is."),
+        ]
+    )
+    send_email_after_commit(
+        db.session,
+        address,
+        _("Set a new CultureNet password"),
+        body,
+        key=f"password-reset:{user.id}:{user.session_version}",
+    )
 
 
 class ResetLinkInvalid(DomainError):

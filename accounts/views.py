@@ -35,7 +35,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 @bp.app_context_processor
 def _labels():
     from accounts.models import RELATION_LABELS
@@ -70,8 +69,15 @@ def _ask_for_consent():
     return None
 
 
-CONSENT_FREE = {None, "static", "accounts.consent", "accounts.terms", "accounts.privacy", "accounts.logout",
-                "core.healthz"}
+CONSENT_FREE = {
+    None,
+    "static",
+    "accounts.consent",
+    "accounts.terms",
+    "accounts.privacy",
+    "accounts.logout",
+    "core.healthz",
+}
 
 
 def _code_sent(form, purpose: str) -> int:
@@ -80,8 +86,10 @@ def _code_sent(form, purpose: str) -> int:
         codes.request_code(form.phone.data or "", purpose)
     except DomainError as err:
         return show_domain_error(form, err)
-    flash(_("If this phone can use it, a code is on its way. It is valid for %(n)s minutes.",
-            n=codes.CODE_MINUTES), "info")
+    flash(
+        _("If this phone can use it, a code is on its way. It is valid for %(n)s minutes.", n=codes.CODE_MINUTES),
+        "info",
+    )
     return 200
 
 
@@ -151,8 +159,7 @@ def password_reset():
                 transaction.keep_despite_refusal()  # a wrong code counts its try; nothing else was written
                 status = show_domain_error(form, err)
             else:
-                flash(_("Your new password is set, and every device has been signed out. Please sign in."),
-                      "success")
+                flash(_("Your new password is set, and every device has been signed out. Please sign in."), "success")
                 return redirect(url_for("accounts.login"))
     elif form.is_submitted():
         status = 422
@@ -170,8 +177,13 @@ def password_reset_email():
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
-            flash(_("If an account has this address, we have e-mailed it a link. It is valid for %(n)s minutes.",
-                    n=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
+            flash(
+                _(
+                    "If an account has this address, we have e-mailed it a link. It is valid for %(n)s minutes.",
+                    n=current_app.config["PASSWORD_RESET_LINK_MINUTES"],
+                ),
+                "info",
+            )
             return redirect(url_for("accounts.login"))
     elif form.is_submitted():
         status = 422
@@ -242,10 +254,16 @@ def register():
         return render_template("accounts/register.html", form=form), status
     if form.validate_on_submit():
         try:
-            user = services.sign_up(name=form.name.data, phone=form.phone.data, password=form.password.data,
-                                    consent=form.consent.data, sms_code=form.sms_code.data,
-                                    birth_year=form.birth_year.data, email=form.email.data,
-                                    locale=request.cookies.get("lang") or "zh_CN")
+            user = services.sign_up(
+                name=form.name.data,
+                phone=form.phone.data,
+                password=form.password.data,
+                consent=form.consent.data,
+                sms_code=form.sms_code.data,
+                birth_year=form.birth_year.data,
+                email=form.email.data,
+                locale=request.cookies.get("lang") or "zh_CN",
+            )
         except DomainError as err:
             transaction.keep_despite_refusal()  # only a refused code's try can have been written
             status = show_domain_error(form, err)
@@ -267,10 +285,15 @@ def _without_errors(form):
 
 def _add_service_problems(form) -> None:
     """Show the service's field errors beside the form's own, so every problem shows at once."""
-    problems = services.sign_up_problems(name=form.name.data or "", phone=form.phone.data or "",
-                                         password=form.password.data or "", consent=form.consent.data,
-                                         sms_code=form.sms_code.data, birth_year=form.birth_year.data,
-                                         email=form.email.data)
+    problems = services.sign_up_problems(
+        name=form.name.data or "",
+        phone=form.phone.data or "",
+        password=form.password.data or "",
+        consent=form.consent.data,
+        sms_code=form.sms_code.data,
+        birth_year=form.birth_year.data,
+        email=form.email.data,
+    )
     for name, messages in problems.items():
         field = getattr(form, name)
         if not field.errors:
@@ -280,8 +303,12 @@ def _add_service_problems(form) -> None:
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("accounts/account.html", participant_form=ParticipantForm(),
-                           password_form=PasswordChangeForm(), delete_form=DeleteAccountForm())
+    return render_template(
+        "accounts/account.html",
+        participant_form=ParticipantForm(),
+        password_form=PasswordChangeForm(),
+        delete_form=DeleteAccountForm(),
+    )
 
 
 @bp.post("/account/participants")
@@ -290,9 +317,14 @@ def add_participant():
     form = ParticipantForm()
     if form.validate_on_submit():
         try:
-            services.add_participant(current_user, name=form.name.data, birth_year=form.birth_year.data,
-                                     relation=form.relation.data, gender=form.gender.data or None,
-                                     id_number=form.id_number.data or None)
+            services.add_participant(
+                current_user,
+                name=form.name.data,
+                birth_year=form.birth_year.data,
+                relation=form.relation.data,
+                gender=form.gender.data or None,
+                id_number=form.id_number.data or None,
+            )
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
@@ -300,8 +332,12 @@ def add_participant():
             return redirect(url_for("accounts.account"))
     else:
         status = 422
-    return render_template("accounts/account.html", participant_form=form, password_form=PasswordChangeForm(),
-                           delete_form=DeleteAccountForm()), status
+    return render_template(
+        "accounts/account.html",
+        participant_form=form,
+        password_form=PasswordChangeForm(),
+        delete_form=DeleteAccountForm(),
+    ), status
 
 
 @bp.post("/account/password")
@@ -318,8 +354,9 @@ def change_password():
             login_user(current_user._get_current_object())  # keep this session on the new version
             flash(_("Password changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", participant_form=ParticipantForm(), password_form=form,
-                           delete_form=DeleteAccountForm()), status
+    return render_template(
+        "accounts/account.html", participant_form=ParticipantForm(), password_form=form, delete_form=DeleteAccountForm()
+    ), status
 
 
 @bp.get("/account/data.json")
@@ -327,8 +364,11 @@ def change_password():
 def download_data():
     data = services.export_personal_data(current_user)
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=culturenet-my-data.json"})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": "attachment; filename=culturenet-my-data.json"},
+    )
 
 
 @bp.post("/account/delete")
@@ -341,5 +381,9 @@ def delete_account():
         flash(_("Your account has been deleted. Your personal data is gone."), "info")
         return redirect(url_for("venues.index"))
     form.password.errors = [*form.password.errors, _("The password is not correct.")]
-    return render_template("accounts/account.html", participant_form=ParticipantForm(),
-                           password_form=PasswordChangeForm(), delete_form=form), 422
+    return render_template(
+        "accounts/account.html",
+        participant_form=ParticipantForm(),
+        password_form=PasswordChangeForm(),
+        delete_form=form,
+    ), 422

@@ -147,8 +147,20 @@ class ReasonIn(Schema):
 
 def detail(activity: Activity) -> ActivityDetail:
     data = ActivityOut.model_validate(activity).model_dump()
-    extra = {k: getattr(activity, k) for k in ("description", "gender", "is_real_name_required", "has_waiting_list",
-                                                 "room_id", "place", "cancel_hours", "reserved_quota", "quota_rule")}
+    extra = {
+        k: getattr(activity, k)
+        for k in (
+            "description",
+            "gender",
+            "is_real_name_required",
+            "has_waiting_list",
+            "room_id",
+            "place",
+            "cancel_hours",
+            "reserved_quota",
+            "quota_rule",
+        )
+    }
     sessions = [SessionOut.model_validate(s) for s in activity.sessions]
     return ActivityDetail(**data, **extra, sessions=sessions)
 
@@ -163,49 +175,84 @@ def _managed(activity_id: int) -> Activity:
     return activity
 
 
-@api.endpoint("/activities", query=ActivityQuery, response=Page[ActivityOut], auth=False,
-              errors=ERRORS,
-              summary="Published activities, filtered by venue subtree, district, kind, category, dates, age, text")
+@api.endpoint(
+    "/activities",
+    query=ActivityQuery,
+    response=Page[ActivityOut],
+    auth=False,
+    errors=ERRORS,
+    summary="Published activities, filtered by venue subtree, district, kind, category, dates, age, text",
+)
 def list_activities(params: ActivityQuery):
-    filters = ActivityFilters(venue_id=params.venue, district=params.district, kind=params.kind,
-                              category=params.category, from_on=params.from_, to_on=params.to, age=params.age,
-                              q=params.q)
+    filters = ActivityFilters(
+        venue_id=params.venue,
+        district=params.district,
+        kind=params.kind,
+        category=params.category,
+        from_on=params.from_,
+        to_on=params.to,
+        age=params.age,
+        q=params.q,
+    )
     return paginate(activity_select(filters, utcnow()), params.page)
 
 
-@api.endpoint("/activities/<int:activity_id>", response=ActivityDetail, auth=False,
-              errors=ERRORS,
-              summary="One activity with its sessions and seats left")
+@api.endpoint(
+    "/activities/<int:activity_id>",
+    response=ActivityDetail,
+    auth=False,
+    errors=ERRORS,
+    summary="One activity with its sessions and seats left",
+)
 def get_activity(activity_id: int):
     return detail(_visible(activity_id))
 
 
-@api.endpoint("/activities", "POST", body=ActivityIn, response=ActivityDetail, status=201,
-              errors=ERRORS,
-              summary="Staff: create a draft activity at a venue in scope")
+@api.endpoint(
+    "/activities",
+    "POST",
+    body=ActivityIn,
+    response=ActivityDetail,
+    status=201,
+    errors=ERRORS,
+    summary="Staff: create a draft activity at a venue in scope",
+)
 def create_activity(data: ActivityIn):
     venue = db.session.get(Venue, data.venue_id)
     if venue is None:
         raise NotFound()
     actor = require_venue_scope(venue)
-    activity = services.create_activity(venue, data=data.model_dump(exclude={"venue_id"}, exclude_none=True),
-                                        actor=actor)
+    activity = services.create_activity(
+        venue, data=data.model_dump(exclude={"venue_id"}, exclude_none=True), actor=actor
+    )
     return detail(activity)
 
 
-@api.endpoint("/activities/<int:activity_id>", "PATCH", body=ActivityFields, response=ActivityDetail,
-              errors=ERRORS,
-              summary="Staff: edit an activity; a published one keeps its bookings")
+@api.endpoint(
+    "/activities/<int:activity_id>",
+    "PATCH",
+    body=ActivityFields,
+    response=ActivityDetail,
+    errors=ERRORS,
+    summary="Staff: edit an activity; a published one keeps its bookings",
+)
 def update_activity(activity_id: int, data: ActivityFields):
     activity = _managed(activity_id)
-    services.update_activity(activity, data=data.model_dump(exclude_unset=True), actor=require_venue_scope(
-        activity.venue))
+    services.update_activity(
+        activity, data=data.model_dump(exclude_unset=True), actor=require_venue_scope(activity.venue)
+    )
     return detail(activity)
 
 
-@api.endpoint("/activities/<int:activity_id>/sessions", "POST", body=SessionIn, response=SessionList, status=201,
-              errors=ERRORS,
-              summary="Staff: add one session, or a weekly pattern with exception dates")
+@api.endpoint(
+    "/activities/<int:activity_id>/sessions",
+    "POST",
+    body=SessionIn,
+    response=SessionList,
+    status=201,
+    errors=ERRORS,
+    summary="Staff: add one session, or a weekly pattern with exception dates",
+)
 def add_sessions(activity_id: int, data: SessionIn):
     activity = _managed(activity_id)
     actor = require_venue_scope(activity.venue)
@@ -213,13 +260,29 @@ def add_sessions(activity_id: int, data: SessionIn):
         w = data.weekly
         if any(not 0 <= d <= 6 for d in w.weekdays):
             raise Invalid(fields={"weekly.weekdays": [_weekday_message()]})
-        sessions = services.add_weekly_sessions(activity, first_on=w.first_on, until_on=w.until_on,
-                                                weekdays=w.weekdays, starts=w.starts, ends=w.ends,
-                                                except_on=w.except_on, actor=actor, room_id=data.room_id,
-                                                capacity=data.capacity)
+        sessions = services.add_weekly_sessions(
+            activity,
+            first_on=w.first_on,
+            until_on=w.until_on,
+            weekdays=w.weekdays,
+            starts=w.starts,
+            ends=w.ends,
+            except_on=w.except_on,
+            actor=actor,
+            room_id=data.room_id,
+            capacity=data.capacity,
+        )
     elif data.starts_at and data.ends_at:
-        sessions = [services.add_session(activity, starts_at=data.starts_at, ends_at=data.ends_at, actor=actor,
-                                         room_id=data.room_id, capacity=data.capacity)]
+        sessions = [
+            services.add_session(
+                activity,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                actor=actor,
+                room_id=data.room_id,
+                capacity=data.capacity,
+            )
+        ]
     else:
         raise Invalid(fields={"starts_at": [_required()]})
     return {"items": [SessionOut.model_validate(s) for s in sessions], "total": len(sessions), "page": 1}
@@ -233,16 +296,27 @@ def _weekday_message() -> str:
     return _("Weekdays are numbers from 0 (Monday) to 6 (Sunday).")
 
 
-@api.endpoint("/activities/<int:activity_id>/publish", "POST", response=ActivityDetail, errors=ERRORS,
-              summary="Staff: publish a draft")
+@api.endpoint(
+    "/activities/<int:activity_id>/publish",
+    "POST",
+    response=ActivityDetail,
+    errors=ERRORS,
+    summary="Staff: publish a draft",
+)
 def publish(activity_id: int):
     activity = _managed(activity_id)
     services.publish_activity(activity, actor=require_venue_scope(activity.venue))
     return detail(activity)
 
 
-@api.endpoint("/activities/<int:activity_id>/cancel", "POST", body=ReasonIn, response=ActivityDetail, errors=ERRORS,
-              summary="Staff: cancel an activity and every booking of it")
+@api.endpoint(
+    "/activities/<int:activity_id>/cancel",
+    "POST",
+    body=ReasonIn,
+    response=ActivityDetail,
+    errors=ERRORS,
+    summary="Staff: cancel an activity and every booking of it",
+)
 def cancel(activity_id: int, data: ReasonIn):
     activity = _managed(activity_id)
     services.cancel_activity(activity, reason=data.reason, actor=require_venue_scope(activity.venue))
@@ -253,16 +327,28 @@ def _session(session_id: int):
     return loaders.managed_session(session_id)
 
 
-@api.endpoint("/sessions/<int:session_id>/move", "POST", body=MoveIn, response=SessionOut, errors=ERRORS,
-              summary="Staff: move a session (its room and everyone booked follow)")
+@api.endpoint(
+    "/sessions/<int:session_id>/move",
+    "POST",
+    body=MoveIn,
+    response=SessionOut,
+    errors=ERRORS,
+    summary="Staff: move a session (its room and everyone booked follow)",
+)
 def move_session(session_id: int, data: MoveIn):
     session, actor = _session(session_id)
     services.move_session(session, starts_at=data.starts_at, ends_at=data.ends_at, actor=actor)
     return SessionOut.model_validate(session)
 
 
-@api.endpoint("/sessions/<int:session_id>/cancel", "POST", body=ReasonIn, response=SessionOut, errors=ERRORS,
-              summary="Staff: cancel one session")
+@api.endpoint(
+    "/sessions/<int:session_id>/cancel",
+    "POST",
+    body=ReasonIn,
+    response=SessionOut,
+    errors=ERRORS,
+    summary="Staff: cancel one session",
+)
 def cancel_session(session_id: int, data: ReasonIn):
     session, actor = _session(session_id)
     services.cancel_session(session, reason=data.reason, actor=actor)

@@ -120,13 +120,15 @@ class Activity(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ActivityKind] = mapped_column(sa.Enum(ActivityKind, native_enum=False, length=20))
-    status: Mapped[ActivityStatus] = mapped_column(sa.Enum(ActivityStatus, native_enum=False, length=20),
-                                                   default=ActivityStatus.draft)
+    status: Mapped[ActivityStatus] = mapped_column(
+        sa.Enum(ActivityStatus, native_enum=False, length=20), default=ActivityStatus.draft
+    )
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"), index=True)
     room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"))
     place: Mapped[str] = mapped_column(sa.String(100), default="")
-    category: Mapped[Category] = mapped_column(sa.Enum(Category, native_enum=False, length=20),
-                                               default=Category.general)
+    category: Mapped[Category] = mapped_column(
+        sa.Enum(Category, native_enum=False, length=20), default=Category.general
+    )
     title: Mapped[str] = mapped_column(sa.String(100))
     summary: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
@@ -136,8 +138,7 @@ class Activity(db.Model):
     age_max: Mapped[int | None]
     gender: Mapped[str | None] = mapped_column(sa.String(10))
     is_real_name_required: Mapped[bool] = mapped_column(default=False)
-    policy: Mapped[Policy] = mapped_column(sa.Enum(Policy, native_enum=False, length=20),
-                                           default=Policy.first_come)
+    policy: Mapped[Policy] = mapped_column(sa.Enum(Policy, native_enum=False, length=20), default=Policy.first_come)
     has_waiting_list: Mapped[bool] = mapped_column(default=True)
     capacity: Mapped[int] = mapped_column(default=0)
     seats_taken: Mapped[int] = mapped_column(default=0)
@@ -169,8 +170,9 @@ class Activity(db.Model):
 
     venue: Mapped[Venue] = relationship(lazy="joined")
     room: Mapped[Room | None] = relationship()
-    sessions: Mapped[list["Session"]] = relationship(back_populates="activity", order_by="Session.starts_at",
-                                                     cascade="all, delete-orphan")
+    sessions: Mapped[list["Session"]] = relationship(
+        back_populates="activity", order_by="Session.starts_at", cascade="all, delete-orphan"
+    )
 
     def can_manage(self, user) -> bool:
         """Staff whose scope covers the activity's venue."""
@@ -245,8 +247,9 @@ class Session(db.Model):
     occupancy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_occupancies.id"))
     capacity: Mapped[int] = mapped_column(default=0)
     seats_taken: Mapped[int] = mapped_column(default=0)
-    status: Mapped[SessionStatus] = mapped_column(sa.Enum(SessionStatus, native_enum=False, length=20),
-                                                  default=SessionStatus.scheduled)
+    status: Mapped[SessionStatus] = mapped_column(
+        sa.Enum(SessionStatus, native_enum=False, length=20), default=SessionStatus.scheduled
+    )
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

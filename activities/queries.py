@@ -39,18 +39,25 @@ def activity_select(filters: ActivityFilters, now: datetime):
         return _filtered(_upcoming(now), filters)
     lower = local_datetime(filters.from_on, time.min) if filters.from_on else now
     upper = local_datetime(filters.to_on + timedelta(days=1), time.min) if filters.to_on else None
-    in_range = [Session.activity_id == Activity.id, Session.status == SessionStatus.scheduled,
-                Session.ends_at > lower]
+    in_range = [Session.activity_id == Activity.id, Session.status == SessionStatus.scheduled, Session.ends_at > lower]
     if upper is not None:
         in_range.append(Session.starts_at < upper)
-    next_start = (select(func.min(Session.starts_at)).where(*in_range).correlate(Activity).scalar_subquery())
+    next_start = select(func.min(Session.starts_at)).where(*in_range).correlate(Activity).scalar_subquery()
     low_day = filters.from_on or lower.date()
-    exhibition_days = and_(Activity.kind == ActivityKind.exhibition, Activity.ends_on >= low_day,
-                           Activity.starts_on <= (filters.to_on or date.max))
-    stmt = (select(Activity).join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.status == ActivityStatus.published,
-                   or_(exists(select(Session.id).where(*in_range).correlate(Activity)), exhibition_days))
-            .order_by(next_start.is_(None), next_start, Activity.id))
+    exhibition_days = and_(
+        Activity.kind == ActivityKind.exhibition,
+        Activity.ends_on >= low_day,
+        Activity.starts_on <= (filters.to_on or date.max),
+    )
+    stmt = (
+        select(Activity)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.status == ActivityStatus.published,
+            or_(exists(select(Session.id).where(*in_range).correlate(Activity)), exhibition_days),
+        )
+        .order_by(next_start.is_(None), next_start, Activity.id)
+    )
     return _filtered(stmt, filters)
 
 
@@ -58,9 +65,12 @@ def _upcoming(now: datetime):
     """Published activities with a live session ending after `now` (or an exhibition still open), by their
     stored next session, then exhibitions without sessions: an index walk, 20 rows a page."""
     exhibition_open = and_(Activity.kind == ActivityKind.exhibition, Activity.ends_on >= to_local(now).date())
-    return (select(Activity).join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.status == ActivityStatus.published, or_(Activity.live_until > now, exhibition_open))
-            .order_by(Activity.next_starts_at.asc().nulls_last(), Activity.id))
+    return (
+        select(Activity)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(Activity.status == ActivityStatus.published, or_(Activity.live_until > now, exhibition_open))
+        .order_by(Activity.next_starts_at.asc().nulls_last(), Activity.id)
+    )
 
 
 def _filtered(stmt, f: ActivityFilters):
@@ -74,8 +84,10 @@ def _filtered(stmt, f: ActivityFilters):
     if f.category:
         stmt = stmt.where(Activity.category == f.category)
     if f.age is not None:
-        stmt = stmt.where(or_(Activity.age_min.is_(None), Activity.age_min <= f.age),
-                          or_(Activity.age_max.is_(None), Activity.age_max >= f.age))
+        stmt = stmt.where(
+            or_(Activity.age_min.is_(None), Activity.age_min <= f.age),
+            or_(Activity.age_max.is_(None), Activity.age_max >= f.age),
+        )
     if f.q:
         like = "%" + f.q.replace("\\", "").replace("%", "").replace("_", "") + "%"
         stmt = stmt.where(or_(Activity.title.ilike(like), Activity.summary.ilike(like), Activity.series.ilike(like)))
@@ -84,20 +96,31 @@ def _filtered(stmt, f: ActivityFilters):
 
 def activity_page(activity_id: int) -> Activity | None:
     """One activity with its venue and sessions (rooms loaded), in one round of queries."""
-    stmt = (select(Activity).where(Activity.id == activity_id)
-            .options(selectinload(Activity.sessions).joinedload(Session.room), joinedload(Activity.room)))
+    stmt = (
+        select(Activity)
+        .where(Activity.id == activity_id)
+        .options(selectinload(Activity.sessions).joinedload(Session.room), joinedload(Activity.room))
+    )
     return db.session.execute(stmt).scalar_one_or_none()
 
 
-def sessions_for_feed(*, venue: Venue | None = None, district: str | None = None, now: datetime,
-                      days_back: int = 30, limit: int = 2000) -> list[Session]:
+def sessions_for_feed(
+    *, venue: Venue | None = None, district: str | None = None, now: datetime, days_back: int = 30, limit: int = 2000
+) -> list[Session]:
     """Live sessions of published activities under a venue (subtree) or in a district, for a feed."""
-    stmt = (select(Session).join(Activity, Activity.id == Session.activity_id)
-            .join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.status == ActivityStatus.published, Session.status == SessionStatus.scheduled,
-                   Session.ends_at > now - timedelta(days=days_back))
-            .options(selectinload(Session.activity), selectinload(Session.room))
-            .order_by(Session.starts_at).limit(limit))
+    stmt = (
+        select(Session)
+        .join(Activity, Activity.id == Session.activity_id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.status == ActivityStatus.published,
+            Session.status == SessionStatus.scheduled,
+            Session.ends_at > now - timedelta(days=days_back),
+        )
+        .options(selectinload(Session.activity), selectinload(Session.room))
+        .order_by(Session.starts_at)
+        .limit(limit)
+    )
     if venue is not None:
         stmt = stmt.where(Venue.path.startswith(venue.path))
     if district is not None:
@@ -107,12 +130,20 @@ def sessions_for_feed(*, venue: Venue | None = None, district: str | None = None
 
 def sessions_between(start: datetime, end: datetime, filters: ActivityFilters, limit: int = 500) -> list[Session]:
     """Live sessions of published activities in [start, end), with the listing's filters, for the calendar."""
-    stmt = (select(Session).join(Activity, Activity.id == Session.activity_id)
-            .join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.status == ActivityStatus.published, Session.status == SessionStatus.scheduled,
-                   Session.starts_at >= start, Session.starts_at < end)
-            .options(selectinload(Session.activity), selectinload(Session.room))
-            .order_by(Session.starts_at).limit(limit))
+    stmt = (
+        select(Session)
+        .join(Activity, Activity.id == Session.activity_id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.status == ActivityStatus.published,
+            Session.status == SessionStatus.scheduled,
+            Session.starts_at >= start,
+            Session.starts_at < end,
+        )
+        .options(selectinload(Session.activity), selectinload(Session.room))
+        .order_by(Session.starts_at)
+        .limit(limit)
+    )
     return list(db.session.execute(_filtered(stmt, filters)).scalars())
 
 
@@ -120,8 +151,12 @@ def staff_activities(paths: list[str], *, status: str | None = None):
     """Activities at venues under the staff member's scope paths, newest first."""
     from venues.queries import subtree_clause
 
-    stmt = (select(Activity).join(Venue, Venue.id == Activity.venue_id).where(subtree_clause(paths))
-            .order_by(Activity.created_at.desc(), Activity.id.desc()))
+    stmt = (
+        select(Activity)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(subtree_clause(paths))
+        .order_by(Activity.created_at.desc(), Activity.id.desc())
+    )
     if status:
         stmt = stmt.where(Activity.status == status)
     return stmt

@@ -25,8 +25,10 @@ _TIMES = ("starts_at", "ends_at", "status", "activity_id")
 def _values(now: datetime) -> dict:
     live = (Session.activity_id == Activity.id, Session.status == SessionStatus.scheduled)
     return {
-        "next_starts_at": select(func.min(Session.starts_at)).where(*live, Session.ends_at > now)
-        .correlate(Activity).scalar_subquery(),
+        "next_starts_at": select(func.min(Session.starts_at))
+        .where(*live, Session.ends_at > now)
+        .correlate(Activity)
+        .scalar_subquery(),
         "live_until": select(func.max(Session.ends_at)).where(*live).correlate(Activity).scalar_subquery(),
         "updated_at": Activity.updated_at,  # derived data: not an edit of the activity
     }

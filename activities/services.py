@@ -31,10 +31,30 @@ from venues.models import OccupancySource, Room, Venue
 from venues.services import RoomConflict, occupy_room, release_room
 
 MAX_SESSIONS_PER_PATTERN = 200
-ACTIVITY_FIELDS = ("title", "summary", "description", "series", "category", "place", "age_min", "age_max",
-                   "gender", "is_real_name_required", "policy", "has_waiting_list", "capacity", "max_party_size",
-                   "signup_opens_at", "signup_closes_at", "cancel_hours", "confirm_hours", "reserved_quota",
-                   "quota_rule", "starts_on", "ends_on")
+ACTIVITY_FIELDS = (
+    "title",
+    "summary",
+    "description",
+    "series",
+    "category",
+    "place",
+    "age_min",
+    "age_max",
+    "gender",
+    "is_real_name_required",
+    "policy",
+    "has_waiting_list",
+    "capacity",
+    "max_party_size",
+    "signup_opens_at",
+    "signup_closes_at",
+    "cancel_hours",
+    "confirm_hours",
+    "reserved_quota",
+    "quota_rule",
+    "starts_on",
+    "ends_on",
+)
 
 
 # What InvalidTransition says here: which object cannot take that step.
@@ -49,8 +69,9 @@ def create_activity(venue: Venue, *, data: dict, actor: User, now: datetime | No
         kind = ActivityKind(data.get("kind"))
     except ValueError:
         raise Invalid(fields={"kind": [_("Choose a kind.")]}) from None
-    activity = Activity(kind=kind, venue=venue, status=ActivityStatus.draft, created_by_id=actor.id,
-                        created_at=now or utcnow())
+    activity = Activity(
+        kind=kind, venue=venue, status=ActivityStatus.draft, created_by_id=actor.id, created_at=now or utcnow()
+    )
     _apply(activity, data, room_id=data.get("room_id"))
     db.session.add(activity)
     db.session.flush()
@@ -117,16 +138,27 @@ def _apply(activity: Activity, data: dict, *, room_id: int | None) -> None:
 
 
 def _check_numbers(data: dict, fields: dict) -> None:
-    ranges = {"capacity": (0, 100_000), "max_party_size": (1, 3), "cancel_hours": (0, 720),
-              "confirm_hours": (1, 720), "reserved_quota": (0, 100_000), "age_min": (0, 120), "age_max": (0, 120)}
+    ranges = {
+        "capacity": (0, 100_000),
+        "max_party_size": (1, 3),
+        "cancel_hours": (0, 720),
+        "confirm_hours": (1, 720),
+        "reserved_quota": (0, 100_000),
+        "age_min": (0, 120),
+        "age_max": (0, 120),
+    }
     for name, (low, high) in ranges.items():
         value = data.get(name)
         if value is None:
             continue
         if not isinstance(value, int) or not low <= value <= high:
             fields[name] = [_("Enter a whole number from %(a)s to %(b)s.", a=low, b=high)]
-    if not fields and data.get("age_min") is not None and data.get("age_max") is not None \
-            and data["age_min"] > data["age_max"]:
+    if (
+        not fields
+        and data.get("age_min") is not None
+        and data.get("age_max") is not None
+        and data["age_min"] > data["age_max"]
+    ):
         fields["age_max"] = [_("The maximum age cannot be below the minimum.")]
     if not fields and (data.get("reserved_quota") or 0) > (data.get("capacity") or 0):
         fields["reserved_quota"] = [_("The reserved quota cannot exceed the capacity.")]
@@ -142,8 +174,16 @@ def _room_of(venue: Venue, room_id, fields: dict) -> Room | None:
     return room
 
 
-def add_session(activity: Activity, *, starts_at: datetime, ends_at: datetime, actor: User,
-                room_id: int | None = None, capacity: int | None = None, now: datetime | None = None) -> Session:
+def add_session(
+    activity: Activity,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    actor: User,
+    room_id: int | None = None,
+    capacity: int | None = None,
+    now: datetime | None = None,
+) -> Session:
     """One session (or lesson, or slot) of `activity`, taking the room for its time.
 
     Raises `Invalid` for bad times, `RoomConflict` (code `conflict`) when the room is taken.
@@ -165,13 +205,19 @@ def add_session(activity: Activity, *, starts_at: datetime, ends_at: datetime, a
     room = _room_of(activity.venue, room_id, fields) if room_id else activity.room
     if fields:
         raise Invalid(fields=fields)
-    session = Session(activity=activity, starts_at=starts_at, ends_at=ends_at, room=room,
-                      capacity=0 if activity.is_course else (activity.capacity if capacity is None else capacity))
+    session = Session(
+        activity=activity,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room=room,
+        capacity=0 if activity.is_course else (activity.capacity if capacity is None else capacity),
+    )
     db.session.add(session)
     db.session.flush()
     if room is not None:
-        session.occupancy = occupy_room(room, starts_at=starts_at, ends_at=ends_at,
-                                        source=OccupancySource.session, source_id=session.id)
+        session.occupancy = occupy_room(
+            room, starts_at=starts_at, ends_at=ends_at, source=OccupancySource.session, source_id=session.id
+        )
     db.session.flush()
     audit.record(actor, "session.create", session, {"activity_id": activity.id, "starts_at": starts_at}, now=now)
     return session
@@ -188,10 +234,20 @@ def weekly_dates(first_on: date, until_on: date, weekdays: list[int], except_on:
     return days
 
 
-def add_weekly_sessions(activity: Activity, *, first_on: date, until_on: date, weekdays: list[int],
-                        starts: time, ends: time, except_on: list[date] | None = None, actor: User,
-                        room_id: int | None = None, capacity: int | None = None,
-                        now: datetime | None = None) -> list[Session]:
+def add_weekly_sessions(
+    activity: Activity,
+    *,
+    first_on: date,
+    until_on: date,
+    weekdays: list[int],
+    starts: time,
+    ends: time,
+    except_on: list[date] | None = None,
+    actor: User,
+    room_id: int | None = None,
+    capacity: int | None = None,
+    now: datetime | None = None,
+) -> list[Session]:
     """A weekly pattern of sessions (local times) with exception dates; all or nothing.
 
     A room clash on any date raises `RoomConflict` naming every clashing date, and adds none.
@@ -205,9 +261,17 @@ def add_weekly_sessions(activity: Activity, *, first_on: date, until_on: date, w
     for day in days:
         try:
             with db.session.begin_nested():
-                sessions.append(add_session(activity, starts_at=local_datetime(day, starts),
-                                            ends_at=local_datetime(day, ends), actor=actor, room_id=room_id,
-                                            capacity=capacity, now=now))
+                sessions.append(
+                    add_session(
+                        activity,
+                        starts_at=local_datetime(day, starts),
+                        ends_at=local_datetime(day, ends),
+                        actor=actor,
+                        room_id=room_id,
+                        capacity=capacity,
+                        now=now,
+                    )
+                )
         except RoomConflict:
             conflicts.append(day.isoformat())
     if conflicts:
@@ -215,8 +279,9 @@ def add_weekly_sessions(activity: Activity, *, first_on: date, until_on: date, w
     return sessions
 
 
-def move_session(session: Session, *, starts_at: datetime, ends_at: datetime, actor: User,
-                 now: datetime | None = None) -> Session:
+def move_session(
+    session: Session, *, starts_at: datetime, ends_at: datetime, actor: User, now: datetime | None = None
+) -> Session:
     """Move a session (its room occupancy moves with it); everyone booked is told via `session_moved`."""
     activity = session.activity
     if not activity.can_manage(actor):
@@ -230,14 +295,28 @@ def move_session(session: Session, *, starts_at: datetime, ends_at: datetime, ac
         raise Invalid(fields={"starts_at": [_("The start must be in the future.")]})
     old_starts, old_ends = session.starts_at, session.ends_at
     if session.room is not None:
-        session.occupancy = occupy_room(session.room, starts_at=starts_at, ends_at=ends_at,
-                                        source=OccupancySource.session, source_id=session.id,
-                                        occupancy=session.occupancy)
+        session.occupancy = occupy_room(
+            session.room,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            source=OccupancySource.session,
+            source_id=session.id,
+            occupancy=session.occupancy,
+        )
     session.starts_at, session.ends_at = starts_at, ends_at
     db.session.flush()
     audit.record(actor, "session.move", session, {"from": old_starts, "to": starts_at}, now=now)
-    signals.session_moved.send(session, session_id=session.id, activity_id=activity.id, old_starts_at=old_starts,
-                               old_ends_at=old_ends, starts_at=starts_at, ends_at=ends_at, actor_id=actor.id, now=now)
+    signals.session_moved.send(
+        session,
+        session_id=session.id,
+        activity_id=activity.id,
+        old_starts_at=old_starts,
+        old_ends_at=old_ends,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        actor_id=actor.id,
+        now=now,
+    )
     return session
 
 
@@ -255,8 +334,9 @@ def cancel_session(session: Session, *, reason: str, actor: User, now: datetime 
         release_room(session.occupancy)
     db.session.flush()
     audit.record(actor, "session.cancel", session, {"reason": session.note}, now=now)
-    signals.session_cancelled.send(session, session_id=session.id, activity_id=activity.id, reason=session.note,
-                                   actor_id=actor.id, now=now)
+    signals.session_cancelled.send(
+        session, session_id=session.id, activity_id=activity.id, reason=session.note, actor_id=actor.id, now=now
+    )
     return session
 
 
@@ -269,8 +349,10 @@ def publish_activity(activity: Activity, *, actor: User, now: datetime | None = 
     now = now or utcnow()
     has_dates = activity.kind == ActivityKind.exhibition and activity.starts_on and activity.ends_on
     if not has_dates and not any(s.starts_at > now for s in activity.live_sessions):
-        raise Invalid(_("Add at least one future session before publishing."), fields={"sessions": [
-            _("Add at least one future session before publishing.")]})
+        raise Invalid(
+            _("Add at least one future session before publishing."),
+            fields={"sessions": [_("Add at least one future session before publishing.")]},
+        )
     if activity.policy != Policy.walk_in and activity.capacity <= 0:
         raise Invalid(fields={"capacity": [_("A bookable activity needs a capacity.")]})
     activity.status = ActivityStatus.published
@@ -297,8 +379,9 @@ def cancel_activity(activity: Activity, *, reason: str, actor: User, now: dateti
     activity.cancelled_at = now
     db.session.flush()
     audit.record(actor, "activity.cancel", activity, {"reason": reason}, now=now)
-    signals.activity_cancelled.send(activity, activity_id=activity.id, reason=(reason or "").strip()[:200],
-                                    actor_id=actor.id, now=now)
+    signals.activity_cancelled.send(
+        activity, activity_id=activity.id, reason=(reason or "").strip()[:200], actor_id=actor.id, now=now
+    )
     return activity
 
 

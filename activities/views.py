@@ -68,7 +68,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:
     value = request.args.get(name, type=int)
     return value if value is not None and low <= value <= high else None
@@ -86,18 +85,31 @@ def listing():
     """Find what is on: district, venue subtree, kind, category, dates, age and free text."""
     kind = request.args.get("kind") if request.args.get("kind") in ActivityKind.__members__ else None
     category = request.args.get("category") if request.args.get("category") in Category.__members__ else None
-    filters = ActivityFilters(venue_id=_int_arg("venue", 1), district=(request.args.get("district") or "")[:40] or None,
-                              kind=kind, category=category, from_on=_date_arg("from"), to_on=_date_arg("to"),
-                              age=_int_arg("age", 0, 120), q=(request.args.get("q") or "").strip()[:50] or None)
+    filters = ActivityFilters(
+        venue_id=_int_arg("venue", 1),
+        district=(request.args.get("district") or "")[:40] or None,
+        kind=kind,
+        category=category,
+        from_on=_date_arg("from"),
+        to_on=_date_arg("to"),
+        age=_int_arg("age", 0, 120),
+        q=(request.args.get("q") or "").strip()[:50] or None,
+    )
     page = _int_arg("page", 1, 10_000) or 1
     args = {k: v for k, v in request.args.items() if k != "page"}
 
     def content() -> str:
         stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
-        return render_template("activities/_listing.html", result=window(stmt, page, count_by=Activity.id),
-                               f=filters, districts=districts(), kind_labels=resolved_labels(KIND_LABELS),
-                               category_labels=resolved_labels(CATEGORY_LABELS),
-                               policy_labels=resolved_labels(POLICY_LABELS), args=args)
+        return render_template(
+            "activities/_listing.html",
+            result=window(stmt, page, count_by=Activity.id),
+            f=filters,
+            districts=districts(),
+            kind_labels=resolved_labels(KIND_LABELS),
+            category_labels=resolved_labels(CATEGORY_LABELS),
+            policy_labels=resolved_labels(POLICY_LABELS),
+            args=args,
+        )
 
     key = ("activities.listing", astuple(filters), page, tuple(sorted(args.items())))
     return render_template("activities/list.html", content=public_fragment(key, content))
@@ -115,15 +127,25 @@ def calendar():
         first -= timedelta(days=first.weekday())
         last = first + timedelta(days=7)
     kind = request.args.get("kind") if request.args.get("kind") in ActivityKind.__members__ else None
-    filters = ActivityFilters(district=(request.args.get("district") or "")[:40] or None, kind=kind,
-                              venue_id=_int_arg("venue", 1))
+    filters = ActivityFilters(
+        district=(request.args.get("district") or "")[:40] or None, kind=kind, venue_id=_int_arg("venue", 1)
+    )
     days: dict[date, list[Session]] = {}
     for session in sessions_between(local_datetime(first, time.min), local_datetime(last, time.min), filters):
         days.setdefault(to_local(session.starts_at).date(), []).append(session)
     previous = (first - timedelta(days=1)).replace(day=1) if view == "month" else first - timedelta(days=7)
-    return render_template("activities/calendar.html", view=view, first=first, last=last - timedelta(days=1),
-                           days=sorted(days.items()), previous=previous, following=last, f=filters,
-                           districts=districts(), kind_labels=KIND_LABELS)
+    return render_template(
+        "activities/calendar.html",
+        view=view,
+        first=first,
+        last=last - timedelta(days=1),
+        days=sorted(days.items()),
+        previous=previous,
+        following=last,
+        f=filters,
+        districts=districts(),
+        kind_labels=KIND_LABELS,
+    )
 
 
 @bp.get("/media/activities/<name>")
@@ -143,8 +165,9 @@ def upload_cover(activity_id: int):
         flash(_("Choose a picture to upload."), "error")
         return _manage_page(activity, 422)
     try:
-        services.set_cover_image(activity, stream=upload.stream, actor=current_user,
-                                 upload_dir=current_app.config["UPLOAD_DIR"])
+        services.set_cover_image(
+            activity, stream=upload.stream, actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"]
+        )
     except DomainError as err:
         return _manage_page(activity, show_domain_error(None, err))
     flash(_("Picture saved."), "success")
@@ -160,8 +183,7 @@ def lottery_verify():
 
 
 def _ics(sessions: list[Session], name: str) -> Response:
-    body = ics_for(sessions, name=name, url_for_activity=lambda a: external_url("bookings.activity",
-                                                                                activity_id=a.id))
+    body = ics_for(sessions, name=name, url_for_activity=lambda a: external_url("bookings.activity", activity_id=a.id))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = "inline; filename=calendar.ics"
     return response
@@ -200,8 +222,9 @@ def staff_list():
     actor = require_roles(*MANAGE_ROLES)
     page = _int_arg("page", 1, 10_000) or 1
     result = db.paginate(staff_activities(actor.scope_paths()), page=page, per_page=30, error_out=False)
-    return render_template("activities/staff_list.html", result=result, kind_labels=KIND_LABELS,
-                           status_labels=STATUS_LABELS)
+    return render_template(
+        "activities/staff_list.html", result=result, kind_labels=KIND_LABELS, status_labels=STATUS_LABELS
+    )
 
 
 def _venue_choices(actor) -> list[tuple[int, str]]:
@@ -267,13 +290,23 @@ def quick():
     status = 200
     if form.validate_on_submit():
         venue = db.session.get(Venue, form.venue_id.data)
-        data = {"kind": "event", "title": form.title.data, "category": form.category.data, "place": form.place.data,
-                "policy": "first_come" if form.capacity.data else "walk_in", "capacity": form.capacity.data or 0,
-                "max_party_size": 3}
+        data = {
+            "kind": "event",
+            "title": form.title.data,
+            "category": form.category.data,
+            "place": form.place.data,
+            "policy": "first_come" if form.capacity.data else "walk_in",
+            "capacity": form.capacity.data or 0,
+            "max_party_size": 3,
+        }
         try:
             activity = services.create_activity(venue, data=data, actor=actor)
-            services.add_session(activity, starts_at=local_datetime(form.on.data, form.starts.data),
-                                 ends_at=local_datetime(form.on.data, form.ends.data), actor=actor)
+            services.add_session(
+                activity,
+                starts_at=local_datetime(form.on.data, form.starts.data),
+                ends_at=local_datetime(form.on.data, form.ends.data),
+                actor=actor,
+            )
             services.publish_activity(activity, actor=actor)
         except DomainError as err:
             status = show_domain_error(form, err)
@@ -299,9 +332,15 @@ def _manage_page(activity: Activity, status: int = 200, **forms):
     forms.setdefault("session_form", SessionForm(prefix="one"))
     forms.setdefault("weekly_form", WeeklyForm(prefix="weekly"))
     forms.setdefault("reason_form", ReasonForm(prefix="cancel"))
-    return render_template("activities/manage.html", activity=activity, kind_labels=KIND_LABELS,
-                           status_labels=STATUS_LABELS, policy_labels=POLICY_LABELS,
-                           now=datetime.now(UTC), **forms), status
+    return render_template(
+        "activities/manage.html",
+        activity=activity,
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        policy_labels=POLICY_LABELS,
+        now=datetime.now(UTC),
+        **forms,
+    ), status
 
 
 @bp.get("/staff/activities/<int:activity_id>")
@@ -318,8 +357,12 @@ def add_session(activity_id: int):
     if not form.validate_on_submit():
         return _manage_page(activity, 422, session_form=form)
     try:
-        services.add_session(activity, starts_at=local_datetime(form.on.data, form.starts.data),
-                             ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
+        services.add_session(
+            activity,
+            starts_at=local_datetime(form.on.data, form.starts.data),
+            ends_at=local_datetime(form.on.data, form.ends.data),
+            actor=current_user,
+        )
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), session_form=form)
     flash(_("Session added."), "success")
@@ -334,10 +377,16 @@ def add_weekly(activity_id: int):
     if not form.validate_on_submit():
         return _manage_page(activity, 422, weekly_form=form)
     try:
-        added = services.add_weekly_sessions(activity, first_on=form.first_on.data, until_on=form.until_on.data,
-                                             weekdays=form.weekdays.data, starts=form.starts.data,
-                                             ends=form.ends.data, except_on=parse_dates(form.except_on.data),
-                                             actor=current_user)
+        added = services.add_weekly_sessions(
+            activity,
+            first_on=form.first_on.data,
+            until_on=form.until_on.data,
+            weekdays=form.weekdays.data,
+            starts=form.starts.data,
+            ends=form.ends.data,
+            except_on=parse_dates(form.except_on.data),
+            actor=current_user,
+        )
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), weekly_form=form)
     flash(_("%(n)s sessions added.", n=len(added)), "success")
@@ -394,10 +443,13 @@ def move_session(session_id: int):
         flash(_("Give the new date and times."), "error")
         return _manage_page(session.activity, 422)
     try:
-        services.move_session(session, starts_at=local_datetime(form.on.data, form.starts.data),
-                              ends_at=local_datetime(form.on.data, form.ends.data), actor=current_user)
+        services.move_session(
+            session,
+            starts_at=local_datetime(form.on.data, form.starts.data),
+            ends_at=local_datetime(form.on.data, form.ends.data),
+            actor=current_user,
+        )
     except DomainError as err:
         return _manage_page(session.activity, show_domain_error(None, err))
     flash(_("Session moved; everyone booked will be told."), "success")
     return redirect(url_for("activities.manage", activity_id=session.activity_id))
-

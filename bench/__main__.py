@@ -27,13 +27,20 @@ DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 
 
 def env() -> dict:
-    return {**os.environ, "DATABASE_URL": DB_URL, "BENCH_ENDPOINTS": "1", "SECRET_KEY": "bench-secret",
-            "INSTANCE_PATH": "/tmp/culturenet-bench", "RATELIMIT_ENABLED": "false"}
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "BENCH_ENDPOINTS": "1",
+        "SECRET_KEY": "bench-secret",
+        "INSTANCE_PATH": "/tmp/culturenet-bench",
+        "RATELIMIT_ENABLED": "false",
+    }
 
 
 def flask(*args: str) -> None:
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env(), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def prepare_database(scale: int) -> None:
@@ -54,9 +61,24 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "8",
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                            cwd=ROOT, env={**env(), "PYTHONWARNINGS": "ignore"})
+    proc = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env={**env(), "PYTHONWARNINGS": "ignore"},
+    )
     for _ in range(100):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -72,13 +94,23 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "500")))
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
-    parser.add_argument("--only", default=None, help="run the scenarios whose name contains one of these "
-                                                       "comma-separated words (case-insensitive)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep an already seeded database (faster reruns; scenarios add fresh classes)")
-    parser.add_argument("--reports-rows", type=int, default=10_000_000,
-                        help="check-ins generated for the reports scenario (kept in the database between runs; "
-                             "a quick run: --reports-rows 300000)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="run the scenarios whose name contains one of these comma-separated words (case-insensitive)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep an already seeded database (faster reruns; scenarios add fresh classes)",
+    )
+    parser.add_argument(
+        "--reports-rows",
+        type=int,
+        default=10_000_000,
+        help="check-ins generated for the reports scenario (kept in the database between runs; "
+        "a quick run: --reports-rows 300000)",
+    )
     args = parser.parse_args()
     started = time.time()
     if not args.reuse:
@@ -86,11 +118,20 @@ def main() -> None:
         prepare_database(args.scale)
     port = free_port()
     server = start_gunicorn(port, args.workers)
-    ctx = Context(host="127.0.0.1", port=port, db_url=DB_URL.replace("+psycopg", ""), quick=args.quick,
-                  secret="bench-secret", reports_rows=args.reports_rows)
-    lines = [f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}, gunicorn {args.workers} gthread workers × 8 threads, "
-             f"PostgreSQL, seed scale {args.scale}", ""]
+    ctx = Context(
+        host="127.0.0.1",
+        port=port,
+        db_url=DB_URL.replace("+psycopg", ""),
+        quick=args.quick,
+        secret="bench-secret",
+        reports_rows=args.reports_rows,
+    )
+    lines = [
+        f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, gunicorn {args.workers} gthread workers × 8 threads, "
+        f"PostgreSQL, seed scale {args.scale}",
+        "",
+    ]
     try:
         for scenario in SCENARIOS:
             if args.only and not any(w.strip().lower() in scenario.name.lower() for w in args.only.split(",")):
@@ -104,8 +145,10 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     results = ROOT / "bench" / "RESULTS.md"
-    header = "# Benchmark results\n\nAppended by `make bench`; newest last. Ratios compare each endpoint " \
-             "with its bare twin measured in the same run.\n\n"
+    header = (
+        "# Benchmark results\n\nAppended by `make bench`; newest last. Ratios compare each endpoint "
+        "with its bare twin measured in the same run.\n\n"
+    )
     previous = results.read_text(encoding="utf-8") if results.exists() else header
     results.write_text(previous + text + "\n", encoding="utf-8")
 

@@ -82,16 +82,18 @@ def _process(host, port, batches, deadline, queue):
     queue.put(out)
 
 
-def run(host: str, port: int, requests: list[Request], concurrency: int, *, max_seconds: float = 60,
-        processes: int = 2) -> Result:
+def run(
+    host: str, port: int, requests: list[Request], concurrency: int, *, max_seconds: float = 60, processes: int = 2
+) -> Result:
     """Send `requests` with `concurrency` clients (request i goes to client i % concurrency)."""
     per_client = [requests[i::concurrency] for i in range(concurrency)]
     per_process = [per_client[p::processes] for p in range(processes)]
     queue: mp.Queue = mp.Queue()
     deadline = time.monotonic() + max_seconds
     started = time.perf_counter()
-    procs = [mp.Process(target=_process, args=(host, port, batches, deadline, queue)) for batches in per_process
-             if batches]
+    procs = [
+        mp.Process(target=_process, args=(host, port, batches, deadline, queue)) for batches in per_process if batches
+    ]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]

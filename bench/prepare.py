@@ -26,16 +26,27 @@ def make_classes(count: int, kind: str) -> list[dict]:
     made = []
     stamp = local_datetime(local_today(), time(0)).strftime("%H%M%S")
     for n in range(count):
-        fields = {"kind": kind, "title": f"压测{'班' if kind == 'course' else '场'} {stamp}-{n}", "category": "music",
-                  "policy": "first_come", "capacity": CAPACITY, "max_party_size": 1, "has_waiting_list": False,
-                  "place": "压测教室"}
+        fields = {
+            "kind": kind,
+            "title": f"压测{'班' if kind == 'course' else '场'} {stamp}-{n}",
+            "category": "music",
+            "policy": "first_come",
+            "capacity": CAPACITY,
+            "max_party_size": 1,
+            "has_waiting_list": False,
+            "place": "压测教室",
+        }
         activity = activities.create_activity(venue, data=fields, actor=actor)
         lessons = 4 if kind == "course" else 1
         for week in range(lessons):
             day = local_today() + timedelta(days=10 + week * 7 + n % 7)
             slot = time(8 + n % 12, 0)
-            activities.add_session(activity, starts_at=local_datetime(day, slot),
-                                   ends_at=local_datetime(day, time(slot.hour, 50)), actor=actor)
+            activities.add_session(
+                activity,
+                starts_at=local_datetime(day, slot),
+                ends_at=local_datetime(day, time(slot.hour, 50)),
+                actor=actor,
+            )
         activities.publish_activity(activity, actor=actor)
         made.append({"activity_id": activity.id, "session_id": None if kind == "course" else activity.sessions[0].id})
     db.session.commit()
@@ -52,16 +63,27 @@ def make_checkin_session(count: int) -> dict:
     actor = find_by_login("admin")
     venue = db.session.execute(select(Venue).where(Venue.kind == VenueKind.hub).order_by(Venue.id)).scalars().first()
     now = local_datetime(local_today(), time(0))
-    fields = {"kind": "event", "title": f"压测签到 {now:%H%M%S}-{count}", "category": "music", "policy": "first_come",
-              "capacity": count, "max_party_size": 1, "has_waiting_list": False, "place": "压测礼堂"}
+    fields = {
+        "kind": "event",
+        "title": f"压测签到 {now:%H%M%S}-{count}",
+        "category": "music",
+        "policy": "first_come",
+        "capacity": count,
+        "max_party_size": 1,
+        "has_waiting_list": False,
+        "place": "压测礼堂",
+    }
     activity = activities.create_activity(venue, data=fields, actor=actor)
     from core.db import utcnow
 
     starts = utcnow() + timedelta(minutes=30)
     session = activities.add_session(activity, starts_at=starts, ends_at=starts + timedelta(hours=2), actor=actor)
     activities.publish_activity(activity, actor=actor)
-    users = db.session.execute(select(User).where(User.phone.like("139%")).order_by(User.id.desc())
-                               .limit(count)).scalars().all()
+    users = (
+        db.session.execute(select(User).where(User.phone.like("139%")).order_by(User.id.desc()).limit(count))
+        .scalars()
+        .all()
+    )
     payloads = []
     for user in users:
         booking = bookings.book(user, data=bookings.BookingRequest(activity=activity, session=session), actor=user)

@@ -46,18 +46,25 @@ def ensure_bookings(count: int, year: int) -> dict:
 
     events = -(-count // SEATS)
     with db.engine.connect() as conn:
-        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_generated (name VARCHAR(40) PRIMARY KEY, "
-                             "info JSONB NOT NULL)"))
+        conn.execute(
+            sa.text("CREATE TABLE IF NOT EXISTS bench_generated (name VARCHAR(40) PRIMARY KEY, info JSONB NOT NULL)")
+        )
         conn.commit()
         found = conn.execute(sa.text("SELECT info FROM bench_generated WHERE name = :n"), {"n": MARKER}).scalar()
         if found and found["count"] == count and found["year"] == year:
             return found
         if found:  # another size: drop the old set (its outbox rows go with the bookings' keys below)
-            conn.execute(sa.text("DELETE FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
-                                 "split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1"),
-                         {"b0": found["b0"], "b1": found["b0"] + found["count"]})
-            conn.execute(sa.text("DELETE FROM activities WHERE id >= :a0 AND id < :a1"),
-                         {"a0": found["a0"], "a1": found["a0"] + found["events"]})
+            conn.execute(
+                sa.text(
+                    "DELETE FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
+                    "split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1"
+                ),
+                {"b0": found["b0"], "b1": found["b0"] + found["count"]},
+            )
+            conn.execute(
+                sa.text("DELETE FROM activities WHERE id >= :a0 AND id < :a1"),
+                {"a0": found["a0"], "a1": found["a0"] + found["events"]},
+            )
             conn.execute(sa.text("DELETE FROM bench_generated WHERE name = :n"), {"n": MARKER})
         started = time.perf_counter()
         a0 = conn.execute(sa.text("SELECT nextval('activities_id_seq')")).scalar()
@@ -67,42 +74,77 @@ def ensure_bookings(count: int, year: int) -> dict:
         b0 = conn.execute(sa.text("SELECT nextval('bookings_id_seq')")).scalar()
         conn.execute(sa.text(f"SELECT setval('bookings_id_seq', {b0 + count})"))
         conn.execute(sa.text("CREATE TEMP TABLE rem_users (k INT PRIMARY KEY, id INT) ON COMMIT DROP"))
-        nu = conn.execute(sa.text("INSERT INTO rem_users SELECT (row_number() OVER (ORDER BY id)) - 1, id FROM users "
-                                  "WHERE phone LIKE '139%'")).rowcount
-        p = {"a0": a0, "s0": s0, "b0": b0, "n": count, "ne": events, "B": SEATS, "nu": nu,
-             "jan": date(year, 1, 1), "tz": "Asia/Shanghai",
-             "admin": conn.execute(sa.text("SELECT id FROM users WHERE login = 'admin'")).scalar()}
+        nu = conn.execute(
+            sa.text(
+                "INSERT INTO rem_users SELECT (row_number() OVER (ORDER BY id)) - 1, id FROM users "
+                "WHERE phone LIKE '139%'"
+            )
+        ).rowcount
+        p = {
+            "a0": a0,
+            "s0": s0,
+            "b0": b0,
+            "n": count,
+            "ne": events,
+            "B": SEATS,
+            "nu": nu,
+            "jan": date(year, 1, 1),
+            "tz": "Asia/Shanghai",
+            "admin": conn.execute(sa.text("SELECT id FROM users WHERE login = 'admin'")).scalar(),
+        }
         start = "((:jan + 19)::timestamp + make_interval(hours => 10 + e % 9)) AT TIME ZONE :tz"  # 20 January
-        conn.execute(sa.text("CREATE TEMP TABLE rem_venues ON COMMIT DROP AS SELECT (row_number() OVER (ORDER BY id))"
-                             " - 1 AS i, id FROM venues WHERE is_active"))
+        conn.execute(
+            sa.text(
+                "CREATE TEMP TABLE rem_venues ON COMMIT DROP AS SELECT (row_number() OVER (ORDER BY id))"
+                " - 1 AS i, id FROM venues WHERE is_active"
+            )
+        )
         p["nv"] = conn.execute(sa.text("SELECT count(*) FROM rem_venues")).scalar()
         p = bigints(p)
-        conn.execute(sa.text(f"""
+        conn.execute(
+            sa.text(f"""
             INSERT INTO activities (id, kind, status, venue_id, place, category, title, summary, description, series,
                 is_real_name_required, policy, has_waiting_list, capacity, seats_taken, max_party_size,
                 cancel_hours, confirm_hours, reserved_quota, created_by_id, created_at, updated_at, published_at,
                 is_outreach, live_until)
-            SELECT :a0 + e, 'event', 'published', v.id, '文化广场', {category('e')},
+            SELECT :a0 + e, 'event', 'published', v.id, '文化广场', {category("e")},
                 '压测提醒 演出 ' || e, '', '', '', false, 'first_come', false, :B, 0, 1, 2, 48, 0, :admin,
                 :jan - 30, :jan - 30, :jan - 30, false, ({start}) + interval '2 hours'
-            FROM generate_series(0, :ne - 1) e JOIN rem_venues v ON v.i = e % :nv"""), p)
-        conn.execute(sa.text(f"""
+            FROM generate_series(0, :ne - 1) e JOIN rem_venues v ON v.i = e % :nv"""),
+            p,
+        )
+        conn.execute(
+            sa.text(f"""
             INSERT INTO sessions (id, activity_id, starts_at, ends_at, capacity, seats_taken, status, note,
                 created_at)
             SELECT :s0 + e, :a0 + e, {start}, ({start}) + interval '2 hours', :B,
                 LEAST(:B, :n - e * :B), 'scheduled', '', :jan - 30
-            FROM generate_series(0, :ne - 1) e"""), p)
-        conn.execute(sa.text(f"""
+            FROM generate_series(0, :ne - 1) e"""),
+            p,
+        )
+        conn.execute(
+            sa.text(f"""
             INSERT INTO bookings (id, user_id, activity_id, session_id, unit_key, status, is_active, party_size,
                 is_quota_eligible, decision_reason, counted_as_no_show, booked_by_id, created_at, updated_at)
             SELECT :b0 + i, u.id, :a0 + i / :B, :s0 + i / :B, 's' || (:s0 + i / :B), 'confirmed', true, 1, false,
                 '', false, u.id, s.starts_at - interval '8 days', s.starts_at - interval '8 days'
             FROM generate_series(0, :n - 1) i JOIN rem_users u ON u.k = i % :nu,
-                 LATERAL (SELECT {start.replace('e %', '(i / :B) %')} AS starts_at) s"""), p)
-        info = {"count": count, "year": year, "events": events, "a0": a0, "s0": s0, "b0": b0,
-                "seconds": round(time.perf_counter() - started, 1)}
-        conn.execute(sa.text("INSERT INTO bench_generated (name, info) VALUES (:n, CAST(:i AS JSONB))"),
-                     {"n": MARKER, "i": json.dumps(info)})
+                 LATERAL (SELECT {start.replace("e %", "(i / :B) %")} AS starts_at) s"""),
+            p,
+        )
+        info = {
+            "count": count,
+            "year": year,
+            "events": events,
+            "a0": a0,
+            "s0": s0,
+            "b0": b0,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        conn.execute(
+            sa.text("INSERT INTO bench_generated (name, info) VALUES (:n, CAST(:i AS JSONB))"),
+            {"n": MARKER, "i": json.dumps(info)},
+        )
         conn.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("sessions", "bookings"):
@@ -113,10 +155,13 @@ def ensure_bookings(count: int, year: int) -> dict:
 def outbox_rows(info: dict, where: str = "") -> dict:
     from core.extensions import db
 
-    rows = db.session.execute(sa.text(
-        "SELECT channel, state, count(*) FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
-        f"split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1 {where} GROUP BY channel, state"),
-        {"b0": info["b0"], "b1": info["b0"] + info["count"] - 1}).all()
+    rows = db.session.execute(
+        sa.text(
+            "SELECT channel, state, count(*) FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
+            f"split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1 {where} GROUP BY channel, state"
+        ),
+        {"b0": info["b0"], "b1": info["b0"] + info["count"] - 1},
+    ).all()
     db.session.commit()
     return {f"{c}/{s}": n for c, s, n in rows}
 
@@ -124,9 +169,13 @@ def outbox_rows(info: dict, where: str = "") -> dict:
 def clear_outbox(info: dict) -> None:
     from core.extensions import db
 
-    db.session.execute(sa.text("DELETE FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
-                               "split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1"),
-                       {"b0": info["b0"], "b1": info["b0"] + info["count"] - 1})
+    db.session.execute(
+        sa.text(
+            "DELETE FROM messages WHERE dedupe_key LIKE 'booking:%' AND "
+            "split_part(dedupe_key, ':', 2)::int BETWEEN :b0 AND :b1"
+        ),
+        {"b0": info["b0"], "b1": info["b0"] + info["count"] - 1},
+    )
     db.session.commit()
 
 
@@ -138,10 +187,16 @@ def booking_chunks(info: dict, size: int = 1000):
     from core.extensions import db
 
     for first in range(info["b0"], info["b0"] + info["count"], size):
-        yield db.session.execute(
-            sa.select(Booking).where(Booking.id >= first, Booking.id < min(first + size, info["b0"] + info["count"]))
-            .options(joinedload(Booking.session).joinedload(Session.activity).joinedload(Activity.venue))
-            .order_by(Booking.id)).scalars().all()
+        yield (
+            db.session.execute(
+                sa.select(Booking)
+                .where(Booking.id >= first, Booking.id < min(first + size, info["b0"] + info["count"]))
+                .options(joinedload(Booking.session).joinedload(Session.activity).joinedload(Activity.venue))
+                .order_by(Booking.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def enqueue_real(info: dict, now: datetime) -> float:
@@ -166,17 +221,26 @@ def enqueue_bulk(info: dict, now: datetime) -> float:
 
     started = time.perf_counter()
     for chunk in booking_chunks(info):
-        users = {u.id: u for u in db.session.execute(
-            sa.select(User).where(User.id.in_({b.user_id for b in chunk}))).scalars()}
+        users = {
+            u.id: u
+            for u in db.session.execute(sa.select(User).where(User.id.in_({b.user_id for b in chunk}))).scalars()
+        }
         items = []
         for booking in chunk:
             session = booking.session
             context = context_for(booking, session)
             for key, template, before in REMINDERS:
-                items.append({"recipient": users[booking.user_id], "template": template, "context": context,
-                              "dedupe_key": f"booking:{booking.id}:session:{session.id}:{key}",
-                              "due_at": session.starts_at - before, "expires_at": session.starts_at,
-                              "skip_if_late": True})
+                items.append(
+                    {
+                        "recipient": users[booking.user_id],
+                        "template": template,
+                        "context": context,
+                        "dedupe_key": f"booking:{booking.id}:session:{session.id}:{key}",
+                        "due_at": session.starts_at - before,
+                        "expires_at": session.starts_at,
+                        "skip_if_late": True,
+                    }
+                )
         notify.enqueue_many(items, now=now)
         db.session.commit()
     return time.perf_counter() - started
@@ -188,11 +252,14 @@ class FakeTwilioProcess:
     def __enter__(self):
         from bench.__main__ import ROOT
 
-        code = ("import sys; from tests.notify.fake_twilio import FakeTwilio; f = FakeTwilio().start(); "
-                "print(f.base_url, flush=True); sys.stdin.read(); "
-                "print(len(f.messages), len({m['sid'] for m in f.messages}), flush=True)")
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        code = (
+            "import sys; from tests.notify.fake_twilio import FakeTwilio; f = FakeTwilio().start(); "
+            "print(f.base_url, flush=True); sys.stdin.read(); "
+            "print(len(f.messages), len({m['sid'] for m in f.messages}), flush=True)"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.base_url = self.proc.stdout.readline().strip()
         return self
 
@@ -227,8 +294,10 @@ def dispatch(app, now: datetime, messages: int) -> tuple[float, dict]:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    total = {k: sum(getattr(s, k) for s in stats) for k in ("claimed", "sent", "skipped", "deferred", "retried",
-                                                             "failed", "lost")}
+    total = {
+        k: sum(getattr(s, k) for s in stats)
+        for k in ("claimed", "sent", "skipped", "deferred", "retried", "failed", "lost")
+    }
     return elapsed, total
 
 
@@ -242,8 +311,11 @@ def bare_sends(app, count: int) -> float:
 
     def work(n: int, t: int):
         for i in range(n):
-            client.client.messages.create(to=f"+861390000{t}{i % 1000:03d}", from_=client.sender,
-                                          body=f"【文化云】提醒：您预约的活动即将开始。{t}-{i}")
+            client.client.messages.create(
+                to=f"+861390000{t}{i % 1000:03d}",
+                from_=client.sender,
+                body=f"【文化云】提醒：您预约的活动即将开始。{t}-{i}",
+            )
 
     threads = [threading.Thread(target=work, args=(n, t)) for t, n in enumerate(per)]
     started = time.perf_counter()
@@ -282,15 +354,22 @@ def measure(count: int, messages: int, sample_size: int) -> dict:
     # the 2 h ones of the 10:00 sessions, none has expired, and it is outside the SMS quiet hours.
     dispatch_now = datetime(year, 1, 20, 1, 0, tzinfo=UTC)
     with FakeTwilioProcess() as fake:
-        app.config.update(SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-                          TWILIO_FROM="+15005550006", TWILIO_API_BASE=fake.base_url, TWILIO_STATUS_CALLBACK=None)
+        app.config.update(
+            SMS_BACKEND="twilio",
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_FROM="+15005550006",
+            TWILIO_API_BASE=fake.base_url,
+            TWILIO_STATUS_CALLBACK=None,
+        )
         app.extensions.pop("culturenet.notify_backends", None)
         log(f"  dispatch {messages:,} rows through the twilio client, {THREADS} threads …")
         out["dispatch_s"], out["dispatch"] = dispatch(app, dispatch_now, messages)
         with app.app_context():
             out["dispatched"] = outbox_rows(info, "AND state <> 'pending'")
-            out["duplicate_sids"] = db.session.execute(sa.text(
-                "SELECT count(*) - count(DISTINCT provider_id) FROM messages WHERE provider_id IS NOT NULL")).scalar()
+            out["duplicate_sids"] = db.session.execute(
+                sa.text("SELECT count(*) - count(DISTINCT provider_id) FROM messages WHERE provider_id IS NOT NULL")
+            ).scalar()
             db.session.remove()
         sms = out["dispatched"].get("sms/sent", 0)
         log(f"  {out['dispatch_s']:.1f} s; bare: {sms} raw client calls …")
@@ -320,8 +399,13 @@ class Reminders:
         bookings = max(2000, self.bookings // 10) if ctx.quick else self.bookings
         messages = max(200, self.messages // 5) if ctx.quick else self.messages
         sample = max(200, self.sample // 5) if ctx.quick else self.sample
-        proc = subprocess.run([sys.executable, "-m", "bench.reminders", str(bookings), str(messages), str(sample)],
-                              cwd=ROOT, env=env(), capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.reminders", str(bookings), str(messages), str(sample)],
+            cwd=ROOT,
+            env=env(),
+            capture_output=True,
+            text=True,
+        )
         sys.stderr.write(proc.stderr)
         if proc.returncode != 0:
             return [f"### {self.name}", "", f"FAILED: {proc.stderr.strip()[-600:]}", ""]
@@ -338,8 +422,10 @@ def format_result(name: str, out: dict) -> list[str]:
     real_rate, bare_rate = sms / out["dispatch_s"], out["bare_count"] / out["bare_s"] if out["bare_s"] else 0
     per_booking = sample / out["enqueue_s"]
     return [
-        f"### {name}", "",
-        "| step | count | seconds | per second |", "|---|---|---|---|",
+        f"### {name}",
+        "",
+        "| step | count | seconds | per second |",
+        "|---|---|---|---|",
         f"| enqueue, bulk: `notify.enqueue_many` (contexts by `bookings.notifications.context_for`), 1,000 bookings "
         f"a call | {n:,} bookings → {bulk_rows:,} outbox rows | {out['bulk_s']:.1f} | **{n / out['bulk_s']:,.0f} "
         f"bookings** ({bulk_rows / out['bulk_s']:,.0f} rows) |",

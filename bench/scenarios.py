@@ -48,8 +48,11 @@ class Scenario:
             real = load.run(ctx.host, ctx.port, self.real(ctx, n), c)
             ratio = real.rps / bare.rps if bare.rps else 0
             verdict = "meets" if ratio >= self.target else "MISSES"
-            lines += [row(f"bare, {c} clients", bare), row(f"real, {c} clients", real),
-                      f"| **ratio at {c} clients** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            lines += [
+                row(f"bare, {c} clients", bare),
+                row(f"real, {c} clients", real),
+                f"| **ratio at {c} clients** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |",
+            ]
         if self.verify:
             lines += ["", self.verify(ctx)]
         return lines + [""]
@@ -71,8 +74,6 @@ def bare_insert(ctx: Context, n: int) -> list[Request]:
 def venue_directory(ctx: Context, n: int) -> list[Request]:
     districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
     return [Request("GET", f"/venues?district={districts[i % 4]}") for i in range(n)]
-
-
 
 
 # --- shared helpers -----------------------------------------------------------------------------
@@ -104,8 +105,14 @@ def prepare_classes(count: int, kind: str) -> list[dict]:
 
     from bench.__main__ import ROOT, env
 
-    out = subprocess.run([sys.executable, "-m", "bench.prepare", "classes", str(count), kind], cwd=ROOT, env=env(),
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.prepare", "classes", str(count), kind],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -147,10 +154,20 @@ class HotSignup:
             seats = sql(ctx, "SELECT id, capacity, seats_taken FROM activities WHERE id = ANY(%s)", ids)
         else:
             seats = sql(ctx, "SELECT activity_id, capacity, seats_taken FROM sessions WHERE activity_id = ANY(%s)", ids)
-        confirmed = dict(sql(ctx, "SELECT activity_id, count(*) FROM bookings WHERE activity_id = ANY(%s) "
-                                  "AND status = 'confirmed' GROUP BY activity_id", ids))
-        doubles = sql(ctx, "SELECT user_id, unit_key FROM bookings WHERE activity_id = ANY(%s) AND is_active "
-                           "GROUP BY user_id, unit_key HAVING count(*) > 1", ids)
+        confirmed = dict(
+            sql(
+                ctx,
+                "SELECT activity_id, count(*) FROM bookings WHERE activity_id = ANY(%s) "
+                "AND status = 'confirmed' GROUP BY activity_id",
+                ids,
+            )
+        )
+        doubles = sql(
+            ctx,
+            "SELECT user_id, unit_key FROM bookings WHERE activity_id = ANY(%s) AND is_active "
+            "GROUP BY user_id, unit_key HAVING count(*) > 1",
+            ids,
+        )
         asked = {u["activity_id"]: 0 for u in units}  # how many residents asked for each unit
         for i in range(ctx.n(self.residents)):
             asked[units[i % len(units)]["activity_id"]] += 1
@@ -158,9 +175,11 @@ class HotSignup:
         counted = all(confirmed.get(i, 0) == taken for i, _c, taken in seats)
         seats_total = sum(taken for _i, _c, taken in seats)
         ok = exact and counted and not doubles
-        return (f"{'OK' if ok else 'FAILED'}: {len(seats)} unit(s), seats taken {seats_total} of "
-                f"{sum(c for _i, c, _t in seats)} (units full or all askers seated: {exact}), confirmed bookings match "
-                f"the counters: {counted}, people with two active bookings on one unit: {len(doubles)}")
+        return (
+            f"{'OK' if ok else 'FAILED'}: {len(seats)} unit(s), seats taken {seats_total} of "
+            f"{sum(c for _i, c, _t in seats)} (units full or all askers seated: {exact}), confirmed bookings match "
+            f"the counters: {counted}, people with two active bookings on one unit: {len(doubles)}"
+        )
 
     def run(self, ctx: Context) -> list[str]:
         lines = [f"### {self.name}", "", *TABLE_HEAD]
@@ -175,8 +194,11 @@ class HotSignup:
             real = load.run(ctx.host, ctx.port, reqs, c, max_seconds=300)
             ratio = real.rps / bare.rps if bare.rps else 0
             verdict = "meets" if ratio >= self.target else "MISSES"
-            lines += [row(f"bare insert, {c} clients", bare), row(f"POST /api/v1/bookings, {c} clients", real),
-                      f"| **ratio at {c} clients** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            lines += [
+                row(f"bare insert, {c} clients", bare),
+                row(f"POST /api/v1/bookings, {c} clients", real),
+                f"| **ratio at {c} clients** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |",
+            ]
             checks.append(f"- {c} clients: answers {status_summary(real)}; {self.verify(ctx, units)}")
         return lines + ["", *checks, ""]
 
@@ -187,23 +209,32 @@ class HotSignup:
 def activity_list(ctx: Context, n: int) -> list[Request]:
     """The public list, 20 per page, with the filters a resident uses (district, kind, category, age, text)."""
     districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
-    variants = ["", "?district={d}", "?kind=event&district={d}", "?category=music", "?age=30&kind=event",
-                "?q=" + quote("电影"), "?district={d}&page=2"]
+    variants = [
+        "",
+        "?district={d}",
+        "?kind=event&district={d}",
+        "?category=music",
+        "?age=30&kind=event",
+        "?q=" + quote("电影"),
+        "?district={d}&page=2",
+    ]
     return [Request("GET", "/activities" + variants[i % len(variants)].format(d=districts[i % 4])) for i in range(n)]
 
 
 def uncached(requests: Callable[[Context, int], list[Request]]) -> Callable[[Context, int], list[Request]]:
     """The same requests asking for a fresh rendering (`Cache-Control: no-cache` skips core/cache.py)."""
+
     def fresh(ctx: Context, n: int) -> list[Request]:
-        return [Request(r.method, r.path, r.body, {**r.headers, "Cache-Control": "no-cache"})
-                for r in requests(ctx, n)]
+        return [Request(r.method, r.path, r.body, {**r.headers, "Cache-Control": "no-cache"}) for r in requests(ctx, n)]
+
     return fresh
 
 
 def activity_page(ctx: Context, n: int) -> list[Request]:
     if "activity_ids" not in ctx.cache:
-        ctx.cache["activity_ids"] = [r[0] for r in sql(
-            ctx, "SELECT id FROM activities WHERE status = 'published' ORDER BY id LIMIT 500")]
+        ctx.cache["activity_ids"] = [
+            r[0] for r in sql(ctx, "SELECT id FROM activities WHERE status = 'published' ORDER BY id LIMIT 500")
+        ]
     ids = ctx.cache["activity_ids"]
     return [Request("GET", f"/activities/{ids[i * 7 % len(ids)]}") for i in range(n)]
 
@@ -231,8 +262,14 @@ class CheckInScans:
 
         from bench.__main__ import ROOT, env
 
-        out = subprocess.run([sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
-                             cwd=ROOT, env=env(), check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.prepare", "checkin", str(ctx.n(self.tickets))],
+            cwd=ROOT,
+            env=env(),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return json.loads(out.strip().splitlines()[-1])
 
     def requests(self, ctx: Context, made: dict, c: int) -> list[Request]:
@@ -241,26 +278,43 @@ class CheckInScans:
         uid, version = made["staff"]
         token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
         headers = {"Authorization": f"Bearer {token}"}
-        return [Request("POST", "/api/v1/checkins", {"payload": p, "session_id": made["session_id"],
-                                                     "device_id": f"bench-{i % c}"}, headers)
-                for i, p in enumerate(made["payloads"])]
+        return [
+            Request(
+                "POST",
+                "/api/v1/checkins",
+                {"payload": p, "session_id": made["session_id"], "device_id": f"bench-{i % c}"},
+                headers,
+            )
+            for i, p in enumerate(made["payloads"])
+        ]
 
     def verify(self, ctx: Context, made: dict, real: load.Result) -> str:
         session_id = made["session_id"]
-        booked = sql(ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND status = 'confirmed'",
-                     session_id)[0][0]
-        rows, tickets, most = sql(ctx, "SELECT count(*), count(DISTINCT booking_id), COALESCE(max(n), 0) FROM "
-                                       "(SELECT booking_id, count(*) OVER (PARTITION BY booking_id) AS n "
-                                       "FROM checkins WHERE session_id = %s) x", session_id)[0]
-        marked = sql(ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND checked_in_at IS NOT NULL",
-                     session_id)[0][0]
+        booked = sql(ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND status = 'confirmed'", session_id)[
+            0
+        ][0]
+        rows, tickets, most = sql(
+            ctx,
+            "SELECT count(*), count(DISTINCT booking_id), COALESCE(max(n), 0) FROM "
+            "(SELECT booking_id, count(*) OVER (PARTITION BY booking_id) AS n "
+            "FROM checkins WHERE session_id = %s) x",
+            session_id,
+        )[0]
+        marked = sql(
+            ctx, "SELECT count(*) FROM bookings WHERE session_id = %s AND checked_in_at IS NOT NULL", session_id
+        )[0][0]
         created = real.statuses.get(201, 0)
         ok = rows == tickets == created == marked == real.requests and most <= 1
-        cut = (f" (the time limit stopped it after {real.requests} of {len(made['payloads'])} tickets)"
-               if real.requests < len(made["payloads"]) else "")
-        return (f"{'OK' if ok else 'FAILED'}: {real.requests} tickets scanned{cut}, answers {status_summary(real)}; "
-                f"in SQL: {rows} check-in rows for {tickets} distinct bookings (at most {most} per booking), "
-                f"{marked} bookings marked checked in, of {booked} confirmed bookings on the session")
+        cut = (
+            f" (the time limit stopped it after {real.requests} of {len(made['payloads'])} tickets)"
+            if real.requests < len(made["payloads"])
+            else ""
+        )
+        return (
+            f"{'OK' if ok else 'FAILED'}: {real.requests} tickets scanned{cut}, answers {status_summary(real)}; "
+            f"in SQL: {rows} check-in rows for {tickets} distinct bookings (at most {most} per booking), "
+            f"{marked} bookings marked checked in, of {booked} confirmed bookings on the session"
+        )
 
     def run(self, ctx: Context) -> list[str]:
         import subprocess
@@ -278,8 +332,11 @@ class CheckInScans:
             real = load.run(ctx.host, ctx.port, reqs, c, max_seconds=300)
             ratio = real.rps / bare.rps if bare.rps else 0
             verdict = "meets" if ratio >= self.target else "MISSES"
-            lines += [row(f"bare insert, {c} scanners", bare), row(f"POST /api/v1/checkins, {c} scanners", real),
-                      f"| **ratio at {c} scanners** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |"]
+            lines += [
+                row(f"bare insert, {c} scanners", bare),
+                row(f"POST /api/v1/checkins, {c} scanners", real),
+                f"| **ratio at {c} scanners** | | | **{ratio:.2f}** | target ≥ {self.target} ({verdict}) | |",
+            ]
             checks.append(f"- {c} scanners: {self.verify(ctx, made, real)}")
         return lines + ["", *checks, ""]
 
@@ -295,25 +352,63 @@ def has_checkin_api() -> bool:
 # a Scenario (real vs bare, same run) or any object with `name` and `run(ctx) -> list of markdown lines`.
 
 SCENARIOS: list = [
-    HotSignup("Hot sign-up: 10,000 residents race for one 30-seat first-come class (POST /api/v1/bookings) "
-              "vs a bare single-row insert", classes=1, kind="course"),
-    HotSignup("Hot sign-up: 10,000 residents race for 200 first-come 30-seat events at once "
-              "(POST /api/v1/bookings) vs a bare single-row insert", classes=200, kind="event"),
-    Scenario("Public activity list (GET /activities with filters, 20 per page) vs a bare Jinja page reading 20 rows",
-             activity_list, bare_page, (8, 32), 0.6),
-    Scenario("Public activity list, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
-             uncached(activity_list), bare_page, (8, 32), 0.6),
-    Scenario("Activity page (GET /activities/{id}) vs a bare Jinja page reading 20 rows",
-             activity_page, bare_page, (8, 32), 0.6),
-    Scenario("Public venue directory (GET /venues?district=…) vs a bare Jinja page reading 20 rows",
-             venue_directory, bare_page, (8, 32), 0.6),
-    Scenario("Public venue directory, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
-             uncached(venue_directory), bare_page, (8, 32), 0.6),
-    ReportsAtScale("Reports: each dashboard query at 10 million check-ins (reports.queries / reports.indicators) "
-                   "vs the same aggregate in raw SQL on the roll-up"),
-    Reminders("Reminders: enqueue for 100,000 bookings, and dispatch through the twilio client to a fake Twilio "
-              "(loopback) vs bare twins"),
+    HotSignup(
+        "Hot sign-up: 10,000 residents race for one 30-seat first-come class (POST /api/v1/bookings) "
+        "vs a bare single-row insert",
+        classes=1,
+        kind="course",
+    ),
+    HotSignup(
+        "Hot sign-up: 10,000 residents race for 200 first-come 30-seat events at once "
+        "(POST /api/v1/bookings) vs a bare single-row insert",
+        classes=200,
+        kind="event",
+    ),
+    Scenario(
+        "Public activity list (GET /activities with filters, 20 per page) vs a bare Jinja page reading 20 rows",
+        activity_list,
+        bare_page,
+        (8, 32),
+        0.6,
+    ),
+    Scenario(
+        "Public activity list, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
+        uncached(activity_list),
+        bare_page,
+        (8, 32),
+        0.6,
+    ),
+    Scenario(
+        "Activity page (GET /activities/{id}) vs a bare Jinja page reading 20 rows",
+        activity_page,
+        bare_page,
+        (8, 32),
+        0.6,
+    ),
+    Scenario(
+        "Public venue directory (GET /venues?district=…) vs a bare Jinja page reading 20 rows",
+        venue_directory,
+        bare_page,
+        (8, 32),
+        0.6,
+    ),
+    Scenario(
+        "Public venue directory, every request rendered afresh (Cache-Control: no-cache) vs a bare Jinja page",
+        uncached(venue_directory),
+        bare_page,
+        (8, 32),
+        0.6,
+    ),
+    ReportsAtScale(
+        "Reports: each dashboard query at 10 million check-ins (reports.queries / reports.indicators) "
+        "vs the same aggregate in raw SQL on the roll-up"
+    ),
+    Reminders(
+        "Reminders: enqueue for 100,000 bookings, and dispatch through the twilio client to a fake Twilio "
+        "(loopback) vs bare twins"
+    ),
 ]
 if has_checkin_api():
-    SCENARIOS.insert(2, CheckInScans("Check-in: scans (POST /api/v1/checkins) at 8 and 32 scanners "
-                                     "vs a bare single-row insert"))
+    SCENARIOS.insert(
+        2, CheckInScans("Check-in: scans (POST /api/v1/checkins) at 8 and 32 scanners vs a bare single-row insert")
+    )

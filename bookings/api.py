@@ -110,12 +110,23 @@ class CreditOut(OutSchema):
 
 def out(booking: Booking) -> BookingOut:
     position = services.waitlist_position(booking) if booking.status == BookingStatus.waitlisted else None
-    return BookingOut(id=booking.id, status=booking.status, code=booking_code(booking), activity_id=booking.activity_id,
-                      session_id=booking.session_id, title=booking.activity.title, party_size=booking.party_size,
-                      participant_ids=[p.id for p in booking.participants], starts_at=booking.starts_at,
-                      hold_expires_at=booking.hold_expires_at, draw_rank=booking.draw_rank,
-                      waitlist_position=position, decision_reason=booking.decision_reason,
-                      counted_as_no_show=booking.counted_as_no_show, created_at=booking.created_at)
+    return BookingOut(
+        id=booking.id,
+        status=booking.status,
+        code=booking_code(booking),
+        activity_id=booking.activity_id,
+        session_id=booking.session_id,
+        title=booking.activity.title,
+        party_size=booking.party_size,
+        participant_ids=[p.id for p in booking.participants],
+        starts_at=booking.starts_at,
+        hold_expires_at=booking.hold_expires_at,
+        draw_rank=booking.draw_rank,
+        waitlist_position=position,
+        decision_reason=booking.decision_reason,
+        counted_as_no_show=booking.counted_as_no_show,
+        created_at=booking.created_at,
+    )
 
 
 def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
@@ -138,9 +149,16 @@ def _own_or_managed(booking_id: int) -> Booking:
     return services.get_booking(booking_id, current_user._get_current_object())
 
 
-@api.endpoint("/bookings", "POST", body=BookingIn, response=BookingOut, status=201, errors=ERRORS,
-              summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
-                      "limit_reached, suspended, ineligible")
+@api.endpoint(
+    "/bookings",
+    "POST",
+    body=BookingIn,
+    response=BookingOut,
+    status=201,
+    errors=ERRORS,
+    summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
+    "limit_reached, suspended, ineligible",
+)
 def create_booking(data: BookingIn):
     activity, session = _unit(data)
     actor = current_user._get_current_object()
@@ -150,16 +168,21 @@ def create_booking(data: BookingIn):
         holder = db.session.get(User, data.user_id)
         if holder is None:
             raise NotFound()
-    request = services.BookingRequest(activity=activity, session=session, party_size=data.party_size,
-                                      participant_ids=data.participant_ids)
+    request = services.BookingRequest(
+        activity=activity, session=session, party_size=data.party_size, participant_ids=data.participant_ids
+    )
     booking = services.book(holder, data=request, actor=actor)
     answer = out(booking)  # from what is in memory now: the commit expires it all
     return answer
 
 
-@api.endpoint("/bookings", query=BookingQuery, response=Page[BookingOut],
-              errors=ERRORS,
-              summary="Own bookings; staff: ?session= for a session in scope")
+@api.endpoint(
+    "/bookings",
+    query=BookingQuery,
+    response=Page[BookingOut],
+    errors=ERRORS,
+    summary="Own bookings; staff: ?session= for a session in scope",
+)
 def list_bookings(params: BookingQuery):
     if params.session is not None:
         session = db.session.get(Session, params.session)
@@ -174,31 +197,47 @@ def list_bookings(params: BookingQuery):
     return page
 
 
-@api.endpoint("/bookings/<int:booking_id>", response=BookingOut, errors=ERRORS,
-              summary="One own booking (staff: in scope)")
+@api.endpoint(
+    "/bookings/<int:booking_id>", response=BookingOut, errors=ERRORS, summary="One own booking (staff: in scope)"
+)
 def get_booking(booking_id: int):
     return out(_own_or_managed(booking_id))
 
 
-@api.endpoint("/bookings/<int:booking_id>/cancel", "POST", response=CancelOut, errors=ERRORS,
-              summary="Cancel; after the cancellation deadline it counts as a no-show")
+@api.endpoint(
+    "/bookings/<int:booking_id>/cancel",
+    "POST",
+    response=CancelOut,
+    errors=ERRORS,
+    summary="Cancel; after the cancellation deadline it counts as a no-show",
+)
 def cancel_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.cancel_booking(booking, actor=current_user._get_current_object())
     return booking
 
 
-@api.endpoint("/bookings/<int:booking_id>/accept", "POST", response=BookingOut, errors=ERRORS,
-              summary="Take up a held seat (waiting-list offer or lottery win) before its deadline")
+@api.endpoint(
+    "/bookings/<int:booking_id>/accept",
+    "POST",
+    response=BookingOut,
+    errors=ERRORS,
+    summary="Take up a held seat (waiting-list offer or lottery win) before its deadline",
+)
 def accept_booking(booking_id: int):
     booking = _own_or_managed(booking_id)
     services.accept_offer(booking, actor=current_user._get_current_object())
     return out(booking)
 
 
-@api.endpoint("/bookings/decisions", "POST", body=DecisionIn, response=DecisionOut,
-              errors=ERRORS,
-              summary="Staff: approve or reject pending sign-ups in bulk, with a reason the resident sees")
+@api.endpoint(
+    "/bookings/decisions",
+    "POST",
+    body=DecisionIn,
+    response=DecisionOut,
+    errors=ERRORS,
+    summary="Staff: approve or reject pending sign-ups in bulk, with a reason the resident sees",
+)
 def decide(data: DecisionIn):
     actor = require_roles(*MANAGE_ROLES)
     bookings = list(db.session.query(Booking).filter(Booking.id.in_(data.booking_ids)))
@@ -208,8 +247,13 @@ def decide(data: DecisionIn):
     return DecisionOut(results={str(k): v for k, v in results.items()})
 
 
-@api.endpoint("/activities/<int:activity_id>/lottery", response=LotteryOut, auth=False, errors=(404, 405),
-              summary="A lottery's public record per unit: the draw's seed and counts, and every entry (names masked)")
+@api.endpoint(
+    "/activities/<int:activity_id>/lottery",
+    response=LotteryOut,
+    auth=False,
+    errors=(404, 405),
+    summary="A lottery's public record per unit: the draw's seed and counts, and every entry (names masked)",
+)
 def lottery(activity_id: int):
     units = public_units(activity_id)
     return LotteryOut(activity_id=activity_id, units=[_unit_out(found) for found in units])
@@ -217,24 +261,46 @@ def lottery(activity_id: int):
 
 def _unit_out(found) -> LotteryUnitOut:
     draw = found.draw
-    entries = [LotteryEntryOut(entry=r.id, name=mask_name(r.name), party_size=r.party_size,
-                               is_quota_eligible=bool(r.is_quota_eligible), draw_rank=r.draw_rank) for r in found.rows]
-    return LotteryUnitOut(unit=found.unit, session_id=found.session.id if found.session else None,
-                          drawn=draw is not None, drawn_at=draw.drawn_at if draw else None,
-                          seed=draw.seed if draw else None, seats=draw.seats if draw else None,
-                          winners=draw.winners if draw else None, entries=entries)
+    entries = [
+        LotteryEntryOut(
+            entry=r.id,
+            name=mask_name(r.name),
+            party_size=r.party_size,
+            is_quota_eligible=bool(r.is_quota_eligible),
+            draw_rank=r.draw_rank,
+        )
+        for r in found.rows
+    ]
+    return LotteryUnitOut(
+        unit=found.unit,
+        session_id=found.session.id if found.session else None,
+        drawn=draw is not None,
+        drawn_at=draw.drawn_at if draw else None,
+        seed=draw.seed if draw else None,
+        seats=draw.seats if draw else None,
+        winners=draw.winners if draw else None,
+        entries=entries,
+    )
 
 
-@api.endpoint("/me/credit", response=CreditOut, errors=ERRORS,
-              summary="No-show strikes used and left, and any suspension")
+@api.endpoint(
+    "/me/credit", response=CreditOut, errors=ERRORS, summary="No-show strikes used and left, and any suspension"
+)
 def my_credit():
     credit = services.credit_of(current_user)
-    return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
-                     suspended_until=credit.suspended_until)
+    return CreditOut(
+        strikes_used=credit.strikes_used, strikes_left=credit.strikes_left, suspended_until=credit.suspended_until
+    )
 
 
-@api.endpoint("/residents/<int:user_id>/lift-suspension", "POST", body=LiftIn, response=CreditOut, errors=ERRORS,
-              summary="Staff: lift a resident's suspension with a note")
+@api.endpoint(
+    "/residents/<int:user_id>/lift-suspension",
+    "POST",
+    body=LiftIn,
+    response=CreditOut,
+    errors=ERRORS,
+    summary="Staff: lift a resident's suspension with a note",
+)
 def lift(user_id: int, data: LiftIn):
     actor = require_roles(*MANAGE_ROLES)
     user = db.session.get(User, user_id)
@@ -242,5 +308,6 @@ def lift(user_id: int, data: LiftIn):
         raise NotFound()
     services.lift_suspension(user, note=data.note, actor=actor)
     credit = services.credit_of(user)
-    return CreditOut(strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
-                     suspended_until=credit.suspended_until)
+    return CreditOut(
+        strikes_used=credit.strikes_used, strikes_left=credit.strikes_left, suspended_until=credit.suspended_until
+    )

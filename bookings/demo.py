@@ -25,57 +25,198 @@ log = logging.getLogger(__name__)
 
 # (venue key, fallback kind, room key, fields, pattern) — pattern: (weekday offsets, days ahead, count, start, end)
 CATALOGUE = [
-    ("hub", VenueKind.hub, "hub-calligraphy",
-     {"kind": "course", "title": "少儿书法启蒙班", "category": "calligraphy", "policy": "lottery", "capacity": 20,
-      "age_min": 6, "age_max": 12, "max_party_size": 1, "series": "油城少儿艺术课堂",
-      "summary": "毛笔握笔、基本笔画与楷书入门，每周六上午，共8次课。报名截止后公开摇号。",
-      "description": "## 课程内容\n\n- 握笔与坐姿\n- 基本笔画\n- 楷书结构\n\n请自备毛笔一支，其余材料由馆里提供。",
-      "close_in_days": 3}, ("weekly", 5, 6, 8, time(9), time(10, 30))),
-    ("hub", VenueKind.hub, "hub-music",
-     {"kind": "course", "title": "中老年声乐班", "category": "music", "policy": "lottery", "capacity": 30,
-      "age_min": 50, "age_max": 80, "max_party_size": 1, "reserved_quota": 5, "quota_rule": "seniors",
-      "summary": "科学发声与合唱基础，每周二下午。预留5个名额给60岁以上居民。", "close_in_days": 2},
-     ("weekly", 1, 5, 10, time(14), time(16))),
-    ("hub", VenueKind.hub, "hub-rehearsal",
-     {"kind": "course", "title": "二胡提高班", "category": "music", "policy": "approval", "capacity": 12,
-      "max_party_size": 1, "summary": "面向有基础的学员，报名后由老师审核（试奏）。"},
-     ("weekly", 3, 4, 8, time(18, 30), time(20, 30))),
-    ("hub", VenueKind.hub, "hub-hall",
-     {"kind": "event", "title": "油城春潮·新春音乐会", "category": "music", "policy": "first_come", "capacity": 280,
-      "max_party_size": 3, "series": "油城春潮", "summary": "市群艺馆艺术团新春专场，民乐、合唱与舞蹈。"},
-     ("dates", [10, 11], time(19), time(21))),
-    ("ethnic", VenueKind.branch, "ethnic-heritage",
-     {"kind": "event", "title": "非遗剪纸体验课", "category": "heritage", "policy": "first_come", "capacity": 20,
-      "max_party_size": 2, "summary": "跟非遗传承人学剪窗花，材料免费提供。"},
-     ("dates", [4, 11, 18], time(9, 30), time(11, 30))),
-    ("branch-dawa", VenueKind.branch, "branch-dawa-hall",
-     {"kind": "event", "title": "稻乡讲堂：辽河口湿地文化", "category": "literature", "policy": "first_come",
-      "capacity": 180, "max_party_size": 3, "series": "稻乡讲堂", "summary": "地方文史专家讲湿地与稻作文化。"},
-     ("dates", [6], time(14, 30), time(16))),
-    ("hub", VenueKind.hub, "hub-exhibition",
-     {"kind": "exhibition", "title": "红海滩湿地摄影展", "category": "photography", "policy": "first_come",
-      "capacity": 40, "max_party_size": 3, "summary": "分时段预约入场，每场40人。", "starts_on": 0,
-      "ends_on": 30}, ("slots", 6, [(time(10), time(11)), (time(14), time(15))])),
-    ("branch-shuangtaizi", VenueKind.branch, "branch-shuangtaizi-exhibition",
-     {"kind": "exhibition", "title": "盘锦农民画展", "category": "fine_art", "policy": "walk_in", "capacity": 0,
-      "summary": "免费参观，无需预约。", "starts_on": -3, "ends_on": 40}, None),
-    ("cm-tianjia-tianjia", VenueKind.community, None,
-     {"kind": "event", "title": "周末露天电影：《我和我的家乡》", "category": "film", "policy": "walk_in",
-      "capacity": 0, "place": "村文化广场", "summary": "农村公益电影放映，自带小板凳。"},
-     ("dates", [2, 9, 16], time(18, 30), time(20, 30))),
-    ("st-tangjia", VenueKind.station, "st-tangjia-square",
-     {"kind": "event", "title": "唐家镇广场舞联欢", "category": "dance", "policy": "first_come", "capacity": 100,
-      "max_party_size": 3, "summary": "各村广场舞队展演，欢迎报名观看。"}, ("dates", [5], time(18), time(20))),
-    ("st-dongfeng", VenueKind.station, "st-dongfeng-activity",
-     {"kind": "event", "title": "剪纸小课堂（体验场）", "category": "heritage", "policy": "first_come", "capacity": 2,
-      "max_party_size": 1, "summary": "名额很少的体验课，满员后可候补。"}, ("dates", [8], time(9), time(10, 30))),
+    (
+        "hub",
+        VenueKind.hub,
+        "hub-calligraphy",
+        {
+            "kind": "course",
+            "title": "少儿书法启蒙班",
+            "category": "calligraphy",
+            "policy": "lottery",
+            "capacity": 20,
+            "age_min": 6,
+            "age_max": 12,
+            "max_party_size": 1,
+            "series": "油城少儿艺术课堂",
+            "summary": "毛笔握笔、基本笔画与楷书入门，每周六上午，共8次课。报名截止后公开摇号。",
+            "description": (
+                "## 课程内容\n\n- 握笔与坐姿\n- 基本笔画\n- 楷书结构\n\n请自备毛笔一支，其余材料由馆里提供。"
+            ),
+            "close_in_days": 3,
+        },
+        ("weekly", 5, 6, 8, time(9), time(10, 30)),
+    ),
+    (
+        "hub",
+        VenueKind.hub,
+        "hub-music",
+        {
+            "kind": "course",
+            "title": "中老年声乐班",
+            "category": "music",
+            "policy": "lottery",
+            "capacity": 30,
+            "age_min": 50,
+            "age_max": 80,
+            "max_party_size": 1,
+            "reserved_quota": 5,
+            "quota_rule": "seniors",
+            "summary": "科学发声与合唱基础，每周二下午。预留5个名额给60岁以上居民。",
+            "close_in_days": 2,
+        },
+        ("weekly", 1, 5, 10, time(14), time(16)),
+    ),
+    (
+        "hub",
+        VenueKind.hub,
+        "hub-rehearsal",
+        {
+            "kind": "course",
+            "title": "二胡提高班",
+            "category": "music",
+            "policy": "approval",
+            "capacity": 12,
+            "max_party_size": 1,
+            "summary": "面向有基础的学员，报名后由老师审核（试奏）。",
+        },
+        ("weekly", 3, 4, 8, time(18, 30), time(20, 30)),
+    ),
+    (
+        "hub",
+        VenueKind.hub,
+        "hub-hall",
+        {
+            "kind": "event",
+            "title": "油城春潮·新春音乐会",
+            "category": "music",
+            "policy": "first_come",
+            "capacity": 280,
+            "max_party_size": 3,
+            "series": "油城春潮",
+            "summary": "市群艺馆艺术团新春专场，民乐、合唱与舞蹈。",
+        },
+        ("dates", [10, 11], time(19), time(21)),
+    ),
+    (
+        "ethnic",
+        VenueKind.branch,
+        "ethnic-heritage",
+        {
+            "kind": "event",
+            "title": "非遗剪纸体验课",
+            "category": "heritage",
+            "policy": "first_come",
+            "capacity": 20,
+            "max_party_size": 2,
+            "summary": "跟非遗传承人学剪窗花，材料免费提供。",
+        },
+        ("dates", [4, 11, 18], time(9, 30), time(11, 30)),
+    ),
+    (
+        "branch-dawa",
+        VenueKind.branch,
+        "branch-dawa-hall",
+        {
+            "kind": "event",
+            "title": "稻乡讲堂：辽河口湿地文化",
+            "category": "literature",
+            "policy": "first_come",
+            "capacity": 180,
+            "max_party_size": 3,
+            "series": "稻乡讲堂",
+            "summary": "地方文史专家讲湿地与稻作文化。",
+        },
+        ("dates", [6], time(14, 30), time(16)),
+    ),
+    (
+        "hub",
+        VenueKind.hub,
+        "hub-exhibition",
+        {
+            "kind": "exhibition",
+            "title": "红海滩湿地摄影展",
+            "category": "photography",
+            "policy": "first_come",
+            "capacity": 40,
+            "max_party_size": 3,
+            "summary": "分时段预约入场，每场40人。",
+            "starts_on": 0,
+            "ends_on": 30,
+        },
+        ("slots", 6, [(time(10), time(11)), (time(14), time(15))]),
+    ),
+    (
+        "branch-shuangtaizi",
+        VenueKind.branch,
+        "branch-shuangtaizi-exhibition",
+        {
+            "kind": "exhibition",
+            "title": "盘锦农民画展",
+            "category": "fine_art",
+            "policy": "walk_in",
+            "capacity": 0,
+            "summary": "免费参观，无需预约。",
+            "starts_on": -3,
+            "ends_on": 40,
+        },
+        None,
+    ),
+    (
+        "cm-tianjia-tianjia",
+        VenueKind.community,
+        None,
+        {
+            "kind": "event",
+            "title": "周末露天电影：《我和我的家乡》",
+            "category": "film",
+            "policy": "walk_in",
+            "capacity": 0,
+            "place": "村文化广场",
+            "summary": "农村公益电影放映，自带小板凳。",
+        },
+        ("dates", [2, 9, 16], time(18, 30), time(20, 30)),
+    ),
+    (
+        "st-tangjia",
+        VenueKind.station,
+        "st-tangjia-square",
+        {
+            "kind": "event",
+            "title": "唐家镇广场舞联欢",
+            "category": "dance",
+            "policy": "first_come",
+            "capacity": 100,
+            "max_party_size": 3,
+            "summary": "各村广场舞队展演，欢迎报名观看。",
+        },
+        ("dates", [5], time(18), time(20)),
+    ),
+    (
+        "st-dongfeng",
+        VenueKind.station,
+        "st-dongfeng-activity",
+        {
+            "kind": "event",
+            "title": "剪纸小课堂（体验场）",
+            "category": "heritage",
+            "policy": "first_come",
+            "capacity": 2,
+            "max_party_size": 1,
+            "summary": "名额很少的体验课，满员后可候补。",
+        },
+        ("dates", [8], time(9), time(10, 30)),
+    ),
 ]
 
 # resident phone → [(activity title, participant names or None for self, session index)]
 DEMO_BOOKINGS = {
     "13800000001": [("少儿书法启蒙班", ["王小明"], 0), ("油城春潮·新春音乐会", None, 0), ("中老年声乐班", None, 0)],
-    "13800000002": [("剪纸小课堂（体验场）", None, 0), ("稻乡讲堂：辽河口湿地文化", None, 0),
-                    ("少儿书法启蒙班", ["李欣怡"], 0)],
+    "13800000002": [
+        ("剪纸小课堂（体验场）", None, 0),
+        ("稻乡讲堂：辽河口湿地文化", None, 0),
+        ("少儿书法启蒙班", ["李欣怡"], 0),
+    ],
     "13800000003": [("剪纸小课堂（体验场）", None, 0), ("二胡提高班", None, 0), ("红海滩湿地摄影展", None, 1)],
     "13800000004": [("剪纸小课堂（体验场）", None, 0), ("非遗剪纸体验课", None, 1)],
     "13800000005": [("中老年声乐班", None, 0), ("唐家镇广场舞联欢", None, 0)],
@@ -102,13 +243,15 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
 
 
 def _actor() -> User | None:
-    return find_by_login("admin") or db.session.execute(
-        select(User).where(User.grants.any())).scalars().first()
+    return find_by_login("admin") or db.session.execute(select(User).where(User.grants.any())).scalars().first()
 
 
 def _activity(venue: Venue, room_key: str | None, fields: dict, pattern, actor: User) -> Activity:
-    existing = db.session.execute(select(Activity).where(Activity.venue_id == venue.id,
-                                                         Activity.title == fields["title"])).scalars().first()
+    existing = (
+        db.session.execute(select(Activity).where(Activity.venue_id == venue.id, Activity.title == fields["title"]))
+        .scalars()
+        .first()
+    )
     if existing is not None:
         return existing
     room = db.session.execute(select(Room).where(Room.key == room_key)).scalars().first() if room_key else None
@@ -124,8 +267,9 @@ def _activity(venue: Venue, room_key: str | None, fields: dict, pattern, actor: 
     for day, starts, ends in _days(pattern, today):
         try:
             with db.session.begin_nested():
-                activities.add_session(activity, starts_at=local_datetime(day, starts),
-                                       ends_at=local_datetime(day, ends), actor=actor)
+                activities.add_session(
+                    activity, starts_at=local_datetime(day, starts), ends_at=local_datetime(day, ends), actor=actor
+                )
         except DomainError as err:  # a room clash with existing demo data: keep the rest
             log.info("demo session %s on %s skipped: %s", activity.title, day, err.code)
     if activity.sessions or activity.starts_on:
@@ -178,10 +322,21 @@ def _enter_bulk_residents(activity: Activity | None, scale: int) -> None:
     if activity is None:
         return
     year = local_today().year
-    users = db.session.execute(select(User).join(Participant, Participant.user_id == User.id)
-                               .where(User.phone.like("139%"), Participant.relation == Relation.self,
-                                      Participant.birth_year.between(year - 80, year - 50))
-                               .order_by(User.id).limit(40 * scale)).scalars().all()
+    users = (
+        db.session.execute(
+            select(User)
+            .join(Participant, Participant.user_id == User.id)
+            .where(
+                User.phone.like("139%"),
+                Participant.relation == Relation.self,
+                Participant.birth_year.between(year - 80, year - 50),
+            )
+            .order_by(User.id)
+            .limit(40 * scale)
+        )
+        .scalars()
+        .all()
+    )
     for user in users:
         _book(user, activity, None, 0)
 
@@ -196,7 +351,13 @@ def _extra_events(venues: dict[str, Venue], actor: User, scale: int) -> None:
         return
     for n in range((scale - 1) * 20):
         venue = points[n % len(points)]
-        fields = {"kind": "event", "title": f"{EXTRA_TITLES[n % len(EXTRA_TITLES)]}（第{n + 1}场）",
-                  "category": ["film", "music", "heritage", "calligraphy", "dance"][n % 5], "policy": "first_come",
-                  "capacity": 30 + n % 50, "max_party_size": 3, "place": "文化广场"}
+        fields = {
+            "kind": "event",
+            "title": f"{EXTRA_TITLES[n % len(EXTRA_TITLES)]}（第{n + 1}场）",
+            "category": ["film", "music", "heritage", "calligraphy", "dance"][n % 5],
+            "policy": "first_come",
+            "capacity": 30 + n % 50,
+            "max_party_size": 3,
+            "place": "文化广场",
+        }
         _activity(venue, None, fields, ("dates", [1 + n % 28], time(18, 30), time(20)), actor)

@@ -24,10 +24,16 @@ def draw_due_lotteries(now: datetime) -> int:
     """Draw every lottery unit whose sign-up window has closed and that has no draw yet."""
     drawn = select(LotteryDraw.unit_key)
     candidates = db.session.execute(
-        select(Booking.activity_id, Booking.session_id).join(Activity, Activity.id == Booking.activity_id)
-        .where(Booking.status == BookingStatus.entered, Booking.unit_key.not_in(drawn),
-               Activity.policy == Policy.lottery, Activity.status == ActivityStatus.published)
-        .distinct()).all()
+        select(Booking.activity_id, Booking.session_id)
+        .join(Activity, Activity.id == Booking.activity_id)
+        .where(
+            Booking.status == BookingStatus.entered,
+            Booking.unit_key.not_in(drawn),
+            Activity.policy == Policy.lottery,
+            Activity.status == ActivityStatus.published,
+        )
+        .distinct()
+    ).all()
     done = 0
     for activity_id, session_id in candidates:
         activity = db.session.get(Activity, activity_id)
@@ -43,9 +49,15 @@ def draw_due_lotteries(now: datetime) -> int:
 
 def expire_offers(now: datetime) -> int:
     """Held seats whose answer deadline passed: expire them and offer the seats to the next in line."""
-    due = db.session.execute(select(Booking.id).where(Booking.status == BookingStatus.offered,
-                                                      Booking.hold_expires_at <= now)
-                             .order_by(Booking.hold_expires_at)).scalars().all()
+    due = (
+        db.session.execute(
+            select(Booking.id)
+            .where(Booking.status == BookingStatus.offered, Booking.hold_expires_at <= now)
+            .order_by(Booking.hold_expires_at)
+        )
+        .scalars()
+        .all()
+    )
     done = 0
     for booking_id in due:
         booking = db.session.get(Booking, booking_id)
@@ -65,16 +77,27 @@ def mark_no_shows(now: datetime) -> int:
 
     Course enrolments are left alone until per-lesson attendance exists (see bookings.models).
     """
-    due = db.session.execute(
-        select(Booking.id).join(Session, Session.id == Booking.session_id)
-        .where(Booking.status == BookingStatus.confirmed, Booking.checked_in_at.is_(None),
-               Session.ends_at <= now, Session.status == SessionStatus.scheduled)
-        .order_by(Booking.id)).scalars().all()
+    due = (
+        db.session.execute(
+            select(Booking.id)
+            .join(Session, Session.id == Booking.session_id)
+            .where(
+                Booking.status == BookingStatus.confirmed,
+                Booking.checked_in_at.is_(None),
+                Session.ends_at <= now,
+                Session.status == SessionStatus.scheduled,
+            )
+            .order_by(Booking.id)
+        )
+        .scalars()
+        .all()
+    )
     done = 0
     for booking_id in due:
         booking = db.session.get(Booking, booking_id)
-        if booking.checked_in_at is None and claim_booking(booking, BookingStatus.confirmed, BookingStatus.no_show,
-                                                    updated_at=now):
+        if booking.checked_in_at is None and claim_booking(
+            booking, BookingStatus.confirmed, BookingStatus.no_show, updated_at=now
+        ):
             record_strike(booking, now)
             done += 1
         db.session.commit()

@@ -52,37 +52,49 @@ def pick_winners(seed: str, entries: list[tuple[int, int, bool]], seats: int, qu
     return winners
 
 
-def draw_unit(activity: Activity, session: Session | None, now: datetime,
-              seed: str | None = None) -> LotteryDraw | None:
+def draw_unit(
+    activity: Activity, session: Session | None, now: datetime, seed: str | None = None
+) -> LotteryDraw | None:
     """Draw one unit: claim it by inserting its `LotteryDraw` (unique per unit), then seat the winners.
 
     Returns None when another worker already drew it. Winners are offered their seats until the
     confirmation deadline; the others wait in draw order.
     """
     unit_key = unit_key_for(activity, session)
-    draw = LotteryDraw(unit_key=unit_key, activity_id=activity.id, session_id=session.id if session else None,
-                       seed=seed or secrets.token_hex(16), drawn_at=now, reserved_quota=activity.reserved_quota)
+    draw = LotteryDraw(
+        unit_key=unit_key,
+        activity_id=activity.id,
+        session_id=session.id if session else None,
+        seed=seed or secrets.token_hex(16),
+        drawn_at=now,
+        reserved_quota=activity.reserved_quota,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(draw)
             db.session.flush()
     except IntegrityError:
         return None
-    entries = db.session.execute(select(Booking).where(Booking.unit_key == unit_key,
-                                                       Booking.status == BookingStatus.entered)).scalars().all()
+    entries = (
+        db.session.execute(select(Booking).where(Booking.unit_key == unit_key, Booking.status == BookingStatus.entered))
+        .scalars()
+        .all()
+    )
     unit = activity if activity.is_course else session
     draw.seats = max(0, unit.capacity - unit.seats_taken)
     draw.entries = len(entries)
-    winners = pick_winners(draw.seed, [(b.id, b.party_size, b.is_quota_eligible) for b in entries], draw.seats,
-                           activity.reserved_quota)
+    winners = pick_winners(
+        draw.seed, [(b.id, b.party_size, b.is_quota_eligible) for b in entries], draw.seats, activity.reserved_quota
+    )
     rank = {n: i + 1 for i, n in enumerate(draw_order(draw.seed, [b.id for b in entries]))}
     for booking in sorted(entries, key=lambda b: rank[b.id]):
         if booking.id in winners and take_seats(activity, session, booking.party_size):
             _seat_winner(booking, rank[booking.id], now)
             draw.winners += 1
         elif claim_booking(booking, BookingStatus.entered, BookingStatus.waitlisted, draw_rank=rank[booking.id]):
-            signals.lottery_lost.send(booking, draw_rank=rank[booking.id], waitlisted=True,
-                                      **signal_kwargs(booking, now))
+            signals.lottery_lost.send(
+                booking, draw_rank=rank[booking.id], waitlisted=True, **signal_kwargs(booking, now)
+            )
     db.session.flush()
     return draw
 
@@ -97,22 +109,29 @@ def _seat_winner(booking: Booking, rank: int, now: datetime) -> None:
 
 
 def _entries_of(unit_keys):
-    return (Booking.unit_key.in_(unit_keys),
-            (Booking.draw_rank.isnot(None)) | (Booking.status == BookingStatus.entered))
+    return (
+        Booking.unit_key.in_(unit_keys),
+        (Booking.draw_rank.isnot(None)) | (Booking.status == BookingStatus.entered),
+    )
 
 
 def entry_list(unit_key: str) -> list:
     """Every entry of a lottery unit (drawn or not) by entry number, with the entrant's name, in one query:
     rows of (id, name, party_size, is_quota_eligible, draw_rank) for the public list, shown masked."""
-    stmt = (select(Booking.id, User.name, Booking.party_size, Booking.is_quota_eligible, Booking.draw_rank)
-            .join(User, User.id == Booking.user_id).where(*_entries_of([unit_key])).order_by(Booking.id))
+    stmt = (
+        select(Booking.id, User.name, Booking.party_size, Booking.is_quota_eligible, Booking.draw_rank)
+        .join(User, User.id == Booking.user_id)
+        .where(*_entries_of([unit_key]))
+        .order_by(Booking.id)
+    )
     return list(db.session.execute(stmt))
 
 
 def entry_counts(unit_keys: list[str]) -> dict[str, int]:
     """How many entries each lottery unit has (the activity page shows the count and links to the list)."""
-    rows = db.session.execute(select(Booking.unit_key, func.count()).where(*_entries_of(unit_keys))
-                              .group_by(Booking.unit_key))
+    rows = db.session.execute(
+        select(Booking.unit_key, func.count()).where(*_entries_of(unit_keys)).group_by(Booking.unit_key)
+    )
     return {key: 0 for key in unit_keys} | dict(rows.all())
 
 

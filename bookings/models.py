@@ -38,8 +38,15 @@ class BookingStatus(enum.StrEnum):
 
 
 # Statuses that keep the unit's "one booking per account" slot.
-ACTIVE_STATUSES = frozenset({BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered,
-                             BookingStatus.entered, BookingStatus.pending})
+ACTIVE_STATUSES = frozenset(
+    {
+        BookingStatus.confirmed,
+        BookingStatus.waitlisted,
+        BookingStatus.offered,
+        BookingStatus.entered,
+        BookingStatus.pending,
+    }
+)
 # Statuses that hold seats on the unit's counter.
 SEAT_STATUSES = frozenset({BookingStatus.confirmed, BookingStatus.offered})
 # Statuses that count towards the limit of class enrolments.
@@ -73,7 +80,8 @@ def unit_keys(activity: Activity) -> list[str]:
 
 
 booking_participants = sa.Table(
-    "booking_participants", db.metadata,
+    "booking_participants",
+    db.metadata,
     sa.Column("booking_id", sa.ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("participant_id", sa.ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -85,8 +93,14 @@ class Booking(db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
         sa.CheckConstraint("party_size BETWEEN 1 AND 3", name="party_size_range"),
-        sa.Index("uq_bookings_one_active_per_unit", "user_id", "unit_key", unique=True,
-                 sqlite_where=sa.text("is_active"), postgresql_where=sa.text("is_active")),
+        sa.Index(
+            "uq_bookings_one_active_per_unit",
+            "user_id",
+            "unit_key",
+            unique=True,
+            sqlite_where=sa.text("is_active"),
+            postgresql_where=sa.text("is_active"),
+        ),
         sa.Index("ix_bookings_unit_status", "unit_key", "status"),
         sa.Index("ix_bookings_user_status", "user_id", "status"),
         sa.Index("ix_bookings_session_status", "session_id", "status"),
@@ -118,8 +132,7 @@ class Booking(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     activity: Mapped[Activity] = relationship()
     session: Mapped[Session | None] = relationship()
-    participants: Mapped[list[Participant]] = relationship(secondary=booking_participants,
-                                                           order_by="Participant.id")
+    participants: Mapped[list[Participant]] = relationship(secondary=booking_participants, order_by="Participant.id")
 
     def set_status(self, status: BookingStatus) -> None:
         """Change state; `is_active` (the unique index's predicate) follows the status."""

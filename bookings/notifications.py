@@ -31,8 +31,12 @@ def venue_paths(booking_ids: list[int]) -> dict[int, list[str]]:
     from activities.models import Activity
     from venues.models import Venue
 
-    rows = db.session.execute(sa.select(Booking.id, Venue.path).join(Activity, Activity.id == Booking.activity_id)
-                              .join(Venue, Venue.id == Activity.venue_id).where(Booking.id.in_(booking_ids)))
+    rows = db.session.execute(
+        sa.select(Booking.id, Venue.path)
+        .join(Activity, Activity.id == Booking.activity_id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(Booking.id.in_(booking_ids))
+    )
     return {booking_id: [path] for booking_id, path in rows}
 
 
@@ -57,9 +61,16 @@ def context_for(booking: Booking, session: Session | None = None) -> dict:
     where = activity.venue.name + (f" {session.room.name}" if session is not None and session.room else "")
     context = {"activity_title": activity.title, "venue_name": activity.venue.name, "code": booking_code(booking)}
     if session is not None:
-        context.update(session_starts_at=session.starts_at, event={
-            "uid": f"session-{session.id}@culturenet", "title": activity.title, "starts_at": session.starts_at,
-            "ends_at": session.ends_at, "location": where})
+        context.update(
+            session_starts_at=session.starts_at,
+            event={
+                "uid": f"session-{session.id}@culturenet",
+                "title": activity.title,
+                "starts_at": session.starts_at,
+                "ends_at": session.ends_at,
+                "location": where,
+            },
+        )
     return context
 
 
@@ -70,8 +81,14 @@ def _next_session(booking: Booking) -> Session | None:
 
 def _send(booking: Booking, template: str, key: str, now: datetime, *, urgent: bool = False, **extra) -> None:
     user = db.session.get(User, booking.user_id)
-    notify.enqueue(user, template, {**context_for(booking), **extra}, dedupe_key=f"booking:{booking.id}:{key}",
-                   urgent=urgent, now=now)
+    notify.enqueue(
+        user,
+        template,
+        {**context_for(booking), **extra},
+        dedupe_key=f"booking:{booking.id}:{key}",
+        urgent=urgent,
+        now=now,
+    )
 
 
 def _simple(template: str, key: str, **mapping):
@@ -104,8 +121,14 @@ def on_confirmed(booking: Booking, *, now: datetime, via: str, **_kwargs) -> Non
     user = db.session.get(User, booking.user_id)
     messages = []
     if via in {"booking", "offer", "staff"}:
-        messages.append({"recipient": user, "template": "booking_confirmed", "context": context_for(booking),
-                         "dedupe_key": f"booking:{booking.id}:confirmed"})
+        messages.append(
+            {
+                "recipient": user,
+                "template": "booking_confirmed",
+                "context": context_for(booking),
+                "dedupe_key": f"booking:{booking.id}:confirmed",
+            }
+        )
     messages += _reminders(booking, user, now)
     notify.enqueue_many(messages, now=now)
 
@@ -122,10 +145,17 @@ def _reminders(booking: Booking, user: User, now: datetime) -> list[dict]:
             continue
         context = context_for(booking, session)
         for key, template, before in REMINDERS:
-            messages.append({"recipient": user, "template": template, "context": context,
-                             "dedupe_key": f"booking:{booking.id}:session:{session.id}:{key}",
-                             "due_at": session.starts_at - before, "expires_at": session.starts_at,
-                             "skip_if_late": True})
+            messages.append(
+                {
+                    "recipient": user,
+                    "template": template,
+                    "context": context,
+                    "dedupe_key": f"booking:{booking.id}:session:{session.id}:{key}",
+                    "due_at": session.starts_at - before,
+                    "expires_at": session.starts_at,
+                    "skip_if_late": True,
+                }
+            )
     return messages
 
 
@@ -148,30 +178,51 @@ def on_lesson_cancelled(booking: Booking, *, now: datetime, lesson_id: int, reas
     lesson = db.session.get(Session, lesson_id)
     same_day = lesson is not None and to_local(lesson.starts_at).date() == to_local(now).date()
     user = db.session.get(User, booking.user_id)
-    notify.enqueue(user, "session_cancelled", {**context_for(booking, lesson), "reason": reason or ""},
-                   dedupe_key=f"booking:{booking.id}:session:{lesson_id}:cancelled", urgent=same_day, now=now)
+    notify.enqueue(
+        user,
+        "session_cancelled",
+        {**context_for(booking, lesson), "reason": reason or ""},
+        dedupe_key=f"booking:{booking.id}:session:{lesson_id}:cancelled",
+        urgent=same_day,
+        now=now,
+    )
 
 
-def on_session_moved(booking: Booking, *, now: datetime, moved_session_id: int, old_starts_at: datetime,
-                     starts_at: datetime, **_kwargs) -> None:
+def on_session_moved(
+    booking: Booking, *, now: datetime, moved_session_id: int, old_starts_at: datetime, starts_at: datetime, **_kwargs
+) -> None:
     """A session moved: the reminders move with it, and the resident hears of the new time."""
     session = db.session.get(Session, moved_session_id)
     context = context_for(booking, session)
     for key, _template, before in REMINDERS:
-        notify.reschedule(f"booking:{booking.id}:session:{moved_session_id}:{key}", starts_at - before,
-                          context={"session_starts_at": starts_at, "event": context.get("event")},
-                          expires_at=starts_at)
+        notify.reschedule(
+            f"booking:{booking.id}:session:{moved_session_id}:{key}",
+            starts_at - before,
+            context={"session_starts_at": starts_at, "event": context.get("event")},
+            expires_at=starts_at,
+        )
     user = db.session.get(User, booking.user_id)
     stamp = int(starts_at.timestamp())
-    notify.enqueue(user, "session_moved", {**context, "old_starts_at": old_starts_at},
-                   dedupe_key=f"booking:{booking.id}:session:{moved_session_id}:moved:{stamp}", now=now)
+    notify.enqueue(
+        user,
+        "session_moved",
+        {**context, "old_starts_at": old_starts_at},
+        dedupe_key=f"booking:{booking.id}:session:{moved_session_id}:moved:{stamp}",
+        now=now,
+    )
 
 
 def on_suspended(user: User, *, suspension_id: int, until: datetime, now: datetime, **_kwargs) -> None:
-    notify.enqueue(user, "suspended", {"suspended_until": until, "reason": ""},
-                   dedupe_key=f"user:{user.id}:suspension:{suspension_id}", now=now)
+    notify.enqueue(
+        user,
+        "suspended",
+        {"suspended_until": until, "reason": ""},
+        dedupe_key=f"user:{user.id}:suspension:{suspension_id}",
+        now=now,
+    )
 
 
 def on_suspension_lifted(user: User, *, suspension_id: int, now: datetime, **_kwargs) -> None:
-    notify.enqueue(user, "suspension_lifted", {}, dedupe_key=f"user:{user.id}:suspension:{suspension_id}:lifted",
-                   now=now)
+    notify.enqueue(
+        user, "suspension_lifted", {}, dedupe_key=f"user:{user.id}:suspension:{suspension_id}:lifted", now=now
+    )

@@ -18,10 +18,16 @@ def booking_code(booking: Booking) -> str:
 
 def bookings_of(user, *, status: BookingStatus | None = None):
     """The account's bookings, newest first, with what the lists show loaded."""
-    stmt = (select(Booking).where(Booking.user_id == user.id)
-            .options(selectinload(Booking.activity).selectinload(Activity.sessions), selectinload(Booking.session),
-                     selectinload(Booking.participants))
-            .order_by(Booking.created_at.desc(), Booking.id.desc()))
+    stmt = (
+        select(Booking)
+        .where(Booking.user_id == user.id)
+        .options(
+            selectinload(Booking.activity).selectinload(Activity.sessions),
+            selectinload(Booking.session),
+            selectinload(Booking.participants),
+        )
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+    )
     if status is not None:
         stmt = stmt.where(Booking.status == status)
     return stmt
@@ -50,9 +56,12 @@ def my_bookings(user, now: datetime) -> dict[str, list[Booking]]:
 
 def session_bookings(session: Session, *, status: BookingStatus | None = None):
     """Bookings that concern a session: its own, or the course's enrolments for a lesson."""
-    stmt = (select(Booking).where(Booking.unit_key == unit_key_for(session.activity, session))
-            .options(selectinload(Booking.user), selectinload(Booking.participants))
-            .order_by(Booking.status, Booking.draw_rank, Booking.id))
+    stmt = (
+        select(Booking)
+        .where(Booking.unit_key == unit_key_for(session.activity, session))
+        .options(selectinload(Booking.user), selectinload(Booking.participants))
+        .order_by(Booking.status, Booking.draw_rank, Booking.id)
+    )
     if status is not None:
         stmt = stmt.where(Booking.status == status)
     return stmt

@@ -97,8 +97,12 @@ def take_seats(activity: Activity, session: Session | None, n: int) -> bool:
     """Take `n` seats on the unit if they fit, in one conditional UPDATE; False when they do not."""
     model = _unit_table(activity)
     unit = activity if activity.is_course else session
-    stmt = (update(model).where(model.id == unit.id, model.seats_taken + n <= model.capacity)
-            .values(seats_taken=model.seats_taken + n).execution_options(synchronize_session=False))
+    stmt = (
+        update(model)
+        .where(model.id == unit.id, model.seats_taken + n <= model.capacity)
+        .values(seats_taken=model.seats_taken + n)
+        .execution_options(synchronize_session=False)
+    )
     taken = db.session.execute(stmt).rowcount == 1
     db.session.expire(unit, ["seats_taken"])
     return taken
@@ -108,8 +112,12 @@ def release_seats(activity: Activity, session: Session | None, n: int) -> None:
     """Give `n` seats back to the unit."""
     model = _unit_table(activity)
     unit = activity if activity.is_course else session
-    stmt = (update(model).where(model.id == unit.id, model.seats_taken >= n)
-            .values(seats_taken=model.seats_taken - n).execution_options(synchronize_session=False))
+    stmt = (
+        update(model)
+        .where(model.id == unit.id, model.seats_taken >= n)
+        .values(seats_taken=model.seats_taken - n)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(stmt)
     db.session.expire(unit, ["seats_taken"])
 
@@ -127,9 +135,12 @@ def claim_booking(booking: Booking, frm: BookingStatus, to: BookingStatus, **val
     """Move a booking from `frm` to `to` only if it is still in `frm` (a racing worker may have moved it)."""
     from bookings.models import ACTIVE_STATUSES
 
-    stmt = (update(Booking).where(Booking.id == booking.id, Booking.status == frm)
-            .values(status=to, is_active=to in ACTIVE_STATUSES, **values)
-            .execution_options(synchronize_session=False))
+    stmt = (
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == frm)
+        .values(status=to, is_active=to in ACTIVE_STATUSES, **values)
+        .execution_options(synchronize_session=False)
+    )
     claimed = db.session.execute(stmt).rowcount == 1
     db.session.refresh(booking)
     return claimed
@@ -184,7 +195,7 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     party = _party_size(activity, participants, data.party_size)
     if user.is_suspended(now):
         raise Suspended(until=user.suspended_until)
-    first_day = (activity.first_start if activity.is_course or session is None else session.starts_at)
+    first_day = activity.first_start if activity.is_course or session is None else session.starts_at
     for participant in participants:
         _check_eligible(activity, participant, first_day.year)
     if existing:
@@ -196,21 +207,29 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     booking = _insert(user, activity, session, unit_key, party, participants, actor, now)
     _settle_new(booking, now)
     if actor.id != user.id:
-        audit.record(actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status},
-                     now=now)
+        audit.record(
+            actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status}, now=now
+        )
     return booking
 
 
 def _holder(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[list[Participant], int | None, int]:
     """The account's participants (also set as `user.participants`), its active booking of the unit (if any)
     and, for a class, its class enrolments: one query."""
-    existing = (select(Booking.id).where(Booking.user_id == user.id, Booking.unit_key == unit_key,
-                                         Booking.is_active.is_(True)).limit(1).scalar_subquery())
+    existing = (
+        select(Booking.id)
+        .where(Booking.user_id == user.id, Booking.unit_key == unit_key, Booking.is_active.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
     enrolments = _enrolments(user).scalar_subquery() if count_enrolments else sa.literal(0)
     rows = db.session.execute(
-        select(Participant, existing, enrolments).select_from(User)
-        .outerjoin(Participant, Participant.user_id == User.id).where(User.id == user.id)
-        .order_by(Participant.id)).all()
+        select(Participant, existing, enrolments)
+        .select_from(User)
+        .outerjoin(Participant, Participant.user_id == User.id)
+        .where(User.id == user.id)
+        .order_by(Participant.id)
+    ).all()
     family = [row[0] for row in rows if row[0] is not None]
     set_committed_value(user, "participants", family)
     return family, rows[0][1] if rows else None, rows[0][2] if rows else 0
@@ -270,8 +289,12 @@ def _party_size(activity: Activity, participants: list[Participant], asked: int 
         raise Invalid(fields={"party_size": [_("Book between 1 and %(n)s seats.", n=activity.max_party_size)]})
     if party < len(participants):
         raise Invalid(fields={"party_size": [_("Every chosen person needs a seat.")]})
-    restricted = (activity.age_min is not None or activity.age_max is not None or activity.gender
-                  or activity.is_real_name_required)
+    restricted = (
+        activity.age_min is not None
+        or activity.age_max is not None
+        or activity.gender
+        or activity.is_real_name_required
+    )
     if party > len(participants) and restricted:
         raise Invalid(fields={"participant_ids": [_("This activity has entry conditions: choose each person.")]})
     return party
@@ -283,20 +306,29 @@ def _check_eligible(activity: Activity, participant: Participant, year: int) -> 
     if activity.age_min is not None or activity.age_max is not None:
         low, high = activity.age_min or 0, activity.age_max if activity.age_max is not None else 200
         if age is None or not low <= age <= high:
-            raise Ineligible(_("%(name)s does not fit the age range %(a)s–%(b)s.", name=participant.name,
-                               a=low, b=high), participant_id=participant.id)
+            raise Ineligible(
+                _("%(name)s does not fit the age range %(a)s–%(b)s.", name=participant.name, a=low, b=high),
+                participant_id=participant.id,
+            )
     if activity.gender and participant.gender != activity.gender:
-        raise Ineligible(_("%(name)s cannot join: this activity is for one gender only.", name=participant.name),
-                         participant_id=participant.id)
+        raise Ineligible(
+            _("%(name)s cannot join: this activity is for one gender only.", name=participant.name),
+            participant_id=participant.id,
+        )
     if activity.is_real_name_required and not participant.has_real_name:
-        raise Ineligible(_("%(name)s needs a registered ID number (real-name booking).", name=participant.name),
-                         participant_id=participant.id)
+        raise Ineligible(
+            _("%(name)s needs a registered ID number (real-name booking).", name=participant.name),
+            participant_id=participant.id,
+        )
 
 
 def _enrolments(user: User, *, excluding: int | None = None):
-    stmt = (select(func.count()).select_from(Booking).join(Activity, Activity.id == Booking.activity_id)
-            .where(Booking.user_id == user.id, Booking.status.in_(ENROLMENT_STATUSES),
-                   Activity.kind == ActivityKind.course))
+    stmt = (
+        select(func.count())
+        .select_from(Booking)
+        .join(Activity, Activity.id == Booking.activity_id)
+        .where(Booking.user_id == user.id, Booking.status.in_(ENROLMENT_STATUSES), Activity.kind == ActivityKind.course)
+    )
     if excluding is not None:
         stmt = stmt.where(Booking.id != excluding)
     return stmt
@@ -312,9 +344,17 @@ def _insert(user, activity, session, unit_key, party, participants, actor, now) 
     first come, the seats are taken first (one conditional UPDATE) and the booking is stored confirmed at once,
     else waitlisted, else refused `full`. Nothing stays taken when it raises."""
     initial = {Policy.lottery: BookingStatus.entered, Policy.approval: BookingStatus.pending}.get(activity.policy)
-    booking = Booking(user=user, activity=activity, session=session, unit_key=unit_key, party_size=party,
-                      participants=participants, booked_by_id=actor.id if actor.id != user.id else None,
-                      created_at=now, is_quota_eligible=_quota_eligible(activity, user, participants, now))
+    booking = Booking(
+        user=user,
+        activity=activity,
+        session=session,
+        unit_key=unit_key,
+        party_size=party,
+        participants=participants,
+        booked_by_id=actor.id if actor.id != user.id else None,
+        created_at=now,
+        is_quota_eligible=_quota_eligible(activity, user, participants, now),
+    )
     try:
         with db.session.begin_nested():
             if initial is None:
@@ -340,9 +380,15 @@ def _quota_eligible(activity: Activity, user: User, participants: list[Participa
         return False
     if activity.quota_rule == QuotaRule.seniors:
         return all((p.age_on(now.year) or 0) >= 60 for p in participants)
-    earlier = select(Booking.id).join(Activity, Activity.id == Booking.activity_id).where(
-        Booking.user_id == user.id, Activity.kind == ActivityKind.course,
-        Booking.status.in_([BookingStatus.confirmed, BookingStatus.attended, BookingStatus.no_show]))
+    earlier = (
+        select(Booking.id)
+        .join(Activity, Activity.id == Booking.activity_id)
+        .where(
+            Booking.user_id == user.id,
+            Activity.kind == ActivityKind.course,
+            Booking.status.in_([BookingStatus.confirmed, BookingStatus.attended, BookingStatus.no_show]),
+        )
+    )
     return db.session.execute(earlier.limit(1)).first() is None
 
 
@@ -361,15 +407,23 @@ def _settle_new(booking: Booking, now: datetime) -> None:
 
 def signal_kwargs(booking: Booking, now: datetime) -> dict:
     """The keyword arguments every booking signal carries (jobs and the lottery send them too)."""
-    return {"booking_id": booking.id, "user_id": booking.user_id, "activity_id": booking.activity_id,
-            "session_id": booking.session_id, "now": now}
+    return {
+        "booking_id": booking.id,
+        "user_id": booking.user_id,
+        "activity_id": booking.activity_id,
+        "session_id": booking.session_id,
+        "now": now,
+    }
 
 
 def waitlist_position(booking: Booking) -> int:
     """1 for the first waiting booking of the unit."""
     earlier = Booking.id < booking.id if booking.draw_rank is None else Booking.draw_rank < booking.draw_rank
-    ahead = select(func.count()).select_from(Booking).where(
-        Booking.unit_key == booking.unit_key, Booking.status == BookingStatus.waitlisted, earlier)
+    ahead = (
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.unit_key == booking.unit_key, Booking.status == BookingStatus.waitlisted, earlier)
+    )
     return db.session.execute(ahead).scalar_one() + 1
 
 
@@ -396,12 +450,18 @@ def offer_freed_seats(activity: Activity, session: Session | None, now: datetime
     start = activity.first_start if activity.is_course or session is None else session.starts_at
     if start is None or start <= now or activity.status != ActivityStatus.published:
         return []
-    waiting = db.session.execute(
-        select(Booking).where(Booking.unit_key == unit_key, Booking.status == BookingStatus.waitlisted)
-        .order_by(Booking.draw_rank, Booking.id)).scalars().all()
+    waiting = (
+        db.session.execute(
+            select(Booking)
+            .where(Booking.unit_key == unit_key, Booking.status == BookingStatus.waitlisted)
+            .order_by(Booking.draw_rank, Booking.id)
+        )
+        .scalars()
+        .all()
+    )
     offered = []
     for booking in waiting:
-        seats_left = (activity.seats_left if activity.is_course else session.seats_left)
+        seats_left = activity.seats_left if activity.is_course else session.seats_left
         if seats_left <= 0:
             break
         if booking.party_size > seats_left or not take_seats(activity, session, booking.party_size):
@@ -475,8 +535,9 @@ def cancel_booking(booking: Booking, *, actor: User, now: datetime | None = None
 # --- approval ---------------------------------------------------------------------------------
 
 
-def decide_bookings(bookings: list[Booking], *, approve: bool, reason: str, actor: User,
-                    now: datetime | None = None) -> dict[int, str]:
+def decide_bookings(
+    bookings: list[Booking], *, approve: bool, reason: str, actor: User, now: datetime | None = None
+) -> dict[int, str]:
     """Approve or reject pending sign-ups in bulk, with a reason the resident sees.
 
     Returns each booking's outcome: `confirmed`, `rejected`, `full` (approved but no seat left) or
@@ -491,8 +552,13 @@ def decide_bookings(bookings: list[Booking], *, approve: bool, reason: str, acto
     outcome: dict[int, str] = {}
     for booking in sorted(bookings, key=lambda b: b.id):
         outcome[booking.id] = _decide(booking, approve, reason, actor, now)
-        audit.record(actor, "booking.approve" if approve else "booking.reject", booking,
-                     {"outcome": outcome[booking.id], "reason": reason}, now=now)
+        audit.record(
+            actor,
+            "booking.approve" if approve else "booking.reject",
+            booking,
+            {"outcome": outcome[booking.id], "reason": reason},
+            now=now,
+        )
     db.session.flush()
     return outcome
 
@@ -542,14 +608,26 @@ class Credit:
 def credit_of(user: User, now: datetime | None = None) -> Credit:
     """Strikes in the last 90 days since the last suspension, and the suspension in force, if any."""
     now = now or utcnow()
-    current = db.session.execute(
-        select(Suspension).where(Suspension.user_id == user.id, Suspension.lifted_at.is_(None),
-                                 Suspension.ends_at > now).order_by(Suspension.ends_at.desc())).scalars().first()
+    current = (
+        db.session.execute(
+            select(Suspension)
+            .where(Suspension.user_id == user.id, Suspension.lifted_at.is_(None), Suspension.ends_at > now)
+            .order_by(Suspension.ends_at.desc())
+        )
+        .scalars()
+        .first()
+    )
     last = db.session.execute(select(func.max(Suspension.starts_at)).where(Suspension.user_id == user.id)).scalar()
     since = now - STRIKE_WINDOW if last is None else max(now - STRIKE_WINDOW, last)
-    strikes = db.session.execute(
-        select(Booking).where(Booking.user_id == user.id, Booking.counted_as_no_show.is_(True),
-                              Booking.no_show_at > since).order_by(Booking.no_show_at)).scalars().all()
+    strikes = (
+        db.session.execute(
+            select(Booking)
+            .where(Booking.user_id == user.id, Booking.counted_as_no_show.is_(True), Booking.no_show_at > since)
+            .order_by(Booking.no_show_at)
+        )
+        .scalars()
+        .all()
+    )
     return Credit(strikes=list(strikes), suspension=current)
 
 
@@ -561,28 +639,48 @@ def record_strike(booking: Booking, now: datetime) -> Credit:
     user = booking.user
     credit = credit_of(user, now)
     if credit.strikes_used >= STRIKES_TO_SUSPEND and credit.suspension is None:
-        suspension = Suspension(user_id=user.id, starts_at=now, ends_at=now + SUSPENSION,
-                                reason=_("%(n)s no-shows within 90 days", n=credit.strikes_used))
+        suspension = Suspension(
+            user_id=user.id,
+            starts_at=now,
+            ends_at=now + SUSPENSION,
+            reason=_("%(n)s no-shows within 90 days", n=credit.strikes_used),
+        )
         db.session.add(suspension)
         user.suspended_until = suspension.ends_at
         user.suspension_reason = suspension.reason[:200]
         db.session.flush()
-        signals.user_suspended.send(user, user_id=user.id, suspension_id=suspension.id, until=suspension.ends_at,
-                                    strikes_used=credit.strikes_used, now=now)
+        signals.user_suspended.send(
+            user,
+            user_id=user.id,
+            suspension_id=suspension.id,
+            until=suspension.ends_at,
+            strikes_used=credit.strikes_used,
+            now=now,
+        )
         return credit_of(user, now)
-    signals.no_show_recorded.send(booking, strikes_used=credit.strikes_used, strikes_left=credit.strikes_left,
-                                  **signal_kwargs(booking, now))
+    signals.no_show_recorded.send(
+        booking, strikes_used=credit.strikes_used, strikes_left=credit.strikes_left, **signal_kwargs(booking, now)
+    )
     return credit
 
 
 def strike_venues(suspension: Suspension) -> list:
     """The venues of the no-shows that led to `suspension` (those counted in the window before it began)."""
 
-    return list(db.session.execute(
-        select(Venue).join(Activity, Activity.venue_id == Venue.id).join(Booking, Booking.activity_id == Activity.id)
-        .where(Booking.user_id == suspension.user_id, Booking.counted_as_no_show.is_(True),
-               Booking.no_show_at > suspension.starts_at - STRIKE_WINDOW,
-               Booking.no_show_at <= suspension.starts_at).distinct()).scalars())
+    return list(
+        db.session.execute(
+            select(Venue)
+            .join(Activity, Activity.venue_id == Venue.id)
+            .join(Booking, Booking.activity_id == Activity.id)
+            .where(
+                Booking.user_id == suspension.user_id,
+                Booking.counted_as_no_show.is_(True),
+                Booking.no_show_at > suspension.starts_at - STRIKE_WINDOW,
+                Booking.no_show_at <= suspension.starts_at,
+            )
+            .distinct()
+        ).scalars()
+    )
 
 
 def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None = None) -> Suspension:
@@ -597,15 +695,17 @@ def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None 
     if suspension is None:
         raise InvalidTransition(_("This account is not suspended."))
     if not all(actor.reaches(venue) for venue in strike_venues(suspension)):
-        raise Forbidden(_("Only staff whose scope covers every venue where these no-shows happened can lift "
-                          "this suspension."))
+        raise Forbidden(
+            _("Only staff whose scope covers every venue where these no-shows happened can lift this suspension.")
+        )
     suspension.lifted_at, suspension.lifted_by_id, suspension.lift_note = now, actor.id, note
     user.suspended_until = None
     user.suspension_reason = None
     db.session.flush()
     audit.record(actor, "suspension.lift", suspension, {"user_id": user.id, "note": note}, now=now)
-    signals.suspension_lifted.send(user, user_id=user.id, suspension_id=suspension.id, by_user_id=actor.id,
-                                   note=note, now=now)
+    signals.suspension_lifted.send(
+        user, user_id=user.id, suspension_id=suspension.id, by_user_id=actor.id, note=note, now=now
+    )
     return suspension
 
 
@@ -613,8 +713,11 @@ def lift_suspension(user: User, *, note: str, actor: User, now: datetime | None 
 
 
 def _active_in(unit_keys: list[str]) -> list[Booking]:
-    return list(db.session.execute(select(Booking).where(Booking.unit_key.in_(unit_keys),
-                                                         Booking.is_active.is_(True)).order_by(Booking.id)).scalars())
+    return list(
+        db.session.execute(
+            select(Booking).where(Booking.unit_key.in_(unit_keys), Booking.is_active.is_(True)).order_by(Booking.id)
+        ).scalars()
+    )
 
 
 def _cancel_by_organiser(bookings: list[Booking], reason: str, now: datetime) -> None:
@@ -632,8 +735,9 @@ def _on_session_cancelled(session: Session, *, reason: str, now: datetime, **_kw
     activity = session.activity
     if activity.is_course:
         for booking in _active_in([unit_key_for(activity, None)]):
-            signals.booking_lesson_cancelled.send(booking, lesson_id=session.id, reason=reason,
-                                                  **signal_kwargs(booking, now))
+            signals.booking_lesson_cancelled.send(
+                booking, lesson_id=session.id, reason=reason, **signal_kwargs(booking, now)
+            )
         return
     _cancel_by_organiser(_active_in([unit_key_for(activity, session)]), reason, now)
 
@@ -645,9 +749,16 @@ def _on_activity_cancelled(activity: Activity, *, reason: str, now: datetime, **
 
 
 @activity_signals.session_moved.connect
-def _on_session_moved(session: Session, *, old_starts_at: datetime, starts_at: datetime, ends_at: datetime,
-                      now: datetime, **_kw) -> None:
+def _on_session_moved(
+    session: Session, *, old_starts_at: datetime, starts_at: datetime, ends_at: datetime, now: datetime, **_kw
+) -> None:
     activity = session.activity
     for booking in _active_in([unit_key_for(activity, None if activity.is_course else session)]):
-        signals.booking_session_moved.send(booking, moved_session_id=session.id, old_starts_at=old_starts_at,
-                                           starts_at=starts_at, ends_at=ends_at, **signal_kwargs(booking, now))
+        signals.booking_session_moved.send(
+            booking,
+            moved_session_id=session.id,
+            old_starts_at=old_starts_at,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            **signal_kwargs(booking, now),
+        )

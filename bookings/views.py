@@ -35,7 +35,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -56,29 +55,50 @@ def lottery_entries(activity_id: int, unit: str):
     """The public entry list of one lottery unit (names masked), in entry order with each draw rank: with
     the published seed, anyone can re-run the draw (see /lottery/how-to-verify)."""
     found = public_unit(activity_id, unit)
-    return render_template("bookings/lottery_entries.html", activity=found.activity, session=found.session,
-                           draw=found.draw, rows=found.rows, mask_name=mask_name)
+    return render_template(
+        "bookings/lottery_entries.html",
+        activity=found.activity,
+        session=found.session,
+        draw=found.draw,
+        rows=found.rows,
+        mask_name=mask_name,
+    )
 
 
 def _activity_context(act) -> dict:
     now = _now()
     mine, credit = {}, None
     if current_user.is_authenticated:
-        rows = db.session.execute(select(Booking).where(Booking.user_id == current_user.id,
-                                                        Booking.activity_id == act.id,
-                                                        Booking.is_active.is_(True))).scalars()
+        rows = db.session.execute(
+            select(Booking).where(
+                Booking.user_id == current_user.id, Booking.activity_id == act.id, Booking.is_active.is_(True)
+            )
+        ).scalars()
         mine = {b.unit_key: b for b in rows}
         credit = services.credit_of(current_user, now)
     draws, entries = {}, {}
     if act.policy.value == "lottery":  # draws and entries exist for lottery activities only
-        draws = {d.unit_key: d for d in db.session.execute(select(LotteryDraw).where(
-            LotteryDraw.activity_id == act.id)).scalars()}
+        draws = {
+            d.unit_key: d
+            for d in db.session.execute(select(LotteryDraw).where(LotteryDraw.activity_id == act.id)).scalars()
+        }
         entries = entry_counts(unit_keys(act))
-    return {"activity": act, "now": now, "mine": mine, "credit": credit, "draws": draws, "entries": entries,
-            "description": render_description(act.description), "kind_labels": KIND_LABELS,
-            "category_labels": CATEGORY_LABELS, "policy_labels": POLICY_LABELS, "quota_labels": QUOTA_LABELS,
-            "status_labels": STATUS_LABELS, "window": act.window_for,
-            "can_manage": act.can_manage(current_user)}
+    return {
+        "activity": act,
+        "now": now,
+        "mine": mine,
+        "credit": credit,
+        "draws": draws,
+        "entries": entries,
+        "description": render_description(act.description),
+        "kind_labels": KIND_LABELS,
+        "category_labels": CATEGORY_LABELS,
+        "policy_labels": POLICY_LABELS,
+        "quota_labels": QUOTA_LABELS,
+        "status_labels": STATUS_LABELS,
+        "window": act.window_for,
+        "can_manage": act.can_manage(current_user),
+    }
 
 
 @bp.post("/activities/<int:activity_id>/book")
@@ -94,8 +114,9 @@ def book(activity_id: int):
             flash(_("Choose a session."), "error")
             return render_template("bookings/activity.html", **_activity_context(act)), 422
     party = request.form.get("party_size", type=int)
-    data = services.BookingRequest(activity=act, session=session, party_size=party,
-                                   participant_ids=_form_ints("participant_ids") or None)
+    data = services.BookingRequest(
+        activity=act, session=session, party_size=party, participant_ids=_form_ints("participant_ids") or None
+    )
     user = current_user._get_current_object()
     try:
         booking = services.book(user, data=data, actor=user)
@@ -120,9 +141,15 @@ def _outcome_message(booking: Booking) -> str:
 @login_required
 def mine():
     now = _now()
-    return render_template("bookings/mine.html", groups=my_bookings(current_user, now),
-                           credit=services.credit_of(current_user, now), now=now, status_labels=STATUS_LABELS,
-                           code=booking_code, position=services.waitlist_position)
+    return render_template(
+        "bookings/mine.html",
+        groups=my_bookings(current_user, now),
+        credit=services.credit_of(current_user, now),
+        now=now,
+        status_labels=STATUS_LABELS,
+        code=booking_code,
+        position=services.waitlist_position,
+    )
 
 
 def _own(booking_id: int) -> Booking:
@@ -177,8 +204,15 @@ def _staff_session(session_id: int) -> Session:
 def session_roster(session_id: int):
     session = _staff_session(session_id)
     everyone = list(db.session.execute(session_bookings(session)).scalars())
-    return render_template("bookings/roster.html", session=session, seated=roster(session), everyone=everyone,
-                           mask_phone=mask_phone, status_labels=STATUS_LABELS, code=booking_code)
+    return render_template(
+        "bookings/roster.html",
+        session=session,
+        seated=roster(session),
+        everyone=everyone,
+        mask_phone=mask_phone,
+        status_labels=STATUS_LABELS,
+        code=booking_code,
+    )
 
 
 @bp.get("/staff/sessions/<int:session_id>/roster.csv")
@@ -189,9 +223,19 @@ def session_roster_csv(session_id: int):
     writer = csv.writer(out)
     writer.writerow([_("Booking"), _("Code"), _("Name"), _("Phone"), _("Participants"), _("Seats"), _("Status")])
     for b in roster(session):
-        writer.writerow(csv_row([b.id, booking_code(b), b.user.name, mask_phone(b.user.phone),
-                                 "、".join(p.name for p in b.participants), b.party_size,
-                                 str(STATUS_LABELS[b.status])]))
+        writer.writerow(
+            csv_row(
+                [
+                    b.id,
+                    booking_code(b),
+                    b.user.name,
+                    mask_phone(b.user.phone),
+                    "、".join(p.name for p in b.participants),
+                    b.party_size,
+                    str(STATUS_LABELS[b.status]),
+                ]
+            )
+        )
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=roster-{session.id}.csv"
     return response
@@ -208,20 +252,32 @@ def signups(activity_id: int):
     status = 200
     if request.method == "POST":
         ids = _form_ints("booking_ids")
-        chosen = [b for b in db.session.execute(select(Booking).where(Booking.id.in_(ids),
-                                                                      Booking.activity_id == act.id)).scalars()]
+        chosen = [
+            b
+            for b in db.session.execute(
+                select(Booking).where(Booking.id.in_(ids), Booking.activity_id == act.id)
+            ).scalars()
+        ]
         try:
-            results = services.decide_bookings(chosen, approve=request.form.get("decision") == "approve",
-                                               reason=request.form.get("reason", ""), actor=actor)
+            results = services.decide_bookings(
+                chosen,
+                approve=request.form.get("decision") == "approve",
+                reason=request.form.get("reason", ""),
+                actor=actor,
+            )
         except DomainError as err:
             status = show_domain_error(None, err)
         else:
             counts = {k: list(results.values()).count(k) for k in ("confirmed", "rejected", "full", "skipped")}
             flash(_("Confirmed %(confirmed)s, rejected %(rejected)s, no seat left for %(full)s.", **counts), "success")
             return redirect(url_for("bookings.signups", activity_id=act.id))
-    pending = list(db.session.execute(select(Booking).where(Booking.activity_id == act.id,
-                                                            Booking.status == BookingStatus.pending)
-                                      .order_by(Booking.id)).scalars())
+    pending = list(
+        db.session.execute(
+            select(Booking)
+            .where(Booking.activity_id == act.id, Booking.status == BookingStatus.pending)
+            .order_by(Booking.id)
+        ).scalars()
+    )
     return render_template("bookings/signups.html", activity=act, pending=pending, mask_phone=mask_phone), status
 
 
@@ -240,16 +296,26 @@ def on_behalf():
             status = 422
         else:
             require_venue_scope(session.activity.venue)
-            data = services.BookingRequest(activity=session.activity, session=None if session.activity.is_course
-                                           else session, party_size=request.form.get("party_size", type=int),
-                                           participant_ids=_form_ints("participant_ids") or None)
+            data = services.BookingRequest(
+                activity=session.activity,
+                session=None if session.activity.is_course else session,
+                party_size=request.form.get("party_size", type=int),
+                participant_ids=_form_ints("participant_ids") or None,
+            )
             try:
                 booking = services.book(caller, data=data, actor=actor)
             except DomainError as err:
                 status = show_domain_error(None, err)
             else:
-                flash(_("Booked for %(name)s: %(status)s, code %(code)s.", name=caller.name,
-                        status=STATUS_LABELS[booking.status], code=booking_code(booking)), "success")
+                flash(
+                    _(
+                        "Booked for %(name)s: %(status)s, code %(code)s.",
+                        name=caller.name,
+                        status=STATUS_LABELS[booking.status],
+                        code=booking_code(booking),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("bookings.on_behalf", caller=login))
     return render_template("bookings/on_behalf.html", caller=caller, login=login, mask_phone=mask_phone), status
 
@@ -278,5 +344,6 @@ def credit():
             flash(_("Suspension lifted."), "success")
             return redirect(url_for("bookings.credit", resident=login))
     info = services.credit_of(resident) if resident else None
-    return render_template("bookings/credit.html", resident=resident, login=login, credit=info,
-                           mask_phone=mask_phone), status
+    return render_template(
+        "bookings/credit.html", resident=resident, login=login, credit=info, mask_phone=mask_phone
+    ), status

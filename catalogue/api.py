@@ -60,24 +60,44 @@ def _scope(venue_id: int | None) -> Venue:
 def _out(scope: Venue, year: int) -> dict:
     view = view_of(scope, year, preview=scope.can_manage(current_user))
     edition = view["edition"]
-    lines = [{**row, "is_fixed": row["key"] in view["fixed"], "change": row.get("change")}
-             for section in view["sections"].values() for row in section]
-    return {"year": year, "venue_id": scope.id, "status": "published" if view["published"] else "draft",
-            "published_at": edition.published_at if edition else None, "lines": lines}
+    lines = [
+        {**row, "is_fixed": row["key"] in view["fixed"], "change": row.get("change")}
+        for section in view["sections"].values()
+        for row in section
+    ]
+    return {
+        "year": year,
+        "venue_id": scope.id,
+        "status": "published" if view["published"] else "draft",
+        "published_at": edition.published_at if edition else None,
+        "lines": lines,
+    }
 
 
 def _year(year: int) -> int:
     return services.check_year(year)
 
 
-@api.endpoint("/catalogue/<int:year>", query=ScopeQuery, response=CatalogueOut, auth=False, errors=ERRORS,
-              summary="A year's public work catalogue (published lines, changes since marked)")
+@api.endpoint(
+    "/catalogue/<int:year>",
+    query=ScopeQuery,
+    response=CatalogueOut,
+    auth=False,
+    errors=ERRORS,
+    summary="A year's public work catalogue (published lines, changes since marked)",
+)
 def get_catalogue(year: int, params: ScopeQuery):
     return _out(_scope(params.venue), _year(year))
 
 
-@api.endpoint("/catalogue/<int:year>/fixed", "POST", body=FixIn, response=CatalogueOut, errors=(*ERRORS, 403),
-              summary="Mark lines of the year's catalogue fixed (固化), or not (staff, in scope)")
+@api.endpoint(
+    "/catalogue/<int:year>/fixed",
+    "POST",
+    body=FixIn,
+    response=CatalogueOut,
+    errors=(*ERRORS, 403),
+    summary="Mark lines of the year's catalogue fixed (固化), or not (staff, in scope)",
+)
 def fix_lines(year: int, data: FixIn):
     scope = _scope(data.venue_id)
     actor = require_venue_scope(scope)
@@ -85,8 +105,14 @@ def fix_lines(year: int, data: FixIn):
     return _out(scope, year)
 
 
-@api.endpoint("/catalogue/<int:year>/publish", "POST", body=PublishIn, response=CatalogueOut,
-              errors=(*ERRORS, 403), summary="Publish the year's catalogue as it is now (staff, in scope)")
+@api.endpoint(
+    "/catalogue/<int:year>/publish",
+    "POST",
+    body=PublishIn,
+    response=CatalogueOut,
+    errors=(*ERRORS, 403),
+    summary="Publish the year's catalogue as it is now (staff, in scope)",
+)
 def publish(year: int, data: PublishIn):
     scope = _scope(data.venue_id)
     actor = require_venue_scope(scope)

@@ -29,22 +29,26 @@ class CatalogueEdition(db.Model):
     """The catalogue of one year for one venue's subtree; `snapshot` holds its lines as last published."""
 
     __tablename__ = "catalogue_editions"
-    __table_args__ = (sa.UniqueConstraint("year", "venue_id"),
-                      sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"))
+    __table_args__ = (
+        sa.UniqueConstraint("year", "venue_id"),
+        sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id", ondelete="CASCADE"), index=True)
-    status: Mapped[EditionStatus] = mapped_column(sa.Enum(EditionStatus, native_enum=False, length=20),
-                                                  default=EditionStatus.draft)
+    status: Mapped[EditionStatus] = mapped_column(
+        sa.Enum(EditionStatus, native_enum=False, length=20), default=EditionStatus.draft
+    )
     snapshot: Mapped[list] = mapped_column(sa.JSON, default=list)
     published_at: Mapped[datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     venue: Mapped[Venue] = relationship(lazy="joined")
-    fixes: Mapped[list["CatalogueFix"]] = relationship(back_populates="edition", cascade="all, delete-orphan",
-                                                       order_by="CatalogueFix.id")
+    fixes: Mapped[list["CatalogueFix"]] = relationship(
+        back_populates="edition", cascade="all, delete-orphan", order_by="CatalogueFix.id"
+    )
 
     @property
     def is_published(self) -> bool:

@@ -43,38 +43,65 @@ def _in(venue: Venue):
 
 
 def menu_lines(scope: Venue) -> list[Line]:
-    stmt = (select(MenuItem).join(Venue, Venue.id == MenuItem.provider_venue_id)
-            .where(MenuItem.published_at.isnot(None), MenuItem.withdrawn_at.is_(None), _in(scope))
-            .order_by(Venue.path, MenuItem.title))
-    return [Line(f"menu:{m.id}", "menu", m.provider.name, m.title, str(MENU_LABELS[m.category]))
-            for m in db.session.execute(stmt).unique().scalars()]
+    stmt = (
+        select(MenuItem)
+        .join(Venue, Venue.id == MenuItem.provider_venue_id)
+        .where(MenuItem.published_at.isnot(None), MenuItem.withdrawn_at.is_(None), _in(scope))
+        .order_by(Venue.path, MenuItem.title)
+    )
+    return [
+        Line(f"menu:{m.id}", "menu", m.provider.name, m.title, str(MENU_LABELS[m.category]))
+        for m in db.session.execute(stmt).unique().scalars()
+    ]
 
 
 def class_lines(scope: Venue, year: int) -> list[Line]:
     """Published courses and activities with sessions planned in the year (local), by venue."""
     start, end = local_datetime(date(year, 1, 1), time.min), local_datetime(date(year + 1, 1, 1), time.min)
-    counts = (select(Session.activity_id, func.count(Session.id).label("n"), func.min(Session.starts_at).label("first"))
-              .where(Session.status == SessionStatus.scheduled, Session.starts_at >= start, Session.starts_at < end)
-              .group_by(Session.activity_id).subquery())
-    stmt = (select(Activity, counts.c.n).join(counts, counts.c.activity_id == Activity.id)
-            .join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.status.in_((ActivityStatus.published, ActivityStatus.finished)), _in(scope),
-                   Activity.kind.in_((ActivityKind.course, ActivityKind.event)))
-            .order_by(Venue.path, Activity.title, Activity.id))
+    counts = (
+        select(Session.activity_id, func.count(Session.id).label("n"), func.min(Session.starts_at).label("first"))
+        .where(Session.status == SessionStatus.scheduled, Session.starts_at >= start, Session.starts_at < end)
+        .group_by(Session.activity_id)
+        .subquery()
+    )
+    stmt = (
+        select(Activity, counts.c.n)
+        .join(counts, counts.c.activity_id == Activity.id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.status.in_((ActivityStatus.published, ActivityStatus.finished)),
+            _in(scope),
+            Activity.kind.in_((ActivityKind.course, ActivityKind.event)),
+        )
+        .order_by(Venue.path, Activity.title, Activity.id)
+    )
     lines = []
     for activity, n in db.session.execute(stmt).unique():
         if activity.kind == ActivityKind.event and n < 2:
             continue  # a one-off event is not a regular activity
-        lines.append(Line(f"activity:{activity.id}", "classes", activity.venue.name, activity.title,
-                          f"{KIND_LABELS[activity.kind]} · {n}"))
+        lines.append(
+            Line(
+                f"activity:{activity.id}",
+                "classes",
+                activity.venue.name,
+                activity.title,
+                f"{KIND_LABELS[activity.kind]} · {n}",
+            )
+        )
     return lines
 
 
 def brand_lines(scope: Venue) -> list[Line]:
-    stmt = (select(Brand).join(Venue, Venue.id == Brand.venue_id).where(Brand.is_active.is_(True), _in(scope))
-            .order_by(Venue.path, Brand.name))
-    return [Line(f"brand:{b.id}", "brands", b.venue.name, b.name, b.summary)
-            for b in db.session.execute(stmt).unique().scalars()]
+    stmt = (
+        select(Brand)
+        .join(Venue, Venue.id == Brand.venue_id)
+        .where(Brand.is_active.is_(True), _in(scope))
+        .order_by(Venue.path, Brand.name)
+    )
+    return [
+        Line(f"brand:{b.id}", "brands", b.venue.name, b.name, b.summary)
+        for b in db.session.execute(stmt).unique().scalars()
+    ]
 
 
 def hours_text(venue: Venue) -> str:
@@ -89,8 +116,10 @@ def hours_text(venue: Venue) -> str:
 
 def hours_lines(scope: Venue) -> list[Line]:
     stmt = select(Venue).where(Venue.is_active.is_(True), _in(scope)).order_by(Venue.path)
-    return [Line(f"venue:{v.id}", "hours", v.name, v.name, hours_text(v) or "–")
-            for v in db.session.execute(stmt).unique().scalars()]
+    return [
+        Line(f"venue:{v.id}", "hours", v.name, v.name, hours_text(v) or "–")
+        for v in db.session.execute(stmt).unique().scalars()
+    ]
 
 
 def lines(scope: Venue, year: int) -> list[Line]:
@@ -111,8 +140,11 @@ def compare(live: list[Line], published: list[dict] | None) -> list[dict]:
         elif old is None:
             row["change"] = "added"
         else:
-            row["change"] = "changed" if (old["title"], old["detail"], old["venue"]) != (line.title, line.detail,
-                                                                                        line.venue) else None
+            row["change"] = (
+                "changed"
+                if (old["title"], old["detail"], old["venue"]) != (line.title, line.detail, line.venue)
+                else None
+            )
             if row["change"]:
                 row["was"] = old
         rows.append(row)

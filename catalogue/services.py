@@ -45,8 +45,9 @@ def _edition(venue: Venue, year: int) -> CatalogueEdition:
     return edition
 
 
-def set_fixed(venue: Venue, *, year: int, keys: list[str], fixed: bool, actor: User,
-              now: datetime | None = None) -> CatalogueEdition:
+def set_fixed(
+    venue: Venue, *, year: int, keys: list[str], fixed: bool, actor: User, now: datetime | None = None
+) -> CatalogueEdition:
     """Mark lines of the year's catalogue fixed (固化) or not. Raises Forbidden, Invalid for unknown lines."""
     if not venue.can_manage(actor):
         raise Forbidden()

@@ -37,9 +37,16 @@ def view_of(scope: Venue, year: int, *, preview: bool) -> dict:
         rows = queries.compare(queries.lines(scope, year), edition.snapshot if published else None)
         for row in rows:
             sections[row["section"]].append(row)
-    return {"scope": scope, "year": year, "edition": edition, "published": published, "sections": sections,
-            "fixed": edition.fixed_keys if edition else set(), "titles": document.section_titles(),
-            "change_label": document.change_label}
+    return {
+        "scope": scope,
+        "year": year,
+        "edition": edition,
+        "published": published,
+        "sections": sections,
+        "fixed": edition.fixed_keys if edition else set(),
+        "titles": document.section_titles(),
+        "change_label": document.change_label,
+    }
 
 
 @bp.get("/catalogue/<int:year>")
@@ -56,10 +63,17 @@ def printable(year: int):
     view = view_of(scope, year, preview=scope.can_manage(current_user))
     if not view["published"] and not scope.can_manage(current_user):
         abort(404)
-    data = document.docx_bytes(title=_("Public culture work catalogue %(year)s", year=year), subtitle=scope.name,
-                               sections=view["sections"], fixed=view["fixed"])
-    return Response(data, mimetype=document.DOCX_MIME, headers={
-        "Content-Disposition": f"attachment; filename=catalogue-{year}-{scope.id}.docx"})
+    data = document.docx_bytes(
+        title=_("Public culture work catalogue %(year)s", year=year),
+        subtitle=scope.name,
+        sections=view["sections"],
+        fixed=view["fixed"],
+    )
+    return Response(
+        data,
+        mimetype=document.DOCX_MIME,
+        headers={"Content-Disposition": f"attachment; filename=catalogue-{year}-{scope.id}.docx"},
+    )
 
 
 @bp.get("/staff/catalogue/<int:year>")
@@ -78,8 +92,13 @@ def set_fixed(year: int):
     scope = _scope()
     require_venue_scope(scope)
     try:
-        services.set_fixed(scope, year=year, keys=request.form.getlist("keys")[:1000],
-                           fixed=request.form.get("action") != "unfix", actor=current_user)
+        services.set_fixed(
+            scope,
+            year=year,
+            keys=request.form.getlist("keys")[:1000],
+            fixed=request.form.get("action") != "unfix",
+            actor=current_user,
+        )
     except DomainError as err:
         show_domain_error(None, err)
         return redirect(url_for("catalogue.staff", year=year, venue=scope.id))

@@ -28,10 +28,19 @@ from rooms.models import ReservationStatus, RoomReservation
 
 api = ApiBlueprint("checkin_api", __name__, tag="check-in")
 
-DEVICE_ID = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$",
-                  description="the scanning device's own id (kept with each check-in)")
-SCAN_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                description="the client's nonce: a retry with the same scan id is answered as before")
+DEVICE_ID = Field(
+    default="",
+    max_length=64,
+    pattern=r"^[A-Za-z0-9_.:-]*$",
+    description="the scanning device's own id (kept with each check-in)",
+)
+SCAN_ID = Field(
+    default=None,
+    min_length=8,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9_-]+$",
+    description="the client's nonce: a retry with the same scan id is answered as before",
+)
 
 
 class TicketOut(OutSchema):
@@ -50,8 +59,9 @@ class RoomTicketOut(OutSchema):
 
 class RoomCheckInIn(Schema):
     payload: str | None = Field(default=None, description="the scanned QR text")
-    code: str | None = Field(default=None, max_length=40,
-                             description="a typed short code (today's reservations in the caller's scope)")
+    code: str | None = Field(
+        default=None, max_length=40, description="a typed short code (today's reservations in the caller's scope)"
+    )
     scan_id: str | None = SCAN_ID
     device_id: str = DEVICE_ID
 
@@ -185,12 +195,20 @@ def ticket_booking(booking_id: int) -> Booking:
     return booking
 
 
-@api.endpoint("/bookings/<int:booking_id>/ticket", response=TicketOut, errors=(409,),
-              summary="A confirmed booking's ticket: the QR payload and the short code (owner or staff in scope)")
+@api.endpoint(
+    "/bookings/<int:booking_id>/ticket",
+    response=TicketOut,
+    errors=(409,),
+    summary="A confirmed booking's ticket: the QR payload and the short code (owner or staff in scope)",
+)
 def get_ticket(booking_id: int):
     booking = ticket_booking(booking_id)
-    return TicketOut(booking_id=booking.id, payload=tickets.payload_for(booking.id),
-                     code=tickets.code_for(booking.id), status=booking.status)
+    return TicketOut(
+        booking_id=booking.id,
+        payload=tickets.payload_for(booking.id),
+        code=tickets.code_for(booking.id),
+        status=booking.status,
+    )
 
 
 def _image(booking_id: int, kind: str) -> Response:
@@ -199,8 +217,9 @@ def _image(booking_id: int, kind: str) -> Response:
 
 
 def _qr_response(payload: str, filename: str, kind: str) -> Response:
-    body, mimetype = (tickets.qr_svg(payload), "image/svg+xml") if kind == "svg" else (tickets.qr_png(payload),
-                                                                                       "image/png")
+    body, mimetype = (
+        (tickets.qr_svg(payload), "image/svg+xml") if kind == "svg" else (tickets.qr_png(payload), "image/png")
+    )
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, max-age=86400"
     if request.args.get("download"):
@@ -233,37 +252,58 @@ def ticket_reservation(reservation_id: int) -> RoomReservation:
     return reservation
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/ticket", response=RoomTicketOut, errors=(409,),
-              summary="An approved room reservation's ticket: the QR payload and the short code")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/ticket",
+    response=RoomTicketOut,
+    errors=(409,),
+    summary="An approved room reservation's ticket: the QR payload and the short code",
+)
 def get_room_ticket(reservation_id: int):
     reservation = ticket_reservation(reservation_id)
-    return RoomTicketOut(reservation_id=reservation.id, payload=tickets.payload_for(reservation.id, "R"),
-                         code=tickets.code_for(reservation.id, "R"), status=reservation.status)
+    return RoomTicketOut(
+        reservation_id=reservation.id,
+        payload=tickets.payload_for(reservation.id, "R"),
+        code=tickets.code_for(reservation.id, "R"),
+        status=reservation.status,
+    )
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/ticket.svg", errors=(409,),
-              summary="The room reservation ticket's QR code as SVG")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/ticket.svg",
+    errors=(409,),
+    summary="The room reservation ticket's QR code as SVG",
+)
 def get_room_ticket_svg(reservation_id: int):
     reservation = ticket_reservation(reservation_id)
     return _qr_response(tickets.payload_for(reservation.id, "R"), f"room-ticket-{reservation.id}", "svg")
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/ticket.png", errors=(409,),
-              summary="The room reservation ticket's QR code as PNG")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/ticket.png",
+    errors=(409,),
+    summary="The room reservation ticket's QR code as PNG",
+)
 def get_room_ticket_png(reservation_id: int):
     reservation = ticket_reservation(reservation_id)
     return _qr_response(tickets.payload_for(reservation.id, "R"), f"room-ticket-{reservation.id}", "png")
 
 
-@api.endpoint("/room-reservations/checkins", "POST", body=RoomCheckInIn, response=RoomCheckInOut, status=201,
-              errors=(409,),
-              summary="Door staff: check a room reservation's group in by its ticket; codes already_checked_in "
-                      "(with first_checked_in_at), invalid_ticket (422), too_early, too_late, cancelled, "
-                      "not_confirmed; a venue out of scope 403")
+@api.endpoint(
+    "/room-reservations/checkins",
+    "POST",
+    body=RoomCheckInIn,
+    response=RoomCheckInOut,
+    status=201,
+    errors=(409,),
+    summary="Door staff: check a room reservation's group in by its ticket; codes already_checked_in "
+    "(with first_checked_in_at), invalid_ticket (422), too_early, too_late, cancelled, "
+    "not_confirmed; a venue out of scope 403",
+)
 def create_room_checkin(data: RoomCheckInIn):
     actor = require_roles(*CHECKIN_ROLES)
-    admission = checkin.check_in_room(payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id,
-                                      device_id=data.device_id)
+    admission = checkin.check_in_room(
+        payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id, device_id=data.device_id
+    )
     answer = RoomCheckInOut(**checkin.room_admission_dict(admission))
     return answer
 
@@ -281,21 +321,34 @@ def _session_or_404(session_id: int | None) -> Session | None:
     return session
 
 
-@api.endpoint("/checkins", "POST", body=CheckInIn, response=CheckInOut, status=201, errors=(409,),
-              summary="Check a ticket in; codes already_checked_in (with first_checked_in_at), invalid_ticket "
-                      "(422), wrong_session, too_early, too_late, cancelled, not_confirmed; out of scope 403")
+@api.endpoint(
+    "/checkins",
+    "POST",
+    body=CheckInIn,
+    response=CheckInOut,
+    status=201,
+    errors=(409,),
+    summary="Check a ticket in; codes already_checked_in (with first_checked_in_at), invalid_ticket "
+    "(422), wrong_session, too_early, too_late, cancelled, not_confirmed; out of scope 403",
+)
 def create_checkin(data: CheckInIn):
     actor = require_roles(*CHECKIN_ROLES)
     session = _session_or_404(data.session_id)
-    admission = checkin.check_in(session, payload=data.payload, code=data.code, actor=actor,
-                                 scan_id=data.scan_id, device_id=data.device_id)
+    admission = checkin.check_in(
+        session, payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id, device_id=data.device_id
+    )
     answer = CheckInOut(**checkin.admission_dict(admission))  # before the commit expires what it reads
     return answer
 
 
-@api.endpoint("/checkins/batch", "POST", body=BatchIn, response=BatchOut,
-              summary="Offline sync: [{payload or code, session_id, scanned_at, device_id, scan_id}] → a result "
-                      "per item; replaying a batch changes nothing; a second device's admission is flagged")
+@api.endpoint(
+    "/checkins/batch",
+    "POST",
+    body=BatchIn,
+    response=BatchOut,
+    summary="Offline sync: [{payload or code, session_id, scanned_at, device_id, scan_id}] → a result "
+    "per item; replaying a batch changes nothing; a second device's admission is flagged",
+)
 def sync_checkins(data: BatchIn):
     actor = require_roles(*CHECKIN_ROLES)
     sessions: dict[int, Session | None] = {}
@@ -303,17 +356,30 @@ def sync_checkins(data: BatchIn):
     for item in data.root:
         if item.session_id is not None and item.session_id not in sessions:
             sessions[item.session_id] = db.session.get(Session, item.session_id)
-        items.append(checkin.ScanItem(scan_id=item.scan_id, scanned_at=item.scanned_at, device_id=item.device_id,
-                                      payload=item.payload, code=item.code, session_id=item.session_id,
-                                      session=sessions.get(item.session_id)))
+        items.append(
+            checkin.ScanItem(
+                scan_id=item.scan_id,
+                scanned_at=item.scanned_at,
+                device_id=item.device_id,
+                payload=item.payload,
+                code=item.code,
+                session_id=item.session_id,
+                session=sessions.get(item.session_id),
+            )
+        )
     results = checkin.sync_scans(items, actor=actor)
-    return BatchOut(results=[BatchResult.model_validate(r) for r in results],
-                    admitted=sum(1 for r in results if r["status"] == "admitted" and not r.get("replayed")),
-                    conflicts=sum(1 for r in results if r["conflict"]))
+    return BatchOut(
+        results=[BatchResult.model_validate(r) for r in results],
+        admitted=sum(1 for r in results if r["status"] == "admitted" and not r.get("replayed")),
+        conflicts=sum(1 for r in results if r["conflict"]),
+    )
 
 
-@api.endpoint("/sessions/<int:session_id>/roster", response=RosterOut,
-              summary="Staff: what a scanner needs to check this session offline (fingerprints, not tickets)")
+@api.endpoint(
+    "/sessions/<int:session_id>/roster",
+    response=RosterOut,
+    summary="Staff: what a scanner needs to check this session offline (fingerprints, not tickets)",
+)
 def get_roster(session_id: int):
     actor = require_roles(*CHECKIN_ROLES)
     session = _session_or_404(session_id)
@@ -321,8 +387,15 @@ def get_roster(session_id: int):
     return RosterOut.model_validate(session_roster(session, utcnow()))
 
 
-@api.endpoint("/sessions/<int:session_id>/walk-ins", "POST", body=WalkInIn, response=WalkInOut, status=201,
-              errors=(409,), summary="Staff: count visitors without booking; a retried scan_id adds nothing")
+@api.endpoint(
+    "/sessions/<int:session_id>/walk-ins",
+    "POST",
+    body=WalkInIn,
+    response=WalkInOut,
+    status=201,
+    errors=(409,),
+    summary="Staff: count visitors without booking; a retried scan_id adds nothing",
+)
 def add_walk_ins(session_id: int, data: WalkInIn):
     actor = require_roles(*CHECKIN_ROLES)
     session = _session_or_404(session_id)
@@ -330,8 +403,15 @@ def add_walk_ins(session_id: int, data: WalkInIn):
     return WalkInOut(session_id=session.id, added=data.count, total=total)
 
 
-@api.endpoint("/activities/<int:activity_id>/walk-ins", "POST", body=WalkInIn, response=DayWalkInOut, status=201,
-              errors=(409,), summary="Staff: count today's visitors to an exhibition without timed slots")
+@api.endpoint(
+    "/activities/<int:activity_id>/walk-ins",
+    "POST",
+    body=WalkInIn,
+    response=DayWalkInOut,
+    status=201,
+    errors=(409,),
+    summary="Staff: count today's visitors to an exhibition without timed slots",
+)
 def add_day_walk_ins(activity_id: int, data: WalkInIn):
     actor = require_roles(*CHECKIN_ROLES)
     activity = db.session.get(Activity, activity_id)

@@ -36,8 +36,11 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
     if hub is None or actor is None:
         log.warning("no hub or admin: the door demo is skipped")
         return []
-    event = db.session.execute(select(Activity).where(Activity.venue_id == hub.id, Activity.title == TITLE)
-                               ).scalars().first()
+    event = (
+        db.session.execute(select(Activity).where(Activity.venue_id == hub.id, Activity.title == TITLE))
+        .scalars()
+        .first()
+    )
     if event is None:
         event = _event(hub, actor)
     now = utcnow()
@@ -68,9 +71,20 @@ def screening_times(now):
 
 def _event(hub: Venue, actor) -> Activity:
     now = utcnow()
-    event = activities.create_activity(hub, data={
-        "kind": "event", "title": TITLE, "category": "film", "policy": "first_come", "capacity": 120,
-        "max_party_size": 3, "summary": "露天广场放映，凭票入场；扫码验票演示。"}, actor=actor, now=now)
+    event = activities.create_activity(
+        hub,
+        data={
+            "kind": "event",
+            "title": TITLE,
+            "category": "film",
+            "policy": "first_come",
+            "capacity": 120,
+            "max_party_size": 3,
+            "summary": "露天广场放映，凭票入场；扫码验票演示。",
+        },
+        actor=actor,
+        now=now,
+    )
     for starts, ends in screening_times(now):
         activities.add_session(event, starts_at=starts, ends_at=ends, actor=actor, now=now)
     activities.publish_activity(event, actor=actor, now=now)

@@ -49,8 +49,9 @@ OPENS_BEFORE = timedelta(minutes=60)
 WALK_INS_UNTIL_AFTER_END = timedelta(hours=12)
 CLOCK_SKEW = timedelta(minutes=5)  # a device's clock may run this far ahead
 ADMITTED_STATUSES = frozenset({BookingStatus.confirmed, BookingStatus.attended})
-CANCELLED_STATUSES = frozenset({BookingStatus.cancelled, BookingStatus.rejected, BookingStatus.expired,
-                                BookingStatus.not_drawn})
+CANCELLED_STATUSES = frozenset(
+    {BookingStatus.cancelled, BookingStatus.rejected, BookingStatus.expired, BookingStatus.not_drawn}
+)
 
 
 @dataclass
@@ -86,9 +87,14 @@ def window_of(session: Session) -> tuple[datetime, datetime]:
 
 def _admitted_error(existing: CheckIn, booking: Booking) -> AlreadyCheckedIn:
     by = existing.checked_in_by
-    return AlreadyCheckedIn(booking_id=booking.id, session_id=existing.session_id, holder=holder_name(booking),
-                            party_size=existing.party_size, first_checked_in_at=existing.checked_in_at,
-                            checked_in_by=by.name if by else "")
+    return AlreadyCheckedIn(
+        booking_id=booking.id,
+        session_id=existing.session_id,
+        holder=holder_name(booking),
+        party_size=existing.party_size,
+        first_checked_in_at=existing.checked_in_at,
+        checked_in_by=by.name if by else "",
+    )
 
 
 def _booking_from(session: Session | None, payload: object, code: object) -> Booking:
@@ -135,8 +141,11 @@ def _target_session(booking: Booking, session: Session | None, at: datetime) -> 
 def _check_rules(booking: Booking, session: Session, at: datetime) -> None:
     """The ticket fits this session, is live, and the door is open at `at`; raises the refusal's error."""
     if booking.session_id is not None and booking.session_id != session.id:
-        raise WrongSession(ticket_session_id=booking.session_id, ticket_activity=booking.activity.title,
-                           ticket_starts_at=booking.starts_at)
+        raise WrongSession(
+            ticket_session_id=booking.session_id,
+            ticket_activity=booking.activity.title,
+            ticket_starts_at=booking.starts_at,
+        )
     if booking.session_id is None and booking.activity_id != session.activity_id:
         raise WrongSession(ticket_activity=booking.activity.title)
     if booking.status in CANCELLED_STATUSES:
@@ -161,8 +170,9 @@ def _replayed(scan_id: str | None, booking: Booking) -> CheckIn | None:
         if existing.booking_id != booking.id:
             raise Invalid(fields={"scan_id": [_l("This scan id was already used for another ticket.")]})
         return existing
-    conflict = db.session.execute(select(CheckInConflict).where(CheckInConflict.scan_id == scan_id)
-                                  ).scalar_one_or_none()
+    conflict = db.session.execute(
+        select(CheckInConflict).where(CheckInConflict.scan_id == scan_id)
+    ).scalar_one_or_none()
     if conflict is not None:
         error = _admitted_error(conflict.checkin, booking)
         error.extra["conflict"] = True
@@ -170,22 +180,51 @@ def _replayed(scan_id: str | None, booking: Booking) -> CheckIn | None:
     return None
 
 
-def _insert(booking: Booking, session: Session, *, at: datetime, actor: User, now: datetime,
-            source: CheckInSource, device_id: str, scan_id: str | None) -> CheckIn | None:
+def _insert(
+    booking: Booking,
+    session: Session,
+    *,
+    at: datetime,
+    actor: User,
+    now: datetime,
+    source: CheckInSource,
+    device_id: str,
+    scan_id: str | None,
+) -> CheckIn | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING the row: the new check-in, or None when the ticket was
     already admitted (one statement; no read-back)."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(CheckIn).values(booking_id=booking.id, session_id=session.id, party_size=booking.party_size,
-                                   checked_in_at=at, recorded_at=now, checked_in_by_id=actor.id, source=source,
-                                   device_id=device_id or "", scan_id=scan_id or None)
-            .on_conflict_do_nothing().returning(CheckIn))
+    stmt = (
+        insert(CheckIn)
+        .values(
+            booking_id=booking.id,
+            session_id=session.id,
+            party_size=booking.party_size,
+            checked_in_at=at,
+            recorded_at=now,
+            checked_in_by_id=actor.id,
+            source=source,
+            device_id=device_id or "",
+            scan_id=scan_id or None,
+        )
+        .on_conflict_do_nothing()
+        .returning(CheckIn)
+    )
     return db.session.execute(stmt).scalar_one_or_none()
 
 
-def check_in(session: Session | None, *, payload: object = None, code: object = None, actor: User,
-             now: datetime | None = None, scanned_at: datetime | None = None, scan_id: str | None = None,
-             device_id: str = "") -> Admission:
+def check_in(
+    session: Session | None,
+    *,
+    payload: object = None,
+    code: object = None,
+    actor: User,
+    now: datetime | None = None,
+    scanned_at: datetime | None = None,
+    scan_id: str | None = None,
+    device_id: str = "",
+) -> Admission:
     """Admit the ticket named by `payload` (or a typed `code`) to `session` (None: the ticket's own).
 
     `scanned_at` is the scan's own time (an offline scan synced later); the rules are judged at it.
@@ -209,21 +248,31 @@ def check_in(session: Session | None, *, payload: object = None, code: object = 
     source = CheckInSource.scan if payload is not None else CheckInSource.code
     if scanned_at is not None:
         source = CheckInSource.sync
-    checkin = _insert(booking, target, at=at, actor=actor, now=now, source=source, device_id=device_id,
-                      scan_id=scan_id)
+    checkin = _insert(booking, target, at=at, actor=actor, now=now, source=source, device_id=device_id, scan_id=scan_id)
     if checkin is None:
         return _lost_race(booking, target, scan_id)
     _mark_booking(booking, at=at, actor=actor)
-    audit.record(actor, "checkin.create", ("checkins", checkin.id),
-                 {"booking_id": booking.id, "session_id": target.id, "source": source, "scanned_at": at,
-                  "device_id": device_id or ""}, now=now)
+    audit.record(
+        actor,
+        "checkin.create",
+        ("checkins", checkin.id),
+        {
+            "booking_id": booking.id,
+            "session_id": target.id,
+            "source": source,
+            "scanned_at": at,
+            "device_id": device_id or "",
+        },
+        now=now,
+    )
     return Admission(checkin, booking, created=True)
 
 
 def _lost_race(booking: Booking, session: Session, scan_id: str | None) -> Admission:
     """The insert found the ticket already admitted: a retry of the same scan, or a second scan (raised)."""
-    existing = db.session.execute(select(CheckIn).where(CheckIn.booking_id == booking.id,
-                                                        CheckIn.session_id == session.id)).scalar_one_or_none()
+    existing = db.session.execute(
+        select(CheckIn).where(CheckIn.booking_id == booking.id, CheckIn.session_id == session.id)
+    ).scalar_one_or_none()
     if existing is None:  # the conflict was on the scan id: a retry that raced its original
         previous = _replayed(scan_id, booking)
         if previous is None:
@@ -236,9 +285,12 @@ def _lost_race(booking: Booking, session: Session, scan_id: str | None) -> Admis
 
 def _mark_booking(booking: Booking, *, at: datetime, actor: User) -> None:
     """The booking's first attendance, which no-show marking reads (set once, by a conditional UPDATE)."""
-    result = db.session.execute(sa.update(Booking).where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
-                                .values(checked_in_at=at, checked_in_by_id=actor.id)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(
+        sa.update(Booking)
+        .where(Booking.id == booking.id, Booking.checked_in_at.is_(None))
+        .values(checked_in_at=at, checked_in_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount == 1:
         set_committed_value(booking, "checked_in_at", at)
         set_committed_value(booking, "checked_in_by_id", actor.id)
@@ -279,8 +331,16 @@ def sync_scans(items: list[ScanItem], *, actor: User, now: datetime | None = Non
         try:
             if item.session_id is not None and item.session is None:
                 raise WrongSession()
-            admission = check_in(item.session, payload=item.payload, code=item.code, actor=actor, now=now,
-                                 scanned_at=item.scanned_at, scan_id=item.scan_id, device_id=item.device_id)
+            admission = check_in(
+                item.session,
+                payload=item.payload,
+                code=item.code,
+                actor=actor,
+                now=now,
+                scanned_at=item.scanned_at,
+                scan_id=item.scan_id,
+                device_id=item.device_id,
+            )
             results.append({**base, **admission_dict(admission), "status": "admitted"})
         except AlreadyCheckedIn as err:
             conflict = err.extra.get("conflict") or _flag_conflict(item, err, actor=actor, now=now)
@@ -292,34 +352,59 @@ def sync_scans(items: list[ScanItem], *, actor: User, now: datetime | None = Non
 
 def _flag_conflict(item: ScanItem, err: AlreadyCheckedIn, *, actor: User, now: datetime) -> bool:
     """Record that this offline scan admitted a ticket another scan had already admitted."""
-    first = db.session.execute(select(CheckIn).where(CheckIn.booking_id == err.extra["booking_id"],
-                                                     CheckIn.session_id == err.extra["session_id"])).scalar_one()
+    first = db.session.execute(
+        select(CheckIn).where(
+            CheckIn.booking_id == err.extra["booking_id"], CheckIn.session_id == err.extra["session_id"]
+        )
+    ).scalar_one()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    conflict_id = db.session.execute(insert(CheckInConflict).values(
-        checkin_id=first.id, booking_id=first.booking_id, session_id=first.session_id, scan_id=item.scan_id,
-        device_id=item.device_id or "", scanned_at=item.scanned_at, scanned_by_id=actor.id, recorded_at=now,
-    ).on_conflict_do_nothing().returning(CheckInConflict.id)).scalar_one_or_none()
+    conflict_id = db.session.execute(
+        insert(CheckInConflict)
+        .values(
+            checkin_id=first.id,
+            booking_id=first.booking_id,
+            session_id=first.session_id,
+            scan_id=item.scan_id,
+            device_id=item.device_id or "",
+            scanned_at=item.scanned_at,
+            scanned_by_id=actor.id,
+            recorded_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(CheckInConflict.id)
+    ).scalar_one_or_none()
     if conflict_id is not None:
-        audit.record(actor, "checkin.conflict", ("checkin_conflicts", conflict_id),
-                     {"checkin_id": first.id, "booking_id": first.booking_id, "device_id": item.device_id or ""},
-                     now=now)
+        audit.record(
+            actor,
+            "checkin.conflict",
+            ("checkin_conflicts", conflict_id),
+            {"checkin_id": first.id, "booking_id": first.booking_id, "device_id": item.device_id or ""},
+            now=now,
+        )
     return True
 
 
 def admission_dict(admission: Admission) -> dict:
     checkin = admission.checkin
     by = checkin.checked_in_by
-    return {"booking_id": admission.booking.id, "session_id": checkin.session_id, "party_size": checkin.party_size,
-            "holder": admission.holder, "checked_in_at": checkin.checked_in_at,
-            "checked_in_by": by.name if by else "", "replayed": not admission.created}
+    return {
+        "booking_id": admission.booking.id,
+        "session_id": checkin.session_id,
+        "party_size": checkin.party_size,
+        "holder": admission.holder,
+        "checked_in_at": checkin.checked_in_at,
+        "checked_in_by": by.name if by else "",
+        "replayed": not admission.created,
+    }
 
 
 # --- walk-ins -----------------------------------------------------------------------------------
 
 
-def count_walk_ins(session: Session, *, count: int, actor: User, now: datetime | None = None,
-                   scan_id: str | None = None) -> int:
+def count_walk_ins(
+    session: Session, *, count: int, actor: User, now: datetime | None = None, scan_id: str | None = None
+) -> int:
     """Add `count` visitors without booking to `session`; returns the session's walk-in total.
 
     Open from an hour before the start until 12 hours after the end (doors count heads late).
@@ -339,18 +424,30 @@ def count_walk_ins(session: Session, *, count: int, actor: User, now: datetime |
         raise TooLate(ended_at=closes)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    walk_in_id = db.session.execute(insert(WalkIn).values(
-        activity_id=session.activity_id, session_id=session.id, counted_on=local_today(session.starts_at),
-        count=count, recorded_at=now, recorded_by_id=actor.id, scan_id=scan_id or None,
-    ).on_conflict_do_nothing().returning(WalkIn.id)).scalar_one_or_none()
+    walk_in_id = db.session.execute(
+        insert(WalkIn)
+        .values(
+            activity_id=session.activity_id,
+            session_id=session.id,
+            counted_on=local_today(session.starts_at),
+            count=count,
+            recorded_at=now,
+            recorded_by_id=actor.id,
+            scan_id=scan_id or None,
+        )
+        .on_conflict_do_nothing()
+        .returning(WalkIn.id)
+    ).scalar_one_or_none()
     if walk_in_id is not None:
-        audit.record(actor, "walk_ins.count", ("walk_ins", walk_in_id), {"session_id": session.id, "count": count},
-                     now=now)
+        audit.record(
+            actor, "walk_ins.count", ("walk_ins", walk_in_id), {"session_id": session.id, "count": count}, now=now
+        )
     return walk_in_total(session)
 
 
-def count_day_walk_ins(activity: Activity, *, count: int, actor: User, now: datetime | None = None,
-                       scan_id: str | None = None) -> tuple[date, int]:
+def count_day_walk_ins(
+    activity: Activity, *, count: int, actor: User, now: datetime | None = None, scan_id: str | None = None
+) -> tuple[date, int]:
     """Add `count` visitors to an exhibition on today's local date (exhibitions without timed slots).
 
     Returns the day and its total. Raises Forbidden out of scope, Invalid for a count outside 1..500 or
@@ -373,25 +470,44 @@ def count_day_walk_ins(activity: Activity, *, count: int, actor: User, now: date
         raise TooLate(ended_on=activity.ends_on)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    walk_in_id = db.session.execute(insert(WalkIn).values(
-        activity_id=activity.id, session_id=None, counted_on=today, count=count, recorded_at=now,
-        recorded_by_id=actor.id, scan_id=scan_id or None,
-    ).on_conflict_do_nothing().returning(WalkIn.id)).scalar_one_or_none()
+    walk_in_id = db.session.execute(
+        insert(WalkIn)
+        .values(
+            activity_id=activity.id,
+            session_id=None,
+            counted_on=today,
+            count=count,
+            recorded_at=now,
+            recorded_by_id=actor.id,
+            scan_id=scan_id or None,
+        )
+        .on_conflict_do_nothing()
+        .returning(WalkIn.id)
+    ).scalar_one_or_none()
     if walk_in_id is not None:
-        audit.record(actor, "walk_ins.count", ("walk_ins", walk_in_id),
-                     {"activity_id": activity.id, "counted_on": today, "count": count}, now=now)
+        audit.record(
+            actor,
+            "walk_ins.count",
+            ("walk_ins", walk_in_id),
+            {"activity_id": activity.id, "counted_on": today, "count": count},
+            now=now,
+        )
     return today, walk_ins_on(activity.id, today)
 
 
 def walk_in_total(session: Session) -> int:
-    return db.session.execute(select(func.coalesce(func.sum(WalkIn.count), 0))
-                              .where(WalkIn.session_id == session.id)).scalar_one()
+    return db.session.execute(
+        select(func.coalesce(func.sum(WalkIn.count), 0)).where(WalkIn.session_id == session.id)
+    ).scalar_one()
 
 
 def walk_ins_on(activity_id: int, day: date) -> int:
     """Walk-ins counted for an activity on a local day (an exhibition's daily figure)."""
-    return db.session.execute(select(func.coalesce(func.sum(WalkIn.count), 0))
-                              .where(WalkIn.activity_id == activity_id, WalkIn.counted_on == day)).scalar_one()
+    return db.session.execute(
+        select(func.coalesce(func.sum(WalkIn.count), 0)).where(
+            WalkIn.activity_id == activity_id, WalkIn.counted_on == day
+        )
+    ).scalar_one()
 
 
 # --- room reservations --------------------------------------------------------------------------
@@ -405,8 +521,15 @@ class RoomAdmission:
     created: bool
 
 
-def check_in_room(*, payload: object = None, code: object = None, actor: User, now: datetime | None = None,
-                  scan_id: str | None = None, device_id: str = "") -> RoomAdmission:
+def check_in_room(
+    *,
+    payload: object = None,
+    code: object = None,
+    actor: User,
+    now: datetime | None = None,
+    scan_id: str | None = None,
+    device_id: str = "",
+) -> RoomAdmission:
     """Check in the group of the room reservation whose ticket is `payload` (or whose typed `code` is given).
 
     A typed code is looked up among today's reservations at venues in the actor's check-in scope.
@@ -419,8 +542,9 @@ def check_in_room(*, payload: object = None, code: object = None, actor: User, n
     if not reservation.can_check_in(actor):
         raise Forbidden()
     if scan_id:
-        used_by = db.session.execute(select(RoomReservation.id).where(RoomReservation.checkin_scan_id == scan_id)
-                                     ).scalar_one_or_none()
+        used_by = db.session.execute(
+            select(RoomReservation.id).where(RoomReservation.checkin_scan_id == scan_id)
+        ).scalar_one_or_none()
         if used_by == reservation.id:
             return RoomAdmission(reservation, created=False)
         if used_by is not None:
@@ -434,9 +558,13 @@ def check_in_room(*, payload: object = None, code: object = None, actor: User, n
     if now >= closes:
         raise TooLate(_l("This room reservation has ended."), ended_at=closes)
     room_services.check_in_reservation(reservation, actor=actor, now=now, scan_id=scan_id)
-    audit.record(actor, "room_reservation.check_in", reservation,
-                 {"source": CheckInSource.scan if payload is not None else CheckInSource.code,
-                  "device_id": device_id or ""}, now=now)
+    audit.record(
+        actor,
+        "room_reservation.check_in",
+        reservation,
+        {"source": CheckInSource.scan if payload is not None else CheckInSource.code, "device_id": device_id or ""},
+        now=now,
+    )
     return RoomAdmission(reservation, created=True)
 
 
@@ -457,18 +585,32 @@ def _reservation_from(payload: object, code: object, actor: User, now: datetime)
 def _todays_reservation_ids(actor: User, now: datetime) -> list[int]:
     """Reservations starting on the local day of `now` at venues in the actor's check-in scope (for typed codes)."""
     day_start = local_datetime(local_today(now), datetime.min.time())
-    return list(db.session.execute(
-        select(RoomReservation.id).join(Room, Room.id == RoomReservation.room_id)
-        .join(Venue, Venue.id == Room.venue_id)
-        .where(subtree_clause(actor.scope_paths(CHECKIN_ROLES)), RoomReservation.starts_at >= day_start,
-               RoomReservation.starts_at < day_start + timedelta(days=1))).scalars())
+    return list(
+        db.session.execute(
+            select(RoomReservation.id)
+            .join(Room, Room.id == RoomReservation.room_id)
+            .join(Venue, Venue.id == Room.venue_id)
+            .where(
+                subtree_clause(actor.scope_paths(CHECKIN_ROLES)),
+                RoomReservation.starts_at >= day_start,
+                RoomReservation.starts_at < day_start + timedelta(days=1),
+            )
+        ).scalars()
+    )
 
 
 def room_admission_dict(admission: RoomAdmission) -> dict:
     reservation = admission.reservation
     by = reservation.checked_in_by
-    return {"reservation_id": reservation.id, "room": reservation.room.name, "venue": reservation.room.venue.name,
-            "holder": reservation.group.name, "party_size": reservation.attendees,
-            "starts_at": reservation.starts_at, "ends_at": reservation.ends_at,
-            "checked_in_at": reservation.checked_in_at, "checked_in_by": by.name if by else "",
-            "replayed": not admission.created}
+    return {
+        "reservation_id": reservation.id,
+        "room": reservation.room.name,
+        "venue": reservation.room.venue.name,
+        "holder": reservation.group.name,
+        "party_size": reservation.attendees,
+        "starts_at": reservation.starts_at,
+        "ends_at": reservation.ends_at,
+        "checked_in_at": reservation.checked_in_at,
+        "checked_in_by": by.name if by else "",
+        "replayed": not admission.created,
+    }

@@ -1,6 +1,5 @@
 """Pages for the door and the resident: the camera scanner (/scan) and the ticket (/tickets/<id>)."""
 
-
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,17 +33,27 @@ SCAN_CSP = CSP.replace("default-src 'self'", "default-src 'self'; worker-src 'se
 def scanner_messages() -> dict[str, str]:
     """Everything the scanner script says, in the page's language (the script holds no text of its own)."""
     return {
-        "admitted": _("Admitted"), "already_checked_in": _("Already checked in"),
-        "invalid_ticket": _("Not a valid ticket"), "not_on_roster": _("Not on this session's list"),
-        "cancelled": _("Booking cancelled"), "not_confirmed": _("Booking not confirmed"),
-        "too_early": _("Too early: check-in has not opened"), "too_late": _("Too late: the session has ended"),
-        "opens_at": _("Check-in opens at %(time)s"), "party": _("Party of %(n)s"),
-        "first_at": _("First checked in at %(time)s by %(by)s"), "this_device": _("this device"),
+        "admitted": _("Admitted"),
+        "already_checked_in": _("Already checked in"),
+        "invalid_ticket": _("Not a valid ticket"),
+        "not_on_roster": _("Not on this session's list"),
+        "cancelled": _("Booking cancelled"),
+        "not_confirmed": _("Booking not confirmed"),
+        "too_early": _("Too early: check-in has not opened"),
+        "too_late": _("Too late: the session has ended"),
+        "opens_at": _("Check-in opens at %(time)s"),
+        "party": _("Party of %(n)s"),
+        "first_at": _("First checked in at %(time)s by %(by)s"),
+        "this_device": _("this device"),
         "saved_offline": _("Saved offline; it will sync when the network is back."),
-        "checking": _("Checking…"), "no_roster": _("Offline and no list downloaded for this session"),
-        "offline": _("Offline — scanning from the downloaded list"), "online": _("Online"),
-        "synced": _("Synced %(n)s offline scans."), "conflicts": _("%(n)s admitted on another device too (flagged)."),
-        "walkins_added": _("%(n)s walk-ins counted"), "camera_on": _("Camera on: hold the ticket steady"),
+        "checking": _("Checking…"),
+        "no_roster": _("Offline and no list downloaded for this session"),
+        "offline": _("Offline — scanning from the downloaded list"),
+        "online": _("Online"),
+        "synced": _("Synced %(n)s offline scans."),
+        "conflicts": _("%(n)s admitted on another device too (flagged)."),
+        "walkins_added": _("%(n)s walk-ins counted"),
+        "camera_on": _("Camera on: hold the ticket steady"),
         "camera_unavailable": _("The camera is not available: allow it in the browser, or type the code below."),
         "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
     }
@@ -66,12 +75,20 @@ def scan():
         checkin.require_door(chosen, actor)
         if chosen not in sessions:
             sessions.insert(0, chosen)
-    context = {"sessions": sessions, "session": chosen, "messages": scanner_messages(), "rooms_mode": rooms_mode,
-               "room_checkin_url": url_for("checkin_api.create_room_checkin")}
+    context = {
+        "sessions": sessions,
+        "session": chosen,
+        "messages": scanner_messages(),
+        "rooms_mode": rooms_mode,
+        "room_checkin_url": url_for("checkin_api.create_room_checkin"),
+    }
     if rooms_mode:
         # Room reservations' tickets: no session, no offline list (a room ticket is checked online).
-        context.update(reservations=door_reservations(actor, now), window_of_reservation=room_services.check_in_window,
-                       sw_url=url_for("checkin.scan_worker"))
+        context.update(
+            reservations=door_reservations(actor, now),
+            window_of_reservation=room_services.check_in_window,
+            sw_url=url_for("checkin.scan_worker"),
+        )
     if chosen is not None:
         context.update(
             window_opens_at=checkin.window_of(chosen)[0],
@@ -96,8 +113,13 @@ def attendance(session_id: int):
     if session is None:
         abort(404)
     checkin.require_door(session, actor)
-    return render_template("checkin/attendance.html", session=session, source_labels=SOURCE_LABELS,
-                           holder=checkin.holder_name, **attendance_list(session))
+    return render_template(
+        "checkin/attendance.html",
+        session=session,
+        source_labels=SOURCE_LABELS,
+        holder=checkin.holder_name,
+        **attendance_list(session),
+    )
 
 
 @bp.route("/tickets/<int:booking_id>")
@@ -115,15 +137,21 @@ def ticket(booking_id: int):
     except DomainError as err:
         error = err.message
     session = booking.session
-    return render_template("checkin/ticket.html", booking=booking, session=session, qr=qr, code=code,
-                           error=error, holder=checkin.holder_name(booking))
+    return render_template(
+        "checkin/ticket.html",
+        booking=booking,
+        session=session,
+        qr=qr,
+        code=code,
+        error=error,
+        holder=checkin.holder_name(booking),
+    )
 
 
 @bp.route("/tickets/sw.js", defaults={"scope": "/tickets/"})
 @bp.route("/scan/sw.js", defaults={"scope": "/scan"}, endpoint="scan_worker")
 def ticket_worker(scope: str):
     """The service worker that keeps opened tickets (scope /tickets/) and the scanner (/scan) working offline."""
-    response = send_from_directory(current_app.static_folder, "js/offline-sw.js", mimetype="text/javascript",
-                                   max_age=0)
+    response = send_from_directory(current_app.static_folder, "js/offline-sw.js", mimetype="text/javascript", max_age=0)
     response.headers["Service-Worker-Allowed"] = scope
     return response

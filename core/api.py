@@ -76,8 +76,19 @@ class ApiBlueprint(Blueprint):
         self.operations: list[Operation] = []
         self.before_request(_api_guard)
 
-    def endpoint(self, rule: str, method: str = "GET", *, body=None, query=None, response=None,
-                 status: int = 200, auth: bool = True, summary: str = "", errors: tuple[int, ...] = ()):
+    def endpoint(
+        self,
+        rule: str,
+        method: str = "GET",
+        *,
+        body=None,
+        query=None,
+        response=None,
+        status: int = 200,
+        auth: bool = True,
+        summary: str = "",
+        errors: tuple[int, ...] = (),
+    ):
         """Declare one operation: validate input with `body`/`query`, shape output with `response`."""
 
         def decorator(fn: Callable):
@@ -92,9 +103,21 @@ class ApiBlueprint(Blueprint):
                 return render_result(fn(**kwargs), response, status)
 
             self.add_url_rule(rule, fn.__name__, view, methods=[method])
-            self.operations.append(Operation(rule, method, f"{self.name}.{fn.__name__}",
-                                             summary or (fn.__doc__ or "").strip(), self.tag, body, query,
-                                             response, status, auth, errors))
+            self.operations.append(
+                Operation(
+                    rule,
+                    method,
+                    f"{self.name}.{fn.__name__}",
+                    summary or (fn.__doc__ or "").strip(),
+                    self.tag,
+                    body,
+                    query,
+                    response,
+                    status,
+                    auth,
+                    errors,
+                )
+            )
             return fn
 
         return decorator
@@ -110,16 +133,18 @@ def _api_guard():
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
     except CSRFValidationError:
-        raise Forbidden(_("The CSRF token is missing or invalid. Reload the page and try again."),
-                        code="csrf_failed") from None
+        raise Forbidden(
+            _("The CSRF token is missing or invalid. Reload the page and try again."), code="csrf_failed"
+        ) from None
     return None
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body validated by `model`; wrong content type is 415, malformed JSON 400."""
     if request.mimetype != "application/json":
-        raise DomainError(_("Send the body as JSON (Content-Type: application/json)."),
-                          code="unsupported_media_type", status=415)
+        raise DomainError(
+            _("Send the body as JSON (Content-Type: application/json)."), code="unsupported_media_type", status=415
+        )
     try:
         payload = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser goes: as malformed as any other bad JSON
@@ -136,8 +161,11 @@ def parse_model(model: type[BaseModel], payload: Any) -> BaseModel:
     except PydanticError as exc:
         raise Invalid(fields=field_errors(exc)) from None
     if wrong := _out_of_range_dates(parsed):
-        raise Invalid(fields={name: [_("Must be between the years %(a)s and %(b)s.", a=FIRST_YEAR, b=LAST_YEAR)]
-                              for name in wrong})
+        raise Invalid(
+            fields={
+                name: [_("Must be between the years %(a)s and %(b)s.", a=FIRST_YEAR, b=LAST_YEAR)] for name in wrong
+            }
+        )
     return parsed
 
 
@@ -231,13 +259,13 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 def openapi_document() -> dict:
     """The OpenAPI 3.1 document of every ApiBlueprint registered on the current app."""
-    operations = [op for bp in current_app.blueprints.values() if isinstance(bp, ApiBlueprint)
-                  for op in bp.operations]
+    operations = [op for bp in current_app.blueprints.values() if isinstance(bp, ApiBlueprint) for op in bp.operations]
     models = {(op.body, "validation") for op in operations if op.body}
     models |= {(op.response, "serialization") for op in operations if _is_model(op.response)}
     models.add((ErrorOut, "serialization"))
-    refs, defs = models_json_schema(sorted(models, key=lambda m: (m[0].__name__, m[1])),
-                                    ref_template="#/components/schemas/{model}")
+    refs, defs = models_json_schema(
+        sorted(models, key=lambda m: (m[0].__name__, m[1])), ref_template="#/components/schemas/{model}"
+    )
     schemas = dict(defs.get("$defs", {}))
     paths: dict[str, dict] = {}
     for op in operations:
@@ -264,26 +292,31 @@ def _is_model(obj) -> bool:
 def _operation_doc(op: Operation, refs: dict, schemas: dict) -> dict:
     """One operation; the enums and models its query parameters refer to are added to `schemas`."""
     doc: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary.split("\n")[0], "tags": [op.tag]}
-    params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int"
-               else {"type": "string"}}
-              for conv, name in _CONVERTER.findall(op.rule)]
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int" else {"type": "string"},
+        }
+        for conv, name in _CONVERTER.findall(op.rule)
+    ]
     if op.query:
         schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         for name, prop in schema.get("properties", {}).items():
-            params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
-                           "schema": prop})
+            params.append({"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop})
     if params:
         doc["parameters"] = params
     if op.body:
-        doc["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": refs[(op.body, "validation")]}}}
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
     ok: dict[str, Any] = {"description": "OK"}
     if _is_model(op.response):
         ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
-    error = {"description": "Error", "content": {"application/json": {
-        "schema": refs[(ErrorOut, "serialization")]}}}
+    error = {"description": "Error", "content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
     responses = {str(op.status): ok}
     statuses = set(op.errors) | {400, 404, 429} | ({401, 403} if op.auth else set())
     if op.body or op.query:

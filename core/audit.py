@@ -29,8 +29,14 @@ def record(actor, action: str, target, details: dict | None = None, *, now: date
         target_type, target_id = target
     else:
         target_type, target_id = target.__tablename__, getattr(target, "id", None)
-    entry = AuditEntry(actor_id=getattr(actor, "id", None), action=action, target_type=target_type,
-                       target_id=target_id, details=_plain(details or {}), at=now or utcnow())
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=_plain(details or {}),
+        at=now or utcnow(),
+    )
     db.session.add(entry)
     return entry
 

@@ -34,6 +34,10 @@ def noop():
 
 
 def ensure_bench_table() -> None:
-    db.session.execute(text("CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))"
-                            if db.engine.dialect.name == "postgresql" else
-                            "CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, value VARCHAR(50))"))
+    db.session.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))"
+            if db.engine.dialect.name == "postgresql"
+            else "CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, value VARCHAR(50))"
+        )
+    )

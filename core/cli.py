@@ -13,8 +13,12 @@ def demo_cli():
 
 
 @demo_cli.command("seed")
-@click.option("--scale", type=click.IntRange(1, 10_000), default=1,
-              help="Multiply residents, activities and history for load tests.")
+@click.option(
+    "--scale",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    help="Multiply residents, activities and history for load tests.",
+)
 @with_appcontext
 def seed(scale: int):
     """Load the Panjin demo network, accounts and activities. Running it again changes nothing."""

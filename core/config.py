@@ -101,5 +101,5 @@ def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for plain postgres URLs (postgres:// and postgresql://)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

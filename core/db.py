@@ -52,8 +52,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 class Base(DeclarativeBase):
     """Base of every model; constraint names are stable on SQLite and PostgreSQL alike."""
 
-    registry = sa.orm.registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
-                               type_annotation_map={datetime: UTCDateTime()})
+    registry = sa.orm.registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION), type_annotation_map={datetime: UTCDateTime()}
+    )
 
 
 _sqlite_hooks_installed = False

@@ -141,8 +141,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(err):
-        return error_response(400, "csrf_failed", _l("The form expired or was sent from elsewhere. "
-                                                     "Reload the page and try again."))
+        return error_response(
+            400, "csrf_failed", _l("The form expired or was sent from elsewhere. Reload the page and try again.")
+        )
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

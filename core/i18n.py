@@ -52,8 +52,20 @@ def local_today(now: datetime | None = None) -> date:
 
 
 # The packages that own a translation catalogue (`<pkg>/translations`), in the order they are merged.
-PACKAGES = ["core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports",
-            "resources", "catalogue"]
+PACKAGES = [
+    "core",
+    "accounts",
+    "venues",
+    "activities",
+    "bookings",
+    "rooms",
+    "checkin",
+    "orders",
+    "notify",
+    "reports",
+    "resources",
+    "catalogue",
+]
 
 
 def translation_directories(root) -> str:
@@ -77,6 +89,7 @@ def _filter(kind: str, default: str):
         if not value:
             return ""
         return _formatted(kind, value, fmt, get_locale(), None if kind == "date" else get_timezone())
+
     return apply
 
 

@@ -34,8 +34,10 @@ def messages_of(package: str) -> dict[str, str]:
         if path.is_file():
             from babel.messages.extract import extract_from_file
 
-            entries = ((path.name, lineno, msg, comments, ctx) for lineno, msg, comments, ctx in
-                       extract_from_file("jinja2", str(path), keywords=KEYWORDS))
+            entries = (
+                (path.name, lineno, msg, comments, ctx)
+                for lineno, msg, comments, ctx in extract_from_file("jinja2", str(path), keywords=KEYWORDS)
+            )
         else:
             entries = extract_from_dir(str(path), method_map=method_map, keywords=KEYWORDS)
         for filename, lineno, message, _comments, _ctx in entries:
@@ -58,17 +60,46 @@ def extract(package: str, known: dict[str, dict[str, str]] | None = None) -> Pat
     folder = catalog_dir(package)
     folder.mkdir(parents=True, exist_ok=True)
     pot = folder / "messages.pot"
-    args = [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(BASE_DIR / "babel.cfg"),
-            "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot),
-            *[str(p) for p in sources(package)]]
+    args = [
+        sys.executable,
+        "-m",
+        "babel.messages.frontend",
+        "extract",
+        "-F",
+        str(BASE_DIR / "babel.cfg"),
+        "-k",
+        "_l",
+        "-k",
+        "lazy_gettext",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        str(pot),
+        *[str(p) for p in sources(package)],
+    ]
     subprocess.run(args, check=True, capture_output=True)
     for locale in LOCALES:
         po = folder / locale / "LC_MESSAGES" / "messages.po"
         action = "update" if po.exists() else "init"
         before = _ids(po)
-        subprocess.run([sys.executable, "-m", "babel.messages.frontend", action, "-i", str(pot), "-d", str(folder),
-                        "-l", locale, "--no-wrap", *(["--no-fuzzy-matching"] if action == "update" else [])],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                action,
+                "-i",
+                str(pot),
+                "-d",
+                str(folder),
+                "-l",
+                locale,
+                "--no-wrap",
+                *(["--no-fuzzy-matching"] if action == "update" else []),
+            ],
+            check=True,
+            capture_output=True,
+        )
         _adopt(po, (known or {}).get(locale, {}), before)
     return folder
 

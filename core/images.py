@@ -16,8 +16,7 @@ class NotAPicture(ValueError):
     """The bytes are not a picture of an accepted format, or one larger than the pixel budget."""
 
 
-def decode_picture(data: bytes, *, formats: set[str], fit: tuple[int, int] | None = None,
-                   max_pixels: int = MAX_PIXELS):
+def decode_picture(data: bytes, *, formats: set[str], fit: tuple[int, int] | None = None, max_pixels: int = MAX_PIXELS):
     """The picture in `data` as a loaded Pillow image (shrunk to fit `fit` when given), or NotAPicture."""
     from PIL import Image, UnidentifiedImageError
 
@@ -40,6 +39,12 @@ def decode_picture(data: bytes, *, formats: set[str], fit: tuple[int, int] | Non
             return image
     except NotAPicture:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise NotAPicture(str(exc)) from None

@@ -59,8 +59,9 @@ def register_nav(app: Flask, entries) -> None:
 def links(menu: str) -> list[NavLink]:
     """The entries of `menu` the current user sees, in their order."""
     user = current_user._get_current_object() if current_user else None
-    entries = sorted((e for e in current_app.extensions.get("culturenet.nav", []) if e.menu == menu),
-                     key=lambda e: e.order)
+    entries = sorted(
+        (e for e in current_app.extensions.get("culturenet.nav", []) if e.menu == menu), key=lambda e: e.order
+    )
     return [NavLink(e.endpoint, e.label, e.badge(user) if e.badge else 0) for e in entries if e.visible(user)]
 
 

@@ -115,7 +115,7 @@ def _signature(digest: bytes) -> str:
 
 def _code(digest: bytes) -> str:
     """8 symbols of 5 bits from the digest bytes after the signature's."""
-    bits = int.from_bytes(digest[SIGNATURE_BYTES:SIGNATURE_BYTES + 5], "big")
+    bits = int.from_bytes(digest[SIGNATURE_BYTES : SIGNATURE_BYTES + 5], "big")
     return "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(CODE_LENGTH)))
 
 
@@ -182,6 +182,7 @@ def fingerprint(secret_text: str) -> str:
 
 
 # --- images ---------------------------------------------------------------------------------------
+
 
 def _qr(payload: str) -> qrcode.QRCode:
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)

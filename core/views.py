@@ -45,8 +45,14 @@ def set_language():
     if current_user.is_authenticated and current_user.locale != lang:
         current_user.locale = lang
     response = redirect(safe_next())
-    response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="Lax", httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=YEAR,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 
@@ -54,8 +60,14 @@ def set_language():
 def toggle_large_text():
     enabled = request.cookies.get(LARGE_TEXT_COOKIE) != "1"
     response = redirect(safe_next())
-    response.set_cookie(LARGE_TEXT_COOKIE, "1" if enabled else "0", max_age=YEAR, samesite="Lax",
-                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        LARGE_TEXT_COOKIE,
+        "1" if enabled else "0",
+        max_age=YEAR,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 

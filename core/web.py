@@ -58,6 +58,12 @@ def register_request_log(app: Flask) -> None:
     def _log(response):
         started = g.get("request_started")
         if started is not None and request.endpoint != "static":
-            request_log.info("method=%s path=%s status=%s ms=%.1f user=%s", request.method, request.path,
-                             response.status_code, (time.perf_counter() - started) * 1000, _logged_user_id())
+            request_log.info(
+                "method=%s path=%s status=%s ms=%.1f user=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                _logged_user_id(),
+            )
         return response

@@ -25,8 +25,13 @@ def create_app(config: Config | dict | None = None) -> Flask:
     if isinstance(config, dict):
         config = Config(**config)
     config = config or Config()
-    app = Flask("culturenet", root_path=str(BASE_DIR), instance_path=config.INSTANCE_PATH,
-                template_folder="templates", static_folder="static")
+    app = Flask(
+        "culturenet",
+        root_path=str(BASE_DIR),
+        instance_path=config.INSTANCE_PATH,
+        template_folder="templates",
+        static_folder="static",
+    )
     app.config.from_mapping(config.as_dict())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(BASE_DIR))
@@ -87,11 +92,34 @@ def register_blueprints(app: Flask) -> None:
     from venues import api as venues_api
     from venues import views as venues_views
 
-    pages = [core_views.bp, accounts_views.bp, venues_views.bp, venues_admin.bp, activities_views.bp,
-             bookings_views.bp, rooms_views.bp, checkin_views.bp, notify_views.bp, orders_views.bp,
-             reports_views.bp, resources_views.bp, catalogue_views.bp]
-    apis = [accounts_api.api, venues_api.api, activities_api.api, bookings_api.api, rooms_api.api,
-            checkin_api.api, notify_api.api, orders_api.api, reports_api.api, resources_api.api, catalogue_api.api]
+    pages = [
+        core_views.bp,
+        accounts_views.bp,
+        venues_views.bp,
+        venues_admin.bp,
+        activities_views.bp,
+        bookings_views.bp,
+        rooms_views.bp,
+        checkin_views.bp,
+        notify_views.bp,
+        orders_views.bp,
+        reports_views.bp,
+        resources_views.bp,
+        catalogue_views.bp,
+    ]
+    apis = [
+        accounts_api.api,
+        venues_api.api,
+        activities_api.api,
+        bookings_api.api,
+        rooms_api.api,
+        checkin_api.api,
+        notify_api.api,
+        orders_api.api,
+        reports_api.api,
+        resources_api.api,
+        catalogue_api.api,
+    ]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
         app.register_blueprint(bp)
@@ -133,8 +161,19 @@ def register_navigation(app: Flask) -> None:
     from venues import views as venues_views
 
     nav.init_app(app)
-    for module in (accounts_views, venues_views, venues_admin, activities_views, bookings_views, rooms_views,
-                   checkin_views, notify_views, orders_views, reports_views, resources_views):
+    for module in (
+        accounts_views,
+        venues_views,
+        venues_admin,
+        activities_views,
+        bookings_views,
+        rooms_views,
+        checkin_views,
+        notify_views,
+        orders_views,
+        reports_views,
+        resources_views,
+    ):
         nav.register_nav(app, module.NAV)
 
 
@@ -171,9 +210,15 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reports_cli)
     register_jobs()
     # reports last: it rolls up what the others seeded
-    app.extensions["culturenet.seeders"] = [venues_demo.seed, bookings_demo.seed, rooms_demo.seed,
-                                            checkin_demo.seed, orders_demo.seed, resources_demo.seed,
-                                            reports_demo.seed]
+    app.extensions["culturenet.seeders"] = [
+        venues_demo.seed,
+        bookings_demo.seed,
+        rooms_demo.seed,
+        checkin_demo.seed,
+        orders_demo.seed,
+        resources_demo.seed,
+        reports_demo.seed,
+    ]
 
 
 def register_jobs() -> None:

@@ -27,8 +27,13 @@ class InboxOut(Page[InboxMessageOut]):
     unread: int = Field(description="unread messages in the whole inbox (the navigation's badge)")
 
 
-@api.endpoint("/me/inbox", query=InboxQuery, response=InboxOut, errors=(405,),
-              summary="The signed-in user's inbox, newest first, with the unread count")
+@api.endpoint(
+    "/me/inbox",
+    query=InboxQuery,
+    response=InboxOut,
+    errors=(405,),
+    summary="The signed-in user's inbox, newest first, with the unread count",
+)
 def my_inbox(params: InboxQuery):
     result = queries.inbox_of(current_user, page=params.page)
     items = [InboxMessageOut.model_validate(m) for m in result.items]

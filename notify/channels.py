@@ -85,8 +85,11 @@ class TwilioSMS:
 
         self.sender = config["TWILIO_FROM"]
         self.status_callback = config.get("TWILIO_STATUS_CALLBACK") or None
-        self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
-                             http_client=base_url_http_client(config["TWILIO_API_BASE"]))
+        self.client = Client(
+            config["TWILIO_ACCOUNT_SID"],
+            config["TWILIO_AUTH_TOKEN"],
+            http_client=base_url_http_client(config["TWILIO_API_BASE"]),
+        )
 
     def send(self, message: Message, rendered: Rendered) -> str:
         from requests import RequestException
@@ -118,13 +121,17 @@ class TwilioSMS:
             return None
         since = (message.created_at or datetime.now(UTC)) - timedelta(days=1)
         try:
-            earlier = self.client.messages.list(to=e164(message.recipient.phone), from_=self.sender,
-                                                date_sent_after=since, limit=50)
+            earlier = self.client.messages.list(
+                to=e164(message.recipient.phone), from_=self.sender, date_sent_after=since, limit=50
+            )
         except (RequestException, TwilioException, OSError) as exc:
             raise TemporaryFailure(f"Twilio unreachable while checking earlier sends: {exc}") from exc
         for sent in earlier:
-            if sent.body == rendered.sms and sent.status not in {"failed", "undelivered", "canceled"} \
-                    and not taken(sent.sid):
+            if (
+                sent.body == rendered.sms
+                and sent.status not in {"failed", "undelivered", "canceled"}
+                and not taken(sent.sid)
+            ):
                 return sent.sid
         return None
 
@@ -137,7 +144,7 @@ def base_url_http_client(base: str):
         def request(self, method, url, *args, **kwargs):
             for origin in ("https://api.twilio.com",):
                 if url.startswith(origin):
-                    url = base.rstrip("/") + url[len(origin):]
+                    url = base.rstrip("/") + url[len(origin) :]
             return super().request(method, url, *args, **kwargs)
 
     return BaseUrlHttpClient(timeout=15)
@@ -190,8 +197,13 @@ def build_email(message: Message, rendered: Rendered, *, sender: str, to: str) -
     mail["Message-ID"] = message_id_for(message) if message.id else make_msgid()
     mail.set_content(rendered.body)
     if rendered.event:
-        mail.add_attachment(ics_for(rendered.event, message).encode(), maintype="text",
-                            subtype="calendar", filename="event.ics", params={"method": "PUBLISH"})
+        mail.add_attachment(
+            ics_for(rendered.event, message).encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="event.ics",
+            params={"method": "PUBLISH"},
+        )
     return mail
 
 
@@ -210,7 +222,10 @@ def ics_for(event: dict, message: Message) -> str:
     starts = event["starts_at"]
     ends = event.get("ends_at") or starts
     lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//CultureNet//notify//EN", "METHOD:PUBLISH",
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//CultureNet//notify//EN",
+        "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:{_ics_text(event.get('uid') or message.dedupe_key)}",
         f"DTSTAMP:{_ics_time(datetime.now(UTC))}",

@@ -27,8 +27,9 @@ def _after_commit(session) -> None:
     for channel, to, first, body, key in outgoing:
         recipient = SimpleNamespace(phone=to if channel == "sms" else None, email=to if channel == "email" else None)
         message = SimpleNamespace(id=None, recipient=recipient, channel=channel, dedupe_key=key, created_at=utcnow())
-        rendered = Rendered(sms=first, subject="", body="") if channel == "sms" else \
-            Rendered(sms="", subject=first, body=body)
+        rendered = (
+            Rendered(sms=first, subject="", body="") if channel == "sms" else Rendered(sms="", subject=first, body=body)
+        )
         try:
             backend_for(channel).send(message, rendered)
         except Exception:  # noqa: BLE001 - the commit happened; the person can ask again

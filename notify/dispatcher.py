@@ -55,8 +55,10 @@ class DispatchStats:
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (f"claimed={self.claimed} sent={self.sent} retried={self.retried} failed={self.failed} "
-                f"skipped={self.skipped} deferred={self.deferred}")
+        return (
+            f"claimed={self.claimed} sent={self.sent} retried={self.retried} failed={self.failed} "
+            f"skipped={self.skipped} deferred={self.deferred}"
+        )
 
 
 def _setting(name: str, default: float) -> float:
@@ -79,22 +81,36 @@ def quiet_hours_end(now: datetime) -> datetime | None:
 def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
     """Mark up to `limit` due rows `sending` for `token` and commit; returns their ids."""
     lease = timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS", 300))
-    due = (sa.select(Message.id)
-           .where(Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now)
-           .order_by(Message.next_attempt_at, Message.id).limit(limit))
+    due = (
+        sa.select(Message.id)
+        .where(Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now)
+        .order_by(Message.next_attempt_at, Message.id)
+        .limit(limit)
+    )
     if db.engine.dialect.name == "postgresql":
         # A CTE runs once: a sub-select in `WHERE id IN (...)` may be re-run by the planner and claim more
         # than `limit` rows. FOR UPDATE SKIP LOCKED: concurrent dispatchers take disjoint rows.
         picked = due.with_for_update(skip_locked=True).cte("due")
         where = [Message.id == picked.c.id]
     else:  # SQLite: BEGIN IMMEDIATE already serialises this whole statement
-        where = [Message.id.in_(due.scalar_subquery()),
-                 Message.state.in_([State.pending, State.sending]), Message.next_attempt_at <= now]
-    stmt = (sa.update(Message).where(*where)
-            .values(state=State.sending, claimed_by=token, claimed_at=now, attempts=Message.attempts + 1,
-                    next_attempt_at=now + lease)
-            .returning(Message.id)
-            .execution_options(synchronize_session=False))
+        where = [
+            Message.id.in_(due.scalar_subquery()),
+            Message.state.in_([State.pending, State.sending]),
+            Message.next_attempt_at <= now,
+        ]
+    stmt = (
+        sa.update(Message)
+        .where(*where)
+        .values(
+            state=State.sending,
+            claimed_by=token,
+            claimed_at=now,
+            attempts=Message.attempts + 1,
+            next_attempt_at=now + lease,
+        )
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
     ids = list(db.session.scalars(stmt))
     db.session.commit()
     return sorted(ids)
@@ -105,7 +121,9 @@ def _finish(message_id: int, token: str, **values) -> bool:
     result = db.session.execute(
         sa.update(Message)
         .where(Message.id == message_id, Message.claimed_by == token, Message.state == State.sending)
-        .values(**values).execution_options(synchronize_session=False))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return result.rowcount == 1
 
@@ -147,8 +165,12 @@ def _held_back(row: Message, token: str, now: datetime, stats: DispatchStats) ->
 
 def process(message_id: int, token: str, now: datetime, stats: DispatchStats) -> None:
     """Prepare, send and record one claimed row; never raises for a problem of the message itself."""
-    row = db.session.get(Message, message_id, populate_existing=True,
-                         options=[sa.orm.joinedload(Message.recipient).lazyload(User.grants)])
+    row = db.session.get(
+        Message,
+        message_id,
+        populate_existing=True,
+        options=[sa.orm.joinedload(Message.recipient).lazyload(User.grants)],
+    )
     if row is None or row.claimed_by != token or row.state != State.sending:
         db.session.rollback()
         stats.lost += 1
@@ -177,8 +199,14 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
             _finish(row.id, token, state=State.failed, last_error=f"gave up after {attempts} attempts: {exc}"[:500])
             stats.failed += 1
         else:
-            _finish(row.id, token, state=State.pending, next_attempt_at=now + _backoff(attempts),
-                    last_error=str(exc)[:500], claimed_by=None)
+            _finish(
+                row.id,
+                token,
+                state=State.pending,
+                next_attempt_at=now + _backoff(attempts),
+                last_error=str(exc)[:500],
+                claimed_by=None,
+            )
             stats.retried += 1
         return
     except PermanentFailure as exc:
@@ -188,19 +216,34 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
     except Exception as exc:  # a bug in a backend must not stop the queue: retry, then fail visibly
         db.session.rollback()
         log.exception("notify: unexpected error sending message %s", message_id)
-        _finish(row.id, token, state=State.pending, next_attempt_at=now + _backoff(attempts),
-                last_error=f"unexpected: {exc!r}"[:500], claimed_by=None)
+        _finish(
+            row.id,
+            token,
+            state=State.pending,
+            next_attempt_at=now + _backoff(attempts),
+            last_error=f"unexpected: {exc!r}"[:500],
+            claimed_by=None,
+        )
         stats.retried += 1
         return
-    if _finish(row.id, token, state=State.sent, sent_at=now, provider_id=provider_id, subject=subject,
-               body=body, last_error=None):
+    if _finish(
+        row.id,
+        token,
+        state=State.sent,
+        sent_at=now,
+        provider_id=provider_id,
+        subject=subject,
+        body=body,
+        last_error=None,
+    ):
         stats.sent += 1
     else:
         stats.lost += 1
 
 
-def dispatch_due(now: datetime | None = None, *, batch_size: int = 100, max_batches: int | None = None,
-                 token: str | None = None) -> DispatchStats:
+def dispatch_due(
+    now: datetime | None = None, *, batch_size: int = 100, max_batches: int | None = None, token: str | None = None
+) -> DispatchStats:
     """Send every message due at `now`, batch by batch, until none is left (the `dispatch` job)."""
     now = now or utcnow()
     token = token or new_token()

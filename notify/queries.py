@@ -12,24 +12,36 @@ STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 
 def inbox_of(user: User, page: int = 1, per_page: int = 20):
     """The user's delivered inbox messages, newest first (a Flask-SQLAlchemy pagination)."""
-    select = (sa.select(Message).where(Message.recipient_id == user.id, Message.channel == Channel.inbox,
-                                       Message.state == State.sent)
-              .order_by(Message.sent_at.desc(), Message.id.desc()))
+    select = (
+        sa.select(Message)
+        .where(Message.recipient_id == user.id, Message.channel == Channel.inbox, Message.state == State.sent)
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+    )
     return db.paginate(select, page=page, per_page=per_page, error_out=False)
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Message.id)).where(
-            Message.recipient_id == user.id, Message.channel == Channel.inbox, Message.state == State.sent,
-            Message.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Message.id)).where(
+                Message.recipient_id == user.id,
+                Message.channel == Channel.inbox,
+                Message.state == State.sent,
+                Message.read_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def failed_messages(viewer: User, page: int = 1, per_page: int = 50):
     """Failed messages the viewer may see: an admin sees all; staff see those whose booking, order or room
     reservation belongs to a venue in their scope (see notify/scopes.py)."""
-    select = (sa.select(Message).where(Message.state == State.failed)
-              .order_by(Message.next_attempt_at.desc(), Message.id.desc()))
+    select = (
+        sa.select(Message)
+        .where(Message.state == State.failed)
+        .order_by(Message.next_attempt_at.desc(), Message.id.desc())
+    )
     if not viewer.is_admin:
         select = select.where(Message.id.in_(_failed_in_scope(viewer)))
     return db.paginate(select, page=page, per_page=per_page, error_out=False)

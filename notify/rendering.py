@@ -102,8 +102,7 @@ def render(template: str, context: dict, locale: str) -> Rendered:
     try:
         with force_locale(locale):
             ctx = tmpl.new_context(values)
-            parts = {name: _squash("".join(tmpl.blocks[name](ctx)), name)
-                     for name in ("sms", "subject", "body")}
+            parts = {name: _squash("".join(tmpl.blocks[name](ctx)), name) for name in ("sms", "subject", "body")}
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(f"template {template!r}: {exc.message}") from exc
     except KeyError as exc:

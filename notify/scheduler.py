@@ -84,8 +84,9 @@ class LeaderLock:
     def _try_pg(self, engine) -> bool:
         if self.conn is None:
             self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k, hashtext(current_database()))"),
-                                {"k": ADVISORY_LOCK_KEY}).scalar()
+        got = self.conn.execute(
+            sa.text("SELECT pg_try_advisory_lock(:k, hashtext(current_database()))"), {"k": ADVISORY_LOCK_KEY}
+        ).scalar()
         return bool(got)
 
     def _try_file(self) -> bool:
@@ -110,8 +111,9 @@ class LeaderLock:
     def release(self) -> None:
         if self.conn is not None:
             try:
-                self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k, hashtext(current_database()))"),
-                                  {"k": ADVISORY_LOCK_KEY})
+                self.conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k, hashtext(current_database()))"), {"k": ADVISORY_LOCK_KEY}
+                )
                 self.conn.close()
             except sa.exc.DBAPIError:
                 pass
@@ -122,8 +124,9 @@ class LeaderLock:
             self.file = None
 
 
-def run_scheduler(app: Flask, *, poll_seconds: float = 5.0, stop: threading.Event | None = None,
-                  echo: Callable[[str], None] = print) -> None:
+def run_scheduler(
+    app: Flask, *, poll_seconds: float = 5.0, stop: threading.Event | None = None, echo: Callable[[str], None] = print
+) -> None:
     """Wait to become the active scheduler, then run every registered job on its trigger until stopped.
 
     Standby processes retry the lock every `poll_seconds`. The active one checks every `poll_seconds`
@@ -145,8 +148,9 @@ def run_scheduler(app: Flask, *, poll_seconds: float = 5.0, stop: threading.Even
             stop.wait(poll_seconds)
             continue
         echo(f"scheduler: active with {len(JOBS)} jobs: {', '.join(sorted(JOBS))}")
-        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
-                                                                       "misfire_grace_time": 60})
+        scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+        )
         for job in JOBS.values():
             scheduler.add_job(_job_runner(app, job.name), id=job.name, name=job.name, **job.trigger_kwargs)
         scheduler.start()
@@ -181,5 +185,9 @@ def dispatch_job(now: datetime):
 
 
 def register_notify_jobs() -> None:
-    register_job("dispatch", dispatch_job, {"trigger": "interval", "seconds": 30},
-                 "Send due messages from the outbox (SMS, e-mail, inbox), with retries and quiet hours.")
+    register_job(
+        "dispatch",
+        dispatch_job,
+        {"trigger": "interval", "seconds": 30},
+        "Send due messages from the outbox (SMS, e-mail, inbox), with retries and quiet hours.",
+    )

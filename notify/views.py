@@ -47,8 +47,9 @@ def preferences():
     pref = services.preferences_for(current_user)
     form = PreferencesForm(obj=pref)
     if form.validate_on_submit():
-        services.set_preferences(current_user, data={"sms": form.sms.data, "email": form.email.data,
-                                                     "inbox": form.inbox.data})
+        services.set_preferences(
+            current_user, data={"sms": form.sms.data, "email": form.email.data, "inbox": form.inbox.data}
+        )
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for("notify.preferences"))
     return render_template("notify/preferences.html", form=form), 422 if form.is_submitted() else 200

@@ -200,20 +200,34 @@ class WithdrawIn(Schema):
 def menu_item_out(item: MenuItem, record: dict | None = None) -> MenuItemOut:
     record = record or {}
     return MenuItemOut(
-        **{name: getattr(item, name) for name in MenuItemOut.model_fields
-           if name not in {"provider_name", "districts", "delivered_this_year", "mean_rating"}},
-        provider_name=item.provider.name, districts=item.district_codes,
-        delivered_this_year=record.get("delivered_this_year", 0), mean_rating=record.get("mean_rating"))
+        **{
+            name: getattr(item, name)
+            for name in MenuItemOut.model_fields
+            if name not in {"provider_name", "districts", "delivered_this_year", "mean_rating"}
+        },
+        provider_name=item.provider.name,
+        districts=item.district_codes,
+        delivered_this_year=record.get("delivered_this_year", 0),
+        mean_rating=record.get("mean_rating"),
+    )
 
 
 def order_out(order: ServiceOrder, *, with_events: bool = False) -> OrderOut:
     skip = {"provider_name", "district", "contact_phone", "days_waiting", "events"}
     phone = order.contact_phone if order.ordered_by_id == current_user.id else order.masked_phone
-    events = [EventOut(status=e.status, at=e.at, actor=e.actor.name if e.actor else "", note=e.note)
-              for e in order.events] if with_events else []
-    return OrderOut(**{name: getattr(order, name) for name in OrderOut.model_fields if name not in skip},
-                    provider_name=order.provider.name, district=order.district_code, contact_phone=phone,
-                    days_waiting=order.days_waiting(utcnow()), events=events)
+    events = (
+        [EventOut(status=e.status, at=e.at, actor=e.actor.name if e.actor else "", note=e.note) for e in order.events]
+        if with_events
+        else []
+    )
+    return OrderOut(
+        **{name: getattr(order, name) for name in OrderOut.model_fields if name not in skip},
+        provider_name=order.provider.name,
+        district=order.district_code,
+        contact_phone=phone,
+        days_waiting=order.days_waiting(utcnow()),
+        events=events,
+    )
 
 
 def _item(item_id: int) -> MenuItem:
@@ -254,11 +268,22 @@ def _done(order: ServiceOrder):
 # --- the menu ----------------------------------------------------------------------------------------
 
 
-@api.endpoint("/service-menu", query=MenuQuery, response=Page[MenuItemOut], auth=False, errors=ERRORS,
-              summary="Published menu items by district served and category")
+@api.endpoint(
+    "/service-menu",
+    query=MenuQuery,
+    response=Page[MenuItemOut],
+    auth=False,
+    errors=ERRORS,
+    summary="Published menu items by district served and category",
+)
 def list_menu(params: MenuQuery):
-    page = paginate(queries.menu_select(district=params.district, category=params.category,
-                                        provider_id=params.provider, q=params.q), params.page, per_page=50)
+    page = paginate(
+        queries.menu_select(
+            district=params.district, category=params.category, provider_id=params.provider, q=params.q
+        ),
+        params.page,
+        per_page=50,
+    )
     records = queries.item_records([i.id for i in page["items"]], local_today().year)
     return page | {"items": [menu_item_out(i, records.get(i.id)) for i in page["items"]]}
 
@@ -271,33 +296,53 @@ def get_menu_item(item_id: int):
     return menu_item_out(item, queries.item_records([item.id], local_today().year)[item.id])
 
 
-@api.endpoint("/service-menu", "POST", body=MenuItemIn, response=MenuItemOut, status=201, errors=ERRORS,
-              summary="Staff: add an item offered by a hub or branch in scope (unpublished)")
+@api.endpoint(
+    "/service-menu",
+    "POST",
+    body=MenuItemIn,
+    response=MenuItemOut,
+    status=201,
+    errors=ERRORS,
+    summary="Staff: add an item offered by a hub or branch in scope (unpublished)",
+)
 def create_menu_item(data: MenuItemIn):
     provider = _venue(data.provider_venue_id, "provider_venue_id")
     item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user)
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>", "PATCH", body=MenuItemIn, response=MenuItemOut, errors=ERRORS,
-              summary="Staff: edit a menu item")
+@api.endpoint(
+    "/service-menu/<int:item_id>",
+    "PATCH",
+    body=MenuItemIn,
+    response=MenuItemOut,
+    errors=ERRORS,
+    summary="Staff: edit a menu item",
+)
 def update_menu_item(item_id: int, data: MenuItemIn):
     item = _item(item_id)
     provider = _venue(data.provider_venue_id, "provider_venue_id")
-    item = services.save_menu_item(provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user,
-                                   item=item)
+    item = services.save_menu_item(
+        provider, data=data.model_dump(exclude={"provider_venue_id"}), actor=current_user, item=item
+    )
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>/publish", "POST", response=MenuItemOut, errors=ERRORS,
-              summary="Staff: publish (上架)")
+@api.endpoint(
+    "/service-menu/<int:item_id>/publish", "POST", response=MenuItemOut, errors=ERRORS, summary="Staff: publish (上架)"
+)
 def publish_menu_item(item_id: int):
     item = services.publish_menu_item(_item(item_id), actor=current_user)
     return menu_item_out(item)
 
 
-@api.endpoint("/service-menu/<int:item_id>/withdraw", "POST", response=MenuItemOut, errors=ERRORS,
-              summary="Staff: withdraw (下架)")
+@api.endpoint(
+    "/service-menu/<int:item_id>/withdraw",
+    "POST",
+    response=MenuItemOut,
+    errors=ERRORS,
+    summary="Staff: withdraw (下架)",
+)
 def withdraw_menu_item(item_id: int):
     item = services.withdraw_menu_item(_item(item_id), actor=current_user)
     return menu_item_out(item)
@@ -306,8 +351,15 @@ def withdraw_menu_item(item_id: int):
 # --- orders ------------------------------------------------------------------------------------------
 
 
-@api.endpoint("/service-orders", "POST", body=OrderIn, response=OrderCreated, status=201, errors=ERRORS,
-              summary="Order a menu item, or make a custom request, for a centre in scope or a group")
+@api.endpoint(
+    "/service-orders",
+    "POST",
+    body=OrderIn,
+    response=OrderCreated,
+    status=201,
+    errors=ERRORS,
+    summary="Order a menu item, or make a custom request, for a centre in scope or a group",
+)
 def create_order(data: OrderIn):
     if (data.menu_item_id is None) == (data.custom is None):
         raise Invalid(fields={"menu_item_id": [_("Give either a menu item or a custom request.")]})
@@ -318,16 +370,26 @@ def create_order(data: OrderIn):
             raise Invalid(fields={"menu_item_id": [_("Unknown menu item.")]})
     venue = db.session.get(Venue, data.venue_id) if data.venue_id is not None else None
     payload = data.model_dump(exclude={"menu_item_id", "custom"}) | {
-        "menu_item": item, "venue": venue, "custom": data.custom.model_dump() if data.custom else None}
+        "menu_item": item,
+        "venue": venue,
+        "custom": data.custom.model_dump() if data.custom else None,
+    }
     order = services.submit_order(data=payload, actor=current_user)
     return OrderCreated(id=order.id, status=order.status), 201
 
 
-@api.endpoint("/service-orders", query=OrderQuery, response=Page[OrderOut], errors=ERRORS,
-              summary="Orders in scope: placed by you or your centres, or to answer as provider")
+@api.endpoint(
+    "/service-orders",
+    query=OrderQuery,
+    response=Page[OrderOut],
+    errors=ERRORS,
+    summary="Orders in scope: placed by you or your centres, or to answer as provider",
+)
 def list_orders(params: OrderQuery):
-    page = paginate(queries.orders_visible_to(current_user, status=params.status, venue_id=params.venue,
-                                              side=params.side), params.page)
+    page = paginate(
+        queries.orders_visible_to(current_user, status=params.status, venue_id=params.venue, side=params.side),
+        params.page,
+    )
     return page | {"items": [order_out(o) for o in page["items"]]}
 
 
@@ -336,8 +398,14 @@ def get_order(order_id: int):
     return order_out(_order(order_id), with_events=True)
 
 
-@api.endpoint("/service-orders/<int:order_id>/accept", "POST", body=AcceptIn, response=OrderOut, errors=ERRORS,
-              summary="Provider: accept for one of the preferred dates")
+@api.endpoint(
+    "/service-orders/<int:order_id>/accept",
+    "POST",
+    body=AcceptIn,
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Provider: accept for one of the preferred dates",
+)
 def accept_order(order_id: int, data: AcceptIn):
     order = _order(order_id)
     provider = _venue(data.provider_venue_id, "provider_venue_id")
@@ -345,57 +413,98 @@ def accept_order(order_id: int, data: AcceptIn):
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/counter", "POST", body=CounterIn, response=OrderOut, errors=ERRORS,
-              summary="Provider: propose another date")
+@api.endpoint(
+    "/service-orders/<int:order_id>/counter",
+    "POST",
+    body=CounterIn,
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Provider: propose another date",
+)
 def counter_order(order_id: int, data: CounterIn):
     order = _order(order_id)
     services.counter_order(order, actor=current_user, counter_on=data.counter_on, reply=data.reply)
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/accept-counter", "POST", response=OrderOut, errors=ERRORS,
-              summary="Orderer: accept the proposed date")
+@api.endpoint(
+    "/service-orders/<int:order_id>/accept-counter",
+    "POST",
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Orderer: accept the proposed date",
+)
 def accept_counter(order_id: int):
     order = _order(order_id)
     services.accept_counter(order, actor=current_user)
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/decline", "POST", body=DeclineIn, response=OrderOut, errors=ERRORS,
-              summary="Provider: decline with a reason the orderer reads")
+@api.endpoint(
+    "/service-orders/<int:order_id>/decline",
+    "POST",
+    body=DeclineIn,
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Provider: decline with a reason the orderer reads",
+)
 def decline_order(order_id: int, data: DeclineIn):
     order = _order(order_id)
     services.decline_order(order, actor=current_user, reason=data.reason)
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/schedule", "POST", body=ScheduleIn, response=ScheduleOut,
-              errors=ERRORS, summary="Provider: schedule on the agreed date: an event residents can book")
+@api.endpoint(
+    "/service-orders/<int:order_id>/schedule",
+    "POST",
+    body=ScheduleIn,
+    response=ScheduleOut,
+    errors=ERRORS,
+    summary="Provider: schedule on the agreed date: an event residents can book",
+)
 def schedule_order(order_id: int, data: ScheduleIn):
     order = _order(order_id)
-    services.schedule_order(order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at,
-                            room_id=data.room_id)
+    services.schedule_order(
+        order, actor=current_user, starts_at=data.starts_at, ends_at=data.ends_at, room_id=data.room_id
+    )
     return ScheduleOut.model_validate(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/deliver", "POST", body=DeliverIn, response=OrderOut, errors=ERRORS,
-              summary="Record delivery: headcount and a short record (活动纪实)")
+@api.endpoint(
+    "/service-orders/<int:order_id>/deliver",
+    "POST",
+    body=DeliverIn,
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Record delivery: headcount and a short record (活动纪实)",
+)
 def deliver_order(order_id: int, data: DeliverIn):
     order = _order(order_id)
     services.deliver_order(order, actor=current_user, headcount=data.headcount, report=data.report)
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/rate", "POST", body=RateIn, response=OrderOut, errors=ERRORS,
-              summary="Orderer: rate 1-5 with a comment, once")
+@api.endpoint(
+    "/service-orders/<int:order_id>/rate",
+    "POST",
+    body=RateIn,
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Orderer: rate 1-5 with a comment, once",
+)
 def rate_order(order_id: int, data: RateIn):
     order = _order(order_id)
     services.rate_order(order, actor=current_user, rating=data.rating, comment=data.comment)
     return _done(order)
 
 
-@api.endpoint("/service-orders/<int:order_id>/withdraw", "POST", response=OrderOut, errors=ERRORS,
-              summary="Orderer: withdraw before it is scheduled (optional body {reason})")
+@api.endpoint(
+    "/service-orders/<int:order_id>/withdraw",
+    "POST",
+    response=OrderOut,
+    errors=ERRORS,
+    summary="Orderer: withdraw before it is scheduled (optional body {reason})",
+)
 def withdraw_order(order_id: int):
     order = _order(order_id)
     data = _optional_body(WithdrawIn)

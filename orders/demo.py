@@ -19,23 +19,93 @@ ALL = ["shuangtaizi", "xinglongtai", "dawa", "panshan"]
 
 # provider key, title, English title, category, districts, audience range, minutes, notice, quota, host needs
 MENU = [
-    ("hub", "送戏下乡：综合文艺演出", "Touring variety show", "performance", ALL, (100, 800), 120, 21, 40,
-     "舞台或平整场地、380V电源"),
+    (
+        "hub",
+        "送戏下乡：综合文艺演出",
+        "Touring variety show",
+        "performance",
+        ALL,
+        (100, 800),
+        120,
+        21,
+        40,
+        "舞台或平整场地、380V电源",
+    ),
     ("hub", "非遗剪纸体验课", "Paper-cutting workshop", "heritage", ALL, (10, 40), 90, 10, 60, "桌椅、照明"),
-    ("hub", "馆藏书画精品巡展", "Touring calligraphy and painting exhibition", "exhibition", ALL, (30, 500), 480, 30,
-     12, "室内展厅或活动室，可悬挂展板"),
+    (
+        "hub",
+        "馆藏书画精品巡展",
+        "Touring calligraphy and painting exhibition",
+        "exhibition",
+        ALL,
+        (30, 500),
+        480,
+        30,
+        12,
+        "室内展厅或活动室，可悬挂展板",
+    ),
     ("ethnic", "满族民俗文化讲座", "Manchu folk culture lecture", "lecture", ALL, (20, 200), 90, 7, None, "投影仪"),
     ("branch-dawa", "公益电影放映", "Open-air film screening", "film", ["dawa"], (20, 300), 120, 7, 120, "电源、空地"),
-    ("branch-dawa", "广场舞辅导（四次课）", "Square-dance coaching (four lessons)", "training", ["dawa"], (15, 60),
-     90, 14, 20, "广场或活动室、音响"),
-    ("branch-dawa", "稻作文化讲座", "Rice-farming culture lecture", "lecture", ["dawa"], (20, 150), 60, 7, None,
-     "投影仪"),
-    ("branch-panshan", "二人转小剧场", "Errenzhuan folk duet", "performance", ["panshan"], (50, 400), 100, 14, 30,
-     "舞台、电源"),
-    ("branch-panshan", "农村公益电影放映", "Village film screening", "film", ["panshan"], (20, 300), 120, 7, 150,
-     "电源、空地"),
-    ("branch-shuangtaizi", "手机摄影培训", "Smartphone photography course", "training", ["shuangtaizi"], (10, 40), 120,
-     10, 12, "活动室、投影仪"),
+    (
+        "branch-dawa",
+        "广场舞辅导（四次课）",
+        "Square-dance coaching (four lessons)",
+        "training",
+        ["dawa"],
+        (15, 60),
+        90,
+        14,
+        20,
+        "广场或活动室、音响",
+    ),
+    (
+        "branch-dawa",
+        "稻作文化讲座",
+        "Rice-farming culture lecture",
+        "lecture",
+        ["dawa"],
+        (20, 150),
+        60,
+        7,
+        None,
+        "投影仪",
+    ),
+    (
+        "branch-panshan",
+        "二人转小剧场",
+        "Errenzhuan folk duet",
+        "performance",
+        ["panshan"],
+        (50, 400),
+        100,
+        14,
+        30,
+        "舞台、电源",
+    ),
+    (
+        "branch-panshan",
+        "农村公益电影放映",
+        "Village film screening",
+        "film",
+        ["panshan"],
+        (20, 300),
+        120,
+        7,
+        150,
+        "电源、空地",
+    ),
+    (
+        "branch-shuangtaizi",
+        "手机摄影培训",
+        "Smartphone photography course",
+        "training",
+        ["shuangtaizi"],
+        (10, 40),
+        120,
+        10,
+        12,
+        "活动室、投影仪",
+    ),
 ]
 
 
@@ -55,15 +125,29 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
 
 def _item(provider: Venue, row: tuple, actor: User) -> MenuItem:
     title, title_en, category, districts, (low, high), minutes, notice, quota, host = row
-    found = db.session.execute(select(MenuItem).where(MenuItem.provider_venue_id == provider.id,
-                                                      MenuItem.title == title)).scalar()
+    found = db.session.execute(
+        select(MenuItem).where(MenuItem.provider_venue_id == provider.id, MenuItem.title == title)
+    ).scalar()
     if found is not None:
         return found
-    item = services.save_menu_item(provider, actor=actor, data={
-        "title": title, "title_en": title_en, "category": category, "district_codes": districts,
-        "audience_min": low, "audience_max": high, "duration_minutes": minutes, "lead_days": notice,
-        "yearly_quota": quota, "daily_capacity": 1, "host_requirements": host,
-        "description": f"{provider.name}提供的{title}，欢迎各乡镇文化站、村（社区）文化中心点单。"})
+    item = services.save_menu_item(
+        provider,
+        actor=actor,
+        data={
+            "title": title,
+            "title_en": title_en,
+            "category": category,
+            "district_codes": districts,
+            "audience_min": low,
+            "audience_max": high,
+            "duration_minutes": minutes,
+            "lead_days": notice,
+            "yearly_quota": quota,
+            "daily_capacity": 1,
+            "host_requirements": host,
+            "description": f"{provider.name}提供的{title}，欢迎各乡镇文化站、村（社区）文化中心点单。",
+        },
+    )
     services.publish_menu_item(item, actor=actor)
     return item
 
@@ -83,14 +167,21 @@ def _orders(items: dict[str, MenuItem], venues: dict[str, Venue]) -> None:
 
     def order(item, who, venue, days, at=None, **extra):
         dates = [today + timedelta(days=d) for d in days]
-        data = {"menu_item": item, "venue": venue, "preferred_dates": dates, "audience_size": 80,
-                "contact_phone": "13800000009", "notes": "村文化广场，晚饭后村民最多"} | extra
+        data = {
+            "menu_item": item,
+            "venue": venue,
+            "preferred_dates": dates,
+            "audience_size": 80,
+            "contact_phone": "13800000009",
+            "notes": "村文化广场，晚饭后村民最多",
+        } | extra
         return services.submit_order(data=data, actor=who, now=at)
 
     order(film, village, home, [14, 16])  # submitted, waiting for an answer
     countered = order(lecture, station, other, [10])
-    services.counter_order(countered, actor=branch, counter_on=today + timedelta(days=12),
-                           reply="10日讲师外出，12日可以吗？")
+    services.counter_order(
+        countered, actor=branch, counter_on=today + timedelta(days=12), reply="10日讲师外出，12日可以吗？"
+    )
     accepted = order(dance, village, home, [20, 27], audience_size=40)
     services.accept_order(accepted, actor=branch, reply="可以，老师会提前联系您。")
     scheduled = order(film, station, other, [9, 11])
@@ -98,10 +189,20 @@ def _orders(items: dict[str, MenuItem], venues: dict[str, Venue]) -> None:
     start = local_datetime(today + timedelta(days=9), time(18, 30))
     services.schedule_order(scheduled, actor=branch, starts_at=start, ends_at=start + timedelta(hours=2))
     _delivered(film, village, home, branch, today, past, order)
-    custom = services.submit_order(actor=village, data={
-        "custom": {"title": "农民画培训", "description": "村里有十几位农民画爱好者，希望请老师来做系列辅导。",
-                   "category": "training"}, "venue": home, "preferred_dates": [today + timedelta(days=30)],
-        "audience_size": 15, "contact_phone": "13800000009"})
+    custom = services.submit_order(
+        actor=village,
+        data={
+            "custom": {
+                "title": "农民画培训",
+                "description": "村里有十几位农民画爱好者，希望请老师来做系列辅导。",
+                "category": "training",
+            },
+            "venue": home,
+            "preferred_dates": [today + timedelta(days=30)],
+            "audience_size": 15,
+            "contact_phone": "13800000009",
+        },
+    )
     services.decline_order(custom, actor=branch, reason="今年美术老师已排满，已列入明年菜单计划。")
 
 
@@ -111,9 +212,16 @@ def _delivered(film, village, home, branch, today: date, past: datetime, order) 
     done = order(film, village, home, [-30], at=past)
     services.accept_order(done, actor=branch, now=past + timedelta(days=1))
     start = local_datetime(held_on, time(18, 30))
-    services.schedule_order(done, actor=branch, starts_at=start, ends_at=start + timedelta(hours=2),
-                            now=past + timedelta(days=2))
-    services.deliver_order(done, actor=village, headcount=126, report="放映《长津湖》，村民自带板凳，秩序良好。",
-                           now=start + timedelta(hours=2))
-    services.rate_order(done, actor=village, rating=5, comment="放映队准时到达，效果很好。",
-                        now=start + timedelta(hours=3))
+    services.schedule_order(
+        done, actor=branch, starts_at=start, ends_at=start + timedelta(hours=2), now=past + timedelta(days=2)
+    )
+    services.deliver_order(
+        done,
+        actor=village,
+        headcount=126,
+        report="放映《长津湖》，村民自带板凳，秩序良好。",
+        now=start + timedelta(hours=2),
+    )
+    services.rate_order(
+        done, actor=village, rating=5, comment="放映队准时到达，效果很好。", now=start + timedelta(hours=3)
+    )

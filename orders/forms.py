@@ -38,25 +38,44 @@ class MenuItemForm(FlaskForm):
     category = SelectField(_l("Category"), choices=category_choices())
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     district_codes = CheckboxesField(_l("Districts served"), choices=[])
-    audience_min = IntegerField(_l("Smallest audience"), default=1, validators=[InputRequired(REQUIRED),
-                                                                                 NumberRange(1, 100_000)])
-    audience_max = IntegerField(_l("Largest audience"), default=300, validators=[InputRequired(REQUIRED),
-                                                                                  NumberRange(1, 100_000)])
-    duration_minutes = IntegerField(_l("Duration (minutes)"), default=120,
-                                    validators=[InputRequired(REQUIRED), NumberRange(1, 1440)])
-    lead_days = IntegerField(_l("Notice needed (days)"), default=14, validators=[InputRequired(REQUIRED),
-                                                                                  NumberRange(0, 365)])
+    audience_min = IntegerField(
+        _l("Smallest audience"), default=1, validators=[InputRequired(REQUIRED), NumberRange(1, 100_000)]
+    )
+    audience_max = IntegerField(
+        _l("Largest audience"), default=300, validators=[InputRequired(REQUIRED), NumberRange(1, 100_000)]
+    )
+    duration_minutes = IntegerField(
+        _l("Duration (minutes)"), default=120, validators=[InputRequired(REQUIRED), NumberRange(1, 1440)]
+    )
+    lead_days = IntegerField(
+        _l("Notice needed (days)"), default=14, validators=[InputRequired(REQUIRED), NumberRange(0, 365)]
+    )
     available_from = DateField(_l("Offered from"), validators=[Optional()])
     available_until = DateField(_l("Offered until"), validators=[Optional()])
     yearly_quota = IntegerField(_l("Yearly quota (empty: no limit)"), validators=[Optional(), NumberRange(0, 100_000)])
-    daily_capacity = IntegerField(_l("How many can be delivered on one day"), default=1,
-                                  validators=[InputRequired(REQUIRED), NumberRange(1, 100)])
-    host_requirements = StringField(_l("What the host must provide (power, space…)"),
-                                    validators=[Optional(), Length(max=500)])
+    daily_capacity = IntegerField(
+        _l("How many can be delivered on one day"), default=1, validators=[InputRequired(REQUIRED), NumberRange(1, 100)]
+    )
+    host_requirements = StringField(
+        _l("What the host must provide (power, space…)"), validators=[Optional(), Length(max=500)]
+    )
 
-    DATA_FIELDS = ("title", "title_en", "category", "description", "district_codes", "audience_min", "audience_max",
-                   "duration_minutes", "lead_days", "available_from", "available_until", "yearly_quota",
-                   "daily_capacity", "host_requirements")
+    DATA_FIELDS = (
+        "title",
+        "title_en",
+        "category",
+        "description",
+        "district_codes",
+        "audience_min",
+        "audience_max",
+        "duration_minutes",
+        "lead_days",
+        "available_from",
+        "available_until",
+        "yearly_quota",
+        "daily_capacity",
+        "host_requirements",
+    )
 
     def data_for_service(self) -> dict:
         return {name: getattr(self, name).data for name in self.DATA_FIELDS}
@@ -78,15 +97,26 @@ class OrderForm(FlaskForm):
     notes = TextAreaField(_l("Notes for the provider"), validators=[Optional(), Length(max=1000)])
 
     def data_for_service(self, *, venue, item) -> dict:
-        data = {"menu_item": item, "venue": venue, "audience_size": self.audience_size.data,
-                "contact_phone": self.contact_phone.data, "notes": self.notes.data,
-                "preferred_dates": [d for d in (self.date_1.data, self.date_2.data, self.date_3.data) if d]}
+        data = {
+            "menu_item": item,
+            "venue": venue,
+            "audience_size": self.audience_size.data,
+            "contact_phone": self.contact_phone.data,
+            "notes": self.notes.data,
+            "preferred_dates": [d for d in (self.date_1.data, self.date_2.data, self.date_3.data) if d],
+        }
         if venue is None:
-            data |= {"group_name": self.group_name.data, "address": self.address.data,
-                     "district_code": self.district_code.data}
+            data |= {
+                "group_name": self.group_name.data,
+                "address": self.address.data,
+                "district_code": self.district_code.data,
+            }
         if item is None:
-            data["custom"] = {"title": self.custom_title.data, "description": self.custom_description.data,
-                              "category": self.custom_category.data or None}
+            data["custom"] = {
+                "title": self.custom_title.data,
+                "description": self.custom_description.data,
+                "category": self.custom_category.data or None,
+            }
         return data
 
 
@@ -120,8 +150,12 @@ class DeliverForm(FlaskForm):
 
 
 class RateForm(FlaskForm):
-    rating = RadioField(_l("Rating"), coerce=int, choices=[(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")],
-                        validators=[InputRequired(REQUIRED)])
+    rating = RadioField(
+        _l("Rating"),
+        coerce=int,
+        choices=[(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")],
+        validators=[InputRequired(REQUIRED)],
+    )
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=1000)])
 
 

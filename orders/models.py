@@ -65,15 +65,22 @@ STATUS_LABELS = {
     OrderStatus.withdrawn: _l("Withdrawn"),
 }
 # Orders that still use a unit of the item's yearly quota.
-QUOTA_STATUSES = (OrderStatus.submitted, OrderStatus.countered, OrderStatus.accepted, OrderStatus.scheduled,
-                  OrderStatus.delivered, OrderStatus.rated)
+QUOTA_STATUSES = (
+    OrderStatus.submitted,
+    OrderStatus.countered,
+    OrderStatus.accepted,
+    OrderStatus.scheduled,
+    OrderStatus.delivered,
+    OrderStatus.rated,
+)
 # Orders that hold a day of the provider's calendar.
 DAY_STATUSES = (OrderStatus.accepted, OrderStatus.scheduled, OrderStatus.delivered, OrderStatus.rated)
 OPEN_STATUSES = (OrderStatus.submitted, OrderStatus.countered)
 
 
 menu_item_districts = sa.Table(
-    "menu_item_districts", db.Model.metadata,
+    "menu_item_districts",
+    db.Model.metadata,
     sa.Column("menu_item_id", sa.ForeignKey("menu_items.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("district_code", sa.ForeignKey("districts.code"), primary_key=True),
 )
@@ -89,8 +96,10 @@ class MenuItem(db.Model):
         sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
         sa.CheckConstraint("yearly_quota IS NULL OR yearly_quota >= 0", name="quota_not_negative"),
         sa.CheckConstraint("daily_capacity >= 1", name="daily_capacity_positive"),
-        sa.CheckConstraint("available_from IS NULL OR available_until IS NULL OR available_from <= available_until",
-                           name="season_order"),
+        sa.CheckConstraint(
+            "available_from IS NULL OR available_until IS NULL OR available_from <= available_until",
+            name="season_order",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,8 +123,9 @@ class MenuItem(db.Model):
     withdrawn_at: Mapped[datetime | None]
 
     provider: Mapped[Venue] = relationship(lazy="joined")
-    districts: Mapped[list[District]] = relationship(secondary=menu_item_districts, lazy="selectin",
-                                                     order_by=District.position)
+    districts: Mapped[list[District]] = relationship(
+        secondary=menu_item_districts, lazy="selectin", order_by=District.position
+    )
 
     @property
     def is_published(self) -> bool:
@@ -129,8 +139,9 @@ class MenuItem(db.Model):
         return district_code in self.district_codes
 
     def is_in_season(self, day: date) -> bool:
-        return ((self.available_from is None or self.available_from <= day)
-                and (self.available_until is None or day <= self.available_until))
+        return (self.available_from is None or self.available_from <= day) and (
+            self.available_until is None or day <= self.available_until
+        )
 
     def can_manage(self, user) -> bool:
         """Staff whose scope covers the providing hub or branch."""
@@ -145,8 +156,10 @@ class MenuItemLoad(db.Model):
     """
 
     __tablename__ = "menu_item_loads"
-    __table_args__ = (sa.UniqueConstraint("menu_item_id", "period"),
-                      sa.CheckConstraint("used >= 0", name="used_not_negative"))
+    __table_args__ = (
+        sa.UniqueConstraint("menu_item_id", "period"),
+        sa.CheckConstraint("used >= 0", name="used_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     menu_item_id: Mapped[int] = mapped_column(sa.ForeignKey("menu_items.id", ondelete="CASCADE"))
@@ -176,8 +189,9 @@ class ServiceOrder(db.Model):
     custom_title: Mapped[str | None] = mapped_column(sa.String(100))
     custom_description: Mapped[str] = mapped_column(sa.Text, default="")
     category: Mapped[MenuCategory | None] = mapped_column(sa.Enum(MenuCategory, native_enum=False, length=20))
-    status: Mapped[OrderStatus] = mapped_column(sa.Enum(OrderStatus, native_enum=False, length=20),
-                                                default=OrderStatus.submitted)
+    status: Mapped[OrderStatus] = mapped_column(
+        sa.Enum(OrderStatus, native_enum=False, length=20), default=OrderStatus.submitted
+    )
     provider_venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"))
     ordering_venue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("venues.id"), index=True)
     group_name: Mapped[str | None] = mapped_column(sa.String(100))
@@ -219,8 +233,9 @@ class ServiceOrder(db.Model):
     district: Mapped[District] = relationship(lazy="joined")
     ordered_by: Mapped[User] = relationship(lazy="joined")
     activity: Mapped[Activity | None] = relationship()
-    events: Mapped[list["OrderEvent"]] = relationship(back_populates="order", order_by="OrderEvent.id",
-                                                      cascade="all, delete-orphan")
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
+    )
 
     @property
     def title(self) -> str:
@@ -255,8 +270,11 @@ class ServiceOrder(db.Model):
             return False
         if user.id == self.ordered_by_id:
             return True
-        return (self.ordering_venue is not None and user.reaches(self.ordering_venue, MANAGE_ROLES)
-                and not self.is_provider(user))
+        return (
+            self.ordering_venue is not None
+            and user.reaches(self.ordering_venue, MANAGE_ROLES)
+            and not self.is_provider(user)
+        )
 
     def is_provider(self, user) -> bool:
         """Staff whose scope covers the providing hub or branch."""

@@ -19,10 +19,12 @@ def venue_paths(order_ids: list[int]) -> dict[int, list[str]]:
     from venues.models import Venue
 
     provider, orderer = sa.orm.aliased(Venue), sa.orm.aliased(Venue)
-    rows = db.session.execute(sa.select(ServiceOrder.id, provider.path, orderer.path)
-                              .join(provider, provider.id == ServiceOrder.provider_venue_id)
-                              .outerjoin(orderer, orderer.id == ServiceOrder.ordering_venue_id)
-                              .where(ServiceOrder.id.in_(order_ids)))
+    rows = db.session.execute(
+        sa.select(ServiceOrder.id, provider.path, orderer.path)
+        .join(provider, provider.id == ServiceOrder.provider_venue_id)
+        .outerjoin(orderer, orderer.id == ServiceOrder.ordering_venue_id)
+        .where(ServiceOrder.id.in_(order_ids))
+    )
     return {order_id: [p for p in (provider_path, orderer_path) if p] for order_id, provider_path, orderer_path in rows}
 
 
@@ -32,8 +34,18 @@ def connect() -> None:
         signals.BY_STATUS[status].connect(on_step)
 
 
-def on_step(order, *, order_id: int, order_title: str, status: str, orderer_id: int, now, reason: str = "",
-            session_starts_at=None, **_kwargs) -> None:
+def on_step(
+    order,
+    *,
+    order_id: int,
+    order_title: str,
+    status: str,
+    orderer_id: int,
+    now,
+    reason: str = "",
+    session_starts_at=None,
+    **_kwargs,
+) -> None:
     """One message per order and step (dedupe key), in the orderer's language."""
     user = db.session.get(User, orderer_id)
     if user is None or not user.is_active:

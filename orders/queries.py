@@ -29,23 +29,33 @@ DONE_STATUSES = (OrderStatus.delivered, OrderStatus.rated)
 # --- the menu ----------------------------------------------------------------------------------------
 
 
-def menu_select(*, district: str | None = None, category: str | None = None, provider_id: int | None = None,
-                q: str | None = None, published_only: bool = True):
+def menu_select(
+    *,
+    district: str | None = None,
+    category: str | None = None,
+    provider_id: int | None = None,
+    q: str | None = None,
+    published_only: bool = True,
+):
     """Menu items by district served, category, provider and free text; published ones unless told."""
     stmt = select(MenuItem).order_by(MenuItem.category, MenuItem.title, MenuItem.id)
     if published_only:
         stmt = stmt.where(MenuItem.published_at.isnot(None), MenuItem.withdrawn_at.is_(None))
     if district:
-        stmt = stmt.where(MenuItem.id.in_(select(menu_item_districts.c.menu_item_id)
-                                          .where(menu_item_districts.c.district_code == district)))
+        stmt = stmt.where(
+            MenuItem.id.in_(
+                select(menu_item_districts.c.menu_item_id).where(menu_item_districts.c.district_code == district)
+            )
+        )
     if category:
         stmt = stmt.where(MenuItem.category == category)
     if provider_id:
         stmt = stmt.where(MenuItem.provider_venue_id == provider_id)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(MenuItem.title.ilike(like), MenuItem.title_en.ilike(like),
-                              MenuItem.description.ilike(like)))
+        stmt = stmt.where(
+            or_(MenuItem.title.ilike(like), MenuItem.title_en.ilike(like), MenuItem.description.ilike(like))
+        )
     return stmt
 
 
@@ -54,25 +64,37 @@ def item_records(item_ids: list[int], year: int) -> dict[int, dict]:
     if not item_ids:
         return {}
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    delivered_this_year = and_(ServiceOrder.status.in_(DONE_STATUSES), ServiceOrder.delivered_at >= start,
-                               ServiceOrder.delivered_at < end)
+    delivered_this_year = and_(
+        ServiceOrder.status.in_(DONE_STATUSES), ServiceOrder.delivered_at >= start, ServiceOrder.delivered_at < end
+    )
     rows = db.session.execute(
-        select(ServiceOrder.menu_item_id,
-               func.count().filter(delivered_this_year),
-               func.avg(ServiceOrder.rating), func.count(ServiceOrder.rating))
-        .where(ServiceOrder.menu_item_id.in_(item_ids)).group_by(ServiceOrder.menu_item_id)).all()
+        select(
+            ServiceOrder.menu_item_id,
+            func.count().filter(delivered_this_year),
+            func.avg(ServiceOrder.rating),
+            func.count(ServiceOrder.rating),
+        )
+        .where(ServiceOrder.menu_item_id.in_(item_ids))
+        .group_by(ServiceOrder.menu_item_id)
+    ).all()
     records = {i: {"delivered_this_year": 0, "mean_rating": None, "ratings": 0} for i in item_ids}
     for item_id, delivered, mean, ratings in rows:
-        records[item_id] = {"delivered_this_year": delivered or 0,
-                            "mean_rating": round(float(mean), 1) if mean is not None else None,
-                            "ratings": ratings or 0}
+        records[item_id] = {
+            "delivered_this_year": delivered or 0,
+            "mean_rating": round(float(mean), 1) if mean is not None else None,
+            "ratings": ratings or 0,
+        }
     return records
 
 
 def items_in_scope(user):
     """Menu items (published or not) offered by hubs and branches the user manages."""
-    return (select(MenuItem).join(Venue, MenuItem.provider_venue_id == Venue.id)
-            .where(_under(Venue, user.scope_paths(MANAGE_ROLES))).order_by(MenuItem.title, MenuItem.id))
+    return (
+        select(MenuItem)
+        .join(Venue, MenuItem.provider_venue_id == Venue.id)
+        .where(_under(Venue, user.scope_paths(MANAGE_ROLES)))
+        .order_by(MenuItem.title, MenuItem.id)
+    )
 
 
 # --- orders ------------------------------------------------------------------------------------------
@@ -95,9 +117,12 @@ def orders_visible_to(user, *, status: str | None = None, venue_id: int | None =
     paths = user.scope_paths(MANAGE_ROLES)
     as_provider = _under(provider, paths)
     as_orderer = or_(ServiceOrder.ordered_by_id == user.id, and_(ordering.id.isnot(None), _under(ordering, paths)))
-    stmt = (select(ServiceOrder).join(provider, ServiceOrder.provider_venue_id == provider.id)
-            .outerjoin(ordering, ServiceOrder.ordering_venue_id == ordering.id)
-            .order_by(ServiceOrder.submitted_at.desc(), ServiceOrder.id.desc()))
+    stmt = (
+        select(ServiceOrder)
+        .join(provider, ServiceOrder.provider_venue_id == provider.id)
+        .outerjoin(ordering, ServiceOrder.ordering_venue_id == ordering.id)
+        .order_by(ServiceOrder.submitted_at.desc(), ServiceOrder.id.desc())
+    )
     stmt = stmt.where({"provider": as_provider, "orderer": as_orderer}.get(side, or_(as_provider, as_orderer)))
     if status:
         stmt = stmt.where(ServiceOrder.status == status)
@@ -109,9 +134,12 @@ def orders_visible_to(user, *, status: str | None = None, venue_id: int | None =
 def staff_queue(user) -> list[ServiceOrder]:
     """Orders waiting for the provider's answer in the user's scope, oldest first."""
     provider = aliased(Venue)
-    stmt = (select(ServiceOrder).join(provider, ServiceOrder.provider_venue_id == provider.id)
-            .where(ServiceOrder.status.in_(OPEN_STATUSES), _under(provider, user.scope_paths(MANAGE_ROLES)))
-            .order_by(ServiceOrder.submitted_at, ServiceOrder.id))
+    stmt = (
+        select(ServiceOrder)
+        .join(provider, ServiceOrder.provider_venue_id == provider.id)
+        .where(ServiceOrder.status.in_(OPEN_STATUSES), _under(provider, user.scope_paths(MANAGE_ROLES)))
+        .order_by(ServiceOrder.submitted_at, ServiceOrder.id)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
@@ -119,10 +147,17 @@ def provider_calendar(user, start: date, end: date) -> list[dict]:
     """What is accepted or scheduled where, per day, for providers in the user's scope, with each item's
     daily use against its capacity (so a troupe is not sent to two villages at once)."""
     provider = aliased(Venue)
-    stmt = (select(ServiceOrder).join(provider, ServiceOrder.provider_venue_id == provider.id)
-            .where(ServiceOrder.status.in_(DAY_STATUSES), ServiceOrder.chosen_on >= start,
-                   ServiceOrder.chosen_on <= end, _under(provider, user.scope_paths(MANAGE_ROLES)))
-            .order_by(ServiceOrder.chosen_on, ServiceOrder.starts_at, ServiceOrder.id))
+    stmt = (
+        select(ServiceOrder)
+        .join(provider, ServiceOrder.provider_venue_id == provider.id)
+        .where(
+            ServiceOrder.status.in_(DAY_STATUSES),
+            ServiceOrder.chosen_on >= start,
+            ServiceOrder.chosen_on <= end,
+            _under(provider, user.scope_paths(MANAGE_ROLES)),
+        )
+        .order_by(ServiceOrder.chosen_on, ServiceOrder.starts_at, ServiceOrder.id)
+    )
     days: dict[date, list[ServiceOrder]] = defaultdict(list)
     for order in db.session.execute(stmt).scalars():
         days[order.chosen_on].append(order)
@@ -132,8 +167,14 @@ def provider_calendar(user, start: date, end: date) -> list[dict]:
         for order in orders:
             if order.menu_item_id is not None:
                 use[order.menu_item_id] += 1
-        rows = [{"order": o, "used": use.get(o.menu_item_id, 0),
-                 "capacity": o.menu_item.daily_capacity if o.menu_item else None} for o in orders]
+        rows = [
+            {
+                "order": o,
+                "used": use.get(o.menu_item_id, 0),
+                "capacity": o.menu_item.daily_capacity if o.menu_item else None,
+            }
+            for o in orders
+        ]
         calendar.append({"day": day, "orders": rows})
     return calendar
 
@@ -144,9 +185,12 @@ def provider_calendar(user, start: date, end: date) -> list[dict]:
 def _scoped(paths: list[str]):
     """Orders whose provider or ordering centre lies under `paths`."""
     provider, ordering = aliased(Venue), aliased(Venue)
-    return (select(ServiceOrder.id).join(provider, ServiceOrder.provider_venue_id == provider.id)
-            .outerjoin(ordering, ServiceOrder.ordering_venue_id == ordering.id)
-            .where(or_(_under(provider, paths), and_(ordering.id.isnot(None), _under(ordering, paths)))))
+    return (
+        select(ServiceOrder.id)
+        .join(provider, ServiceOrder.provider_venue_id == provider.id)
+        .outerjoin(ordering, ServiceOrder.ordering_venue_id == ordering.id)
+        .where(or_(_under(provider, paths), and_(ordering.id.isnot(None), _under(ordering, paths))))
+    )
 
 
 def _year_range(year: int) -> tuple[datetime, datetime]:
@@ -160,19 +204,28 @@ def demand_signals(user, year: int) -> dict:
     in_scope = ServiceOrder.id.in_(_scoped(user.scope_paths(REPORT_ROLES)))
     in_year = and_(ServiceOrder.submitted_at >= start, ServiceOrder.submitted_at < end)
     item_rows = db.session.execute(
-        select(MenuItem, func.count(ServiceOrder.id),
-               func.count(ServiceOrder.id).filter(ServiceOrder.status == OrderStatus.declined))
+        select(
+            MenuItem,
+            func.count(ServiceOrder.id),
+            func.count(ServiceOrder.id).filter(ServiceOrder.status == OrderStatus.declined),
+        )
         .join(ServiceOrder, ServiceOrder.menu_item_id == MenuItem.id)
-        .where(in_scope, in_year).group_by(MenuItem.id).order_by(func.count(ServiceOrder.id).desc())).all()
+        .where(in_scope, in_year)
+        .group_by(MenuItem.id)
+        .order_by(func.count(ServiceOrder.id).desc())
+    ).all()
     custom = db.session.execute(
-        select(ServiceOrder).where(in_scope, in_year, ServiceOrder.menu_item_id.is_(None))
-        .order_by(ServiceOrder.category, ServiceOrder.submitted_at.desc())).scalars()
+        select(ServiceOrder)
+        .where(in_scope, in_year, ServiceOrder.menu_item_id.is_(None))
+        .order_by(ServiceOrder.category, ServiceOrder.submitted_at.desc())
+    ).scalars()
     groups: dict[str, list[ServiceOrder]] = defaultdict(list)
     for order in custom:
         groups[order.category.value if order.category else ""].append(order)
-    return {"items": [{"item": item, "ordered": ordered, "declined": declined}
-                      for item, ordered, declined in item_rows],
-            "custom": sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
+    return {
+        "items": [{"item": item, "ordered": ordered, "declined": declined} for item, ordered, declined in item_rows],
+        "custom": sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])),
+    }
 
 
 def figures(paths: list[str], year: int) -> dict:
@@ -182,9 +235,14 @@ def figures(paths: list[str], year: int) -> dict:
     start, end = _year_range(year)
     base = ServiceOrder.id.in_(_scoped(paths))
     rows = db.session.execute(
-        select(ServiceOrder.status, ServiceOrder.submitted_at, ServiceOrder.answered_at, ServiceOrder.rating,
-               ServiceOrder.accepted_at)
-        .where(base, ServiceOrder.submitted_at >= start, ServiceOrder.submitted_at < end)).all()
+        select(
+            ServiceOrder.status,
+            ServiceOrder.submitted_at,
+            ServiceOrder.answered_at,
+            ServiceOrder.rating,
+            ServiceOrder.accepted_at,
+        ).where(base, ServiceOrder.submitted_at >= start, ServiceOrder.submitted_at < end)
+    ).all()
     answer_days = [(a - s).total_seconds() / 86400 for _st, s, a, _r, _acc in rows if a is not None]
     ratings = [r for *_x, r, _acc in rows if r is not None]
     counts = {
@@ -207,16 +265,21 @@ def outreach_by_district_month(paths: list[str], year: int) -> list[dict]:
     the local month of the session: [{district, month, scheduled, delivered, headcount}]."""
     start, end = local_datetime(date(year, 1, 1), time(0)), local_datetime(date(year + 1, 1, 1), time(0))
     rows = db.session.execute(
-        select(ServiceOrder.district_code, ServiceOrder.starts_at, ServiceOrder.status, ServiceOrder.headcount)
-        .where(ServiceOrder.id.in_(_scoped(paths)), ServiceOrder.is_outreach.is_(True),
-               ServiceOrder.status.in_((OrderStatus.scheduled, *DONE_STATUSES)),
-               ServiceOrder.starts_at >= start, ServiceOrder.starts_at < end)).all()
+        select(ServiceOrder.district_code, ServiceOrder.starts_at, ServiceOrder.status, ServiceOrder.headcount).where(
+            ServiceOrder.id.in_(_scoped(paths)),
+            ServiceOrder.is_outreach.is_(True),
+            ServiceOrder.status.in_((OrderStatus.scheduled, *DONE_STATUSES)),
+            ServiceOrder.starts_at >= start,
+            ServiceOrder.starts_at < end,
+        )
+    ).all()
     table: dict[tuple[str, str], dict] = {}
     for district, starts_at, status, headcount in rows:
         local = to_local(starts_at)
         key = (district, f"{local.year:04d}-{local.month:02d}")
-        cell = table.setdefault(key, {"district": key[0], "month": key[1], "scheduled": 0, "delivered": 0,
-                                      "headcount": 0})
+        cell = table.setdefault(
+            key, {"district": key[0], "month": key[1], "scheduled": 0, "delivered": 0, "headcount": 0}
+        )
         cell["scheduled"] += 1
         if status in DONE_STATUSES:
             cell["delivered"] += 1

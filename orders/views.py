@@ -61,11 +61,20 @@ def menu():
     category = request.args.get("category") if request.args.get("category") in MenuCategory.__members__ else None
     q = (request.args.get("q") or "").strip()[:50] or None
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = db.paginate(queries.menu_select(district=district, category=category, q=q), page=page, per_page=20,
-                         error_out=False)
+    result = db.paginate(
+        queries.menu_select(district=district, category=category, q=q), page=page, per_page=20, error_out=False
+    )
     records = queries.item_records([i.id for i in result.items], local_today().year)
-    return render_template("orders/menu.html", result=result, records=records, districts=districts(),
-                           district=district, category=category, q=q, **LABELS)
+    return render_template(
+        "orders/menu.html",
+        result=result,
+        records=records,
+        districts=districts(),
+        district=district,
+        category=category,
+        q=q,
+        **LABELS,
+    )
 
 
 @bp.get("/menu/<int:item_id>")
@@ -105,8 +114,11 @@ def new_order(item_id: int | None):
 
 def _order_form() -> OrderForm:
     form = OrderForm()
-    points = [v for v in venues_in_scope(current_user, MANAGE_ROLES) if v.kind in SERVICE_POINT_KINDS] \
-        if current_user.is_staff else []
+    points = (
+        [v for v in venues_in_scope(current_user, MANAGE_ROLES) if v.kind in SERVICE_POINT_KINDS]
+        if current_user.is_staff
+        else []
+    )
     form.venue_id.choices = [(v.id, v.name) for v in points] + [(0, _("A group (give its address)"))]
     form.district_code.choices = [("", "")] + [(d.code, d.name) for d in districts()]
     return form
@@ -116,8 +128,12 @@ def _placed(err: DomainError) -> DomainError:
     """Put the service's field names where the form shows them."""
     fields = err.extra.get("fields")
     if fields:
-        renames = {"preferred_dates": "date_1", "custom.title": "custom_title",
-                   "custom.description": "custom_description", "custom.category": "custom_category"}
+        renames = {
+            "preferred_dates": "date_1",
+            "custom.title": "custom_title",
+            "custom.description": "custom_description",
+            "custom.category": "custom_category",
+        }
         err.extra["fields"] = {renames.get(k, k): v for k, v in fields.items()}
     return err
 
@@ -135,16 +151,28 @@ def _visible(order_id: int) -> ServiceOrder:
 def _forms(order: ServiceOrder, **given) -> dict:
     accept = AcceptForm(prefix="accept")
     accept.chosen_on.choices = [(d.isoformat(), d.isoformat()) for d in order.preferred_dates]
-    forms = {"accept": accept, "counter": CounterForm(prefix="counter"), "decline": DeclineForm(prefix="decline"),
-             "schedule": ScheduleForm(prefix="schedule"), "deliver": DeliverForm(prefix="deliver"),
-             "rate": RateForm(prefix="rate"), "withdraw": WithdrawForm(prefix="withdraw")}
+    forms = {
+        "accept": accept,
+        "counter": CounterForm(prefix="counter"),
+        "decline": DeclineForm(prefix="decline"),
+        "schedule": ScheduleForm(prefix="schedule"),
+        "deliver": DeliverForm(prefix="deliver"),
+        "rate": RateForm(prefix="rate"),
+        "withdraw": WithdrawForm(prefix="withdraw"),
+    }
     return forms | given
 
 
 def _render(order: ServiceOrder, status: int = 200, **given):
-    return render_template("orders/order.html", order=order, forms=_forms(order, **given),
-                           is_provider=order.is_provider(current_user), is_orderer=order.is_orderer(current_user),
-                           now=datetime.now(UTC), **LABELS), status
+    return render_template(
+        "orders/order.html",
+        order=order,
+        forms=_forms(order, **given),
+        is_provider=order.is_provider(current_user),
+        is_orderer=order.is_orderer(current_user),
+        now=datetime.now(UTC),
+        **LABELS,
+    ), status
 
 
 @bp.get("/orders/<int:order_id>")
@@ -153,8 +181,9 @@ def order(order_id: int):
     return _render(_visible(order_id))
 
 
-@bp.post("/orders/<int:order_id>/<any(accept, counter, decline, schedule, deliver, rate, withdraw, "
-         "'accept-counter'):step>")
+@bp.post(
+    "/orders/<int:order_id>/<any(accept, counter, decline, schedule, deliver, rate, withdraw, 'accept-counter'):step>"
+)
 @login_required
 def step(order_id: int, step: str):
     order = _visible(order_id)
@@ -184,15 +213,20 @@ def _accept(order: ServiceOrder, form: AcceptForm):
 
 STEPS = {
     "accept": _accept,
-    "counter": lambda o, f: services.counter_order(o, actor=current_user, counter_on=f.counter_on.data,
-                                                   reply=f.reply.data),
+    "counter": lambda o, f: services.counter_order(
+        o, actor=current_user, counter_on=f.counter_on.data, reply=f.reply.data
+    ),
     "decline": lambda o, f: services.decline_order(o, actor=current_user, reason=f.reason.data),
     "accept-counter": lambda o, f: services.accept_counter(o, actor=current_user),
     "schedule": _schedule,
     "deliver": lambda o, f: services.deliver_order(
-        o, actor=current_user, headcount=f.headcount.data, report=f.report.data,
+        o,
+        actor=current_user,
+        headcount=f.headcount.data,
+        report=f.report.data,
         photo_streams=[p.stream for p in request.files.getlist("deliver-photos") if p.filename],
-        upload_dir=current_app.config["UPLOAD_DIR"]),
+        upload_dir=current_app.config["UPLOAD_DIR"],
+    ),
     "rate": lambda o, f: services.rate_order(o, actor=current_user, rating=f.rating.data, comment=f.comment.data),
     "withdraw": lambda o, f: services.withdraw_order(o, actor=current_user, reason=f.reason.data),
 }
@@ -216,8 +250,9 @@ def photo(name: str):
 def my_orders():
     status = request.args.get("status") if request.args.get("status") in STATUS_LABELS else None
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = db.paginate(queries.orders_visible_to(current_user, status=status, side="orderer"), page=page,
-                         per_page=20, error_out=False)
+    result = db.paginate(
+        queries.orders_visible_to(current_user, status=status, side="orderer"), page=page, per_page=20, error_out=False
+    )
     return render_template("orders/my_orders.html", result=result, status=status, **LABELS)
 
 
@@ -250,8 +285,7 @@ def staff_queue():
             return redirect(url_for("orders.staff_queue"), 303)
     elif form.is_submitted():
         status = 422
-    return render_template("orders/queue.html", waiting=waiting, form=form, now=datetime.now(UTC),
-                           **LABELS), status
+    return render_template("orders/queue.html", waiting=waiting, form=form, now=datetime.now(UTC), **LABELS), status
 
 
 @bp.get("/orders/calendar")
@@ -273,8 +307,13 @@ def demand():
         raise Forbidden()
     year = request.args.get("year", type=int) or local_today().year
     year = min(max(year, 2000), 2100)
-    return render_template("orders/demand.html", year=year, demand=queries.demand_signals(current_user, year),
-                           figures=queries.figures(current_user.scope_paths(REPORT_ROLES), year), **LABELS)
+    return render_template(
+        "orders/demand.html",
+        year=year,
+        demand=queries.demand_signals(current_user, year),
+        figures=queries.figures(current_user.scope_paths(REPORT_ROLES), year),
+        **LABELS,
+    )
 
 
 # --- staff: the menu ---------------------------------------------------------------------------------
@@ -296,10 +335,19 @@ def edit_menu_item(item_id: int | None):
     item = db.session.get(MenuItem, item_id) if item_id is not None else None
     if item_id is not None and (item is None or not item.can_manage(current_user)):
         abort(404)
-    form = MenuItemForm(obj=item, data={"district_codes": item.district_codes, "category": item.category.value,
-                                        "provider_venue_id": item.provider_venue_id} if item else None)
-    form.provider_venue_id.choices = [(v.id, v.name) for v in venues_in_scope(current_user, MANAGE_ROLES)
-                                      if v.kind in PROVIDER_KINDS]
+    form = MenuItemForm(
+        obj=item,
+        data={
+            "district_codes": item.district_codes,
+            "category": item.category.value,
+            "provider_venue_id": item.provider_venue_id,
+        }
+        if item
+        else None,
+    )
+    form.provider_venue_id.choices = [
+        (v.id, v.name) for v in venues_in_scope(current_user, MANAGE_ROLES) if v.kind in PROVIDER_KINDS
+    ]
     form.district_codes.choices = [(d.code, d.name) for d in districts()]
     status = 200
     if form.validate_on_submit():

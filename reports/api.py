@@ -105,37 +105,63 @@ def _year_filter(params: YearQuery) -> tuple[int, queries.ReportFilter]:
     return year, queries.build_filter(_reporter(), first=first, last=last, venue_id=params.venue)
 
 
-@api.endpoint("/reports/attendance", query=AttendanceQuery, response=AttendanceOut, errors=ERRORS,
-              summary="Sessions held, attendances, bookings, no-shows and walk-ins, grouped")
+@api.endpoint(
+    "/reports/attendance",
+    query=AttendanceQuery,
+    response=AttendanceOut,
+    errors=ERRORS,
+    summary="Sessions held, attendances, bookings, no-shows and walk-ins, grouped",
+)
 def attendance(params: AttendanceQuery):
-    flt = queries.build_filter(_reporter(), first=params.from_, last=params.to, group_by=params.group_by,
-                               venue_id=params.venue, venue_kind=params.kind, category=params.category,
-                               today=_today())
+    flt = queries.build_filter(
+        _reporter(),
+        first=params.from_,
+        last=params.to,
+        group_by=params.group_by,
+        venue_id=params.venue,
+        venue_kind=params.kind,
+        category=params.category,
+        today=_today(),
+    )
     return queries.attendance(flt)
 
 
-@api.endpoint("/reports/indicators", query=YearQuery, response=IndicatorList, errors=ERRORS,
-              summary="Each acceptance indicator's target and actual value for a year")
+@api.endpoint(
+    "/reports/indicators",
+    query=YearQuery,
+    response=IndicatorList,
+    errors=ERRORS,
+    summary="Each acceptance indicator's target and actual value for a year",
+)
 def indicator_list(params: YearQuery):
     year, flt = _year_filter(params)
     return {"items": indicators.indicator_table(flt, year, utcnow()), "year": year}
 
 
-@api.endpoint("/reports/coverage", query=YearQuery, response=CoverageOut, errors=ERRORS,
-              summary="Stations and community centres with no session or fewer than their norm")
+@api.endpoint(
+    "/reports/coverage",
+    query=YearQuery,
+    response=CoverageOut,
+    errors=ERRORS,
+    summary="Stations and community centres with no session or fewer than their norm",
+)
 def coverage(params: YearQuery):
     year, flt = _year_filter(params)
     return {"year": year, "items": indicators.coverage(flt, utcnow())}
 
 
-@api.endpoint("/reports/checklist", query=YearQuery, response=ChecklistOut, errors=ERRORS,
-              summary="The acceptance checklist with each row's status and the pass rate")
+@api.endpoint(
+    "/reports/checklist",
+    query=YearQuery,
+    response=ChecklistOut,
+    errors=ERRORS,
+    summary="The acceptance checklist with each row's status and the pass rate",
+)
 def checklist(params: YearQuery):
     year, flt = _year_filter(params)
     result = cl.evaluate(flt, year, utcnow(), str(get_locale() or "zh_CN"))
     rows = [{**r, "status": str(r["status"]), "evidence_files": len(r["evidence"])} for r in result["rows"]]
     return {**result, "rows": rows, "year": year}
-
 
 
 from reports.workbench import api as _workbench_api  # noqa: E402,F401  (the standards endpoints)

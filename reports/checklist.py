@@ -32,10 +32,14 @@ DOCUMENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (b"PK\x03\x04",),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (b"PK\x03\x04",),
 }
-EXTENSIONS = {".pdf": "application/pdf",
-              ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-              ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-              ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+EXTENSIONS = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
 
 
 class BadEvidence(DomainError):
@@ -103,6 +107,7 @@ def rule(name: str):
     def register(fn):
         RULES[name] = fn
         return fn
+
     return register
 
 
@@ -112,14 +117,23 @@ def _hours_rule(kind: VenueKind) -> Callable[[RuleContext, dict], Result]:
         if not venues:
             return CheckStatus.not_applicable, _("No venue of this kind in scope.")
         below = [v for v in venues if v.weekly_hours < HOURS_NORM[kind]]
-        detail = _("%(ok)s of %(n)s open at least %(h)s hours a week.", ok=len(venues) - len(below),
-                   n=len(venues), h=HOURS_NORM[kind])
+        detail = _(
+            "%(ok)s of %(n)s open at least %(h)s hours a week.",
+            ok=len(venues) - len(below),
+            n=len(venues),
+            h=HOURS_NORM[kind],
+        )
         return (CheckStatus.not_met if below else CheckStatus.met), detail
+
     return check
 
 
-for _kind, _name in ((VenueKind.hub, "hub_hours"), (VenueKind.branch, "branch_hours"),
-                     (VenueKind.station, "station_hours"), (VenueKind.community, "community_hours")):
+for _kind, _name in (
+    (VenueKind.hub, "hub_hours"),
+    (VenueKind.branch, "branch_hours"),
+    (VenueKind.station, "station_hours"),
+    (VenueKind.community, "community_hours"),
+):
     RULES[_name] = _hours_rule(_kind)
 
 
@@ -130,8 +144,7 @@ def _community_area(ctx: RuleContext, params: dict) -> Result:
         return CheckStatus.not_applicable, _("No community centre in scope.")
     ok = sum(1 for v in venues if (v.floor_area or 0) >= AREA_STANDARD_M2)
     share = ok / len(venues)
-    detail = _("%(ok)s of %(n)s community centres have at least %(m)s m².", ok=ok, n=len(venues),
-               m=AREA_STANDARD_M2)
+    detail = _("%(ok)s of %(n)s community centres have at least %(m)s m².", ok=ok, n=len(venues), m=AREA_STANDARD_M2)
     return (CheckStatus.met if share >= params.get("min_share", 1.0) else CheckStatus.not_met), detail
 
 
@@ -164,12 +177,17 @@ def _coverage(ctx: RuleContext, params: dict) -> Result:
 
 @rule("network_tree")
 def _network_tree(ctx: RuleContext, params: dict) -> Result:
-    counts = dict(db.session.execute(select(Venue.kind, func.count()).where(Venue.is_active.is_(True))
-                                     .group_by(Venue.kind)).all())
+    counts = dict(
+        db.session.execute(select(Venue.kind, func.count()).where(Venue.is_active.is_(True)).group_by(Venue.kind)).all()
+    )
     ok = all(counts.get(k, 0) for k in (VenueKind.hub, VenueKind.branch, VenueKind.station))
-    detail = _("%(h)s hub, %(b)s branches, %(s)s stations, %(c)s community centres.",
-               h=counts.get(VenueKind.hub, 0), b=counts.get(VenueKind.branch, 0),
-               s=counts.get(VenueKind.station, 0), c=counts.get(VenueKind.community, 0))
+    detail = _(
+        "%(h)s hub, %(b)s branches, %(s)s stations, %(c)s community centres.",
+        h=counts.get(VenueKind.hub, 0),
+        b=counts.get(VenueKind.branch, 0),
+        s=counts.get(VenueKind.station, 0),
+        c=counts.get(VenueKind.community, 0),
+    )
     return (CheckStatus.met if ok else CheckStatus.not_met), detail
 
 
@@ -191,8 +209,9 @@ def _online_booking(ctx: RuleContext, params: dict) -> Result:
 def _menu_published(ctx: RuleContext, params: dict) -> Result:
     from orders.models import MenuItem
 
-    n = db.session.execute(select(func.count(MenuItem.id)).where(MenuItem.published_at.isnot(None),
-                                                                 MenuItem.withdrawn_at.is_(None))).scalar_one()
+    n = db.session.execute(
+        select(func.count(MenuItem.id)).where(MenuItem.published_at.isnot(None), MenuItem.withdrawn_at.is_(None))
+    ).scalar_one()
     return (CheckStatus.met if n else CheckStatus.not_met), _("%(n)s services on the menu.", n=n)
 
 
@@ -240,11 +259,20 @@ def _digital_resources(ctx: RuleContext, params: dict) -> Result:
     centres = ctx.venues(VenueKind.hub) + ctx.venues(VenueKind.branch)
     if not centres:
         return CheckStatus.not_applicable, _("No hub or district centre in scope.")
-    offering = set(db.session.execute(select(Resource.venue_id).where(
-        Resource.status == ResourceStatus.ready, Resource.venue_id.in_([v.id for v in centres]))).scalars())
+    offering = set(
+        db.session.execute(
+            select(Resource.venue_id).where(
+                Resource.status == ResourceStatus.ready, Resource.venue_id.in_([v.id for v in centres])
+            )
+        ).scalars()
+    )
     plays = attendance(ctx.flt)["totals"]["online_plays"]
-    detail = _("%(ok)s of %(n)s hub and district centres offer digital resources; %(p)s online plays.",
-               ok=len(offering), n=len(centres), p=plays)
+    detail = _(
+        "%(ok)s of %(n)s hub and district centres offer digital resources; %(p)s online plays.",
+        ok=len(offering),
+        n=len(centres),
+        p=plays,
+    )
     return (CheckStatus.met if len(offering) == len(centres) else CheckStatus.not_met), detail
 
 
@@ -259,9 +287,16 @@ def mark_venue(flt: ReportFilter) -> Venue | None:
 def evaluate(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> dict:
     """Every row with its status (rule or manager's mark), detail and evidence; the pass rate."""
     venue = mark_venue(flt)
-    marks = {m.row_key: m for m in db.session.execute(
-        select(ChecklistMark).where(ChecklistMark.year == year, ChecklistMark.venue_id == venue.id)).scalars()
-    } if venue else {}
+    marks = (
+        {
+            m.row_key: m
+            for m in db.session.execute(
+                select(ChecklistMark).where(ChecklistMark.year == year, ChecklistMark.venue_id == venue.id)
+            ).scalars()
+        }
+        if venue
+        else {}
+    )
     ctx = RuleContext(flt=flt, year=year, now=now)
     rows = []
     for row in load_rows():
@@ -272,16 +307,33 @@ def evaluate(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
         else:
             status = mark.status if mark else CheckStatus.pending
             detail, source = (mark.note if mark else ""), "manual"
-        rows.append({"key": row.key, "number": row.number, "indicator": row.text("indicator", locale),
-                     "explanation": row.text("explanation", locale), "evidence_required": row.text("evidence", locale),
-                     "status": status, "detail": detail, "source": source,
-                     "evidence": list(mark.evidence) if mark else []})
+        rows.append(
+            {
+                "key": row.key,
+                "number": row.number,
+                "indicator": row.text("indicator", locale),
+                "explanation": row.text("explanation", locale),
+                "evidence_required": row.text("evidence", locale),
+                "status": status,
+                "detail": detail,
+                "source": source,
+                "evidence": list(mark.evidence) if mark else [],
+            }
+        )
     applicable = [r for r in rows if r["status"] != CheckStatus.not_applicable]
     met = sum(1 for r in applicable if r["status"] == CheckStatus.met)
     required = required_rate()
     rate = met / len(applicable) if applicable else None
-    return {"venue": venue, "year": year, "rows": rows, "met": met, "applicable": len(applicable),
-            "pass_rate": rate, "required": required, "passes": rate is not None and rate >= required}
+    return {
+        "venue": venue,
+        "year": year,
+        "rows": rows,
+        "met": met,
+        "applicable": len(applicable),
+        "pass_rate": rate,
+        "required": required,
+        "passes": rate is not None and rate >= required,
+    }
 
 
 def _row(key: str) -> Row:
@@ -291,8 +343,9 @@ def _row(key: str) -> Row:
     return row
 
 
-def set_mark(venue: Venue, *, year: int, row_key: str, status: str, note: str, actor,
-             now: datetime | None = None) -> ChecklistMark:
+def set_mark(
+    venue: Venue, *, year: int, row_key: str, status: str, note: str, actor, now: datetime | None = None
+) -> ChecklistMark:
     """A manager's status for a row without a rule; recorded in the checklist history and the audit log."""
     row = _row(row_key)
     if row.rule:
@@ -302,8 +355,12 @@ def set_mark(venue: Venue, *, year: int, row_key: str, status: str, note: str, a
     now = now or utcnow()
     mark = _mark(venue, year, row_key, actor)
     old = mark.status
-    mark.status, mark.note, mark.set_by_id, mark.updated_at = CheckStatus(status), (note or "").strip()[:1000], \
-        actor.id, now
+    mark.status, mark.note, mark.set_by_id, mark.updated_at = (
+        CheckStatus(status),
+        (note or "").strip()[:1000],
+        actor.id,
+        now,
+    )
     _history(venue, year, row_key, "status", f"{old or ''} → {status}", actor, now)
     audit.record(actor, "checklist.mark", mark, {"row": row_key, "year": year, "status": status}, now=now)
     db.session.flush()
@@ -311,14 +368,17 @@ def set_mark(venue: Venue, *, year: int, row_key: str, status: str, note: str, a
 
 
 def _mark(venue: Venue, year: int, row_key: str, actor) -> ChecklistMark:
-    mark = db.session.execute(select(ChecklistMark).where(
-        ChecklistMark.year == year, ChecklistMark.venue_id == venue.id, ChecklistMark.row_key == row_key)
-        .with_for_update(of=ChecklistMark)).scalar_one_or_none()
+    mark = db.session.execute(
+        select(ChecklistMark)
+        .where(ChecklistMark.year == year, ChecklistMark.venue_id == venue.id, ChecklistMark.row_key == row_key)
+        .with_for_update(of=ChecklistMark)
+    ).scalar_one_or_none()
     if mark is None:
         try:
             with db.session.begin_nested():
-                mark = ChecklistMark(year=year, venue_id=venue.id, row_key=row_key, status=CheckStatus.pending,
-                                     set_by_id=actor.id)
+                mark = ChecklistMark(
+                    year=year, venue_id=venue.id, row_key=row_key, status=CheckStatus.pending, set_by_id=actor.id
+                )
                 db.session.add(mark)
         except IntegrityError:  # created meanwhile by another manager
             return _mark(venue, year, row_key, actor)
@@ -326,17 +386,30 @@ def _mark(venue: Venue, year: int, row_key: str, actor) -> ChecklistMark:
 
 
 def _history(venue, year, row_key, action, detail, actor, now) -> None:
-    db.session.add(ChecklistChange(year=year, venue_id=venue.id, row_key=row_key, action=action,
-                                   detail=detail[:1000], actor_id=actor.id, at=now))
+    db.session.add(
+        ChecklistChange(
+            year=year,
+            venue_id=venue.id,
+            row_key=row_key,
+            action=action,
+            detail=detail[:1000],
+            actor_id=actor.id,
+            at=now,
+        )
+    )
 
 
 def history(venue: Venue | None, year: int, limit: int = 100) -> list[ChecklistChange]:
     if venue is None:
         return []
-    return list(db.session.execute(select(ChecklistChange).where(ChecklistChange.venue_id == venue.id,
-                                                                 ChecklistChange.year == year)
-                                   .order_by(ChecklistChange.at.desc(), ChecklistChange.id.desc())
-                                   .limit(limit)).scalars())
+    return list(
+        db.session.execute(
+            select(ChecklistChange)
+            .where(ChecklistChange.venue_id == venue.id, ChecklistChange.year == year)
+            .order_by(ChecklistChange.at.desc(), ChecklistChange.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def sniff(data: bytes, filename: str) -> tuple[str, bytes, str]:
@@ -379,8 +452,9 @@ def _check_office(data: bytes, folder: str) -> None:
         raise BadEvidence(_("The file's content does not match its type."))
 
 
-def add_evidence(venue: Venue, *, year: int, row_key: str, filename: str, data: bytes, actor,
-                 now: datetime | None = None) -> EvidenceFile:
+def add_evidence(
+    venue: Venue, *, year: int, row_key: str, filename: str, data: bytes, actor, now: datetime | None = None
+) -> EvidenceFile:
     """Attach a checked file to a checklist row (any row: rules need evidence too)."""
     _row(row_key)
     if not data:
@@ -395,8 +469,15 @@ def add_evidence(venue: Venue, *, year: int, row_key: str, filename: str, data: 
     name = secrets.token_hex(16) + ext
     (folder / name).write_bytes(stored)
     safe_name = Path(filename).name[:200]
-    ev = EvidenceFile(mark=mark, filename=safe_name, stored_name=name, content_type=content_type, size=len(stored),
-                      uploaded_by_id=actor.id, uploaded_at=now)
+    ev = EvidenceFile(
+        mark=mark,
+        filename=safe_name,
+        stored_name=name,
+        content_type=content_type,
+        size=len(stored),
+        uploaded_by_id=actor.id,
+        uploaded_at=now,
+    )
     db.session.add(ev)
     _history(venue, year, row_key, "evidence", safe_name, actor, now)
     db.session.flush()

@@ -83,8 +83,9 @@ def standards_import(file: str, year: int | None, create_units: bool):
         message = _("Row %(row)s: %(message)s", row=err.row, message=err.message) if err.row else str(err.message)
         raise click.ClickException(message) from None
     db.session.commit()
-    click.echo("year={year} tasks={tasks} indicators={indicators} standards={standards} removed={removed}"
-               .format(**summary))
+    click.echo(
+        "year={year} tasks={tasks} indicators={indicators} standards={standards} removed={removed}".format(**summary)
+    )
 
 
 @reports_cli.command("rollup")

@@ -12,8 +12,7 @@ from reports.workbench import demo as workbench_demo
 from venues.models import Venue, VenueKind
 
 # The report's yearly targets for the whole city (set at the hub), and a village's yearly norm.
-CITY_TARGETS = {"outreach_sessions": 300, "rural_film": 3550, "training_classes": 40, "exhibitions": 12,
-                "lectures": 24}
+CITY_TARGETS = {"outreach_sessions": 300, "rural_film": 3550, "training_classes": 40, "exhibitions": 12, "lectures": 24}
 BRANCH_TARGETS = {"outreach_sessions": 60, "rural_film": 700}
 
 
@@ -24,8 +23,9 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
     for venue in venues:
         targets = CITY_TARGETS if venue.kind == VenueKind.hub else BRANCH_TARGETS
         for indicator, value in targets.items():
-            exists = db.session.execute(select(Target.id).where(Target.year == year, Target.venue_id == venue.id,
-                                                                Target.indicator == indicator)).first()
+            exists = db.session.execute(
+                select(Target.id).where(Target.year == year, Target.venue_id == venue.id, Target.indicator == indicator)
+            ).first()
             if exists is None:
                 db.session.add(Target(year=year, venue_id=venue.id, indicator=indicator, value=value))
     db.session.flush()

@@ -49,9 +49,14 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out)
     writer.writerow(csv_row(h for _k, h in table.columns))
     for row in table.rows:
-        writer.writerow(csv_row("" if (v := _cell(row.get(k))) is None else
-                                (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v)
-                                for k, _h in table.columns))
+        writer.writerow(
+            csv_row(
+                ""
+                if (v := _cell(row.get(k))) is None
+                else (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v)
+                for k, _h in table.columns
+            )
+        )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
@@ -96,16 +101,30 @@ def to_xlsx(*tables: Table) -> bytes:
 
 
 def group_header(key: str) -> str:
-    return {"venue": _("Venue"), "venue_id": _("Venue ID"), "district": _("District"),
-            "venue_kind": _("Venue kind"), "category": _("Category"), "month": _("Month"),
-            "quarter": _("Quarter"), "year": _("Year")}[key]
+    return {
+        "venue": _("Venue"),
+        "venue_id": _("Venue ID"),
+        "district": _("District"),
+        "venue_kind": _("Venue kind"),
+        "category": _("Category"),
+        "month": _("Month"),
+        "quarter": _("Quarter"),
+        "year": _("Year"),
+    }[key]
 
 
 def measure_headers() -> list[tuple[str, str]]:
-    return [("sessions_held", _("Sessions held")), ("attendances", _("Attendances")),
-            ("checked_in", _("Checked in")), ("walk_ins", _("Walk-ins")), ("bookings", _("Bookings")),
-            ("no_shows", _("No-shows")), ("no_show_rate", _("No-show rate")), ("show_up_rate", _("Show-up rate")),
-            ("online_plays", _("Online service (plays)"))]
+    return [
+        ("sessions_held", _("Sessions held")),
+        ("attendances", _("Attendances")),
+        ("checked_in", _("Checked in")),
+        ("walk_ins", _("Walk-ins")),
+        ("bookings", _("Bookings")),
+        ("no_shows", _("No-shows")),
+        ("no_show_rate", _("No-show rate")),
+        ("show_up_rate", _("Show-up rate")),
+        ("online_plays", _("Online service (plays)")),
+    ]
 
 
 def attendance_table(flt: ReportFilter, report: dict | None = None) -> Table:
@@ -138,8 +157,9 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
             k = (bucket_of(r.path, anchor), f"{r.year:04d}-{r.month:02d}")
             cells[k] = cells.get(k, 0) + value
         if cells:
-            names = dict(db.session.execute(db.select(Venue.id, Venue.name)
-                                            .where(Venue.id.in_({k[0] for k in cells}))).all())
+            names = dict(
+                db.session.execute(db.select(Venue.id, Venue.name).where(Venue.id.in_({k[0] for k in cells}))).all()
+            )
         rows = [{"venue": names.get(v, ""), "month": m, "value": n} for (v, m), n in sorted(cells.items())]
         rows.append({"venue": _("Total"), "value": sum(cells.values())})
         return Table(label, [("venue", _("Venue")), ("month", _("Month")), ("value", label)], rows)
@@ -150,25 +170,61 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
 def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
     """The acceptance workbook: a summary, the checklist, the three-level standards table, one sheet per indicator."""
     table = ind.indicator_table(flt, year, now)
-    summary = Table(_("Summary"), [("label", _("Indicator")), ("target", _("Target")), ("actual", _("Actual")),
-                                   ("progress", _("Progress")), ("projection", _("Projection to year end"))], table)
+    summary = Table(
+        _("Summary"),
+        [
+            ("label", _("Indicator")),
+            ("target", _("Target")),
+            ("actual", _("Actual")),
+            ("progress", _("Progress")),
+            ("projection", _("Projection to year end")),
+        ],
+        table,
+    )
     checks = cl.evaluate(flt, year, now, locale)
-    summary.rows.append({"label": _("Checklist pass rate"), "actual": round(checks["pass_rate"] or 0, 4),
-                         "target": checks["required"]})
-    check_rows = [{**r, "status": str(CHECK_STATUS_LABELS[r["status"]]),
-                   "files": ", ".join(e.filename for e in r["evidence"])} for r in checks["rows"]]
-    checklist = Table(_("Checklist"), [("number", _("No.")), ("indicator", _("Indicator")),
-                                       ("explanation", _("Explanation")), ("evidence_required", _("Evidence required")),
-                                       ("status", _("Status")), ("detail", _("Detail")),
-                                       ("files", _("Evidence files"))], check_rows)
+    summary.rows.append(
+        {"label": _("Checklist pass rate"), "actual": round(checks["pass_rate"] or 0, 4), "target": checks["required"]}
+    )
+    check_rows = [
+        {**r, "status": str(CHECK_STATUS_LABELS[r["status"]]), "files": ", ".join(e.filename for e in r["evidence"])}
+        for r in checks["rows"]
+    ]
+    checklist = Table(
+        _("Checklist"),
+        [
+            ("number", _("No.")),
+            ("indicator", _("Indicator")),
+            ("explanation", _("Explanation")),
+            ("evidence_required", _("Evidence required")),
+            ("status", _("Status")),
+            ("detail", _("Detail")),
+            ("files", _("Evidence files")),
+        ],
+        check_rows,
+    )
     registry = ind.registry(flt)
-    reg = Table(_("Venue registry"), [("district_name", _("District")), ("venues", _("Venues")),
-                                      ("hours_met", _("Meeting the opening-hours norm")),
-                                      ("communities", _("Community centres")),
-                                      ("area_met", _("Community centres of 200 m² or more"))], registry)
-    gaps = Table(_("Coverage gaps"), [("venue", _("Venue")), ("district", _("District")), ("kind", _("Venue kind")),
-                                      ("sessions_held", _("Sessions held")), ("expected", _("Norm so far"))],
-                 ind.coverage(flt, now))
+    reg = Table(
+        _("Venue registry"),
+        [
+            ("district_name", _("District")),
+            ("venues", _("Venues")),
+            ("hours_met", _("Meeting the opening-hours norm")),
+            ("communities", _("Community centres")),
+            ("area_met", _("Community centres of 200 m² or more")),
+        ],
+        registry,
+    )
+    gaps = Table(
+        _("Coverage gaps"),
+        [
+            ("venue", _("Venue")),
+            ("district", _("District")),
+            ("kind", _("Venue kind")),
+            ("sessions_held", _("Sessions held")),
+            ("expected", _("Norm so far")),
+        ],
+        ind.coverage(flt, now),
+    )
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
     from reports.workbench.report_tables import standards_table  # the workbench reads exports too
 
@@ -180,21 +236,42 @@ def online_sheet(flt: ReportFilter) -> Table:
     from dataclasses import replace
 
     report = attendance(replace(flt, group_by=("venue", "month")))
-    rows = [{"venue": r["venue"], "month": r["month"], "attendances": r["attendances"],
-             "online_plays": r["online_plays"]} for r in report["rows"]]
-    rows.append({"venue": _("Total"), "attendances": report["totals"]["attendances"],
-                 "online_plays": report["totals"]["online_plays"]})
-    return Table(_("Online service (plays)"), [("venue", _("Venue")), ("month", _("Month")),
-                                                ("attendances", _("Attendances")),
-                                                ("online_plays", _("Online service (plays)"))], rows)
+    rows = [
+        {"venue": r["venue"], "month": r["month"], "attendances": r["attendances"], "online_plays": r["online_plays"]}
+        for r in report["rows"]
+    ]
+    rows.append(
+        {
+            "venue": _("Total"),
+            "attendances": report["totals"]["attendances"],
+            "online_plays": report["totals"]["online_plays"],
+        }
+    )
+    return Table(
+        _("Online service (plays)"),
+        [
+            ("venue", _("Venue")),
+            ("month", _("Month")),
+            ("attendances", _("Attendances")),
+            ("online_plays", _("Online service (plays)")),
+        ],
+        rows,
+    )
 
 
-def log_export(actor, *, what: str, file_format: str, params: dict, rows: int = 0,
-               now: datetime | None = None) -> ExportLog:
+def log_export(
+    actor, *, what: str, file_format: str, params: dict, rows: int = 0, now: datetime | None = None
+) -> ExportLog:
     """Record an export in the export log and the audit log."""
     now = now or utcnow()
-    entry = ExportLog(actor_id=getattr(actor, "id", None), what=what, file_format=file_format,
-                      params={k: v for k, v in params.items() if v not in (None, "")}, rows=rows, at=now)
+    entry = ExportLog(
+        actor_id=getattr(actor, "id", None),
+        what=what,
+        file_format=file_format,
+        params={k: v for k, v in params.items() if v not in (None, "")},
+        rows=rows,
+        at=now,
+    )
     db.session.add(entry)
     db.session.flush()
     audit.record(actor, "report.export", entry, {"what": what, "format": file_format, **entry.params}, now=now)

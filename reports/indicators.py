@@ -53,8 +53,10 @@ ROLLUP_INDICATORS = {
     "bookings": ("bookings", ()),
     "outreach_sessions": ("sessions_held", (DailyAttendance.is_outreach.is_(True), Venue.kind.in_(SERVICE_POINTS))),
     "rural_film": ("sessions_held", (DailyAttendance.category == Category.film, Venue.kind == VenueKind.community)),
-    "art_activities": ("sessions_held", (DailyAttendance.activity_kind == ActivityKind.event,
-                                         DailyAttendance.category.in_(PERFORMING))),
+    "art_activities": (
+        "sessions_held",
+        (DailyAttendance.activity_kind == ActivityKind.event, DailyAttendance.category.in_(PERFORMING)),
+    ),
     "lessons": ("sessions_held", (DailyAttendance.activity_kind == ActivityKind.course,)),
     "trainees": ("attendances", (DailyAttendance.activity_kind == ActivityKind.course,)),
 }
@@ -70,12 +72,24 @@ def rollup_value(flt: ReportFilter, key: str) -> int:
 def _activities_started(flt: ReportFilter, kind: ActivityKind) -> int:
     """Activities of `kind` whose first live session falls in the period (a class or exhibition counts once)."""
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
-    firsts = (select(Session.activity_id, func.min(Session.starts_at).label("first"))
-              .where(Session.status == SessionStatus.scheduled).group_by(Session.activity_id).subquery())
-    stmt = (select(func.count(Activity.id)).join(firsts, firsts.c.activity_id == Activity.id)
-            .join(Venue, Venue.id == Activity.venue_id)
-            .where(Activity.kind == kind, Activity.status.in_(REPORTED_ACTIVITIES),
-                   firsts.c.first >= start, firsts.c.first < end, *venue_clause(flt)))
+    firsts = (
+        select(Session.activity_id, func.min(Session.starts_at).label("first"))
+        .where(Session.status == SessionStatus.scheduled)
+        .group_by(Session.activity_id)
+        .subquery()
+    )
+    stmt = (
+        select(func.count(Activity.id))
+        .join(firsts, firsts.c.activity_id == Activity.id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.kind == kind,
+            Activity.status.in_(REPORTED_ACTIVITIES),
+            firsts.c.first >= start,
+            firsts.c.first < end,
+            *venue_clause(flt),
+        )
+    )
     if flt.category:
         stmt = stmt.where(Activity.category == flt.category)
     return int(db.session.execute(stmt).scalar_one())
@@ -84,11 +98,21 @@ def _activities_started(flt: ReportFilter, kind: ActivityKind) -> int:
 def _lectures(flt: ReportFilter, now: datetime) -> int:
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
     words = [Activity.title.contains(w) for w in LECTURE_WORDS]
-    stmt = (select(func.count(Session.id)).join(Activity, Activity.id == Session.activity_id)
-            .join(Venue, Venue.id == Activity.venue_id)
-            .where(Session.status == SessionStatus.scheduled, Activity.status.in_(REPORTED_ACTIVITIES),
-                   Activity.kind == ActivityKind.event, Session.starts_at >= start, Session.starts_at < end,
-                   Session.ends_at <= now, or_(*words), *venue_clause(flt)))
+    stmt = (
+        select(func.count(Session.id))
+        .join(Activity, Activity.id == Session.activity_id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Session.status == SessionStatus.scheduled,
+            Activity.status.in_(REPORTED_ACTIVITIES),
+            Activity.kind == ActivityKind.event,
+            Session.starts_at >= start,
+            Session.starts_at < end,
+            Session.ends_at <= now,
+            or_(*words),
+            *venue_clause(flt),
+        )
+    )
     return int(db.session.execute(stmt).scalar_one())
 
 
@@ -124,8 +148,9 @@ def target_venue(flt: ReportFilter) -> Venue | None:
 def targets_for(venue: Venue | None, year: int) -> dict[str, int]:
     if venue is None:
         return {}
-    rows = db.session.execute(select(Target.indicator, Target.value)
-                              .where(Target.venue_id == venue.id, Target.year == year)).all()
+    rows = db.session.execute(
+        select(Target.indicator, Target.value).where(Target.venue_id == venue.id, Target.year == year)
+    ).all()
     return dict(rows)
 
 
@@ -149,22 +174,40 @@ def indicator_table(flt: ReportFilter, year: int, now: datetime) -> list[dict]:
         value = actual(flt, ind.key, now)
         target = targets.get(ind.key)
         projection = round(value / fraction) if fraction > 0 else None
-        rows.append({"indicator": ind.key, "label": str(ind.label), "unit": str(ind.unit), "target": target,
-                     "actual": value, "progress": round(value / target, 4) if target else None,
-                     "projection": projection,
-                     "on_track": None if not target or projection is None else projection >= target})
+        rows.append(
+            {
+                "indicator": ind.key,
+                "label": str(ind.label),
+                "unit": str(ind.unit),
+                "target": target,
+                "actual": value,
+                "progress": round(value / target, 4) if target else None,
+                "projection": projection,
+                "on_track": None if not target or projection is None else projection >= target,
+            }
+        )
     return rows
 
 
 def coverage(flt: ReportFilter, now: datetime) -> list[dict]:
     """Stations and community centres in the filter that held fewer sessions than their norm (none at all
     first), with the norm prorated to the part of the period that has passed."""
-    points = db.session.execute(select(Venue).where(Venue.kind.in_(SERVICE_POINTS), Venue.is_active.is_(True),
-                                                    *venue_clause(flt)).order_by(Venue.path)).scalars().all()
-    held = dict(db.session.execute(rollup_select(flt, DailyAttendance.venue_id)
-                                   .with_only_columns(DailyAttendance.venue_id,
-                                                      func.sum(DailyAttendance.sessions_held))
-                                   .group_by(DailyAttendance.venue_id)).all())
+    points = (
+        db.session.execute(
+            select(Venue)
+            .where(Venue.kind.in_(SERVICE_POINTS), Venue.is_active.is_(True), *venue_clause(flt))
+            .order_by(Venue.path)
+        )
+        .scalars()
+        .all()
+    )
+    held = dict(
+        db.session.execute(
+            rollup_select(flt, DailyAttendance.venue_id)
+            .with_only_columns(DailyAttendance.venue_id, func.sum(DailyAttendance.sessions_held))
+            .group_by(DailyAttendance.venue_id)
+        ).all()
+    )
     share = _period_share(flt, now)
     out = []
     for v in points:
@@ -172,9 +215,20 @@ def coverage(flt: ReportFilter, now: datetime) -> list[dict]:
         expected = int(norm * share + 0.5)
         n = int(held.get(v.id) or 0)
         if n < expected or n == 0:
-            out.append({"venue_id": v.id, "venue": v.name, "kind": str(v.kind), "district": v.district_code,
-                        "sessions_held": n, "norm": norm, "expected": expected, "lat": v.lat, "lon": v.lon,
-                        "none": n == 0})
+            out.append(
+                {
+                    "venue_id": v.id,
+                    "venue": v.name,
+                    "kind": str(v.kind),
+                    "district": v.district_code,
+                    "sessions_held": n,
+                    "norm": norm,
+                    "expected": expected,
+                    "lat": v.lat,
+                    "lon": v.lon,
+                    "none": n == 0,
+                }
+            )
     out.sort(key=lambda r: (not r["none"], r["sessions_held"] - r["expected"], r["venue"]))
     return out
 
@@ -190,34 +244,59 @@ def _period_share(flt: ReportFilter, now: datetime) -> float:
 def points_on_map(flt: ReportFilter, gaps: list[dict]) -> list[dict]:
     """Every service point of the filter with coordinates, flagged when it is a coverage gap."""
     gap_ids = {g["venue_id"] for g in gaps}
-    rows = db.session.execute(select(Venue.id, Venue.name, Venue.kind, Venue.lat, Venue.lon)
-                              .where(Venue.kind.in_(SERVICE_POINTS), Venue.lat.isnot(None), Venue.lon.isnot(None),
-                                     Venue.is_active.is_(True), *venue_clause(flt))).all()
-    return [{"id": r.id, "name": r.name, "kind": str(r.kind), "lat": r.lat, "lon": r.lon, "gap": r.id in gap_ids}
-            for r in rows]
+    rows = db.session.execute(
+        select(Venue.id, Venue.name, Venue.kind, Venue.lat, Venue.lon).where(
+            Venue.kind.in_(SERVICE_POINTS),
+            Venue.lat.isnot(None),
+            Venue.lon.isnot(None),
+            Venue.is_active.is_(True),
+            *venue_clause(flt),
+        )
+    ).all()
+    return [
+        {"id": r.id, "name": r.name, "kind": str(r.kind), "lat": r.lat, "lon": r.lon, "gap": r.id in gap_ids}
+        for r in rows
+    ]
 
 
 def registry(flt: ReportFilter) -> list[dict]:
     """Per district: venues by kind meeting their weekly-hours norm, community centres meeting 200 m²."""
     weekly: dict[int, float] = defaultdict(float)
     for venue_id, opens, closes in db.session.execute(
-            select(OpeningHours.venue_id, OpeningHours.opens_at, OpeningHours.closes_at)
-            .join(Venue, Venue.id == OpeningHours.venue_id).where(*venue_clause(flt))):
+        select(OpeningHours.venue_id, OpeningHours.opens_at, OpeningHours.closes_at)
+        .join(Venue, Venue.id == OpeningHours.venue_id)
+        .where(*venue_clause(flt))
+    ):
         weekly[venue_id] += (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds / 3600
-    venues = db.session.execute(select(Venue).where(Venue.is_active.is_(True), *venue_clause(flt))
-                                .order_by(Venue.district_code, Venue.path)).scalars().all()
+    venues = (
+        db.session.execute(
+            select(Venue).where(Venue.is_active.is_(True), *venue_clause(flt)).order_by(Venue.district_code, Venue.path)
+        )
+        .scalars()
+        .all()
+    )
     districts: dict[str, dict] = {}
     for v in venues:
-        d = districts.setdefault(v.district_code, {"district": v.district_code, "district_name": v.district.name,
-                                                   "venues": 0, "hours_met": 0, "communities": 0, "area_met": 0,
-                                                   "below_hours": []})
+        d = districts.setdefault(
+            v.district_code,
+            {
+                "district": v.district_code,
+                "district_name": v.district.name,
+                "venues": 0,
+                "hours_met": 0,
+                "communities": 0,
+                "area_met": 0,
+                "below_hours": [],
+            },
+        )
         d["venues"] += 1
         h = round(weekly.get(v.id, 0.0), 1)
         if h >= HOURS_NORM[v.kind]:
             d["hours_met"] += 1
         else:
-            d["below_hours"].append({"venue_id": v.id, "venue": v.name, "kind": str(v.kind), "hours": h,
-                                     "norm": HOURS_NORM[v.kind]})
+            d["below_hours"].append(
+                {"venue_id": v.id, "venue": v.name, "kind": str(v.kind), "hours": h, "norm": HOURS_NORM[v.kind]}
+            )
         if v.kind == VenueKind.community:
             d["communities"] += 1
             d["area_met"] += int((v.floor_area or 0) >= AREA_STANDARD_M2)
@@ -236,9 +315,11 @@ def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
 
     now = now or datetime.now(UTC)
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
-    rooms = db.session.execute(select(Room.id, Room.venue_id).join(Venue, Venue.id == Room.venue_id)
-                               .where(Room.is_active.is_(True), Room.is_bookable.is_(True),
-                                      *venue_clause(flt))).all()
+    rooms = db.session.execute(
+        select(Room.id, Room.venue_id)
+        .join(Venue, Venue.id == Room.venue_id)
+        .where(Room.is_active.is_(True), Room.is_bookable.is_(True), *venue_clause(flt))
+    ).all()
     if not rooms:
         return {"rooms": 0, "hours_open": 0.0, "hours_taken": 0.0, "hours_used": 0.0, "utilisation": None}
     room_ids = [r.id for r in rooms]
@@ -246,20 +327,48 @@ def room_utilisation(flt: ReportFilter, now: datetime | None = None) -> dict:
     def hours(rows) -> float:
         return sum((min(e, end) - max(s, start)).total_seconds() / 3600 for s, e in rows)
 
-    taken = hours(db.session.execute(select(RoomOccupancy.starts_at, RoomOccupancy.ends_at).where(
-        RoomOccupancy.room_id.in_(room_ids), RoomOccupancy.is_active.is_(True),
-        RoomOccupancy.starts_at < end, RoomOccupancy.ends_at > start)))
-    used = hours(db.session.execute(select(Session.starts_at, Session.ends_at).where(
-        Session.room_id.in_(room_ids), Session.status == SessionStatus.scheduled, Session.ends_at <= now,
-        Session.starts_at < end, Session.ends_at > start)))
-    used += hours(db.session.execute(select(RoomReservation.starts_at, RoomReservation.ends_at).where(
-        RoomReservation.room_id.in_(room_ids), RoomReservation.status == ReservationStatus.checked_in,
-        RoomReservation.starts_at < end, RoomReservation.ends_at > start)))
-    venues = {v.id: v for v in db.session.execute(select(Venue).where(Venue.id.in_({r.venue_id for r in rooms})))
-              .scalars()}
+    taken = hours(
+        db.session.execute(
+            select(RoomOccupancy.starts_at, RoomOccupancy.ends_at).where(
+                RoomOccupancy.room_id.in_(room_ids),
+                RoomOccupancy.is_active.is_(True),
+                RoomOccupancy.starts_at < end,
+                RoomOccupancy.ends_at > start,
+            )
+        )
+    )
+    used = hours(
+        db.session.execute(
+            select(Session.starts_at, Session.ends_at).where(
+                Session.room_id.in_(room_ids),
+                Session.status == SessionStatus.scheduled,
+                Session.ends_at <= now,
+                Session.starts_at < end,
+                Session.ends_at > start,
+            )
+        )
+    )
+    used += hours(
+        db.session.execute(
+            select(RoomReservation.starts_at, RoomReservation.ends_at).where(
+                RoomReservation.room_id.in_(room_ids),
+                RoomReservation.status == ReservationStatus.checked_in,
+                RoomReservation.starts_at < end,
+                RoomReservation.ends_at > start,
+            )
+        )
+    )
+    venues = {
+        v.id: v for v in db.session.execute(select(Venue).where(Venue.id.in_({r.venue_id for r in rooms}))).scalars()
+    }
     open_hours = sum(_open_hours(venues[r.venue_id], flt.first, flt.last) for r in rooms)
-    return {"rooms": len(rooms), "hours_open": round(open_hours, 1), "hours_taken": round(taken, 1),
-            "hours_used": round(used, 1), "utilisation": round(used / open_hours, 4) if open_hours else None}
+    return {
+        "rooms": len(rooms),
+        "hours_open": round(open_hours, 1),
+        "hours_taken": round(taken, 1),
+        "hours_used": round(used, 1),
+        "utilisation": round(used / open_hours, 4) if open_hours else None,
+    }
 
 
 def _open_hours(venue: Venue, first: date, last: date) -> float:

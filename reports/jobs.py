@@ -38,9 +38,16 @@ def send_monthly_exports(now: datetime | None = None) -> list[Path]:
     folder = Path(current_app.instance_path) / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    subs = db.session.execute(select(ExportSubscription).where(
-        (ExportSubscription.last_period.is_(None)) | (ExportSubscription.last_period != period))
-        .order_by(ExportSubscription.id).with_for_update(skip_locked=True)).scalars().all()
+    subs = (
+        db.session.execute(
+            select(ExportSubscription)
+            .where((ExportSubscription.last_period.is_(None)) | (ExportSubscription.last_period != period))
+            .order_by(ExportSubscription.id)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     for sub in subs:
         user = sub.user
         if not user.is_active or not user.reaches(sub.venue, _report_roles()):
@@ -48,8 +55,13 @@ def send_monthly_exports(now: datetime | None = None) -> list[Path]:
         flt = build_filter(user, first=date(first.year, 1, 1), last=last, venue_id=sub.venue_id)
         path = folder / f"acceptance-{sub.venue_id}-{period}-{sub.user_id}.xlsx"
         path.write_bytes(workbook(flt, first.year, now, user.locale or "zh_CN"))
-        log_export(user, what="monthly_workbook", file_format="xlsx",
-                   params={"venue": sub.venue_id, "period": period, "scheduled": True}, now=now)
+        log_export(
+            user,
+            what="monthly_workbook",
+            file_format="xlsx",
+            params={"venue": sub.venue_id, "period": period, "scheduled": True},
+            now=now,
+        )
         sub.last_period = period
         _mail(user, path, period)
         written.append(path)
@@ -67,8 +79,13 @@ def _mail(user, path: Path, period: str) -> None:
     """Tell the manager by e-mail that the month's workbook is ready; the file stays on disk and in the log."""
     import notify
 
-    notify.enqueue(user, "monthly_export", {"period": period, "filename": path.name},
-                   dedupe_key=f"export:{path.name}", channels=["email"])
+    notify.enqueue(
+        user,
+        "monthly_export",
+        {"period": period, "filename": path.name},
+        dedupe_key=f"export:{path.name}",
+        channels=["email"],
+    )
 
 
 def snapshot_standards(now: datetime | None = None) -> int:

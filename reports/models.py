@@ -70,8 +70,9 @@ class ChecklistMark(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     set_by: Mapped[User | None] = relationship()
-    evidence: Mapped[list["EvidenceFile"]] = relationship(back_populates="mark", order_by="EvidenceFile.id",
-                                                          cascade="all, delete-orphan")
+    evidence: Mapped[list["EvidenceFile"]] = relationship(
+        back_populates="mark", order_by="EvidenceFile.id", cascade="all, delete-orphan"
+    )
 
 
 class EvidenceFile(db.Model):

@@ -43,18 +43,31 @@ class ReportFilter:
     extra: dict = field(default_factory=dict)
 
     def as_params(self) -> dict:
-        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "group_by": ",".join(self.group_by),
-                "venue": self.anchor.id if self.anchor else None, "kind": self.venue_kind,
-                "category": self.category}
+        return {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "group_by": ",".join(self.group_by),
+            "venue": self.anchor.id if self.anchor else None,
+            "kind": self.venue_kind,
+            "category": self.category,
+        }
 
 
 def year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def build_filter(user, *, first: date | None, last: date | None, group_by: str | None = None,
-                 venue_id: int | None = None, venue_kind: str | None = None, category: str | None = None,
-                 today: date | None = None) -> ReportFilter:
+def build_filter(
+    user,
+    *,
+    first: date | None,
+    last: date | None,
+    group_by: str | None = None,
+    venue_id: int | None = None,
+    venue_kind: str | None = None,
+    category: str | None = None,
+    today: date | None = None,
+) -> ReportFilter:
     """Validate report parameters and bind them to the user's report scope.
 
     Raises Invalid for an unknown grouping, kind or category and for a period that runs backwards or
@@ -67,8 +80,13 @@ def build_filter(user, *, first: date | None, last: date | None, group_by: str |
     keys = tuple(k.strip() for k in (group_by or "").split(",") if k.strip())
     unknown = [k for k in keys if k not in GROUP_KEYS]
     if unknown:
-        errors["group_by"] = [_("Unknown grouping: %(keys)s. Use any of: %(allowed)s.",
-                                keys=", ".join(unknown), allowed=", ".join(GROUP_KEYS))]
+        errors["group_by"] = [
+            _(
+                "Unknown grouping: %(keys)s. Use any of: %(allowed)s.",
+                keys=", ".join(unknown),
+                allowed=", ".join(GROUP_KEYS),
+            )
+        ]
     if first > last:
         errors["from"] = [_("The start of the period is after its end.")]
     elif (last - first).days > MAX_DAYS:
@@ -89,8 +107,15 @@ def build_filter(user, *, first: date | None, last: date | None, group_by: str |
             raise NotFound(_("No such venue."))
         if not user.reaches(anchor, REPORT_ROLES):
             raise Forbidden(_("This venue is outside your scope."))
-    return ReportFilter(first=first, last=last, paths=paths, anchor=anchor, group_by=tuple(dict.fromkeys(keys)),
-                        venue_kind=venue_kind or None, category=category or None)
+    return ReportFilter(
+        first=first,
+        last=last,
+        paths=paths,
+        anchor=anchor,
+        group_by=tuple(dict.fromkeys(keys)),
+        venue_kind=venue_kind or None,
+        category=category or None,
+    )
 
 
 def venue_clause(flt: ReportFilter):
@@ -105,10 +130,15 @@ def venue_clause(flt: ReportFilter):
 
 def rollup_select(flt: ReportFilter, *columns, where=()):
     """Sum the roll-up over the filter, grouped by `columns` (roll-up or venue columns)."""
-    sums = [func.coalesce(func.sum(getattr(DailyAttendance, m)), 0).label(m)
-            for m in ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")]
-    stmt = (select(*columns, *sums).join(Venue, Venue.id == DailyAttendance.venue_id)
-            .where(DailyAttendance.day >= flt.first, DailyAttendance.day <= flt.last, *venue_clause(flt), *where))
+    sums = [
+        func.coalesce(func.sum(getattr(DailyAttendance, m)), 0).label(m)
+        for m in ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")
+    ]
+    stmt = (
+        select(*columns, *sums)
+        .join(Venue, Venue.id == DailyAttendance.venue_id)
+        .where(DailyAttendance.day >= flt.first, DailyAttendance.day <= flt.last, *venue_clause(flt), *where)
+    )
     if flt.category:
         stmt = stmt.where(DailyAttendance.category == flt.category)
     return stmt.group_by(*columns) if columns else stmt
@@ -142,9 +172,13 @@ def rates(row: dict) -> dict:
 
 
 GROUP_COLUMNS = {
-    "venue": (Venue.path,), "district": (Venue.district_code,), "venue_kind": (Venue.kind,),
-    "category": (DailyAttendance.category,), "month": (DailyAttendance.year, DailyAttendance.month),
-    "quarter": (DailyAttendance.year, DailyAttendance.month), "year": (DailyAttendance.year,),
+    "venue": (Venue.path,),
+    "district": (Venue.district_code,),
+    "venue_kind": (Venue.kind,),
+    "category": (DailyAttendance.category,),
+    "month": (DailyAttendance.year, DailyAttendance.month),
+    "quarter": (DailyAttendance.year, DailyAttendance.month),
+    "year": (DailyAttendance.year,),
 }
 
 
@@ -158,8 +192,14 @@ def attendance(flt: ReportFilter) -> dict:
     for r in db.session.execute(stmt):
         key = tuple(_key_value(k, r, anchor) for k in flt.group_by)
         row = grouped.setdefault(key, dict.fromkeys(COUNTS, 0))
-        values = {"sessions_held": r.sessions_held, "checked_in": r.checked_in, "walk_ins": r.walk_ins,
-                  "attendances": r.checked_in + r.walk_ins, "bookings": r.bookings, "no_shows": r.no_shows}
+        values = {
+            "sessions_held": r.sessions_held,
+            "checked_in": r.checked_in,
+            "walk_ins": r.walk_ins,
+            "attendances": r.checked_in + r.walk_ins,
+            "bookings": r.bookings,
+            "no_shows": r.no_shows,
+        }
         for name, value in values.items():
             row[name] += int(value)
             totals[name] += int(value)
@@ -183,14 +223,22 @@ def online_plays_select(flt: ReportFilter):
     the resource's venue (path, district, kind), its category and the play's local month."""
     from resources.models import Play, Resource
 
-    columns = {"venue": (Venue.path,), "district": (Venue.district_code,), "venue_kind": (Venue.kind,),
-               "category": (Resource.category.label("category"),),
-               "month": (Play.year.label("year"), Play.month.label("month")),
-               "quarter": (Play.year.label("year"), Play.month.label("month")), "year": (Play.year.label("year"),)}
+    columns = {
+        "venue": (Venue.path,),
+        "district": (Venue.district_code,),
+        "venue_kind": (Venue.kind,),
+        "category": (Resource.category.label("category"),),
+        "month": (Play.year.label("year"), Play.month.label("month")),
+        "quarter": (Play.year.label("year"), Play.month.label("month")),
+        "year": (Play.year.label("year"),),
+    }
     cols = list({c.key: c for k in flt.group_by for c in columns[k]}.values())
-    stmt = (select(*cols, func.count(Play.id).label("plays")).join(Resource, Resource.id == Play.resource_id)
-            .join(Venue, Venue.id == Resource.venue_id)
-            .where(Play.day >= flt.first, Play.day <= flt.last, *venue_clause(flt)))
+    stmt = (
+        select(*cols, func.count(Play.id).label("plays"))
+        .join(Resource, Resource.id == Play.resource_id)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .where(Play.day >= flt.first, Play.day <= flt.last, *venue_clause(flt))
+    )
     if flt.category:
         stmt = stmt.where(Resource.category == flt.category)
     return stmt.group_by(*cols) if cols else stmt
@@ -203,8 +251,9 @@ def brand_rows(flt: ReportFilter, now) -> list[dict]:
     from resources.queries import brand_figures
 
     first, last = utc_bounds(flt.first, flt.last)
-    brands = db.session.execute(select(Brand).join(Venue, Venue.id == Brand.venue_id)
-                                .where(*venue_clause(flt)).order_by(Brand.name)).scalars()
+    brands = db.session.execute(
+        select(Brand).join(Venue, Venue.id == Brand.venue_id).where(*venue_clause(flt)).order_by(Brand.name)
+    ).scalars()
     return [{"id": b.id, "name": b.name, **brand_figures(b.id, now, first=first, last=last)} for b in brands]
 
 
@@ -237,8 +286,10 @@ def monthly(flt: ReportFilter, where=()) -> dict[str, dict]:
     stmt = rollup_select(flt, DailyAttendance.year, DailyAttendance.month, where=where)
     out = {}
     for r in db.session.execute(stmt):
-        out[f"{r.year:04d}-{r.month:02d}"] = {"sessions_held": int(r.sessions_held),
-                                              "attendances": int(r.checked_in + r.walk_ins)}
+        out[f"{r.year:04d}-{r.month:02d}"] = {
+            "sessions_held": int(r.sessions_held),
+            "attendances": int(r.checked_in + r.walk_ins),
+        }
     return out
 
 
@@ -268,8 +319,15 @@ def narrow(flt: ReportFilter, args: dict) -> ReportFilter:
         first, last = max(first, date(y, 1, 1)), min(last, date(y, 12, 31))
     if args.get("district"):
         extra["district"] = args["district"]
-    return ReportFilter(first=first, last=last, paths=flt.paths, anchor=flt.anchor, venue_kind=flt.venue_kind,
-                        category=args.get("category") or flt.category, extra=extra)
+    return ReportFilter(
+        first=first,
+        last=last,
+        paths=flt.paths,
+        anchor=flt.anchor,
+        venue_kind=flt.venue_kind,
+        category=args.get("category") or flt.category,
+        extra=extra,
+    )
 
 
 def sessions_behind(flt: ReportFilter, limit: int = 500) -> list[dict]:
@@ -283,17 +341,43 @@ def sessions_behind(flt: ReportFilter, limit: int = 500) -> list[dict]:
     base = base.add_columns(Activity.title, Venue.name.label("venue_name")).order_by(Session.starts_at).limit(limit)
     rows = db.session.execute(base).all()
     ids = [r.id for r in rows]
-    checked = dict(db.session.execute(select(CheckIn.session_id, func.sum(CheckIn.party_size))
-                                      .where(CheckIn.session_id.in_(ids)).group_by(CheckIn.session_id)).all())
-    walked = dict(db.session.execute(select(WalkIn.session_id, func.sum(WalkIn.count))
-                                     .where(WalkIn.session_id.in_(ids)).group_by(WalkIn.session_id)).all())
-    booked = dict(db.session.execute(select(Booking.session_id, func.count(Booking.id))
-                                     .where(Booking.session_id.in_(ids), Booking.status.in_(COUNTED_BOOKINGS))
-                                     .group_by(Booking.session_id)).all())
-    return [{"session_id": r.id, "activity_id": r.activity_id, "title": r.title, "venue": r.venue_name,
-             "starts_at": to_local(r.starts_at), "category": str(r.category), "kind": str(r.kind),
-             "is_outreach": bool(r.is_outreach), "checked_in": int(checked.get(r.id) or 0),
-             "walk_ins": int(walked.get(r.id) or 0), "bookings": int(booked.get(r.id) or 0)} for r in rows]
+    checked = dict(
+        db.session.execute(
+            select(CheckIn.session_id, func.sum(CheckIn.party_size))
+            .where(CheckIn.session_id.in_(ids))
+            .group_by(CheckIn.session_id)
+        ).all()
+    )
+    walked = dict(
+        db.session.execute(
+            select(WalkIn.session_id, func.sum(WalkIn.count))
+            .where(WalkIn.session_id.in_(ids))
+            .group_by(WalkIn.session_id)
+        ).all()
+    )
+    booked = dict(
+        db.session.execute(
+            select(Booking.session_id, func.count(Booking.id))
+            .where(Booking.session_id.in_(ids), Booking.status.in_(COUNTED_BOOKINGS))
+            .group_by(Booking.session_id)
+        ).all()
+    )
+    return [
+        {
+            "session_id": r.id,
+            "activity_id": r.activity_id,
+            "title": r.title,
+            "venue": r.venue_name,
+            "starts_at": to_local(r.starts_at),
+            "category": str(r.category),
+            "kind": str(r.kind),
+            "is_outreach": bool(r.is_outreach),
+            "checked_in": int(checked.get(r.id) or 0),
+            "walk_ins": int(walked.get(r.id) or 0),
+            "bookings": int(booked.get(r.id) or 0),
+        }
+        for r in rows
+    ]
 
 
 def checkins_behind(session_id: int, flt: ReportFilter) -> list[dict]:
@@ -304,29 +388,44 @@ def checkins_behind(session_id: int, flt: ReportFilter) -> list[dict]:
     venue = session.activity.venue
     if not any(venue.path.startswith(p) for p in flt.paths) and "/" not in flt.paths:
         raise Forbidden()
-    rows = db.session.execute(select(CheckIn).where(CheckIn.session_id == session_id)
-                              .order_by(CheckIn.checked_in_at)).scalars()
-    return [{"checked_in_at": to_local(c.checked_in_at), "party_size": c.party_size, "source": str(c.source),
-             "booking_id": c.booking_id} for c in rows]
-
+    rows = db.session.execute(
+        select(CheckIn).where(CheckIn.session_id == session_id).order_by(CheckIn.checked_in_at)
+    ).scalars()
+    return [
+        {
+            "checked_in_at": to_local(c.checked_in_at),
+            "party_size": c.party_size,
+            "source": str(c.source),
+            "booking_id": c.booking_id,
+        }
+        for c in rows
+    ]
 
 
 def top_activities(flt: ReportFilter, n: int = 5, days: int = 90) -> list[dict]:
     """The `n` activities with most attendances (check-ins plus walk-ins) in the last `days` of the period."""
     first = max(flt.first, flt.last - timedelta(days=days - 1))
     start, end = utc_bounds(first, flt.last)
-    scoped = (select(Session.id).join(Activity, Activity.id == Session.activity_id)
-              .join(Venue, Venue.id == Activity.venue_id)
-              .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt)))
+    scoped = (
+        select(Session.id)
+        .join(Activity, Activity.id == Session.activity_id)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt))
+    )
     if flt.category:
         scoped = scoped.where(Activity.category == flt.category)
     totals: dict[int, int] = defaultdict(int)
     for model, measure in ((CheckIn, CheckIn.party_size), (WalkIn, WalkIn.count)):
-        stmt = (select(Session.activity_id, func.sum(measure)).join(Session, Session.id == model.session_id)
-                .where(model.session_id.in_(scoped)).group_by(Session.activity_id))
+        stmt = (
+            select(Session.activity_id, func.sum(measure))
+            .join(Session, Session.id == model.session_id)
+            .where(model.session_id.in_(scoped))
+            .group_by(Session.activity_id)
+        )
         for activity_id, value in db.session.execute(stmt):
             totals[activity_id] += int(value or 0)
     best = sorted(totals.items(), key=lambda kv: -kv[1])[:n]
-    acts = {a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best])))
-            .scalars()}
+    acts = {
+        a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best]))).scalars()
+    }
     return [{"title": acts[k].title, "venue": acts[k].venue.name, "attendances": v} for k, v in best if k in acts]

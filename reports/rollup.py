@@ -40,11 +40,25 @@ def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 def live_sessions(start: datetime, end: datetime):
     """The sessions held in [start, end) with the activity columns the roll-up and the reports group by."""
-    return (select(Session.id, Session.starts_at, Session.ends_at, Session.activity_id, Activity.venue_id,
-                   Activity.category, Activity.kind, Activity.is_outreach)
-            .join(Activity, Activity.id == Session.activity_id)
-            .where(Session.status == SessionStatus.scheduled, Activity.status.in_(REPORTED_ACTIVITIES),
-                   Session.starts_at >= start, Session.starts_at < end))
+    return (
+        select(
+            Session.id,
+            Session.starts_at,
+            Session.ends_at,
+            Session.activity_id,
+            Activity.venue_id,
+            Activity.category,
+            Activity.kind,
+            Activity.is_outreach,
+        )
+        .join(Activity, Activity.id == Session.activity_id)
+        .where(
+            Session.status == SessionStatus.scheduled,
+            Activity.status.in_(REPORTED_ACTIVITIES),
+            Session.starts_at >= start,
+            Session.starts_at < end,
+        )
+    )
 
 
 def _sums_by_session(stmt) -> dict[int, tuple]:
@@ -57,15 +71,25 @@ def day_facts(first: date, last: date, now: datetime) -> dict[tuple, dict[str, i
     start, end = utc_bounds(first, last)
     sessions = db.session.execute(live_sessions(start, end)).all()
     in_range = live_sessions(start, end).with_only_columns(Session.id).scalar_subquery()
-    checked = _sums_by_session(select(CheckIn.session_id, func.sum(CheckIn.party_size))
-                               .where(CheckIn.session_id.in_(in_range)).group_by(CheckIn.session_id))
-    walked = _sums_by_session(select(WalkIn.session_id, func.sum(WalkIn.count))
-                              .where(WalkIn.session_id.in_(in_range)).group_by(WalkIn.session_id))
+    checked = _sums_by_session(
+        select(CheckIn.session_id, func.sum(CheckIn.party_size))
+        .where(CheckIn.session_id.in_(in_range))
+        .group_by(CheckIn.session_id)
+    )
+    walked = _sums_by_session(
+        select(WalkIn.session_id, func.sum(WalkIn.count))
+        .where(WalkIn.session_id.in_(in_range))
+        .group_by(WalkIn.session_id)
+    )
     booked = _sums_by_session(
-        select(Booking.session_id, func.count(Booking.id),
-               func.count(Booking.id).filter(Booking.status == BookingStatus.no_show))
+        select(
+            Booking.session_id,
+            func.count(Booking.id),
+            func.count(Booking.id).filter(Booking.status == BookingStatus.no_show),
+        )
         .where(Booking.session_id.in_(in_range), Booking.status.in_(COUNTED_BOOKINGS))
-        .group_by(Booking.session_id))
+        .group_by(Booking.session_id)
+    )
     course_booked, first_lessons = _course_bookings({s.activity_id for s in sessions if s.kind == "course"})
     facts: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     for s in sessions:
@@ -89,14 +113,25 @@ def _course_bookings(activity_ids: set[int]) -> tuple[dict[int, tuple], dict[int
         return {}, {}
     ids = list(activity_ids)
     counts = _sums_by_session(
-        select(Booking.activity_id, func.count(Booking.id),
-               func.count(Booking.id).filter(Booking.status == BookingStatus.no_show))
+        select(
+            Booking.activity_id,
+            func.count(Booking.id),
+            func.count(Booking.id).filter(Booking.status == BookingStatus.no_show),
+        )
         .where(Booking.activity_id.in_(ids), Booking.session_id.is_(None), Booking.status.in_(COUNTED_BOOKINGS))
-        .group_by(Booking.activity_id))
-    ranked = (select(Session.id, Session.activity_id,
-                     func.row_number().over(partition_by=Session.activity_id,
-                                            order_by=(Session.starts_at, Session.id)).label("rank"))
-              .where(Session.activity_id.in_(ids), Session.status == SessionStatus.scheduled).subquery())
+        .group_by(Booking.activity_id)
+    )
+    ranked = (
+        select(
+            Session.id,
+            Session.activity_id,
+            func.row_number()
+            .over(partition_by=Session.activity_id, order_by=(Session.starts_at, Session.id))
+            .label("rank"),
+        )
+        .where(Session.activity_id.in_(ids), Session.status == SessionStatus.scheduled)
+        .subquery()
+    )
     firsts = dict(db.session.execute(select(ranked.c.activity_id, ranked.c.id).where(ranked.c.rank == 1)).all())
     return counts, firsts
 
@@ -104,12 +139,23 @@ def _course_bookings(activity_ids: set[int]) -> tuple[dict[int, tuple], dict[int
 def _add_day_walk_ins(facts: dict, first: date, last: date) -> None:
     """Walk-ins counted for an exhibition day rather than a session."""
     rows = db.session.execute(
-        select(WalkIn.counted_on, Activity.venue_id, Activity.category, Activity.kind, Activity.is_outreach,
-               func.sum(WalkIn.count))
+        select(
+            WalkIn.counted_on,
+            Activity.venue_id,
+            Activity.category,
+            Activity.kind,
+            Activity.is_outreach,
+            func.sum(WalkIn.count),
+        )
         .join(Activity, Activity.id == WalkIn.activity_id)
-        .where(WalkIn.session_id.is_(None), WalkIn.counted_on >= first, WalkIn.counted_on <= last,
-               Activity.status.in_(REPORTED_ACTIVITIES))
-        .group_by(WalkIn.counted_on, Activity.venue_id, Activity.category, Activity.kind, Activity.is_outreach))
+        .where(
+            WalkIn.session_id.is_(None),
+            WalkIn.counted_on >= first,
+            WalkIn.counted_on <= last,
+            Activity.status.in_(REPORTED_ACTIVITIES),
+        )
+        .group_by(WalkIn.counted_on, Activity.venue_id, Activity.category, Activity.kind, Activity.is_outreach)
+    )
     for day, venue_id, category, kind, outreach, n in rows:
         facts[(day, venue_id, str(category), str(kind), bool(outreach))]["walk_ins"] += int(n or 0)
 
@@ -118,13 +164,21 @@ def recompute_days(days: set[date], now: datetime) -> int:
     """Replace the roll-up rows of `days` by a direct count (idempotent). Returns the rows written."""
     written = 0
     for first, last in _runs(sorted(days)):
-        db.session.execute(sa.delete(DailyAttendance).where(DailyAttendance.day >= first,
-                                                            DailyAttendance.day <= last))
+        db.session.execute(sa.delete(DailyAttendance).where(DailyAttendance.day >= first, DailyAttendance.day <= last))
         facts = day_facts(first, last, now)
         db.session.add_all(
-            DailyAttendance(day=day, year=day.year, month=day.month, venue_id=venue_id, category=category,
-                            activity_kind=kind, is_outreach=outreach, **counts)
-            for (day, venue_id, category, kind, outreach), counts in facts.items())
+            DailyAttendance(
+                day=day,
+                year=day.year,
+                month=day.month,
+                venue_id=venue_id,
+                category=category,
+                activity_kind=kind,
+                is_outreach=outreach,
+                **counts,
+            )
+            for (day, venue_id, category, kind, outreach), counts in facts.items()
+        )
         written += len(facts)
     if days:
         db.session.execute(sa.delete(DirtyDay).where(DirtyDay.day.in_(days)))
@@ -148,17 +202,36 @@ def touched_days(since: datetime, now: datetime) -> set[date]:
     """Local days whose figures may have changed between `since` and `now`."""
     starts: set[datetime] = set()
     q = db.session.execute
-    starts |= set(q(select(Session.starts_at).join(Activity, Activity.id == Session.activity_id).where(
-        sa.or_(Session.created_at > since, Activity.updated_at > since,
-               sa.and_(Session.ends_at > since, Session.ends_at <= now)))).scalars())
-    starts |= set(q(select(Session.starts_at).join(Booking, Booking.session_id == Session.id)
-                    .where(Booking.updated_at > since)).scalars())
+    starts |= set(
+        q(
+            select(Session.starts_at)
+            .join(Activity, Activity.id == Session.activity_id)
+            .where(
+                sa.or_(
+                    Session.created_at > since,
+                    Activity.updated_at > since,
+                    sa.and_(Session.ends_at > since, Session.ends_at <= now),
+                )
+            )
+        ).scalars()
+    )
+    starts |= set(
+        q(
+            select(Session.starts_at).join(Booking, Booking.session_id == Session.id).where(Booking.updated_at > since)
+        ).scalars()
+    )
     course_ids = select(Booking.activity_id).where(Booking.session_id.is_(None), Booking.updated_at > since)
     starts |= set(q(select(Session.starts_at).where(Session.activity_id.in_(course_ids))).scalars())
-    starts |= set(q(select(Session.starts_at).join(CheckIn, CheckIn.session_id == Session.id)
-                    .where(CheckIn.recorded_at > since)).scalars())
-    starts |= set(q(select(Session.starts_at).join(WalkIn, WalkIn.session_id == Session.id)
-                    .where(WalkIn.recorded_at > since)).scalars())
+    starts |= set(
+        q(
+            select(Session.starts_at).join(CheckIn, CheckIn.session_id == Session.id).where(CheckIn.recorded_at > since)
+        ).scalars()
+    )
+    starts |= set(
+        q(
+            select(Session.starts_at).join(WalkIn, WalkIn.session_id == Session.id).where(WalkIn.recorded_at > since)
+        ).scalars()
+    )
     days = {to_local(s).date() for s in starts}
     days |= set(q(select(WalkIn.counted_on).where(WalkIn.recorded_at > since)).scalars())
     days |= set(q(select(DirtyDay.day)).scalars())
@@ -189,8 +262,12 @@ def rollup_attendance(now: datetime | None = None, *, full: bool = False) -> dic
     """
     now = now or utcnow()
     _insert_ignore(RollupRun.__table__, name=ROLLUP_NAME, ran_at=NEVER)
-    run = db.session.execute(select(RollupRun).where(RollupRun.name == ROLLUP_NAME)
-                             .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    run = db.session.execute(
+        select(RollupRun)
+        .where(RollupRun.name == ROLLUP_NAME)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     days = all_days() if full or run.ran_at == NEVER else touched_days(run.ran_at, now)
     written = recompute_days(days, now)
     run.ran_at = max(run.ran_at, now)

@@ -18,8 +18,9 @@ from venues.models import Venue
 TARGET_ROLES = (Role.manager, Role.admin)
 
 
-def set_target(venue: Venue, *, year: int, indicator: str, value: int | None, actor,
-               now: datetime | None = None) -> Target | None:
+def set_target(
+    venue: Venue, *, year: int, indicator: str, value: int | None, actor, now: datetime | None = None
+) -> Target | None:
     """Set (or with `value=None` remove) the yearly target of an indicator at a venue in the actor's scope."""
     if not actor.reaches(venue, TARGET_ROLES):
         raise Forbidden(_("Only managers of this venue can set its targets."))
@@ -41,8 +42,9 @@ def set_target(venue: Venue, *, year: int, indicator: str, value: int | None, ac
     elif target is None:
         try:
             with db.session.begin_nested():
-                target = Target(year=year, indicator=indicator, venue_id=venue.id, value=value,
-                                set_by_id=actor.id, updated_at=now)
+                target = Target(
+                    year=year, indicator=indicator, venue_id=venue.id, value=value, set_by_id=actor.id, updated_at=now
+                )
                 db.session.add(target)
         except IntegrityError:  # another manager created it meanwhile: update theirs
             target = _locked_target(venue, year, indicator)
@@ -50,24 +52,31 @@ def set_target(venue: Venue, *, year: int, indicator: str, value: int | None, ac
     else:
         target.value, target.set_by_id, target.updated_at = value, actor.id, now
     db.session.flush()
-    audit.record(actor, "target.set", ("report_targets", target.id if target is not None else None),
-                 {"venue_id": venue.id, "year": year, "indicator": indicator, "old": old, "new": value}, now=now)
+    audit.record(
+        actor,
+        "target.set",
+        ("report_targets", target.id if target is not None else None),
+        {"venue_id": venue.id, "year": year, "indicator": indicator, "old": old, "new": value},
+        now=now,
+    )
     return target if value is not None else None
 
 
 def _locked_target(venue: Venue, year: int, indicator: str) -> Target | None:
-    return db.session.execute(select(Target).where(Target.year == year, Target.indicator == indicator,
-                                                   Target.venue_id == venue.id)
-                              .with_for_update(of=Target)).scalar_one_or_none()
+    return db.session.execute(
+        select(Target)
+        .where(Target.year == year, Target.indicator == indicator, Target.venue_id == venue.id)
+        .with_for_update(of=Target)
+    ).scalar_one_or_none()
 
 
 def subscribe_monthly(user, venue: Venue, *, actor) -> ExportSubscription:
     """Send `user` the monthly workbook of `venue`'s subtree (the user must reach it with a report role)."""
     if not actor.reaches(venue, TARGET_ROLES) or not user.reaches(venue, REPORT_ROLES):
         raise Forbidden()
-    sub = db.session.execute(select(ExportSubscription).where(ExportSubscription.user_id == user.id,
-                                                              ExportSubscription.venue_id == venue.id)
-                             ).scalar_one_or_none()
+    sub = db.session.execute(
+        select(ExportSubscription).where(ExportSubscription.user_id == user.id, ExportSubscription.venue_id == venue.id)
+    ).scalar_one_or_none()
     if sub is None:
         sub = ExportSubscription(user_id=user.id, venue_id=venue.id)
         db.session.add(sub)

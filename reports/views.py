@@ -36,7 +36,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 @bp.before_request
 def _reporters_only():
     if request.blueprint == "reports.workbench":
@@ -51,24 +50,36 @@ def _today() -> date:
 def _filter(group_by: str | None = None) -> queries.ReportFilter:
     args = request.args
     return queries.build_filter(
-        g.reporter, first=parse_date(args.get("from"), "from"), last=parse_date(args.get("to"), "to"),
+        g.reporter,
+        first=parse_date(args.get("from"), "from"),
+        last=parse_date(args.get("to"), "to"),
         group_by=group_by if group_by is not None else _group_by(),
-        venue_id=parse_int(args.get("venue"), "venue"), venue_kind=args.get("kind") or None,
-        category=args.get("category") or None, today=_today())
+        venue_id=parse_int(args.get("venue"), "venue"),
+        venue_kind=args.get("kind") or None,
+        category=args.get("category") or None,
+        today=_today(),
+    )
 
 
 def _year_filter() -> tuple[int, queries.ReportFilter]:
     year = parse_year(request.args.get("year"), _today().year)
     first, last = queries.year_bounds(year)
-    flt = queries.build_filter(g.reporter, first=first, last=last,
-                               venue_id=parse_int(request.args.get("venue"), "venue"))
+    flt = queries.build_filter(
+        g.reporter, first=first, last=last, venue_id=parse_int(request.args.get("venue"), "venue")
+    )
     return year, flt
 
 
 def _common() -> dict:
-    return {"scope_venues": venues_in_scope(g.reporter, REPORT_ROLES), "kind_labels": KIND_LABELS,
-            "category_labels": CATEGORY_LABELS, "categories": list(Category), "venue_kinds": list(VenueKind),
-            "status_labels": CHECK_STATUS_LABELS, "group_keys": queries.GROUP_KEYS}
+    return {
+        "scope_venues": venues_in_scope(g.reporter, REPORT_ROLES),
+        "kind_labels": KIND_LABELS,
+        "category_labels": CATEGORY_LABELS,
+        "categories": list(Category),
+        "venue_kinds": list(VenueKind),
+        "status_labels": CHECK_STATUS_LABELS,
+        "group_keys": queries.GROUP_KEYS,
+    }
 
 
 def _locale() -> str:
@@ -84,17 +95,35 @@ def dashboard():
     for key in indicators.ROLLUP_INDICATORS:
         measure, where = indicators.ROLLUP_INDICATORS[key]
         months = queries.monthly(flt, where=where)
-        series = [(f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get(
-            "attendances" if measure == "attendances" else "sessions_held", 0)) for m in range(1, 13)]
+        series = [
+            (
+                f"{year}-{m:02d}",
+                months.get(f"{year}-{m:02d}", {}).get(
+                    "attendances" if measure == "attendances" else "sessions_held", 0
+                ),
+            )
+            for m in range(1, 13)
+        ]
         charts.append((str(indicators.BY_KEY[key].label), svg.bars(series, title=str(indicators.BY_KEY[key].label))))
     totals = queries.attendance(flt)["totals"]
     gaps = indicators.coverage(flt, now)
     behind = [r for r in table if r["on_track"] is False]
-    return render_template("reports/dashboard.html", year=year, flt=flt, table=table, charts=charts,
-                           totals=totals, gaps=gaps[:15], gap_count=len(gaps), behind=behind,
-                           top=_top_activities(flt), progress=svg.progress,
-                           orders=indicators.order_figures(indicators.order_paths(flt), year),
-                           brands=queries.brand_rows(flt, now), **_common())
+    return render_template(
+        "reports/dashboard.html",
+        year=year,
+        flt=flt,
+        table=table,
+        charts=charts,
+        totals=totals,
+        gaps=gaps[:15],
+        gap_count=len(gaps),
+        behind=behind,
+        top=_top_activities(flt),
+        progress=svg.progress,
+        orders=indicators.order_figures(indicators.order_paths(flt), year),
+        brands=queries.brand_rows(flt, now),
+        **_common(),
+    )
 
 
 def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:
@@ -120,8 +149,7 @@ def attendance_file(fmt: str):
     flt = _filter()
     report = queries.attendance(flt)
     table = exports.attendance_table(flt, report)
-    exports.log_export(g.reporter, what="attendance", file_format=fmt, params=flt.as_params(),
-                       rows=len(report["rows"]))
+    exports.log_export(g.reporter, what="attendance", file_format=fmt, params=flt.as_params(), rows=len(report["rows"]))
     return _file(table, fmt, f"attendance-{flt.first}-{flt.last}")
 
 
@@ -141,10 +169,21 @@ def sessions():
     rows = queries.sessions_behind(flt)
     if request.args.get("format") in ("csv", "xlsx"):
         fmt = request.args["format"]
-        table = exports.Table(_("Sessions"), [
-            ("session_id", _("Session ID")), ("title", _("Activity")), ("venue", _("Venue")),
-            ("starts_at", _("Starts")), ("category", _("Category")), ("is_outreach", _("Outreach")),
-            ("bookings", _("Bookings")), ("checked_in", _("Checked in")), ("walk_ins", _("Walk-ins"))], rows)
+        table = exports.Table(
+            _("Sessions"),
+            [
+                ("session_id", _("Session ID")),
+                ("title", _("Activity")),
+                ("venue", _("Venue")),
+                ("starts_at", _("Starts")),
+                ("category", _("Category")),
+                ("is_outreach", _("Outreach")),
+                ("bookings", _("Bookings")),
+                ("checked_in", _("Checked in")),
+                ("walk_ins", _("Walk-ins")),
+            ],
+            rows,
+        )
         exports.log_export(g.reporter, what="sessions", file_format=fmt, params=flt.as_params(), rows=len(rows))
         return _file(table, fmt, f"sessions-{flt.first}-{flt.last}")
     return render_template("reports/sessions.html", flt=flt, rows=rows, **_common())
@@ -180,18 +219,37 @@ def targets():
             return redirect(url_for("reports.targets", year=year, venue=venue.id))
     table = indicators.indicator_table(flt, year, utcnow())
     can_edit = venue is not None and g.reporter.reaches(venue, services.TARGET_ROLES)
-    return render_template("reports/targets.html", year=year, venue=venue, table=table, can_edit=can_edit,
-                           progress=svg.progress, flt=flt, **_common()), status
+    return render_template(
+        "reports/targets.html",
+        year=year,
+        venue=venue,
+        table=table,
+        can_edit=can_edit,
+        progress=svg.progress,
+        flt=flt,
+        **_common(),
+    ), status
 
 
 @bp.get("/registry")
 def registry():
     _year, flt = _year_filter()
     rows = indicators.registry(flt)
-    return render_template("reports/registry.html", rows=rows, totals=indicators.registry_totals(rows), flt=flt,
-                           utilisation=indicators.room_utilisation(queries.build_filter(
-                               g.reporter, first=flt.first, last=max(flt.first, min(flt.last, _today())),
-                               venue_id=flt.anchor.id if flt.anchor else None)), **_common())
+    return render_template(
+        "reports/registry.html",
+        rows=rows,
+        totals=indicators.registry_totals(rows),
+        flt=flt,
+        utilisation=indicators.room_utilisation(
+            queries.build_filter(
+                g.reporter,
+                first=flt.first,
+                last=max(flt.first, min(flt.last, _today())),
+                venue_id=flt.anchor.id if flt.anchor else None,
+            )
+        ),
+        **_common(),
+    )
 
 
 @bp.get("/coverage")
@@ -200,15 +258,31 @@ def coverage():
     gaps = indicators.coverage(flt, utcnow())
     if request.args.get("format") in ("csv", "xlsx"):
         fmt = request.args["format"]
-        table = exports.Table(_("Coverage gaps"), [("venue", _("Venue")), ("district", _("District")),
-                                                   ("kind", _("Venue kind")), ("sessions_held", _("Sessions held")),
-                                                   ("expected", _("Norm so far")), ("norm", _("Yearly norm"))], gaps)
-        exports.log_export(g.reporter, what="coverage", file_format=fmt, params={"year": year, **flt.as_params()},
-                           rows=len(gaps))
+        table = exports.Table(
+            _("Coverage gaps"),
+            [
+                ("venue", _("Venue")),
+                ("district", _("District")),
+                ("kind", _("Venue kind")),
+                ("sessions_held", _("Sessions held")),
+                ("expected", _("Norm so far")),
+                ("norm", _("Yearly norm")),
+            ],
+            gaps,
+        )
+        exports.log_export(
+            g.reporter, what="coverage", file_format=fmt, params={"year": year, **flt.as_params()}, rows=len(gaps)
+        )
         return _file(table, fmt, f"coverage-{year}")
     points = indicators.points_on_map(flt, gaps)
-    return render_template("reports/coverage.html", year=year, flt=flt, gaps=gaps,
-                           map_svg=svg.schematic_map(points, title=_("Service points; gaps in red")), **_common())
+    return render_template(
+        "reports/coverage.html",
+        year=year,
+        flt=flt,
+        gaps=gaps,
+        map_svg=svg.schematic_map(points, title=_("Service points; gaps in red")),
+        **_common(),
+    )
 
 
 @bp.get("/checklist")
@@ -221,8 +295,16 @@ def _checklist_page(year: int, flt: queries.ReportFilter) -> str:
     result = cl.evaluate(flt, year, utcnow(), _locale())
     venue = result["venue"]
     can_edit = venue is not None and g.reporter.reaches(venue, services.TARGET_ROLES)
-    return render_template("reports/checklist.html", year=year, flt=flt, result=result, can_edit=can_edit,
-                           history=cl.history(venue, year), statuses=list(CheckStatus), **_common())
+    return render_template(
+        "reports/checklist.html",
+        year=year,
+        flt=flt,
+        result=result,
+        can_edit=can_edit,
+        history=cl.history(venue, year),
+        statuses=list(CheckStatus),
+        **_common(),
+    )
 
 
 @bp.post("/checklist/<row_key>/mark")
@@ -231,8 +313,14 @@ def checklist_mark(row_key: str):
     venue = cl.mark_venue(flt) or abort(404)
     actor = require_venue_scope(venue, services.TARGET_ROLES)
     try:
-        cl.set_mark(venue, year=year, row_key=row_key[:20], status=request.form.get("status", ""),
-                    note=request.form.get("note", ""), actor=actor)
+        cl.set_mark(
+            venue,
+            year=year,
+            row_key=row_key[:20],
+            status=request.form.get("status", ""),
+            note=request.form.get("note", ""),
+            actor=actor,
+        )
     except DomainError as err:
         transaction.refused()
         fields = err.extra.get("fields") or {}
@@ -290,14 +378,22 @@ def printable():
     table = indicators.indicator_table(flt, year, now)
     months = queries.monthly(flt)
     series = [(f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get("attendances", 0)) for m in range(1, 13)]
-    sessions_series = [(f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get("sessions_held", 0))
-                       for m in range(1, 13)]
+    sessions_series = [
+        (f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get("sessions_held", 0)) for m in range(1, 13)
+    ]
     exports.log_export(g.reporter, what="print", file_format="html", params={"year": year, **flt.as_params()})
-    return render_template("reports/print.html", year=year, flt=flt, table=table, now=now,
-                           chart_attendance=svg.bars(series, title=_("Attendances by month")),
-                           chart_sessions=svg.bars(sessions_series, title=_("Sessions held by month")),
-                           checklist=cl.evaluate(flt, year, now, _locale()),
-                           registry=indicators.registry(flt), **_common())
+    return render_template(
+        "reports/print.html",
+        year=year,
+        flt=flt,
+        table=table,
+        now=now,
+        chart_attendance=svg.bars(series, title=_("Attendances by month")),
+        chart_sessions=svg.bars(sessions_series, title=_("Sessions held by month")),
+        checklist=cl.evaluate(flt, year, now, _locale()),
+        registry=indicators.registry(flt),
+        **_common(),
+    )
 
 
 @bp.route("/exports", methods=["GET", "POST"])
@@ -316,8 +412,9 @@ def export_log():
     if not user.is_admin:
         stmt = stmt.where(ExportLog.actor_id == user.id)
     subs = db.session.execute(select(ExportSubscription).where(ExportSubscription.user_id == user.id)).scalars()
-    return render_template("reports/exports.html", entries=db.session.execute(stmt).scalars().all(),
-                           subs=list(subs), **_common())
+    return render_template(
+        "reports/exports.html", entries=db.session.execute(stmt).scalars().all(), subs=list(subs), **_common()
+    )
 
 
 @bp.post("/exports/subscriptions/<int:sub_id>/delete")

@@ -111,23 +111,40 @@ def resource_detail(resource: Resource) -> dict:
     from flask import url_for
 
     data = ResourceOut.model_validate(resource).model_dump()
-    return {**data, "description": resource.description, "licence": resource.licence,
-            "content_type": resource.content_type, "size_bytes": resource.size_bytes,
-            "media_url": url_for("resources.media", resource_id=resource.id),
-            "poster_url": url_for("resources.poster", resource_id=resource.id) if resource.poster_name else None,
-            "plays": queries.play_count(resource.id)}
+    return {
+        **data,
+        "description": resource.description,
+        "licence": resource.licence,
+        "content_type": resource.content_type,
+        "size_bytes": resource.size_bytes,
+        "media_url": url_for("resources.media", resource_id=resource.id),
+        "poster_url": url_for("resources.poster", resource_id=resource.id) if resource.poster_name else None,
+        "plays": queries.play_count(resource.id),
+    }
 
 
-@api.endpoint("/resources", query=ResourceQuery, response=ResourcePage, auth=False, errors=ERRORS,
-              summary="Search the published digital resources (q, category, venue subtree, kind)")
+@api.endpoint(
+    "/resources",
+    query=ResourceQuery,
+    response=ResourcePage,
+    auth=False,
+    errors=ERRORS,
+    summary="Search the published digital resources (q, category, venue subtree, kind)",
+)
 def list_resources(params: ResourceQuery):
     f = queries.ResourceFilters(q=params.q, category=params.category, venue_id=params.venue, kind=params.kind)
     return paginate(queries.resource_select(f), params.page)
 
 
-@api.endpoint("/resources", "POST", response=CreatedOut, status=201, errors=(*ERRORS, 403, 413, 415, 422),
-              summary="Upload a resource (multipart: file, title, category, venue_id, optional activity_id, "
-                      "brand_id, description, heritage_item, licence)")
+@api.endpoint(
+    "/resources",
+    "POST",
+    response=CreatedOut,
+    status=201,
+    errors=(*ERRORS, 403, 413, 415, 422),
+    summary="Upload a resource (multipart: file, title, category, venue_id, optional activity_id, "
+    "brand_id, description, heritage_item, licence)",
+)
 def create_resource():
     require_roles(*MANAGE_ROLES)
     upload = uploads.receive("file")
@@ -137,20 +154,37 @@ def create_resource():
     if venue is None:
         raise Invalid(fields={"venue_id": [_("No such venue.")]})
     actor = require_venue_scope(venue)
-    resource = services.create_resource(venue, data=fields.model_dump(), stream=upload.stream,
-                                        filename=upload.filename or "", actor=actor,
-                                        upload_dir=current_app.config["UPLOAD_DIR"], max_bytes=uploads.max_bytes())
+    resource = services.create_resource(
+        venue,
+        data=fields.model_dump(),
+        stream=upload.stream,
+        filename=upload.filename or "",
+        actor=actor,
+        upload_dir=current_app.config["UPLOAD_DIR"],
+        max_bytes=uploads.max_bytes(),
+    )
     return {"id": resource.id}
 
 
-@api.endpoint("/resources/<int:resource_id>", response=ResourceDetail, auth=False, errors=ERRORS,
-              summary="One resource, with its media and poster addresses and its play count")
+@api.endpoint(
+    "/resources/<int:resource_id>",
+    response=ResourceDetail,
+    auth=False,
+    errors=ERRORS,
+    summary="One resource, with its media and poster addresses and its play count",
+)
 def get_resource(resource_id: int):
     return resource_detail(_visible(resource_id))
 
 
-@api.endpoint("/resources/<int:resource_id>", "PATCH", body=ResourcePatch, response=ResourceDetail,
-              errors=(*ERRORS, 403), summary="Edit a resource's description or links, or withdraw it (staff)")
+@api.endpoint(
+    "/resources/<int:resource_id>",
+    "PATCH",
+    body=ResourcePatch,
+    response=ResourceDetail,
+    errors=(*ERRORS, 403),
+    summary="Edit a resource's description or links, or withdraw it (staff)",
+)
 def patch_resource(resource_id: int, data: ResourcePatch):
     resource = _visible(resource_id)
     require_venue_scope(resource.venue)
@@ -162,9 +196,16 @@ def patch_resource(resource_id: int, data: ResourcePatch):
     return resource_detail(resource)
 
 
-@api.endpoint("/resources/<int:resource_id>/plays", "POST", body=PlayIn, response=PlayOut, status=201,
-              auth=False, errors=ERRORS,
-              summary="Record a play (sent by the page's player when playback starts); one per viewer and day")
+@api.endpoint(
+    "/resources/<int:resource_id>/plays",
+    "POST",
+    body=PlayIn,
+    response=PlayOut,
+    status=201,
+    auth=False,
+    errors=ERRORS,
+    summary="Record a play (sent by the page's player when playback starts); one per viewer and day",
+)
 @limiter.limit("60 per minute")  # a script inventing device ids cannot inflate the figures from one address
 def record_play(resource_id: int, data: PlayIn):
     resource = _visible(resource_id)
@@ -221,18 +262,33 @@ def _collection(collection_id: int) -> Collection:
 
 def collection_detail(collection: Collection) -> dict:
     shown = collection.resources if collection.can_manage(current_user) else collection.public_resources
-    return {**CollectionOut.model_validate(collection).model_dump(), "description": collection.description,
-            "resources": [ResourceOut.model_validate(r) for r in shown]}
+    return {
+        **CollectionOut.model_validate(collection).model_dump(),
+        "description": collection.description,
+        "resources": [ResourceOut.model_validate(r) for r in shown],
+    }
 
 
-@api.endpoint("/collections", response=CollectionList, auth=False, errors=ERRORS,
-              summary="The published local-culture collections")
+@api.endpoint(
+    "/collections",
+    response=CollectionList,
+    auth=False,
+    errors=ERRORS,
+    summary="The published local-culture collections",
+)
 def list_collections():
     return {"items": queries.public_collections()}
 
 
-@api.endpoint("/collections", "POST", body=CollectionIn, response=CollectionDetail, status=201,
-              errors=(*ERRORS, 403), summary="Create a local-culture collection (staff, in scope)")
+@api.endpoint(
+    "/collections",
+    "POST",
+    body=CollectionIn,
+    response=CollectionDetail,
+    status=201,
+    errors=(*ERRORS, 403),
+    summary="Create a local-culture collection (staff, in scope)",
+)
 def create_collection(data: CollectionIn):
     venue = db.session.get(Venue, data.venue_id)
     if venue is None:
@@ -242,14 +298,25 @@ def create_collection(data: CollectionIn):
     return collection_detail(collection)
 
 
-@api.endpoint("/collections/<int:collection_id>", response=CollectionDetail, auth=False, errors=ERRORS,
-              summary="One collection with its published resources")
+@api.endpoint(
+    "/collections/<int:collection_id>",
+    response=CollectionDetail,
+    auth=False,
+    errors=ERRORS,
+    summary="One collection with its published resources",
+)
 def get_collection(collection_id: int):
     return collection_detail(_collection(collection_id))
 
 
-@api.endpoint("/collections/<int:collection_id>", "PATCH", body=CollectionPatch, response=CollectionDetail,
-              errors=(*ERRORS, 403), summary="Edit a collection or reorder its resources (staff)")
+@api.endpoint(
+    "/collections/<int:collection_id>",
+    "PATCH",
+    body=CollectionPatch,
+    response=CollectionDetail,
+    errors=(*ERRORS, 403),
+    summary="Edit a collection or reorder its resources (staff)",
+)
 def patch_collection(collection_id: int, data: CollectionPatch):
     collection = _collection(collection_id)
     require_venue_scope(collection.venue)
@@ -315,8 +382,12 @@ def _brand(brand_id: int) -> Brand:
 
 def brand_detail(brand: Brand) -> dict:
     activities = queries.brand_activities(brand.id)
-    return {**BrandOut.model_validate(brand).model_dump(), "description": brand.description,
-            "activity_ids": [a.id for a in activities], "figures": queries.brand_figures(brand.id, utcnow())}
+    return {
+        **BrandOut.model_validate(brand).model_dump(),
+        "description": brand.description,
+        "activity_ids": [a.id for a in activities],
+        "figures": queries.brand_figures(brand.id, utcnow()),
+    }
 
 
 @api.endpoint("/brands", response=BrandList, auth=False, errors=ERRORS, summary="The culture brands")
@@ -324,8 +395,15 @@ def list_brands():
     return {"items": queries.public_brands()}
 
 
-@api.endpoint("/brands", "POST", body=BrandIn, response=BrandDetail, status=201, errors=(*ERRORS, 403),
-              summary="Create a culture brand owned by a venue (staff, in scope)")
+@api.endpoint(
+    "/brands",
+    "POST",
+    body=BrandIn,
+    response=BrandDetail,
+    status=201,
+    errors=(*ERRORS, 403),
+    summary="Create a culture brand owned by a venue (staff, in scope)",
+)
 def create_brand(data: BrandIn):
     venue = db.session.get(Venue, data.venue_id)
     if venue is None:
@@ -335,14 +413,25 @@ def create_brand(data: BrandIn):
     return brand_detail(brand)
 
 
-@api.endpoint("/brands/<int:brand_id>", response=BrandDetail, auth=False, errors=ERRORS,
-              summary="One brand with its activities and its own figures")
+@api.endpoint(
+    "/brands/<int:brand_id>",
+    response=BrandDetail,
+    auth=False,
+    errors=ERRORS,
+    summary="One brand with its activities and its own figures",
+)
 def get_brand(brand_id: int):
     return brand_detail(_brand(brand_id))
 
 
-@api.endpoint("/brands/<int:brand_id>", "PATCH", body=BrandPatch, response=BrandDetail, errors=(*ERRORS, 403),
-              summary="Edit or retire a brand (staff of its venue)")
+@api.endpoint(
+    "/brands/<int:brand_id>",
+    "PATCH",
+    body=BrandPatch,
+    response=BrandDetail,
+    errors=(*ERRORS, 403),
+    summary="Edit or retire a brand (staff of its venue)",
+)
 def patch_brand(brand_id: int, data: BrandPatch):
     brand = _brand(brand_id)
     require_venue_scope(brand.venue)
@@ -350,8 +439,14 @@ def patch_brand(brand_id: int, data: BrandPatch):
     return brand_detail(brand)
 
 
-@api.endpoint("/brands/<int:brand_id>/activities", "POST", body=AttachIn, response=BrandDetail,
-              errors=(*ERRORS, 403), summary="Make an activity part of the brand (sets the activity's brand_id)")
+@api.endpoint(
+    "/brands/<int:brand_id>/activities",
+    "POST",
+    body=AttachIn,
+    response=BrandDetail,
+    errors=(*ERRORS, 403),
+    summary="Make an activity part of the brand (sets the activity's brand_id)",
+)
 def attach_activity(brand_id: int, data: AttachIn):
     brand = _brand(brand_id)
     activity = db.session.get(Activity, data.activity_id)
@@ -362,8 +457,13 @@ def attach_activity(brand_id: int, data: AttachIn):
     return brand_detail(brand)
 
 
-@api.endpoint("/brands/<int:brand_id>/activities/<int:activity_id>", "DELETE", response=BrandDetail,
-              errors=(*ERRORS, 403), summary="Take an activity out of the brand")
+@api.endpoint(
+    "/brands/<int:brand_id>/activities/<int:activity_id>",
+    "DELETE",
+    response=BrandDetail,
+    errors=(*ERRORS, 403),
+    summary="Take an activity out of the brand",
+)
 def detach_activity(brand_id: int, activity_id: int):
     brand = _brand(brand_id)
     activity = db.session.get(Activity, activity_id)

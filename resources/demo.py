@@ -37,17 +37,40 @@ def _ffmpeg(args: list[str]) -> bytes | None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"demo{args[-1]}"
         try:
-            subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", *args[:-1], str(out)], check=True,
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [ffmpeg, "-nostdin", "-v", "error", "-y", *args[:-1], str(out)],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
             return None
         return out.read_bytes()
 
 
 def demo_video() -> bytes | None:
-    return _ffmpeg(["-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=15", "-f", "lavfi",
-                    "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                    "-shortest", "-movflags", "+faststart", ".mp4"])
+    return _ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=4:size=320x240:rate=15",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            ".mp4",
+        ]
+    )
 
 
 def demo_audio() -> bytes | None:
@@ -78,8 +101,11 @@ def seed(scale: int = 1) -> list:
         ("辽河号子演唱（音频）", "music", "辽河号子", demo_audio),
         ("农民画作品选", "fine_art", "", demo_image),
     ]
-    resources = [r for r in (_resource(hub, actor, title, cat, heritage, make, brands[2]) for title, cat, heritage, make
-                             in items) if r is not None]
+    resources = [
+        r
+        for r in (_resource(hub, actor, title, cat, heritage, make, brands[2]) for title, cat, heritage, make in items)
+        if r is not None
+    ]
     _collection(hub, actor, resources)
     db.session.flush()
     return []
@@ -87,13 +113,18 @@ def seed(scale: int = 1) -> list:
 
 def _brand(hub: Venue, actor, name: str, name_en: str, summary: str) -> Brand:
     found = db.session.execute(select(Brand).where(Brand.venue_id == hub.id, Brand.name == name)).scalar()
-    return found or services.create_brand(hub, data={"name": name, "name_en": name_en, "summary": summary,
-                                                     "description": summary}, actor=actor)
+    return found or services.create_brand(
+        hub, data={"name": name, "name_en": name_en, "summary": summary, "description": summary}, actor=actor
+    )
 
 
 def _join_activities(brand: Brand, actor, n: int = 3) -> None:
-    stmt = (select(Activity).where(Activity.status == ActivityStatus.published, Activity.brand_id.is_(None))
-            .order_by(Activity.id).limit(n))
+    stmt = (
+        select(Activity)
+        .where(Activity.status == ActivityStatus.published, Activity.brand_id.is_(None))
+        .order_by(Activity.id)
+        .limit(n)
+    )
     if db.session.execute(select(Activity.id).where(Activity.brand_id == brand.id).limit(1)).first():
         return
     for activity in db.session.execute(stmt).scalars():
@@ -109,11 +140,22 @@ def _resource(hub: Venue, actor, title: str, category: str, heritage: str, make,
         log.info("ffmpeg not available: demo resource %s skipped", title)
         return None
     upload_dir = current_app.config["UPLOAD_DIR"]
-    resource = services.create_resource(hub, data={"title": title, "category": category, "heritage_item": heritage,
-                                                   "licence": "演示素材，可自由使用", "brand_id": brand.id,
-                                                   "description": f"{title}（演示数据）"},
-                                        stream=io.BytesIO(data), filename=f"demo-{len(title)}", actor=actor,
-                                        upload_dir=upload_dir, max_bytes=50 * 1024 * 1024)
+    resource = services.create_resource(
+        hub,
+        data={
+            "title": title,
+            "category": category,
+            "heritage_item": heritage,
+            "licence": "演示素材，可自由使用",
+            "brand_id": brand.id,
+            "description": f"{title}（演示数据）",
+        },
+        stream=io.BytesIO(data),
+        filename=f"demo-{len(title)}",
+        actor=actor,
+        upload_dir=upload_dir,
+        max_bytes=50 * 1024 * 1024,
+    )
     if media.tool("ffprobe") is not None:
         media.process_resource(resource, upload_dir=upload_dir)
     return resource
@@ -122,7 +164,15 @@ def _resource(hub: Venue, actor, title: str, category: str, heritage: str, make,
 def _collection(hub: Venue, actor, resources: list[Resource]) -> None:
     if db.session.execute(select(Collection).where(Collection.title == "辽河口民间文化")).scalar():
         return
-    services.create_collection(hub, data={"title": "辽河口民间文化", "subject_kind": "village_tradition",
-                                          "subject": "辽河口", "is_published": True,
-                                          "description": "辽河入海口一带的剪纸、号子与农民画。",
-                                          "resource_ids": [r.id for r in resources]}, actor=actor)
+    services.create_collection(
+        hub,
+        data={
+            "title": "辽河口民间文化",
+            "subject_kind": "village_tradition",
+            "subject": "辽河口",
+            "is_published": True,
+            "description": "辽河入海口一带的剪纸、号子与农民画。",
+            "resource_ids": [r.id for r in resources],
+        },
+        actor=actor,
+    )

@@ -43,8 +43,12 @@ def probe(path: Path) -> dict:
     if ffprobe is None:
         raise FileNotFoundError("ffprobe")
     try:
-        out = subprocess.run([ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-                              str(path)], capture_output=True, timeout=PROBE_SECONDS, check=True)
+        out = subprocess.run(
+            [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+            capture_output=True,
+            timeout=PROBE_SECONDS,
+            check=True,
+        )
         return json.loads(out.stdout or b"{}")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
         raise Unreadable(str(exc)[:200]) from None
@@ -70,9 +74,27 @@ def make_poster(path: Path, target: Path, at_seconds: float) -> None:
         raise FileNotFoundError("ffmpeg")
     partial = target.with_name(f".{target.name}.part.jpg")
     try:
-        subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{at_seconds:.2f}", "-i", str(path),
-                        "-frames:v", "1", "-vf", f"scale='min({POSTER_WIDTH},iw)':-2", str(partial)],
-                       capture_output=True, timeout=PROBE_SECONDS, check=True)
+        subprocess.run(
+            [
+                ffmpeg,
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-ss",
+                f"{at_seconds:.2f}",
+                "-i",
+                str(path),
+                "-frames:v",
+                "1",
+                "-vf",
+                f"scale='min({POSTER_WIDTH},iw)':-2",
+                str(partial),
+            ],
+            capture_output=True,
+            timeout=PROBE_SECONDS,
+            check=True,
+        )
         if not partial.exists() or partial.stat().st_size == 0:
             raise Unreadable("no frame")
         os.replace(partial, target)
@@ -138,8 +160,13 @@ def process_uploads(now: datetime) -> int:
     done = 0
     upload_dir = current_app.config["UPLOAD_DIR"]
     for _n in range(BATCH):
-        stmt = (select(Resource).where(Resource.status == ResourceStatus.processing).order_by(Resource.id)
-                .limit(1).with_for_update(skip_locked=True, of=Resource))
+        stmt = (
+            select(Resource)
+            .where(Resource.status == ResourceStatus.processing)
+            .order_by(Resource.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Resource)
+        )
         resource = db.session.execute(stmt).scalars().first()
         if resource is None:
             break

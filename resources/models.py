@@ -114,15 +114,16 @@ class Resource(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ResourceKind] = mapped_column(sa.Enum(ResourceKind, native_enum=False, length=20))
-    status: Mapped[ResourceStatus] = mapped_column(sa.Enum(ResourceStatus, native_enum=False, length=20),
-                                                   default=ResourceStatus.processing)
+    status: Mapped[ResourceStatus] = mapped_column(
+        sa.Enum(ResourceStatus, native_enum=False, length=20), default=ResourceStatus.processing
+    )
     title: Mapped[str] = mapped_column(sa.String(100))
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    category: Mapped[Category] = mapped_column(sa.Enum(Category, native_enum=False, length=20),
-                                               default=Category.general)
+    category: Mapped[Category] = mapped_column(
+        sa.Enum(Category, native_enum=False, length=20), default=Category.general
+    )
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"), index=True)
-    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id", ondelete="SET NULL"),
-                                                    index=True)
+    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id", ondelete="SET NULL"), index=True)
     brand_id: Mapped[int | None] = mapped_column(sa.ForeignKey("brands.id", ondelete="SET NULL"), index=True)
     heritage_item: Mapped[str] = mapped_column(sa.String(100), default="")
     licence: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -169,8 +170,9 @@ class Collection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(100))
-    subject_kind: Mapped[SubjectKind] = mapped_column(sa.Enum(SubjectKind, native_enum=False, length=20),
-                                                      default=SubjectKind.other)
+    subject_kind: Mapped[SubjectKind] = mapped_column(
+        sa.Enum(SubjectKind, native_enum=False, length=20), default=SubjectKind.other
+    )
     subject: Mapped[str] = mapped_column(sa.String(100), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     is_published: Mapped[bool] = mapped_column(default=False)
@@ -179,8 +181,9 @@ class Collection(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     venue: Mapped[Venue] = relationship(lazy="joined")
-    resources: Mapped[list[Resource]] = relationship(secondary=collection_resources,
-                                                     order_by=collection_resources.c.position)
+    resources: Mapped[list[Resource]] = relationship(
+        secondary=collection_resources, order_by=collection_resources.c.position
+    )
 
     def can_manage(self, user) -> bool:
         return self.venue.can_manage(user)

@@ -35,9 +35,13 @@ def resource_select(f: ResourceFilters, *, public: bool = True) -> Select:
         stmt = stmt.where(Resource.status == ResourceStatus.ready)
     if f.q:
         pattern = _like(f.q)
-        stmt = stmt.where(or_(Resource.title.ilike(pattern, escape="\\"),
-                              Resource.description.ilike(pattern, escape="\\"),
-                              Resource.heritage_item.ilike(pattern, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                Resource.title.ilike(pattern, escape="\\"),
+                Resource.description.ilike(pattern, escape="\\"),
+                Resource.heritage_item.ilike(pattern, escape="\\"),
+            )
+        )
     if f.category:
         stmt = stmt.where(Resource.category == f.category)
     if f.kind:
@@ -51,27 +55,43 @@ def resource_select(f: ResourceFilters, *, public: bool = True) -> Select:
 
 def resources_of_activity(activity_id: int) -> list[Resource]:
     """A course's (or event's) published recordings, oldest first: its recorded lessons."""
-    stmt = (select(Resource).where(Resource.activity_id == activity_id, Resource.status == ResourceStatus.ready)
-            .order_by(Resource.created_at, Resource.id))
+    stmt = (
+        select(Resource)
+        .where(Resource.activity_id == activity_id, Resource.status == ResourceStatus.ready)
+        .order_by(Resource.created_at, Resource.id)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
 def staff_resources(user, limit: int = 200) -> list[Resource]:
     """Every resource (in any state) at the venues the user manages, newest first."""
-    stmt = (select(Resource).join(Venue, Venue.id == Resource.venue_id).where(subtree_clause(user.scope_paths()))
-            .order_by(Resource.id.desc()).limit(limit))
+    stmt = (
+        select(Resource)
+        .join(Venue, Venue.id == Resource.venue_id)
+        .where(subtree_clause(user.scope_paths()))
+        .order_by(Resource.id.desc())
+        .limit(limit)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
 def staff_brands(user) -> list[Brand]:
-    stmt = (select(Brand).join(Venue, Venue.id == Brand.venue_id).where(subtree_clause(user.scope_paths()))
-            .order_by(Brand.name))
+    stmt = (
+        select(Brand)
+        .join(Venue, Venue.id == Brand.venue_id)
+        .where(subtree_clause(user.scope_paths()))
+        .order_by(Brand.name)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
 def staff_collections(user) -> list[Collection]:
-    stmt = (select(Collection).join(Venue, Venue.id == Collection.venue_id)
-            .where(subtree_clause(user.scope_paths())).order_by(Collection.title))
+    stmt = (
+        select(Collection)
+        .join(Venue, Venue.id == Collection.venue_id)
+        .where(subtree_clause(user.scope_paths()))
+        .order_by(Collection.title)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
@@ -86,9 +106,11 @@ def public_collections() -> list[Collection]:
 
 def brand_activities(brand_id: int) -> list[Activity]:
     """The brand's published, finished (and not cancelled) activities, soonest session first."""
-    stmt = (select(Activity).where(Activity.brand_id == brand_id,
-                                   Activity.status.in_((ActivityStatus.published, ActivityStatus.finished)))
-            .order_by(Activity.next_starts_at.is_(None), Activity.next_starts_at, Activity.id))
+    stmt = (
+        select(Activity)
+        .where(Activity.brand_id == brand_id, Activity.status.in_((ActivityStatus.published, ActivityStatus.finished)))
+        .order_by(Activity.next_starts_at.is_(None), Activity.next_starts_at, Activity.id)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
@@ -108,9 +130,16 @@ def brand_programme(brand_id: int, now: datetime) -> tuple[list[Activity], dict[
 def brand_photos(brand_id: int, limit: int = 12) -> list[Resource]:
     """Published images of the brand or of its activities (the photos of past editions)."""
     activity_ids = select(Activity.id).where(Activity.brand_id == brand_id)
-    stmt = (select(Resource).where(Resource.status == ResourceStatus.ready, Resource.kind == ResourceKind.image,
-                                   or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids)))
-            .order_by(Resource.id.desc()).limit(limit))
+    stmt = (
+        select(Resource)
+        .where(
+            Resource.status == ResourceStatus.ready,
+            Resource.kind == ResourceKind.image,
+            or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids)),
+        )
+        .order_by(Resource.id.desc())
+        .limit(limit)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
@@ -119,26 +148,40 @@ def brand_figures(brand_id: int, now: datetime, *, first=None, last=None) -> dic
     venues reached, and the online plays of its resources; optionally within [first, last) UTC."""
     from checkin.models import CheckIn, WalkIn
 
-    held = (select(Session.id).join(Activity, Activity.id == Session.activity_id)
-            .where(Activity.brand_id == brand_id, Session.status == SessionStatus.scheduled, Session.ends_at <= now))
+    held = (
+        select(Session.id)
+        .join(Activity, Activity.id == Session.activity_id)
+        .where(Activity.brand_id == brand_id, Session.status == SessionStatus.scheduled, Session.ends_at <= now)
+    )
     if first is not None:
         held = held.where(Session.starts_at >= first, Session.starts_at < last)
     sessions = db.session.execute(select(func.count()).select_from(held.subquery())).scalar_one()
-    checked = db.session.execute(select(func.coalesce(func.sum(CheckIn.party_size), 0))
-                                 .where(CheckIn.session_id.in_(held))).scalar_one()
-    walked = db.session.execute(select(func.coalesce(func.sum(WalkIn.count), 0))
-                                .where(WalkIn.session_id.in_(held))).scalar_one()
-    venues = db.session.execute(select(func.count(func.distinct(Activity.venue_id)))
-                                .join(Session, Session.activity_id == Activity.id)
-                                .where(Session.id.in_(held))).scalar_one()
+    checked = db.session.execute(
+        select(func.coalesce(func.sum(CheckIn.party_size), 0)).where(CheckIn.session_id.in_(held))
+    ).scalar_one()
+    walked = db.session.execute(
+        select(func.coalesce(func.sum(WalkIn.count), 0)).where(WalkIn.session_id.in_(held))
+    ).scalar_one()
+    venues = db.session.execute(
+        select(func.count(func.distinct(Activity.venue_id)))
+        .join(Session, Session.activity_id == Activity.id)
+        .where(Session.id.in_(held))
+    ).scalar_one()
     activity_ids = select(Activity.id).where(Activity.brand_id == brand_id)
-    plays_stmt = (select(func.count(Play.id)).join(Resource, Resource.id == Play.resource_id)
-                  .where(or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids))))
+    plays_stmt = (
+        select(func.count(Play.id))
+        .join(Resource, Resource.id == Play.resource_id)
+        .where(or_(Resource.brand_id == brand_id, Resource.activity_id.in_(activity_ids)))
+    )
     if first is not None:
         plays_stmt = plays_stmt.where(Play.played_at >= first, Play.played_at < last)
     plays = db.session.execute(plays_stmt).scalar_one()
-    return {"sessions_held": int(sessions), "attendances": int(checked) + int(walked), "venues_reached": int(venues),
-            "online_plays": int(plays)}
+    return {
+        "sessions_held": int(sessions),
+        "attendances": int(checked) + int(walked),
+        "venues_reached": int(venues),
+        "online_plays": int(plays),
+    }
 
 
 def play_count(resource_id: int) -> int:

@@ -46,8 +46,10 @@ RESOURCE_FIELDS = ("title", "description", "category", "heritage_item", "licence
 class UnsupportedType(DomainError):
     code = "unsupported_type"
     status = 415
-    message = _l("This kind of file is not accepted: upload a video (MP4, WebM), audio (MP3, M4A, Ogg, WAV), "
-                 "an image (JPEG, PNG, WebP) or a PDF document.")
+    message = _l(
+        "This kind of file is not accepted: upload a video (MP4, WebM), audio (MP3, M4A, Ogg, WAV), "
+        "an image (JPEG, PNG, WebP) or a PDF document."
+    )
 
 
 class TooLarge(DomainError):
@@ -131,9 +133,19 @@ def store_upload(stream: BinaryIO, *, upload_dir: str | Path, max_bytes: int) ->
     return Stored(name=name, size=size, kind=kind, content_type=content_type)
 
 
-EXTENSIONS = {"video/mp4": ".mp4", "video/webm": ".webm", "audio/mp4": ".m4a", "audio/ogg": ".ogg",
-              "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/flac": ".flac", "image/jpeg": ".jpg",
-              "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
+EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "audio/mp4": ".m4a",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/flac": ".flac",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}
 
 
 def _fields(data: dict, *, partial: bool) -> dict:
@@ -181,8 +193,17 @@ def _links(venue: Venue, data: dict, actor: User) -> dict:
     return links
 
 
-def create_resource(venue: Venue, *, data: dict, stream: BinaryIO, filename: str, actor: User,
-                    upload_dir: str | Path, max_bytes: int, now: datetime | None = None) -> Resource:
+def create_resource(
+    venue: Venue,
+    *,
+    data: dict,
+    stream: BinaryIO,
+    filename: str,
+    actor: User,
+    upload_dir: str | Path,
+    max_bytes: int,
+    now: datetime | None = None,
+) -> Resource:
     """Publish a resource at `venue` (in the actor's scope): checks the fields, stores the bytes, and adds the
     row as `processing`, for the background job to probe. Raises Forbidden, Invalid, UnsupportedType, TooLarge."""
     if not venue.can_manage(actor):
@@ -191,9 +212,19 @@ def create_resource(venue: Venue, *, data: dict, stream: BinaryIO, filename: str
     links = _links(venue, data, actor)
     stored = store_upload(stream, upload_dir=upload_dir, max_bytes=max_bytes)
     now = now or utcnow()
-    resource = Resource(venue=venue, kind=stored.kind, content_type=stored.content_type, stored_name=stored.name,
-                        size_bytes=stored.size, original_name=(filename or "")[:200], status=ResourceStatus.processing,
-                        created_by_id=actor.id, created_at=now, **clean, **links)
+    resource = Resource(
+        venue=venue,
+        kind=stored.kind,
+        content_type=stored.content_type,
+        stored_name=stored.name,
+        size_bytes=stored.size,
+        original_name=(filename or "")[:200],
+        status=ResourceStatus.processing,
+        created_by_id=actor.id,
+        created_at=now,
+        **clean,
+        **links,
+    )
     try:
         db.session.add(resource)
         db.session.flush()
@@ -246,8 +277,17 @@ def record_play(resource: Resource, *, user, device_id: str | None, now: datetim
     key = hmac.new(secret, f"play:{resource.id}:{day.isoformat()}:{viewer}".encode(), hashlib.sha256).hexdigest()
     try:
         with db.session.begin_nested():
-            db.session.add(Play(resource_id=resource.id, day=day, year=day.year, month=day.month, viewer_key=key,
-                                is_signed_in=signed_in, played_at=now))
+            db.session.add(
+                Play(
+                    resource_id=resource.id,
+                    day=day,
+                    year=day.year,
+                    month=day.month,
+                    viewer_key=key,
+                    is_signed_in=signed_in,
+                    played_at=now,
+                )
+            )
             db.session.flush()
     except IntegrityError:
         return False
@@ -285,8 +325,9 @@ def create_collection(venue: Venue, *, data: dict, actor: User, now: datetime | 
     """A local-culture collection at `venue` (in scope), with the resources of `data['resource_ids']`."""
     if not venue.can_manage(actor):
         raise Forbidden()
-    collection = Collection(venue=venue, created_by_id=actor.id, created_at=now or utcnow(),
-                            **_collection_fields(data, partial=False))
+    collection = Collection(
+        venue=venue, created_by_id=actor.id, created_at=now or utcnow(), **_collection_fields(data, partial=False)
+    )
     db.session.add(collection)
     db.session.flush()
     if data.get("resource_ids") is not None:
@@ -317,8 +358,10 @@ def _set_resources(collection: Collection, ids: list[int], actor: User) -> None:
         raise Invalid(fields={"resource_ids": [_("Unknown resources: %(ids)s.", ids=", ".join(map(str, bad)))]})
     db.session.execute(collection_resources.delete().where(collection_resources.c.collection_id == collection.id))
     if ids:
-        db.session.execute(collection_resources.insert(), [{"collection_id": collection.id, "resource_id": i,
-                                                             "position": n} for n, i in enumerate(ids)])
+        db.session.execute(
+            collection_resources.insert(),
+            [{"collection_id": collection.id, "resource_id": i, "position": n} for n, i in enumerate(ids)],
+        )
     db.session.expire(collection, ["resources"])
 
 
@@ -354,8 +397,7 @@ def create_brand(venue: Venue, *, data: dict, actor: User, now: datetime | None 
     """A culture brand owned by `venue` (in the actor's scope). Raises Forbidden, Invalid, BrandExists."""
     if not venue.can_manage(actor):
         raise Forbidden()
-    brand = Brand(venue=venue, created_by_id=actor.id, created_at=now or utcnow(),
-                  **_brand_fields(data, partial=False))
+    brand = Brand(venue=venue, created_by_id=actor.id, created_at=now or utcnow(), **_brand_fields(data, partial=False))
     try:
         with db.session.begin_nested():
             db.session.add(brand)

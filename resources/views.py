@@ -46,8 +46,12 @@ MEDIA_MAX_AGE = 7 * 24 * 3600  # stored names never change: a resource's bytes a
 
 
 def _labels() -> dict:
-    return {"kind_labels": resolved_labels(KIND_LABELS), "category_labels": resolved_labels(CATEGORY_LABELS),
-            "status_labels": resolved_labels(STATUS_LABELS), "subject_labels": resolved_labels(SUBJECT_LABELS)}
+    return {
+        "kind_labels": resolved_labels(KIND_LABELS),
+        "category_labels": resolved_labels(CATEGORY_LABELS),
+        "status_labels": resolved_labels(STATUS_LABELS),
+        "subject_labels": resolved_labels(SUBJECT_LABELS),
+    }
 
 
 def _visible(resource_id: int) -> Resource:
@@ -64,21 +68,36 @@ def library():
     category = args.get("category") if args.get("category") in Category.__members__ else None
     kind = args.get("kind") if args.get("kind") in ResourceKind.__members__ else None
     venue_id = args.get("venue", type=int)
-    f = queries.ResourceFilters(q=(args.get("q") or "").strip()[:50] or None, category=category, kind=kind,
-                                venue_id=venue_id if venue_id and 0 < venue_id < 2**31 else None)
+    f = queries.ResourceFilters(
+        q=(args.get("q") or "").strip()[:50] or None,
+        category=category,
+        kind=kind,
+        venue_id=venue_id if venue_id and 0 < venue_id < 2**31 else None,
+    )
     page = min(max(args.get("page", 1, type=int) or 1, 1), 10_000)
     result = window(queries.resource_select(f), page, count_by=Resource.id)
-    return render_template("resources/library.html", result=result, f=f, brands=queries.public_brands(),
-                           collections=queries.public_collections(),
-                           args={k: v for k, v in args.items() if k != "page"}, **_labels())
+    return render_template(
+        "resources/library.html",
+        result=result,
+        f=f,
+        brands=queries.public_brands(),
+        collections=queries.public_collections(),
+        args={k: v for k, v in args.items() if k != "page"},
+        **_labels(),
+    )
 
 
 @bp.get("/resources/<int:resource_id>")
 def resource_page(resource_id: int):
     """One resource, played in the page by the browser's own player."""
     resource = _visible(resource_id)
-    return render_template("resources/resource.html", resource=resource, can_manage=resource.can_manage(current_user),
-                           plays=queries.play_count(resource.id), **_labels())
+    return render_template(
+        "resources/resource.html",
+        resource=resource,
+        can_manage=resource.can_manage(current_user),
+        plays=queries.play_count(resource.id),
+        **_labels(),
+    )
 
 
 def _range_not_satisfiable(size: int) -> Response:
@@ -98,8 +117,9 @@ def _send(resource: Resource, name: str, mimetype: str) -> Response:
     wanted = request.range
     if wanted is not None and len(wanted.ranges) == 1 and wanted.range_for_length(size) is None:
         return _range_not_satisfiable(size)
-    response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=MEDIA_MAX_AGE,
-                         download_name=Path(name).name)
+    response = send_file(
+        path, mimetype=mimetype, conditional=True, etag=True, max_age=MEDIA_MAX_AGE, download_name=Path(name).name
+    )
     response.headers["Accept-Ranges"] = "bytes"
     response.cache_control.public = resource.is_public
     response.cache_control.private = not resource.is_public
@@ -149,9 +169,16 @@ def brand_page(brand_id: int):
         abort(404)
     now = utcnow()
     upcoming, past = queries.brand_programme(brand.id, now)
-    return render_template("resources/brand.html", brand=brand, upcoming=upcoming, past=past,
-                           photos=queries.brand_photos(brand.id), figures=queries.brand_figures(brand.id, now),
-                           can_manage=brand.can_manage(current_user), **_labels())
+    return render_template(
+        "resources/brand.html",
+        brand=brand,
+        upcoming=upcoming,
+        past=past,
+        photos=queries.brand_photos(brand.id),
+        figures=queries.brand_figures(brand.id, now),
+        can_manage=brand.can_manage(current_user),
+        **_labels(),
+    )
 
 
 # --- staff ------------------------------------------------------------------------------------------
@@ -159,11 +186,17 @@ def brand_page(brand_id: int):
 
 def _staff_page(status: int = 200):
     user = require_roles(*MANAGE_ROLES)
-    return render_template("resources/staff.html", resources=queries.staff_resources(user),
-                           brands=queries.staff_brands(user), collections=queries.staff_collections(user),
-                           venues=venues_in_scope(user), max_mb=uploads.max_bytes() // (1024 * 1024),
-                           form=request.form if request.method == "POST" else {}, year=local_today().year,
-                           **_labels()), status
+    return render_template(
+        "resources/staff.html",
+        resources=queries.staff_resources(user),
+        brands=queries.staff_brands(user),
+        collections=queries.staff_collections(user),
+        venues=venues_in_scope(user),
+        max_mb=uploads.max_bytes() // (1024 * 1024),
+        form=request.form if request.method == "POST" else {},
+        year=local_today().year,
+        **_labels(),
+    ), status
 
 
 @bp.get("/staff/resources")
@@ -192,17 +225,26 @@ def upload():
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             validate_csrf(request.form.get("csrf_token", ""))
     except CSRFValidationError:
-        raise Forbidden(_("The form expired or was sent from elsewhere. Reload the page and try again."),
-                        code="csrf_failed") from None
+        raise Forbidden(
+            _("The form expired or was sent from elsewhere. Reload the page and try again."), code="csrf_failed"
+        ) from None
     try:
         venue = _venue_from_form()
         file = uploads.receive("file")
         data = {k: request.form.get(k, "") for k in ("title", "category", "description", "heritage_item", "licence")}
-        data |= {"activity_id": request.form.get("activity_id", type=int),
-                 "brand_id": request.form.get("brand_id", type=int)}
-        resource = services.create_resource(venue, data=data, stream=file.stream, filename=file.filename or "",
-                                            actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"],
-                                            max_bytes=uploads.max_bytes())
+        data |= {
+            "activity_id": request.form.get("activity_id", type=int),
+            "brand_id": request.form.get("brand_id", type=int),
+        }
+        resource = services.create_resource(
+            venue,
+            data=data,
+            stream=file.stream,
+            filename=file.filename or "",
+            actor=current_user,
+            upload_dir=current_app.config["UPLOAD_DIR"],
+            max_bytes=uploads.max_bytes(),
+        )
     except DomainError as err:
         return _staff_page(show_domain_error(None, err))
     flash(_("Uploaded. It is published once it has been checked (usually within a minute)."), "success")
@@ -256,8 +298,10 @@ def create_collection():
     require_roles(*MANAGE_ROLES)
     try:
         data = {k: request.form.get(k, "") for k in ("title", "subject_kind", "subject", "description")}
-        data |= {"is_published": request.form.get("is_published") == "y",
-                 "resource_ids": request.form.getlist("resource_ids", type=int)}
+        data |= {
+            "is_published": request.form.get("is_published") == "y",
+            "resource_ids": request.form.getlist("resource_ids", type=int),
+        }
         collection = services.create_collection(_venue_from_form(), data=data, actor=current_user)
     except DomainError as err:
         return _staff_page(show_domain_error(None, err))

@@ -117,42 +117,68 @@ def _room_or_404(room_id: int):
     return room
 
 
-@api.endpoint("/rooms/<int:room_id>/availability", query=AvailabilityQuery, response=AvailabilityOut, auth=False,
-              summary="Free and taken intervals of a room on a local day (buffer included)")
+@api.endpoint(
+    "/rooms/<int:room_id>/availability",
+    query=AvailabilityQuery,
+    response=AvailabilityOut,
+    auth=False,
+    summary="Free and taken intervals of a room on a local day (buffer included)",
+)
 def room_availability(room_id: int, params: AvailabilityQuery):
     room = _room_or_404(room_id)
     day = availability(room, params.date)[0]
     return AvailabilityOut(
-        room_id=room.id, date=day.day, closed=day.closure is not None or not day.opening,
+        room_id=room.id,
+        date=day.day,
+        closed=day.closure is not None or not day.opening,
         closure_reason=day.closure.reason if day.closure else None,
         opening=[IntervalOut(starts_at=s, ends_at=e) for s, e in day.opening],
-        taken=[TakenOut(starts_at=o.starts_at, ends_at=o.ends_at, blocked_until=o.blocked_until,
-                        source=o.source.value) for o in day.taken],
-        free=[IntervalOut(starts_at=s, ends_at=e) for s, e in day.free])
+        taken=[
+            TakenOut(starts_at=o.starts_at, ends_at=o.ends_at, blocked_until=o.blocked_until, source=o.source.value)
+            for o in day.taken
+        ],
+        free=[IntervalOut(starts_at=s, ends_at=e) for s, e in day.free],
+    )
 
 
-@api.endpoint("/room-reservations", "POST", body=ReservationIn, status=201, errors=(409,),
-              summary="Reserve a room for a group (once, or weekly until a date)")
+@api.endpoint(
+    "/room-reservations",
+    "POST",
+    body=ReservationIn,
+    status=201,
+    errors=(409,),
+    summary="Reserve a room for a group (once, or weekly until a date)",
+)
 def create_reservation(data: ReservationIn):
     room = _room_or_404(data.room_id)
     payload = data.model_dump(exclude={"room_id"})
     result = services.request_reservation(room, data=payload, actor=current_user._get_current_object())
     if isinstance(result, RoomReservation):
         return {"id": result.id, "status": result.status.value, **_out(result)}, 201
-    skipped = [{**s, "date": s["date"].isoformat(), "starts_at": s["starts_at"].isoformat(),
-                "ends_at": s["ends_at"].isoformat()} for s in result.skipped]
+    skipped = [
+        {
+            **s,
+            "date": s["date"].isoformat(),
+            "starts_at": s["starts_at"].isoformat(),
+            "ends_at": s["ends_at"].isoformat(),
+        }
+        for s in result.skipped
+    ]
     if not result.booked:  # the refusal rolls back the series' other rows
         raise RoomConflict(skipped=skipped, conflicts=[c for s in result.skipped for c in s["conflicts"]])
-    return {"series_id": result.series_id, "reservations": [_out(r) for r in result.booked],
-            "skipped": skipped}, 201
+    return {"series_id": result.series_id, "reservations": [_out(r) for r in result.booked], "skipped": skipped}, 201
 
 
 def _out(reservation: RoomReservation) -> dict:
     return ReservationOut.model_validate(reservation).model_dump(mode="json")
 
 
-@api.endpoint("/room-reservations", query=ListQuery, response=Page[ReservationOut],
-              summary="Own reservations; staff: reservations in scope (?status=, ?mine=true for own)")
+@api.endpoint(
+    "/room-reservations",
+    query=ListQuery,
+    response=Page[ReservationOut],
+    summary="Own reservations; staff: reservations in scope (?status=, ?mine=true for own)",
+)
 def list_reservations(params: ListQuery):
     user = current_user._get_current_object()
     if user.has_role(*CHECKIN_ROLES) and not params.mine:
@@ -167,34 +193,58 @@ def get_reservation(reservation_id: int):
     return services.get_reservation(reservation_id, current_user._get_current_object())
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/approve", "POST", response=ReservationOut, errors=(409,),
-              summary="Staff: approve a pending request")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/approve",
+    "POST",
+    response=ReservationOut,
+    errors=(409,),
+    summary="Staff: approve a pending request",
+)
 def approve(reservation_id: int):
     actor = current_user._get_current_object()
     reservation = services.approve_reservation(services.get_reservation(reservation_id, actor), actor=actor)
     return reservation
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/reject", "POST", body=ReasonIn, response=ReservationOut,
-              errors=(409,), summary="Staff: reject a pending request with a reason")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/reject",
+    "POST",
+    body=ReasonIn,
+    response=ReservationOut,
+    errors=(409,),
+    summary="Staff: reject a pending request with a reason",
+)
 def reject(reservation_id: int, data: ReasonIn):
     actor = current_user._get_current_object()
-    reservation = services.reject_reservation(services.get_reservation(reservation_id, actor), reason=data.reason,
-                                              actor=actor)
+    reservation = services.reject_reservation(
+        services.get_reservation(reservation_id, actor), reason=data.reason, actor=actor
+    )
     return reservation
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/cancel", "POST", body=CancelIn, response=ReservationOut,
-              errors=(409,), summary="Cancel: the requester before the start, or staff with a reason")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/cancel",
+    "POST",
+    body=CancelIn,
+    response=ReservationOut,
+    errors=(409,),
+    summary="Cancel: the requester before the start, or staff with a reason",
+)
 def cancel(reservation_id: int, data: CancelIn):
     actor = current_user._get_current_object()
-    reservation = services.cancel_reservation(services.get_reservation(reservation_id, actor), reason=data.reason,
-                                              actor=actor)
+    reservation = services.cancel_reservation(
+        services.get_reservation(reservation_id, actor), reason=data.reason, actor=actor
+    )
     return reservation
 
 
-@api.endpoint("/room-reservations/<int:reservation_id>/check-in", "POST", response=ReservationOut, errors=(409,),
-              summary="Staff: the group has arrived")
+@api.endpoint(
+    "/room-reservations/<int:reservation_id>/check-in",
+    "POST",
+    response=ReservationOut,
+    errors=(409,),
+    summary="Staff: the group has arrived",
+)
 def check_in(reservation_id: int):
     actor = current_user._get_current_object()
     reservation = services.check_in_reservation(services.get_reservation(reservation_id, actor), actor=actor)

@@ -39,9 +39,13 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
         day = local_today(now) + timedelta(days=ahead)
         if _already_seeded(resident, name, day):
             continue
-        data = {"starts_at": local_datetime(day, time(hour)), "ends_at": local_datetime(day, time(hour + hours)),
-                "purpose": purpose, "attendees": attendees,
-                "group": {"name": name, "kind": kind, "contact_name": resident.name, "contact_phone": phone}}
+        data = {
+            "starts_at": local_datetime(day, time(hour)),
+            "ends_at": local_datetime(day, time(hour + hours)),
+            "purpose": purpose,
+            "attendees": attendees,
+            "group": {"name": name, "kind": kind, "contact_name": resident.name, "contact_phone": phone},
+        }
         try:
             with db.session.begin_nested():
                 reservation = services.request_reservation(room, data=data, actor=resident, now=now)
@@ -57,10 +61,19 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
 def _already_seeded(resident: User, group_name: str, day) -> bool:
     """Whether this group already asked for a room on that day (so a second run adds nothing)."""
     start, end = local_datetime(day, time(0)), local_datetime(day + timedelta(days=1), time(0))
-    return db.session.execute(
-        select(RoomReservation.id).join(RoomReservation.group)
-        .where(RoomGroup.owner_id == resident.id, RoomGroup.name == group_name,
-               RoomReservation.starts_at >= start, RoomReservation.starts_at < end)).first() is not None
+    return (
+        db.session.execute(
+            select(RoomReservation.id)
+            .join(RoomReservation.group)
+            .where(
+                RoomGroup.owner_id == resident.id,
+                RoomGroup.name == group_name,
+                RoomReservation.starts_at >= start,
+                RoomReservation.starts_at < end,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _staff_for(room) -> User | None:

@@ -15,16 +15,22 @@ class ReservationForm(FlaskForm):
     start = TimeField(_l("From"), validators=[DataRequired(REQUIRED)])
     end = TimeField(_l("Until"), validators=[DataRequired(REQUIRED)])
     purpose = StringField(_l("Purpose (what the room is for)"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    attendees = IntegerField(_l("Expected number of people"),
-                             validators=[DataRequired(REQUIRED), NumberRange(1, 100_000)],
-                             render_kw={"inputmode": "numeric"})
+    attendees = IntegerField(
+        _l("Expected number of people"),
+        validators=[DataRequired(REQUIRED), NumberRange(1, 100_000)],
+        render_kw={"inputmode": "numeric"},
+    )
     group_id = SelectField(_l("Group"), coerce=int, choices=[], validate_choice=False)
     group_name = StringField(_l("Name of a new group"), validators=[Length(max=100)])  # checked in validate_group_name
     group_kind = SelectField(_l("Kind of group"), choices=[(k.value, GROUP_KIND_LABELS[k]) for k in GroupKind])
-    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=50)],
-                               render_kw={"autocomplete": "name"})
-    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=20)],
-                                render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    contact_name = StringField(
+        _l("Contact person"), validators=[Optional(), Length(max=50)], render_kw={"autocomplete": "name"}
+    )
+    contact_phone = StringField(
+        _l("Contact phone"),
+        validators=[Optional(), Length(max=20)],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
     repeat_weekly_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
 
     def validate_group_name(self, field) -> None:
@@ -40,8 +46,12 @@ class ReservationForm(FlaskForm):
     def group_data(self) -> dict:
         if self.group_id.data:
             return {"id": self.group_id.data}
-        return {"name": self.group_name.data or "", "kind": self.group_kind.data,
-                "contact_name": self.contact_name.data or "", "contact_phone": self.contact_phone.data or ""}
+        return {
+            "name": self.group_name.data or "",
+            "kind": self.group_kind.data,
+            "contact_name": self.contact_name.data or "",
+            "contact_phone": self.contact_phone.data or "",
+        }
 
 
 def _plausible(field) -> None:
@@ -58,5 +68,6 @@ class CancelForm(FlaskForm):
 
 
 class BulkForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for rejecting (the group will read it)"),
-                           validators=[Optional(), Length(max=300)])
+    reason = TextAreaField(
+        _l("Reason for rejecting (the group will read it)"), validators=[Optional(), Length(max=300)]
+    )

@@ -16,11 +16,17 @@ def release_unused(now: datetime) -> int:
     the group for 30 days). Claim by a conditional UPDATE, so a check-in racing the sweeper wins or
     loses cleanly, and running the job twice releases nothing more. Commits once per reservation.
     """
-    ids = list(db.session.execute(
-        select(RoomReservation.id).where(RoomReservation.status == ReservationStatus.approved,
-                                         RoomReservation.checked_in_at.is_(None),
-                                         RoomReservation.starts_at <= now - RELEASE_AFTER)
-        .order_by(RoomReservation.starts_at)).scalars())
+    ids = list(
+        db.session.execute(
+            select(RoomReservation.id)
+            .where(
+                RoomReservation.status == ReservationStatus.approved,
+                RoomReservation.checked_in_at.is_(None),
+                RoomReservation.starts_at <= now - RELEASE_AFTER,
+            )
+            .order_by(RoomReservation.starts_at)
+        ).scalars()
+    )
     released = 0
     for reservation_id in ids:
         reservation = db.session.get(RoomReservation, reservation_id)
@@ -35,10 +41,13 @@ def expire_undecided(now: datetime) -> int:
 
     The group sees them as not decided in time and the room is freed. Idempotent like `release_unused`.
     """
-    ids = list(db.session.execute(
-        select(RoomReservation.id).where(RoomReservation.status == ReservationStatus.pending,
-                                         RoomReservation.starts_at <= now)
-        .order_by(RoomReservation.starts_at)).scalars())
+    ids = list(
+        db.session.execute(
+            select(RoomReservation.id)
+            .where(RoomReservation.status == ReservationStatus.pending, RoomReservation.starts_at <= now)
+            .order_by(RoomReservation.starts_at)
+        ).scalars()
+    )
     expired = 0
     for reservation_id in ids:
         reservation = db.session.get(RoomReservation, reservation_id)

@@ -16,8 +16,12 @@ def venue_paths(reservation_ids: list[int]) -> dict[int, list[str]]:
     """Reservation id → its room's venue path: whose staff see the reservation's failed messages."""
     from venues.models import Room, Venue
 
-    rows = db.session.execute(sa.select(RoomReservation.id, Venue.path).join(Room, Room.id == RoomReservation.room_id)
-                              .join(Venue, Venue.id == Room.venue_id).where(RoomReservation.id.in_(reservation_ids)))
+    rows = db.session.execute(
+        sa.select(RoomReservation.id, Venue.path)
+        .join(Room, Room.id == RoomReservation.room_id)
+        .join(Venue, Venue.id == Room.venue_id)
+        .where(RoomReservation.id.in_(reservation_ids))
+    )
     return {reservation_id: [path] for reservation_id, path in rows}
 
 
@@ -29,11 +33,19 @@ def connect() -> None:
 
 def _context(reservation: RoomReservation) -> dict:
     room = reservation.room
-    return {"room_name": room.name, "venue_name": room.venue.name, "starts_at": reservation.starts_at,
+    return {
+        "room_name": room.name,
+        "venue_name": room.venue.name,
+        "starts_at": reservation.starts_at,
+        "ends_at": reservation.ends_at,
+        "event": {
+            "uid": f"room-reservation-{reservation.id}@culturenet",
+            "title": reservation.purpose,
+            "starts_at": reservation.starts_at,
             "ends_at": reservation.ends_at,
-            "event": {"uid": f"room-reservation-{reservation.id}@culturenet", "title": reservation.purpose,
-                      "starts_at": reservation.starts_at, "ends_at": reservation.ends_at,
-                      "location": f"{room.venue.name} {room.name}"}}
+            "location": f"{room.venue.name} {room.name}",
+        },
+    }
 
 
 def on_decided(reservation: RoomReservation, *, approved: bool, reason: str = "", **_kwargs) -> None:
@@ -41,8 +53,13 @@ def on_decided(reservation: RoomReservation, *, approved: bool, reason: str = ""
     user = db.session.get(User, reservation.requested_by_id)
     template = "room_reservation_approved" if approved else "room_reservation_rejected"
     extra = {"code": code_for(reservation.id, "R")} if approved else {"reason": reason or ""}
-    notify.enqueue(user, template, {**_context(reservation), **extra},
-                   dedupe_key=f"room-reservation:{reservation.id}:decision", now=utcnow())
+    notify.enqueue(
+        user,
+        template,
+        {**_context(reservation), **extra},
+        dedupe_key=f"room-reservation:{reservation.id}:decision",
+        now=utcnow(),
+    )
 
 
 def on_cancelled(reservation: RoomReservation, *, reason: str = "", by_staff: bool = False, **_kwargs) -> None:
@@ -50,5 +67,10 @@ def on_cancelled(reservation: RoomReservation, *, reason: str = "", by_staff: bo
     if not by_staff:
         return
     user = db.session.get(User, reservation.requested_by_id)
-    notify.enqueue(user, "room_reservation_rejected", {**_context(reservation), "reason": reason or ""},
-                   dedupe_key=f"room-reservation:{reservation.id}:cancelled", now=utcnow())
+    notify.enqueue(
+        user,
+        "room_reservation_rejected",
+        {**_context(reservation), "reason": reason or ""},
+        dedupe_key=f"room-reservation:{reservation.id}:cancelled",
+        now=utcnow(),
+    )

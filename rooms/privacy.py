@@ -16,14 +16,25 @@ from venues.services import release_room
 def personal_data(user: User) -> tuple[str, dict]:
     """The user's groups and reservations, for the personal-data download."""
     groups = db.session.execute(select(RoomGroup).where(RoomGroup.owner_id == user.id)).scalars()
-    reservations = db.session.execute(select(RoomReservation).where(RoomReservation.requested_by_id == user.id)
-                                      .order_by(RoomReservation.starts_at)).scalars()
+    reservations = db.session.execute(
+        select(RoomReservation).where(RoomReservation.requested_by_id == user.id).order_by(RoomReservation.starts_at)
+    ).scalars()
     return "room_reservations", {
-        "groups": [{"name": g.name, "kind": g.kind.value, "contact_name": g.contact_name,
-                    "contact_phone": g.contact_phone} for g in groups],
-        "reservations": [{"room_id": r.room_id, "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat(),
-                          "purpose": r.purpose, "attendees": r.attendees, "status": r.status.value}
-                         for r in reservations],
+        "groups": [
+            {"name": g.name, "kind": g.kind.value, "contact_name": g.contact_name, "contact_phone": g.contact_phone}
+            for g in groups
+        ],
+        "reservations": [
+            {
+                "room_id": r.room_id,
+                "starts_at": r.starts_at.isoformat(),
+                "ends_at": r.ends_at.isoformat(),
+                "purpose": r.purpose,
+                "attendees": r.attendees,
+                "status": r.status.value,
+            }
+            for r in reservations
+        ],
     }
 
 
@@ -32,9 +43,13 @@ def forget_user(user: User, *, now: datetime) -> None:
 
     Past reservations stay, without a name, so the utilisation figures keep counting them.
     """
-    future = db.session.execute(select(RoomReservation).where(
-        RoomReservation.requested_by_id == user.id, RoomReservation.starts_at > now,
-        RoomReservation.status.in_([ReservationStatus.pending, ReservationStatus.approved]))).scalars()
+    future = db.session.execute(
+        select(RoomReservation).where(
+            RoomReservation.requested_by_id == user.id,
+            RoomReservation.starts_at > now,
+            RoomReservation.status.in_([ReservationStatus.pending, ReservationStatus.approved]),
+        )
+    ).scalars()
     for reservation in future:
         reservation.status = ReservationStatus.cancelled
         if reservation.occupancy is not None and reservation.occupancy.is_active:

@@ -31,9 +31,17 @@ class DayAvailability:
 
 def room_for_reservation(room_id: int) -> Room | None:
     """A room with its venue, hours and closures loaded (what the rules and the availability read)."""
-    return db.session.execute(select(Room).where(Room.id == room_id).options(
-        joinedload(Room.venue).selectinload(Venue.hours), joinedload(Room.venue).selectinload(Venue.closures)
-    )).unique().scalar_one_or_none()
+    return (
+        db.session.execute(
+            select(Room)
+            .where(Room.id == room_id)
+            .options(
+                joinedload(Room.venue).selectinload(Venue.hours), joinedload(Room.venue).selectinload(Venue.closures)
+            )
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def availability(room: Room, first: date, days: int = 1) -> list[DayAvailability]:
@@ -41,16 +49,26 @@ def availability(room: Room, first: date, days: int = 1) -> list[DayAvailability
     start = local_datetime(first, datetime.min.time())
     end = local_datetime(first + timedelta(days=days), datetime.min.time())
     buffer = room_buffer()
-    occupancies = list(db.session.execute(
-        select(RoomOccupancy).where(RoomOccupancy.room_id == room.id, RoomOccupancy.is_active.is_(True),
-                                    RoomOccupancy.starts_at < end, RoomOccupancy.blocked_until > start)
-        .order_by(RoomOccupancy.starts_at)).scalars())
+    occupancies = list(
+        db.session.execute(
+            select(RoomOccupancy)
+            .where(
+                RoomOccupancy.room_id == room.id,
+                RoomOccupancy.is_active.is_(True),
+                RoomOccupancy.starts_at < end,
+                RoomOccupancy.blocked_until > start,
+            )
+            .order_by(RoomOccupancy.starts_at)
+        ).scalars()
+    )
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
         item = DayAvailability(day=day, closure=room.venue.closure_on(day))
-        day_start, day_end = local_datetime(day, datetime.min.time()), local_datetime(day + timedelta(days=1),
-                                                                                       datetime.min.time())
+        day_start, day_end = (
+            local_datetime(day, datetime.min.time()),
+            local_datetime(day + timedelta(days=1), datetime.min.time()),
+        )
         item.taken = [o for o in occupancies if o.starts_at < day_end and o.blocked_until > day_start]
         item.opening = [(local_datetime(day, o), local_datetime(day, c)) for o, c in room.venue.hours_on(day)]
         blocks = [(o.starts_at - buffer, o.blocked_until) for o in item.taken]
@@ -81,24 +99,32 @@ def reservations_for_occupancies(occupancies: list[RoomOccupancy]) -> dict[int, 
     ids = [o.id for o in occupancies]
     if not ids:
         return {}
-    rows = db.session.execute(select(RoomReservation).where(RoomReservation.occupancy_id.in_(ids))
-                              .options(joinedload(RoomReservation.group))).scalars()
+    rows = db.session.execute(
+        select(RoomReservation).where(RoomReservation.occupancy_id.in_(ids)).options(joinedload(RoomReservation.group))
+    ).scalars()
     return {r.occupancy_id: r for r in rows}
 
 
 def bookable_rooms(venue_id: int | None = None) -> list[Room]:
     """Active, bookable rooms of active venues (optionally of one venue), with their venue."""
-    stmt = (select(Room).join(Room.venue)
-            .where(Room.is_bookable.is_(True), Room.is_active.is_(True), Venue.is_active.is_(True))
-            .options(joinedload(Room.venue)).order_by(Venue.path, Room.id))
+    stmt = (
+        select(Room)
+        .join(Room.venue)
+        .where(Room.is_bookable.is_(True), Room.is_active.is_(True), Venue.is_active.is_(True))
+        .options(joinedload(Room.venue))
+        .order_by(Venue.path, Room.id)
+    )
     if venue_id is not None:
         stmt = stmt.where(Room.venue_id == venue_id)
     return list(db.session.execute(stmt).scalars())
 
 
 def my_groups(user) -> list[RoomGroup]:
-    return list(db.session.execute(select(RoomGroup).where(RoomGroup.owner_id == user.id)
-                                   .order_by(RoomGroup.last_used_at.desc())).scalars())
+    return list(
+        db.session.execute(
+            select(RoomGroup).where(RoomGroup.owner_id == user.id).order_by(RoomGroup.last_used_at.desc())
+        ).scalars()
+    )
 
 
 def _with_room():
@@ -107,8 +133,12 @@ def _with_room():
 
 def my_reservations_select(user, status: str | None = None):
     """The user's own reservations, newest start first."""
-    stmt = (select(RoomReservation).where(RoomReservation.requested_by_id == user.id)
-            .options(*_with_room()).order_by(RoomReservation.starts_at.desc(), RoomReservation.id.desc()))
+    stmt = (
+        select(RoomReservation)
+        .where(RoomReservation.requested_by_id == user.id)
+        .options(*_with_room())
+        .order_by(RoomReservation.starts_at.desc(), RoomReservation.id.desc())
+    )
     if status:
         stmt = stmt.where(RoomReservation.status == status)
     return stmt
@@ -116,9 +146,14 @@ def my_reservations_select(user, status: str | None = None):
 
 def scope_reservations_select(user, roles, status: str | None = None, since: datetime | None = None):
     """Reservations of rooms in `user`'s scope (server-side scope), by start time."""
-    stmt = (select(RoomReservation).join(RoomReservation.room).join(Room.venue)
-            .where(subtree_clause(user.scope_paths(roles))).options(*_with_room())
-            .order_by(RoomReservation.starts_at, RoomReservation.id))
+    stmt = (
+        select(RoomReservation)
+        .join(RoomReservation.room)
+        .join(Room.venue)
+        .where(subtree_clause(user.scope_paths(roles)))
+        .options(*_with_room())
+        .order_by(RoomReservation.starts_at, RoomReservation.id)
+    )
     if status:
         stmt = stmt.where(RoomReservation.status == status)
     if since is not None:
@@ -128,33 +163,56 @@ def scope_reservations_select(user, roles, status: str | None = None, since: dat
 
 def pending_queue(user, roles, now: datetime) -> list[RoomReservation]:
     """Requests waiting for a decision in scope, soonest first (past ones cannot be approved any more)."""
-    return list(db.session.execute(scope_reservations_select(user, roles, ReservationStatus.pending, since=now)
-                                   .limit(200)).scalars())
+    return list(
+        db.session.execute(
+            scope_reservations_select(user, roles, ReservationStatus.pending, since=now).limit(200)
+        ).scalars()
+    )
 
 
 def upcoming_approved(user, roles, now: datetime, days: int = 7) -> list[RoomReservation]:
     """Approved and checked-in reservations in scope from now to `days` ahead (to check in or cancel)."""
-    stmt = (scope_reservations_select(user, roles, since=now)
-            .where(RoomReservation.status.in_([ReservationStatus.approved, ReservationStatus.checked_in]),
-                   RoomReservation.starts_at < now + timedelta(days=days)).limit(200))
+    stmt = (
+        scope_reservations_select(user, roles, since=now)
+        .where(
+            RoomReservation.status.in_([ReservationStatus.approved, ReservationStatus.checked_in]),
+            RoomReservation.starts_at < now + timedelta(days=days),
+        )
+        .limit(200)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
 def closure_clashes(user, roles, now: datetime) -> list[tuple[Closure, list[RoomReservation]]]:
     """Closures in scope that fall on days with reservations still holding a room, for staff to resolve."""
     today = to_local(now).date()
-    closures = list(db.session.execute(
-        select(Closure).join(Closure.venue).where(subtree_clause(user.scope_paths(roles)), Closure.ends_on >= today)
-        .options(joinedload(Closure.venue)).order_by(Closure.starts_on)).scalars())
+    closures = list(
+        db.session.execute(
+            select(Closure)
+            .join(Closure.venue)
+            .where(subtree_clause(user.scope_paths(roles)), Closure.ends_on >= today)
+            .options(joinedload(Closure.venue))
+            .order_by(Closure.starts_on)
+        ).scalars()
+    )
     result = []
     for closure in closures:
         start = local_datetime(closure.starts_on, datetime.min.time())
         end = local_datetime(closure.ends_on + timedelta(days=1), datetime.min.time())
-        clashing = list(db.session.execute(
-            select(RoomReservation).join(RoomReservation.room)
-            .where(Room.venue_id == closure.venue_id, RoomReservation.status.in_(HOLDING),
-                   RoomReservation.starts_at < end, RoomReservation.ends_at > max(start, now))
-            .options(*_with_room()).order_by(RoomReservation.starts_at)).scalars())
+        clashing = list(
+            db.session.execute(
+                select(RoomReservation)
+                .join(RoomReservation.room)
+                .where(
+                    Room.venue_id == closure.venue_id,
+                    RoomReservation.status.in_(HOLDING),
+                    RoomReservation.starts_at < end,
+                    RoomReservation.ends_at > max(start, now),
+                )
+                .options(*_with_room())
+                .order_by(RoomReservation.starts_at)
+            ).scalars()
+        )
         if clashing:
             result.append((closure, clashing))
     return result
@@ -174,22 +232,33 @@ def room_utilisation(first: date, last: date, *, paths: list[str] | None = None)
     (checked in). `paths` limits to venue subtrees (default: the whole network)."""
     start = local_datetime(first, datetime.min.time())
     end = local_datetime(last + timedelta(days=1), datetime.min.time())
-    venues = list(db.session.execute(
-        select(Venue).where(subtree_clause(paths or ["/"]), Venue.is_active.is_(True))
-        .options(selectinload(Venue.rooms), selectinload(Venue.hours), selectinload(Venue.closures))
-        .order_by(Venue.path)).scalars())
+    venues = list(
+        db.session.execute(
+            select(Venue)
+            .where(subtree_clause(paths or ["/"]), Venue.is_active.is_(True))
+            .options(selectinload(Venue.rooms), selectinload(Venue.hours), selectinload(Venue.closures))
+            .order_by(Venue.path)
+        ).scalars()
+    )
     rows = {v.id: Utilisation(venue=v) for v in venues}
     for venue in venues:
         rooms = sum(1 for r in venue.rooms if r.is_bookable and r.is_active)
         day = first
         while day <= last and rooms:
             rows[venue.id].hours_open += rooms * sum(
-                (local_datetime(day, c) - local_datetime(day, o)) / timedelta(hours=1) for o, c in venue.hours_on(day))
+                (local_datetime(day, c) - local_datetime(day, o)) / timedelta(hours=1) for o, c in venue.hours_on(day)
+            )
             day += timedelta(days=1)
     reservations = db.session.execute(
         select(Room.venue_id, RoomReservation.starts_at, RoomReservation.ends_at, RoomReservation.status)
-        .join(RoomReservation.room).where(Room.venue_id.in_(list(rows)), RoomReservation.status.in_(RESERVED),
-                                          RoomReservation.starts_at < end, RoomReservation.ends_at > start))
+        .join(RoomReservation.room)
+        .where(
+            Room.venue_id.in_(list(rows)),
+            RoomReservation.status.in_(RESERVED),
+            RoomReservation.starts_at < end,
+            RoomReservation.ends_at > start,
+        )
+    )
     for venue_id, starts_at, ends_at, status in reservations:
         hours = (min(ends_at, end) - max(starts_at, start)) / timedelta(hours=1)
         rows[venue_id].hours_reserved += hours

@@ -89,6 +89,7 @@ class SeriesResult:
 
 # --- groups ---------------------------------------------------------------------------------------
 
+
 def remember_group(actor: User, *, data: dict | None, now: datetime) -> RoomGroup:
     """The group to reserve for: an own group by id, a new or updated one by name, or the last one used."""
     data = data or {}
@@ -99,8 +100,9 @@ def remember_group(actor: User, *, data: dict | None, now: datetime) -> RoomGrou
     elif (data.get("name") or "").strip():
         group = _save_group(actor, data)
     else:
-        group = db.session.execute(select(RoomGroup).where(RoomGroup.owner_id == actor.id)
-                                   .order_by(RoomGroup.last_used_at.desc()).limit(1)).scalar_one_or_none()
+        group = db.session.execute(
+            select(RoomGroup).where(RoomGroup.owner_id == actor.id).order_by(RoomGroup.last_used_at.desc()).limit(1)
+        ).scalar_one_or_none()
         if group is None:
             raise Invalid(fields={"group": [_("Tell us which group the room is for.")]})
     group.last_used_at = now
@@ -121,8 +123,9 @@ def _save_group(actor: User, data: dict) -> RoomGroup:
         fields["group.contact_name"] = [_("This field is required.")]
     if fields:
         raise Invalid(fields=fields)
-    group = db.session.execute(select(RoomGroup).where(RoomGroup.owner_id == actor.id, RoomGroup.name == name)
-                               ).scalar_one_or_none()
+    group = db.session.execute(
+        select(RoomGroup).where(RoomGroup.owner_id == actor.id, RoomGroup.name == name)
+    ).scalar_one_or_none()
     if group is None:
         group = RoomGroup(owner_id=actor.id, name=name)
         db.session.add(group)
@@ -133,8 +136,10 @@ def _save_group(actor: User, data: dict) -> RoomGroup:
 
 # --- requesting -----------------------------------------------------------------------------------
 
-def request_reservation(room: Room, *, data: dict, actor: User,
-                        now: datetime | None = None) -> RoomReservation | SeriesResult:
+
+def request_reservation(
+    room: Room, *, data: dict, actor: User, now: datetime | None = None
+) -> RoomReservation | SeriesResult:
     """Reserve `room` for a group: one date, or every week until `repeat_weekly_until`.
 
     `data`: starts_at, ends_at (aware), purpose, attendees, group (dict: id, or name/kind/contact_*),
@@ -197,17 +202,36 @@ def _check_day(room: Room, starts_at: datetime, ends_at: datetime) -> None:
     intervals = room.venue.hours_on(start.date())
     fits = end.date() == start.date() and any(o <= start.time() and end.time() <= c for o, c in intervals)
     if not fits:
-        raise ClosedHours(opening_hours=[{"opens_at": o.strftime("%H:%M"), "closes_at": c.strftime("%H:%M")}
-                                         for o, c in intervals])
+        raise ClosedHours(
+            opening_hours=[{"opens_at": o.strftime("%H:%M"), "closes_at": c.strftime("%H:%M")} for o, c in intervals]
+        )
 
 
-def _reserve(room: Room, group: RoomGroup, starts_at: datetime, ends_at: datetime, data: dict, actor: User,
-             now: datetime, series_id: str | None) -> RoomReservation:
+def _reserve(
+    room: Room,
+    group: RoomGroup,
+    starts_at: datetime,
+    ends_at: datetime,
+    data: dict,
+    actor: User,
+    now: datetime,
+    series_id: str | None,
+) -> RoomReservation:
     occupancy = occupy_room(room, starts_at=starts_at, ends_at=ends_at, source=OccupancySource.reservation)
     status = ReservationStatus.approved if room.is_self_service else ReservationStatus.pending
-    reservation = RoomReservation(room=room, group=group, requested_by_id=actor.id, occupancy=occupancy,
-                                  starts_at=starts_at, ends_at=ends_at, purpose=data["purpose"].strip(),
-                                  attendees=data["attendees"], status=status, series_id=series_id, created_at=now)
+    reservation = RoomReservation(
+        room=room,
+        group=group,
+        requested_by_id=actor.id,
+        occupancy=occupancy,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        purpose=data["purpose"].strip(),
+        attendees=data["attendees"],
+        status=status,
+        series_id=series_id,
+        created_at=now,
+    )
     if room.is_self_service:
         reservation.decided_at = now
     db.session.add(reservation)
@@ -217,14 +241,23 @@ def _reserve(room: Room, group: RoomGroup, starts_at: datetime, ends_at: datetim
     return reservation
 
 
-def _reserve_weekly(room: Room, group: RoomGroup, starts_at: datetime, ends_at: datetime, until: date,
-                    data: dict, actor: User, now: datetime) -> SeriesResult:
+def _reserve_weekly(
+    room: Room,
+    group: RoomGroup,
+    starts_at: datetime,
+    ends_at: datetime,
+    until: date,
+    data: dict,
+    actor: User,
+    now: datetime,
+) -> SeriesResult:
     first = to_local(starts_at)
     if not isinstance(until, date) or until < first.date():
         raise Invalid(fields={"repeat_weekly_until": [_("The last date cannot be before the first.")]})
     if (until - first.date()).days > MAX_REPEAT_WEEKS * 7:
-        raise Invalid(fields={"repeat_weekly_until": [_("A weekly series can run for at most %(n)s weeks.",
-                                                        n=MAX_REPEAT_WEEKS)]})
+        raise Invalid(
+            fields={"repeat_weekly_until": [_("A weekly series can run for at most %(n)s weeks.", n=MAX_REPEAT_WEEKS)]}
+        )
     result = SeriesResult(series_id=uuid.uuid4().hex)
     length = ends_at - starts_at
     day = first.date()
@@ -233,17 +266,26 @@ def _reserve_weekly(room: Room, group: RoomGroup, starts_at: datetime, ends_at: 
         occ_start = local_datetime(day, first.time().replace(tzinfo=None))
         try:
             _check_day(room, occ_start, occ_start + length)
-            result.booked.append(_reserve(room, group, occ_start, occ_start + length, data, actor, now,
-                                          result.series_id))
+            result.booked.append(
+                _reserve(room, group, occ_start, occ_start + length, data, actor, now, result.series_id)
+            )
         except (VenueClosed, ClosedHours, RoomConflict) as err:
-            result.skipped.append({"date": day, "starts_at": occ_start, "ends_at": occ_start + length,
-                                   "code": err.code, "message": str(err.message),
-                                   "conflicts": err.extra.get("conflicts", [])})
+            result.skipped.append(
+                {
+                    "date": day,
+                    "starts_at": occ_start,
+                    "ends_at": occ_start + length,
+                    "code": err.code,
+                    "message": str(err.message),
+                    "conflicts": err.extra.get("conflicts", []),
+                }
+            )
         day += timedelta(days=7)
     return result
 
 
 # --- staff decisions ------------------------------------------------------------------------------
+
 
 def approve_reservation(reservation: RoomReservation, *, actor: User, now: datetime | None = None) -> RoomReservation:
     """Approve a pending request (staff in scope). Raises Forbidden, InvalidTransition."""
@@ -258,8 +300,9 @@ def approve_reservation(reservation: RoomReservation, *, actor: User, now: datet
     return reservation
 
 
-def reject_reservation(reservation: RoomReservation, *, reason: str, actor: User,
-                       now: datetime | None = None) -> RoomReservation:
+def reject_reservation(
+    reservation: RoomReservation, *, reason: str, actor: User, now: datetime | None = None
+) -> RoomReservation:
     """Reject a pending request with a reason (staff in scope); the room is freed at once."""
     now = now or utcnow()
     _require_manager(reservation, actor)
@@ -273,8 +316,9 @@ def reject_reservation(reservation: RoomReservation, *, reason: str, actor: User
     return reservation
 
 
-def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor: User,
-                       now: datetime | None = None) -> RoomReservation:
+def cancel_reservation(
+    reservation: RoomReservation, *, reason: str = "", actor: User, now: datetime | None = None
+) -> RoomReservation:
     """Cancel a pending or approved reservation: the requester before its start, or staff (with a reason)."""
     now = now or utcnow()
     by_staff = not reservation.is_owned_by(actor)
@@ -282,10 +326,12 @@ def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor:
         _require_manager(reservation, actor)
         reason = _reason(reason)
     if reservation.status not in (ReservationStatus.pending, ReservationStatus.approved) or (
-            not by_staff and reservation.starts_at <= now):
+        not by_staff and reservation.starts_at <= now
+    ):
         raise InvalidTransition(NOT_NOW, current_status=reservation.status.value)
-    _set_status(reservation, ReservationStatus.cancelled,
-                expected=(ReservationStatus.pending, ReservationStatus.approved))
+    _set_status(
+        reservation, ReservationStatus.cancelled, expected=(ReservationStatus.pending, ReservationStatus.approved)
+    )
     reservation.decision_reason = (reason or "").strip()[:300]
     if by_staff:
         reservation.decided_by_id, reservation.decided_at = actor.id, now
@@ -294,8 +340,9 @@ def cancel_reservation(reservation: RoomReservation, *, reason: str = "", actor:
     return reservation
 
 
-def check_in_reservation(reservation: RoomReservation, *, actor: User, now: datetime | None = None,
-                         scan_id: str | None = None) -> RoomReservation:
+def check_in_reservation(
+    reservation: RoomReservation, *, actor: User, now: datetime | None = None, scan_id: str | None = None
+) -> RoomReservation:
     """Staff mark the group as arrived (a button, or a scanned ticket): from 30 minutes before the start until the end.
 
     Exactly once: the move to checked_in is a conditional UPDATE, so of two staff checking the same
@@ -324,9 +371,13 @@ def check_in_reservation(reservation: RoomReservation, *, actor: User, now: date
 def already_checked_in(reservation: RoomReservation) -> AlreadyCheckedIn:
     """The refusal of a second check-in, with when and by whom the group was first checked in."""
     by = reservation.checked_in_by
-    return AlreadyCheckedIn(reservation_id=reservation.id, holder=reservation.group.name,
-                            party_size=reservation.attendees, first_checked_in_at=reservation.checked_in_at,
-                            checked_in_by=by.name if by else "")
+    return AlreadyCheckedIn(
+        reservation_id=reservation.id,
+        holder=reservation.group.name,
+        party_size=reservation.attendees,
+        first_checked_in_at=reservation.checked_in_at,
+        checked_in_by=by.name if by else "",
+    )
 
 
 def release_reservation(reservation: RoomReservation, *, now: datetime) -> bool:
@@ -367,13 +418,20 @@ def expire_reservation(reservation: RoomReservation, *, now: datetime) -> bool:
 
 def no_shows(group: RoomGroup, now: datetime) -> int:
     """Released reservations of the group that started within the last 90 days."""
-    return db.session.execute(select(func.count()).select_from(RoomReservation).where(
-        RoomReservation.group_id == group.id, RoomReservation.status == ReservationStatus.released,
-        RoomReservation.starts_at > now - NO_SHOW_WINDOW)).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(RoomReservation)
+        .where(
+            RoomReservation.group_id == group.id,
+            RoomReservation.status == ReservationStatus.released,
+            RoomReservation.starts_at > now - NO_SHOW_WINDOW,
+        )
+    ).scalar_one()
 
 
-def bulk_decide(reservations: list[RoomReservation], *, approve: bool, reason: str, actor: User,
-                now: datetime | None = None) -> list[dict]:
+def bulk_decide(
+    reservations: list[RoomReservation], *, approve: bool, reason: str, actor: User, now: datetime | None = None
+) -> list[dict]:
     """Approve or reject many requests; each succeeds or fails on its own (a savepoint each)."""
     results = []
     for reservation in reservations:
@@ -385,8 +443,13 @@ def bulk_decide(reservations: list[RoomReservation], *, approve: bool, reason: s
                     reject_reservation(reservation, reason=reason, actor=actor, now=now)
         except DomainError as err:
             db.session.refresh(reservation)
-            results.append({"id": reservation.id, "status": reservation.status.value,
-                            "error": {"code": err.code, "message": str(err.message)}})
+            results.append(
+                {
+                    "id": reservation.id,
+                    "status": reservation.status.value,
+                    "error": {"code": err.code, "message": str(err.message)},
+                }
+            )
         else:
             results.append({"id": reservation.id, "status": reservation.status.value})
     return results
@@ -401,6 +464,7 @@ def get_reservation(reservation_id: int, actor: User) -> RoomReservation:
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
 
 def _require_manager(reservation: RoomReservation, actor: User) -> None:
     if not reservation.can_manage(actor):
@@ -418,9 +482,12 @@ def _reason(reason: str | None) -> str:
 
 def _claim(reservation: RoomReservation, status: ReservationStatus, *, expected) -> bool:
     """Move to `status` only if still in one of `expected` (a conditional UPDATE: racing writers cannot both win)."""
-    result = db.session.execute(update(RoomReservation)
-                                .where(RoomReservation.id == reservation.id, RoomReservation.status.in_(expected))
-                                .values(status=status).execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(RoomReservation)
+        .where(RoomReservation.id == reservation.id, RoomReservation.status.in_(expected))
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.refresh(reservation)
         return False
@@ -453,5 +520,6 @@ def require_ticket(reservation: RoomReservation) -> None:
     if reservation.status == ReservationStatus.released:
         raise tickets.TooLate(
             _l("This room reservation was released: nobody checked in within 20 minutes of the start."),
-            ended_at=reservation.ends_at)
+            ended_at=reservation.ends_at,
+        )
     raise tickets.Cancelled(_l("This room reservation has been cancelled or declined."))

@@ -53,8 +53,7 @@ def _room_or_404(room_id: int):
 
 @bp.get("/rooms")
 def rooms():
-    return render_template("rooms/rooms.html", rooms=bookable_rooms(),
-                           room_kind_labels=ROOM_KIND_LABELS)
+    return render_template("rooms/rooms.html", rooms=bookable_rooms(), room_kind_labels=ROOM_KIND_LABELS)
 
 
 @bp.get("/rooms/<int:room_id>")
@@ -66,13 +65,21 @@ def room_week(room_id: int):
     days = availability(room, first, WEEK)
     staff_view = room.venue.can_manage(current_user)
     details = reservations_for_occupancies([o for d in days for o in d.taken]) if staff_view else {}
-    return render_template("rooms/room_week.html", room=room, days=days, first=first,
-                           prev_week=first - timedelta(days=WEEK), next_week=first + timedelta(days=WEEK),
-                           today=today, details=details, room_kind_labels=ROOM_KIND_LABELS,
-                           status_labels=STATUS_LABELS,
-                           suggest_end=lambda s, e: min(e, s + timedelta(hours=room.max_hours)),
-                           min_day=today + timedelta(days=services.MIN_DAYS_AHEAD),
-                           max_day=today + timedelta(days=services.MAX_DAYS_AHEAD))
+    return render_template(
+        "rooms/room_week.html",
+        room=room,
+        days=days,
+        first=first,
+        prev_week=first - timedelta(days=WEEK),
+        next_week=first + timedelta(days=WEEK),
+        today=today,
+        details=details,
+        room_kind_labels=ROOM_KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        suggest_end=lambda s, e: min(e, s + timedelta(hours=room.max_hours)),
+        min_day=today + timedelta(days=services.MIN_DAYS_AHEAD),
+        max_day=today + timedelta(days=services.MAX_DAYS_AHEAD),
+    )
 
 
 def _parse_day(value: str) -> date:
@@ -91,10 +98,14 @@ def reserve(room_id: int):
         _prefill(form, groups)
     status = 200
     if form.validate_on_submit():
-        data = {"starts_at": local_datetime(form.day.data, form.start.data),
-                "ends_at": local_datetime(form.day.data, form.end.data), "purpose": form.purpose.data,
-                "attendees": form.attendees.data, "group": form.group_data(),
-                "repeat_weekly_until": form.repeat_weekly_until.data}
+        data = {
+            "starts_at": local_datetime(form.day.data, form.start.data),
+            "ends_at": local_datetime(form.day.data, form.end.data),
+            "purpose": form.purpose.data,
+            "attendees": form.attendees.data,
+            "group": form.group_data(),
+            "repeat_weekly_until": form.repeat_weekly_until.data,
+        }
         try:
             result = services.request_reservation(room, data=data, actor=actor)
         except DomainError as err:
@@ -104,8 +115,9 @@ def reserve(room_id: int):
             return redirect(url_for("reservations.mine"))
     elif form.is_submitted():
         status = 422
-    return render_template("rooms/reserve.html", room=room, form=form, groups=groups,
-                           group_kind_labels=GROUP_KIND_LABELS), status
+    return render_template(
+        "rooms/reserve.html", room=room, form=form, groups=groups, group_kind_labels=GROUP_KIND_LABELS
+    ), status
 
 
 def _prefill(form: ReservationForm, groups) -> None:
@@ -120,8 +132,15 @@ def _place(err: DomainError) -> DomainError:
     """Map the API's field names to the form's, so messages land next to the right field."""
     fields = err.extra.get("fields")
     if fields:
-        names = {"starts_at": "start", "ends_at": "end", "group": "group_name", "group.contact_phone": "contact_phone",
-                 "group.contact_name": "contact_name", "group.kind": "group_kind", "room_id": "day"}
+        names = {
+            "starts_at": "start",
+            "ends_at": "end",
+            "group": "group_name",
+            "group.contact_phone": "contact_phone",
+            "group.contact_name": "contact_name",
+            "group.kind": "group_kind",
+            "room_id": "day",
+        }
         err.extra["fields"] = {names.get(k, k): v for k, v in fields.items()}
     conflicts = err.extra.get("conflicts")
     if err.code == "conflict" and conflicts:
@@ -132,8 +151,12 @@ def _place(err: DomainError) -> DomainError:
 
 def _flash_result(result) -> None:
     if isinstance(result, RoomReservation):
-        flash(_("Your request has been sent; staff will approve it.") if result.status == "pending"
-              else _("The room is reserved."), "success")
+        flash(
+            _("Your request has been sent; staff will approve it.")
+            if result.status == "pending"
+            else _("The room is reserved."),
+            "success",
+        )
         return
     flash(_("%(n)s dates reserved.", n=len(result.booked)), "success" if result.booked else "warning")
     for s in result.skipped:
@@ -145,19 +168,25 @@ def _flash_result(result) -> None:
 def mine():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     result = db.paginate(my_reservations_select(current_user), page=page, per_page=30, error_out=False)
-    return render_template("rooms/mine.html", result=result, status_labels=STATUS_LABELS,
-                           now=utcnow())
+    return render_template("rooms/mine.html", result=result, status_labels=STATUS_LABELS, now=utcnow())
 
 
 @bp.get("/room-reservations/<int:reservation_id>")
 @login_required
 def detail(reservation_id: int):
     reservation = services.get_reservation(reservation_id, current_user)
-    return render_template("rooms/detail.html", r=reservation, status_labels=STATUS_LABELS,
-                           reason_form=ReasonForm(), cancel_form=CancelForm(), now=utcnow(),
-                           can_manage=reservation.can_manage(current_user),
-                           can_check_in=reservation.can_check_in(current_user), ticket=_ticket(reservation),
-                           window_opens_at=services.check_in_window(reservation)[0])
+    return render_template(
+        "rooms/detail.html",
+        r=reservation,
+        status_labels=STATUS_LABELS,
+        reason_form=ReasonForm(),
+        cancel_form=CancelForm(),
+        now=utcnow(),
+        can_manage=reservation.can_manage(current_user),
+        can_check_in=reservation.can_check_in(current_user),
+        ticket=_ticket(reservation),
+        window_opens_at=services.check_in_window(reservation)[0],
+    )
 
 
 def _ticket(reservation: RoomReservation) -> dict | None:
@@ -167,18 +196,22 @@ def _ticket(reservation: RoomReservation) -> dict | None:
     except DomainError:
         return None
     payload = tickets.payload_for(reservation.id, "R")
-    return {"qr": tickets.qr_data_uri(payload),
-            "code": tickets.format_code(tickets.code_for(reservation.id, "R"))}
+    return {"qr": tickets.qr_data_uri(payload), "code": tickets.format_code(tickets.code_for(reservation.id, "R"))}
 
 
 @bp.get("/staff/room-reservations")
 def staff_queue():
     actor = require_roles(*CHECKIN_ROLES)
     now = utcnow()
-    return render_template("rooms/staff.html", pending=pending_queue(actor, MANAGE_ROLES, now),
-                           upcoming=upcoming_approved(actor, CHECKIN_ROLES, now),
-                           clashes=closure_clashes(actor, MANAGE_ROLES, now), status_labels=STATUS_LABELS,
-                           bulk_form=BulkForm(), now=now)
+    return render_template(
+        "rooms/staff.html",
+        pending=pending_queue(actor, MANAGE_ROLES, now),
+        upcoming=upcoming_approved(actor, CHECKIN_ROLES, now),
+        clashes=closure_clashes(actor, MANAGE_ROLES, now),
+        status_labels=STATUS_LABELS,
+        bulk_form=BulkForm(),
+        now=now,
+    )
 
 
 def _act(reservation_id: int, action) -> object:
@@ -228,8 +261,9 @@ def bulk():
         return redirect(url_for("reservations.staff_queue"))
     reservations = [db.session.get(RoomReservation, i) for i in dict.fromkeys(ids)]
     reservations = [r for r in reservations if r is not None and r.can_see(actor)]
-    results = services.bulk_decide(reservations, approve=request.form.get("action") == "approve",
-                                   reason=form.reason.data or "", actor=actor)
+    results = services.bulk_decide(
+        reservations, approve=request.form.get("action") == "approve", reason=form.reason.data or "", actor=actor
+    )
     done = sum(1 for r in results if "error" not in r)
     flash(_("%(done)s of %(n)s requests done.", done=done, n=len(results)), "success" if done else "warning")
     for r in results:

@@ -72,19 +72,21 @@ def _has_bearer(kwargs) -> bool:
 
 
 def make_app(url: str, **overrides):
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "SECRET_KEY": "test-secret",
-        "TESTING": True,
-        "PASSWORD_HASH_PROFILE": "fast",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "SMS_BACKEND": "console",
-        "REGISTRATION_SMS_VERIFY": False,  # tests/accounts turn it on where the code is the subject
-        "MAIL_BACKEND": "console",
-        "PUBLIC_CACHE_SECONDS": 0,  # tests read their own writes at once; tests/core/test_cache.py turns it on
-        **overrides,
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            "PASSWORD_HASH_PROFILE": "fast",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SMS_BACKEND": "console",
+            "REGISTRATION_SMS_VERIFY": False,  # tests/accounts turn it on where the code is the subject
+            "MAIL_BACKEND": "console",
+            "PUBLIC_CACHE_SECONDS": 0,  # tests read their own writes at once; tests/core/test_cache.py turns it on
+            **overrides,
+        }
+    )
     app.test_client_class = CSRFClient
     return app
 

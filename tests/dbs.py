@@ -11,7 +11,8 @@ CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 # One database per pytest-xdist worker, so parallel workers never share tables.
 PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", "culturenet_test") + (
-    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 _pg_state: dict = {}
 
 

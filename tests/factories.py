@@ -22,13 +22,21 @@ def district(code: str = "dawa", name: str = "大洼区") -> District:
     return d
 
 
-def venue(kind: VenueKind = VenueKind.hub, parent: Venue | None = None, *, name: str | None = None,
-          district_code: str = "dawa", hours: bool = True, **fields) -> Venue:
+def venue(
+    kind: VenueKind = VenueKind.hub,
+    parent: Venue | None = None,
+    *,
+    name: str | None = None,
+    district_code: str = "dawa",
+    hours: bool = True,
+    **fields,
+) -> Venue:
     """A venue in the tree, open 08:00–20:00 every day unless `hours=False`."""
     district(district_code)
     n = next(_seq)
-    v = Venue(kind=kind, parent=parent, name=name or f"{kind.value} {n}", district_code=district_code,
-              key=f"v{n}", **fields)
+    v = Venue(
+        kind=kind, parent=parent, name=name or f"{kind.value} {n}", district_code=district_code, key=f"v{n}", **fields
+    )
     db.session.add(v)
     db.session.flush()
     v.path = (parent.path if parent else "/") + f"{v.id}/"
@@ -53,8 +61,14 @@ def network() -> dict[str, Venue]:
     station = venue(VenueKind.station, branch, name="东风镇文化站")
     sibling = venue(VenueKind.station, branch, name="新开镇文化站")
     community = venue(VenueKind.community, station, name="东风镇王家村文化中心", floor_area=150)
-    return {"hub": hub, "branch": branch, "other_branch": other_branch, "station": station,
-            "sibling": sibling, "community": community}
+    return {
+        "hub": hub,
+        "branch": branch,
+        "other_branch": other_branch,
+        "station": station,
+        "sibling": sibling,
+        "community": community,
+    }
 
 
 def resident(phone: str | None = None, *, name: str = "张秀兰", birth_year: int = 1960, **kwargs) -> User:

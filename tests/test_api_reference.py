@@ -15,8 +15,16 @@ def test_the_readme_tables_equal_what_the_code_generates(app):
 
 def test_the_code_list_holds_every_domain_error_and_the_endpoints_every_operation(app):
     codes = api_reference.error_codes()
-    assert {"too_soon", "closed", "suspended", "not_confirmed", "invalid_ticket", "csrf_failed",
-            "limit_reached", "rate_limited"} <= set(codes)
+    assert {
+        "too_soon",
+        "closed",
+        "suspended",
+        "not_confirmed",
+        "invalid_ticket",
+        "csrf_failed",
+        "limit_reached",
+        "rate_limited",
+    } <= set(codes)
     assert {"409"} == codes["too_soon"]["statuses"] and codes["closed"]["where"] == {"bookings", "rooms"}
 
     def walk(cls):
@@ -26,11 +34,17 @@ def test_the_code_list_holds_every_domain_error_and_the_endpoints_every_operatio
 
     assert {c.code for c in walk(DomainError) if c.__module__.split(".")[0] in api_reference.PACKAGES} <= set(codes)
     served = {(m, p) for m, p, _ in api_reference.endpoints()}
-    assert {("POST", "/api/v1/bookings/{booking_id}/accept"), ("POST", "/api/v1/room-reservations/bulk"),
-            ("POST", "/api/v1/room-reservations/checkins")} <= served
-    rules = {(m, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule)) for r in app.url_map.iter_rules()
-             if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
-             for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert {
+        ("POST", "/api/v1/bookings/{booking_id}/accept"),
+        ("POST", "/api/v1/room-reservations/bulk"),
+        ("POST", "/api/v1/room-reservations/checkins"),
+    } <= served
+    rules = {
+        (m, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule))
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
     assert served == rules
 
 

@@ -26,8 +26,11 @@ def test_placeholders_survive_translation():
     import re
 
     placeholder = re.compile(r"%\(\w+\)s")
-    wrong = [(msgid, text) for msgid, text in i18n_tool.translated("zh_CN").items()
-             if sorted(placeholder.findall(msgid)) != sorted(placeholder.findall(text))]
+    wrong = [
+        (msgid, text)
+        for msgid, text in i18n_tool.translated("zh_CN").items()
+        if sorted(placeholder.findall(msgid)) != sorted(placeholder.findall(text))
+    ]
     assert not wrong, wrong
 
 

@@ -50,8 +50,10 @@ def test_the_stored_schedule_migration_keeps_activities_writable_on_a_large_tabl
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO districts (code, name, position) VALUES ('d1', '大洼区', 1)")
-        conn.execute("INSERT INTO venues (name, kind, path, district_code, address, phone, description, is_active,"
-                     " created_at, updated_at) VALUES ('文化馆', 'hub', '/1/', 'd1', '', '', '', true, now(), now())")
+        conn.execute(
+            "INSERT INTO venues (name, kind, path, district_code, address, phone, description, is_active,"
+            " created_at, updated_at) VALUES ('文化馆', 'hub', '/1/', 'd1', '', '', '', true, now(), now())"
+        )
         conn.execute("""INSERT INTO activities (kind, status, venue_id, place, category, title, summary, description,
             series, is_real_name_required, policy, has_waiting_list, capacity, seats_taken, max_party_size,
             cancel_hours, confirm_hours, reserved_quota, created_at, updated_at)
@@ -71,8 +73,9 @@ def test_the_stored_schedule_migration_keeps_activities_writable_on_a_large_tabl
             while not done.is_set():
                 n += 1
                 started = time.perf_counter()
-                conn.execute("UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = %s",
-                             (n * 7919 % 200000 + 1,))
+                conn.execute(
+                    "UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = %s", (n * 7919 % 200000 + 1,)
+                )
                 stalls.append(time.perf_counter() - started)
                 time.sleep(0.005)
 
@@ -89,8 +92,10 @@ def test_the_stored_schedule_migration_keeps_activities_writable_on_a_large_tabl
         done.set()
         writer.join()
     with psycopg.connect(dsn) as conn:
-        wrong = conn.execute("SELECT count(*) FROM activities a JOIN sessions s ON s.activity_id = a.id "
-                             "WHERE a.live_until IS DISTINCT FROM s.ends_at").fetchone()[0]
+        wrong = conn.execute(
+            "SELECT count(*) FROM activities a JOIN sessions s ON s.activity_id = a.id "
+            "WHERE a.live_until IS DISTINCT FROM s.ends_at"
+        ).fetchone()[0]
     assert wrong == 0
     assert len(stalls) > 20, "the writer should have been writing throughout the migration"
     assert max(stalls) < min(2.0, took / 2), f"a seat write waited {max(stalls):.2f} s during a {took:.1f} s migration"

@@ -18,8 +18,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-PACKAGES = ("core", "accounts", "venues", "activities", "bookings", "rooms", "checkin", "orders", "notify", "reports",
-            "resources", "catalogue")
+PACKAGES = (
+    "core",
+    "accounts",
+    "venues",
+    "activities",
+    "bookings",
+    "rooms",
+    "checkin",
+    "orders",
+    "notify",
+    "reports",
+    "resources",
+    "catalogue",
+)
 BLOCKS = ("api-error-codes", "api-endpoints")
 
 
@@ -79,11 +91,19 @@ def _literal_codes(by_name: dict[str, type]):
                 if func in by_name and isinstance(keywords.get("code"), ast.Constant):
                     status = keywords["status"].value if "status" in keywords else by_name[func].status
                     yield keywords["code"].value, status, _package(module)
-                elif (func == "error_response" and len(node.args) >= 2
-                      and all(isinstance(a, ast.Constant) for a in node.args[:2])):
+                elif (
+                    func == "error_response"
+                    and len(node.args) >= 2
+                    and all(isinstance(a, ast.Constant) for a in node.args[:2])
+                ):
                     yield node.args[1].value, node.args[0].value, "core"
-                elif (func == "get" and getattr(node.func.value, "id", "") == "HTTP_CODES" and len(node.args) == 2
-                      and isinstance(node.args[1], ast.Tuple) and isinstance(node.args[1].elts[0], ast.Constant)):
+                elif (
+                    func == "get"
+                    and getattr(node.func.value, "id", "") == "HTTP_CODES"
+                    and len(node.args) == 2
+                    and isinstance(node.args[1], ast.Tuple)
+                    and isinstance(node.args[1].elts[0], ast.Constant)
+                ):
                     yield node.args[1].elts[0].value, "other", "core"  # HTTP_CODES.get(status, (…))
 
 
@@ -92,8 +112,7 @@ def endpoints() -> list[tuple[str, str, str]]:
     from core.api import openapi_document
 
     doc = openapi_document()
-    return [(method.upper(), path, op["summary"]) for path, ops in doc["paths"].items()
-            for method, op in ops.items()]
+    return [(method.upper(), path, op["summary"]) for path, ops in doc["paths"].items() for method, op in ops.items()]
 
 
 def render_codes(codes: dict[str, dict[str, set]]) -> str:
@@ -102,8 +121,9 @@ def render_codes(codes: dict[str, dict[str, set]]) -> str:
 
     lines = ["| code | HTTP status | raised in |", "|---|---|---|"]
     for code, entry in codes.items():
-        lines.append(f"| `{code}` | {', '.join(sorted(entry['statuses'], key=order))} | "
-                     f"{', '.join(sorted(entry['where']))} |")
+        lines.append(
+            f"| `{code}` | {', '.join(sorted(entry['statuses'], key=order))} | {', '.join(sorted(entry['where']))} |"
+        )
     return "\n".join(lines)
 
 

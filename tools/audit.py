@@ -20,8 +20,19 @@ def main() -> int:
     exe = Path(sys.executable).parent / "pip-audit"
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "audit.json"
-        cmd = [str(exe), "--skip-editable", "--progress-spinner", "off", "--timeout", "15", "--format", "json",
-               "--output", str(report), *sys.argv[1:]]
+        cmd = [
+            str(exe),
+            "--skip-editable",
+            "--progress-spinner",
+            "off",
+            "--timeout",
+            "15",
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            *sys.argv[1:],
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
         except FileNotFoundError:
@@ -44,9 +55,11 @@ def main() -> int:
             print(f"VULNERABLE {dep['name']} {dep['version']}: {vuln['id']} (fixed in {fixes})")
     print(f"audit: {audited} of {len(deps)} dependencies audited, {len(vulnerable)} with known vulnerabilities")
     if skipped:
-        print(f"audit: UNVERIFIED — {len(skipped)} dependencies could not be audited (the vulnerability database "
-              f"has no record of these versions or could not be reached), e.g. {skipped[0]['name']}: "
-              f"{skipped[0]['skip_reason']}")
+        print(
+            f"audit: UNVERIFIED — {len(skipped)} dependencies could not be audited (the vulnerability database "
+            f"has no record of these versions or could not be reached), e.g. {skipped[0]['name']}: "
+            f"{skipped[0]['skip_reason']}"
+        )
     if vulnerable:
         return 1
     return 2 if strict and skipped else 0

@@ -39,8 +39,11 @@ def main(argv: list[str]) -> int:
     now = datetime.now(UTC)
     offset = offset_seconds(shift, now)
     shifted = (now + timedelta(seconds=offset)).astimezone(NETWORK_ZONE)
-    print(f"clock: running under a shifted clock, {shift} -> {shifted:%Y-%m-%d %H:%M} Asia/Shanghai "
-          f"(replay with SHIFT={shift})", flush=True)
+    print(
+        f"clock: running under a shifted clock, {shift} -> {shifted:%Y-%m-%d %H:%M} Asia/Shanghai "
+        f"(replay with SHIFT={shift})",
+        flush=True,
+    )
     env = dict(os.environ, CULTURENET_CLOCK_OFFSET=str(offset), CULTURENET_CLOCK_SHIFT=shift)
     here = str(Path(__file__).resolve().parent / "shifted_clock")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)

@@ -24,13 +24,13 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 @bp.route("/venues/new", methods=["GET", "POST"])
 def new_venue():
     actor = require_roles(Role.admin)
     form = NewVenueForm()
-    form.parent_id.choices = [(0, _("None (the hub)"))] + [(v.id, v.name) for v in
-                                                           db.session.execute(venue_select()).scalars()]
+    form.parent_id.choices = [(0, _("None (the hub)"))] + [
+        (v.id, v.name) for v in db.session.execute(venue_select()).scalars()
+    ]
     form.district_code.choices = [(d.code, d.name) for d in districts()]
     status = 200
     if form.validate_on_submit():
@@ -54,12 +54,14 @@ def users():
     q = (request.args.get("q") or "").strip()[:50]
     stmt = select(User).order_by(User.id).limit(100)
     if q:
-        stmt = stmt.where(or_(User.name.contains(q), User.login.contains(q), User.phone.contains(q),
-                              User.card_number.contains(q)))
+        stmt = stmt.where(
+            or_(User.name.contains(q), User.login.contains(q), User.phone.contains(q), User.card_number.contains(q))
+        )
     else:
         stmt = stmt.where(User.grants.any())
-    return render_template("venues/admin_users.html", users=db.session.execute(stmt).scalars().all(), q=q,
-                           role_labels=ROLE_LABELS)
+    return render_template(
+        "venues/admin_users.html", users=db.session.execute(stmt).scalars().all(), q=q, role_labels=ROLE_LABELS
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

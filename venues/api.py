@@ -54,8 +54,13 @@ class VenueDetail(VenueOut):
     weekly_hours: float
 
 
-@api.endpoint("/venues", query=VenueQuery, response=Page[VenueOut], auth=False,
-              summary="Venues of the network by kind, parent and district")
+@api.endpoint(
+    "/venues",
+    query=VenueQuery,
+    response=Page[VenueOut],
+    auth=False,
+    summary="Venues of the network by kind, parent and district",
+)
 def list_venues(params: VenueQuery):
     stmt = venue_select(kind=params.kind, parent_id=params.parent, district=params.district, q=params.q)
     return paginate(stmt, params.page, per_page=50)
@@ -68,7 +73,9 @@ def get_venue(venue_id: int):
         raise NotFound()
     data = VenueOut.model_validate(venue).model_dump()
     data["rooms"] = [RoomOut.model_validate(r) for r in venue.rooms if r.is_active]
-    data["opening_hours"] = [HoursOut(weekday=h.weekday, opens_at=h.opens_at.strftime("%H:%M"),
-                                      closes_at=h.closes_at.strftime("%H:%M")) for h in venue.hours]
+    data["opening_hours"] = [
+        HoursOut(weekday=h.weekday, opens_at=h.opens_at.strftime("%H:%M"), closes_at=h.closes_at.strftime("%H:%M"))
+        for h in venue.hours
+    ]
     data["weekly_hours"] = venue.weekly_hours
     return VenueDetail(**data)

@@ -55,8 +55,7 @@ def seed(scale: int = 1) -> list[tuple[str, str, str]]:
 def _seed_districts(rows: list[dict]) -> None:
     for position, row in enumerate(rows):
         if db.session.get(District, row["code"]) is None:
-            db.session.add(District(code=row["code"], name=row["name"], name_en=row.get("name_en"),
-                                    position=position))
+            db.session.add(District(code=row["code"], name=row["name"], name_en=row.get("name_en"), position=position))
     db.session.flush()
 
 
@@ -66,23 +65,46 @@ def _seed_venues(rows: list[dict]) -> dict[str, Venue]:
         if row["key"] in existing:
             continue
         parent = existing.get(row["parent"]) if row.get("parent") else None
-        venue = Venue(key=row["key"], name=row["name"], name_en=row.get("name_en"), kind=VenueKind(row["kind"]),
-                      parent=parent, district_code=row["district"], address=row.get("address", ""),
-                      lat=row.get("lat"), lon=row.get("lon"), phone=row.get("phone", ""),
-                      floor_area=row.get("floor_area"), description=row.get("description", ""))
+        venue = Venue(
+            key=row["key"],
+            name=row["name"],
+            name_en=row.get("name_en"),
+            kind=VenueKind(row["kind"]),
+            parent=parent,
+            district_code=row["district"],
+            address=row.get("address", ""),
+            lat=row.get("lat"),
+            lon=row.get("lon"),
+            phone=row.get("phone", ""),
+            floor_area=row.get("floor_area"),
+            description=row.get("description", ""),
+        )
         db.session.add(venue)
         db.session.flush()
         venue.path = (parent.path if parent else "/") + f"{venue.id}/"
         for day, intervals in (row.get("hours") or {}).items():
             for opens, closes in intervals:
-                venue.hours.append(OpeningHours(weekday=WEEKDAYS.index(day), opens_at=time.fromisoformat(opens),
-                                                closes_at=time.fromisoformat(closes)))
+                venue.hours.append(
+                    OpeningHours(
+                        weekday=WEEKDAYS.index(day),
+                        opens_at=time.fromisoformat(opens),
+                        closes_at=time.fromisoformat(closes),
+                    )
+                )
         for room in row.get("rooms", []):
-            venue.rooms.append(Room(key=room.get("key"), name=room["name"], name_en=room.get("name_en"),
-                                    kind=RoomKind(room["kind"]), capacity=room.get("capacity", 0),
-                                    floor_area=room.get("floor_area"), equipment=",".join(room.get("equipment", [])),
-                                    is_bookable=room.get("bookable", True),
-                                    is_self_service=room.get("self_service", False)))
+            venue.rooms.append(
+                Room(
+                    key=room.get("key"),
+                    name=room["name"],
+                    name_en=room.get("name_en"),
+                    kind=RoomKind(room["kind"]),
+                    capacity=room.get("capacity", 0),
+                    floor_area=room.get("floor_area"),
+                    equipment=",".join(room.get("equipment", [])),
+                    is_bookable=room.get("bookable", True),
+                    is_self_service=room.get("self_service", False),
+                )
+            )
         existing[row["key"]] = venue
     _seed_holiday(existing.get("hub"))
     db.session.flush()

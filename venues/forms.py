@@ -11,8 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from venues.models import KIND_LABELS, ROOM_KIND_LABELS, RoomKind, VenueKind
 
 REQUIRED = _l("This field is required.")
-DAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
-              _l("Sunday")]
+DAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")]
 INTERVAL_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~至]\s*(\d{1,2}):(\d{2})\s*$")
 
 

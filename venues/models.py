@@ -27,8 +27,11 @@ KIND_LABELS = {
     VenueKind.community: _l("Village / community culture centre"),
 }
 # The kind a child must have under a parent of each kind.
-CHILD_KIND = {VenueKind.hub: VenueKind.branch, VenueKind.branch: VenueKind.station,
-              VenueKind.station: VenueKind.community}
+CHILD_KIND = {
+    VenueKind.hub: VenueKind.branch,
+    VenueKind.branch: VenueKind.station,
+    VenueKind.station: VenueKind.community,
+}
 # Weekly opening-hours norms of the national standard, in hours.
 HOURS_NORM = {VenueKind.hub: 56, VenueKind.branch: 56, VenueKind.station: 42, VenueKind.community: 35}
 AREA_STANDARD_M2 = 200  # a community centre meets the standard from 200 m²
@@ -94,12 +97,13 @@ class Venue(db.Model):
     parent: Mapped["Venue | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Venue"]] = relationship(back_populates="parent", order_by="Venue.id")
     district: Mapped[District] = relationship(lazy="joined")
-    hours: Mapped[list["OpeningHours"]] = relationship(back_populates="venue", cascade="all, delete-orphan",
-                                                       order_by="(OpeningHours.weekday, OpeningHours.opens_at)")
-    closures: Mapped[list["Closure"]] = relationship(back_populates="venue", cascade="all, delete-orphan",
-                                                     order_by="Closure.starts_on")
-    rooms: Mapped[list["Room"]] = relationship(back_populates="venue", cascade="all, delete-orphan",
-                                               order_by="Room.id")
+    hours: Mapped[list["OpeningHours"]] = relationship(
+        back_populates="venue", cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens_at)"
+    )
+    closures: Mapped[list["Closure"]] = relationship(
+        back_populates="venue", cascade="all, delete-orphan", order_by="Closure.starts_on"
+    )
+    rooms: Mapped[list["Room"]] = relationship(back_populates="venue", cascade="all, delete-orphan", order_by="Room.id")
 
     def can_manage(self, user) -> bool:
         """Staff, managers and admins whose grant covers this venue may edit it."""
@@ -145,8 +149,10 @@ class OpeningHours(db.Model):
     """One opening interval on a weekday (0 = Monday), local wall-clock time."""
 
     __tablename__ = "opening_hours"
-    __table_args__ = (sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
-                      sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"))
+    __table_args__ = (
+        sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id", ondelete="CASCADE"), index=True)
@@ -226,7 +232,9 @@ class RoomOccupancy(db.Model):
         ExcludeConstraint(
             (sa.column("room_id"), "="),
             (sa.func.tstzrange(sa.column("starts_at"), sa.column("blocked_until")), "&&"),
-            where=sa.text("is_active"), using="gist", name="no_overlap",
+            where=sa.text("is_active"),
+            using="gist",
+            name="no_overlap",
         ).ddl_if(dialect="postgresql"),
         sa.Index("ix_room_occupancies_room_time", "room_id", "starts_at"),
     )

@@ -16,8 +16,14 @@ def subtree_clause(paths: list[str]):
     return or_(*(Venue.path.startswith(p) for p in paths))
 
 
-def venue_select(*, kind: str | None = None, parent_id: int | None = None, district: str | None = None,
-                 under: Venue | None = None, q: str | None = None):
+def venue_select(
+    *,
+    kind: str | None = None,
+    parent_id: int | None = None,
+    district: str | None = None,
+    under: Venue | None = None,
+    q: str | None = None,
+):
     """The directory query: active venues by kind, parent, district, subtree and free text."""
     stmt = select(Venue).where(Venue.is_active.is_(True)).order_by(Venue.path)
     if kind:
@@ -36,8 +42,11 @@ def venue_select(*, kind: str | None = None, parent_id: int | None = None, distr
 
 def venue_page(venue_id: int) -> Venue | None:
     """One venue with its rooms, hours and closures, loaded in one round of queries."""
-    stmt = (select(Venue).where(Venue.id == venue_id)
-            .options(selectinload(Venue.rooms), selectinload(Venue.hours), selectinload(Venue.closures)))
+    stmt = (
+        select(Venue)
+        .where(Venue.id == venue_id)
+        .options(selectinload(Venue.rooms), selectinload(Venue.hours), selectinload(Venue.closures))
+    )
     return db.session.execute(stmt).scalar_one_or_none()
 
 
@@ -48,7 +57,8 @@ def districts() -> list[District]:
 def district_summaries() -> list[tuple[District, dict[str, int]]]:
     """Each district with its count of venues per kind (the home page's network overview)."""
     rows = db.session.execute(
-        select(Venue.district_code, Venue.kind, func.count()).where(Venue.is_active.is_(True))
+        select(Venue.district_code, Venue.kind, func.count())
+        .where(Venue.is_active.is_(True))
         .group_by(Venue.district_code, Venue.kind)
     ).all()
     counts: dict[str, dict[str, int]] = {}

@@ -116,8 +116,7 @@ def remove_closure(closure: Closure, *, actor: User) -> None:
     db.session.flush()
 
 
-ROOM_FIELDS = ("name", "name_en", "capacity", "floor_area", "equipment", "is_bookable", "is_self_service",
-               "max_hours")
+ROOM_FIELDS = ("name", "name_en", "capacity", "floor_area", "equipment", "is_bookable", "is_self_service", "max_hours")
 
 
 def save_room(venue: Venue, *, data: dict, actor: User, room: Room | None = None) -> Room:
@@ -157,21 +156,40 @@ def room_buffer() -> timedelta:
     return timedelta(minutes=current_app.config.get("ROOM_BUFFER_MINUTES", 15))
 
 
-def room_clashes(room_id: int, starts_at: datetime, ends_at: datetime, *, exclude_id: int | None = None,
-                 buffer: timedelta | None = None) -> list[RoomOccupancy]:
+def room_clashes(
+    room_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    exclude_id: int | None = None,
+    buffer: timedelta | None = None,
+) -> list[RoomOccupancy]:
     """Active occupancies of the room that a new [starts_at, ends_at) plus buffer would overlap."""
     blocked_until = ends_at + (room_buffer() if buffer is None else buffer)
-    stmt = (select(RoomOccupancy)
-            .where(RoomOccupancy.room_id == room_id, RoomOccupancy.is_active.is_(True),
-                   RoomOccupancy.starts_at < blocked_until, RoomOccupancy.blocked_until > starts_at)
-            .order_by(RoomOccupancy.starts_at))
+    stmt = (
+        select(RoomOccupancy)
+        .where(
+            RoomOccupancy.room_id == room_id,
+            RoomOccupancy.is_active.is_(True),
+            RoomOccupancy.starts_at < blocked_until,
+            RoomOccupancy.blocked_until > starts_at,
+        )
+        .order_by(RoomOccupancy.starts_at)
+    )
     if exclude_id is not None:
         stmt = stmt.where(RoomOccupancy.id != exclude_id)
     return list(db.session.execute(stmt).scalars())
 
 
-def occupy_room(room: Room, *, starts_at: datetime, ends_at: datetime, source: OccupancySource,
-                source_id: int | None = None, occupancy: RoomOccupancy | None = None) -> RoomOccupancy:
+def occupy_room(
+    room: Room,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    source: OccupancySource,
+    source_id: int | None = None,
+    occupancy: RoomOccupancy | None = None,
+) -> RoomOccupancy:
     """Take `room` for [starts_at, ends_at) plus the turnover buffer, or move `occupancy` there.
 
     Raises `RoomConflict` with `conflicts` (the clashing intervals) when the room is taken. The check
@@ -203,5 +221,9 @@ def release_room(occupancy: RoomOccupancy) -> None:
 
 
 def _conflict(clashes: list[RoomOccupancy]) -> RoomConflict:
-    return RoomConflict(conflicts=[{"starts_at": c.starts_at, "ends_at": c.ends_at, "source": c.source.value,
-                                    "source_id": c.source_id} for c in clashes])
+    return RoomConflict(
+        conflicts=[
+            {"starts_at": c.starts_at, "ends_at": c.ends_at, "source": c.source.value, "source_id": c.source_id}
+            for c in clashes
+        ]
+    )

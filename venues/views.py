@@ -27,7 +27,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 ]
 
 
-
 def _venue_or_404(venue_id: int) -> Venue:
     venue = venue_page(venue_id)
     if venue is None or not venue.is_active:
@@ -49,10 +48,16 @@ def directory():
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
 
     def content() -> str:
-        result = db.paginate(venue_select(kind=kind, district=district, q=q), page=page, per_page=30,
-                             error_out=False)
-        return render_template("venues/_directory.html", result=result, districts=districts(), kind=kind,
-                               district=district, q=q, kind_labels=resolved_labels(KIND_LABELS))
+        result = db.paginate(venue_select(kind=kind, district=district, q=q), page=page, per_page=30, error_out=False)
+        return render_template(
+            "venues/_directory.html",
+            result=result,
+            districts=districts(),
+            kind=kind,
+            district=district,
+            q=q,
+            kind_labels=resolved_labels(KIND_LABELS),
+        )
 
     key = ("venues.directory", kind, district, q, page)
     return render_template("venues/directory.html", content=public_fragment(key, content))
@@ -62,9 +67,16 @@ def directory():
 def venue(venue_id: int):
     v = _venue_or_404(venue_id)
     now = datetime.now(UTC)
-    return render_template("venues/venue.html", venue=v, ancestors=ancestors(v), now=now,
-                           is_open=v.is_open_at(now), kind_labels=KIND_LABELS, room_kind_labels=ROOM_KIND_LABELS,
-                           can_manage=v.can_manage(current_user))
+    return render_template(
+        "venues/venue.html",
+        venue=v,
+        ancestors=ancestors(v),
+        now=now,
+        is_open=v.is_open_at(now),
+        kind_labels=KIND_LABELS,
+        room_kind_labels=ROOM_KIND_LABELS,
+        can_manage=v.can_manage(current_user),
+    )
 
 
 @bp.get("/staff")
@@ -72,8 +84,9 @@ def venue(venue_id: int):
 def staff_home():
     if not current_user.is_staff:
         abort(403)
-    return render_template("venues/staff_home.html", venues=venues_in_scope(current_user, MANAGE_ROLES),
-                           kind_labels=KIND_LABELS)
+    return render_template(
+        "venues/staff_home.html", venues=venues_in_scope(current_user, MANAGE_ROLES), kind_labels=KIND_LABELS
+    )
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
@@ -93,16 +106,18 @@ def edit(venue_id: int):
             return redirect(url_for("venues.venue", venue_id=v.id))
     elif form.is_submitted():
         status = 422
-    return render_template("venues/edit.html", venue=v, form=form, hours_form=_hours_form(v),
-                           closure_form=ClosureForm(prefix="closure")), status
+    return render_template(
+        "venues/edit.html", venue=v, form=form, hours_form=_hours_form(v), closure_form=ClosureForm(prefix="closure")
+    ), status
 
 
 def _hours_form(v: Venue, formdata=None) -> HoursForm:
     form = HoursForm(formdata=formdata, prefix="hours")
     if formdata is None:
         for i, day in enumerate(HoursForm.DAYS):
-            getattr(form, day).data = ", ".join(f"{h.opens_at:%H:%M}-{h.closes_at:%H:%M}"
-                                                for h in v.hours if h.weekday == i)
+            getattr(form, day).data = ", ".join(
+                f"{h.opens_at:%H:%M}-{h.closes_at:%H:%M}" for h in v.hours if h.weekday == i
+            )
     return form
 
 
@@ -120,8 +135,9 @@ def edit_hours(venue_id: int):
         else:
             flash(_("Opening hours saved."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
-    return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=form,
-                           closure_form=ClosureForm(prefix="closure")), status
+    return render_template(
+        "venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=form, closure_form=ClosureForm(prefix="closure")
+    ), status
 
 
 @bp.post("/venues/<int:venue_id>/closures")
@@ -132,15 +148,17 @@ def add_closure(venue_id: int):
     status = 422
     if form.validate_on_submit():
         try:
-            services.add_closure(v, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                                 reason=form.reason.data, actor=actor)
+            services.add_closure(
+                v, starts_on=form.starts_on.data, ends_on=form.ends_on.data, reason=form.reason.data, actor=actor
+            )
         except DomainError as err:
             status = show_domain_error(form, err)
         else:
             flash(_("Closure added."), "success")
             return redirect(url_for("venues.edit", venue_id=v.id))
-    return render_template("venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=_hours_form(v),
-                           closure_form=form), status
+    return render_template(
+        "venues/edit.html", venue=v, form=VenueForm(obj=v), hours_form=_hours_form(v), closure_form=form
+    ), status
 
 
 @bp.post("/closures/<int:closure_id>/delete")
@@ -166,8 +184,20 @@ def edit_room(venue_id: int, room_id: int | None):
     form = RoomForm(obj=room)
     status = 200
     if form.validate_on_submit():
-        data = {f: getattr(form, f).data for f in ("name", "name_en", "kind", "capacity", "floor_area",
-                                                   "equipment", "max_hours", "is_bookable", "is_self_service")}
+        data = {
+            f: getattr(form, f).data
+            for f in (
+                "name",
+                "name_en",
+                "kind",
+                "capacity",
+                "floor_area",
+                "equipment",
+                "max_hours",
+                "is_bookable",
+                "is_self_service",
+            )
+        }
         try:
             services.save_room(v, data=data, actor=actor, room=room)
         except DomainError as err:

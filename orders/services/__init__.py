@@ -21,7 +21,22 @@ from orders.services.workflow import (
 )
 
 __all__ = [
-    "NOT_NOW", "InvalidTransition", "ItemWithdrawn", "ProviderBusy", "QuotaReached", "accept_counter", "accept_order",
-    "counter_order", "decline_order", "decline_orders", "deliver_order", "publish_menu_item", "rate_order",
-    "save_menu_item", "schedule_order", "submit_order", "withdraw_menu_item", "withdraw_order",
+    "NOT_NOW",
+    "InvalidTransition",
+    "ItemWithdrawn",
+    "ProviderBusy",
+    "QuotaReached",
+    "accept_counter",
+    "accept_order",
+    "counter_order",
+    "decline_order",
+    "decline_orders",
+    "deliver_order",
+    "publish_menu_item",
+    "rate_order",
+    "save_menu_item",
+    "schedule_order",
+    "submit_order",
+    "withdraw_menu_item",
+    "withdraw_order",
 ]

@@ -42,17 +42,22 @@ def take_unit(menu_item_id: int, period: str, limit: int) -> bool:
     """Use one unit of the period if fewer than `limit` are used; False when none is left."""
     row_id = _row_id(menu_item_id, period)
     result = db.session.execute(
-        update(MenuItemLoad).where(MenuItemLoad.id == row_id, MenuItemLoad.used < limit)
-        .values(used=MenuItemLoad.used + 1).execution_options(synchronize_session=False))
+        update(MenuItemLoad)
+        .where(MenuItemLoad.id == row_id, MenuItemLoad.used < limit)
+        .values(used=MenuItemLoad.used + 1)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
 def release_unit(menu_item_id: int, period: str) -> None:
     """Give a unit back (an order withdrawn or declined, a date moved)."""
     db.session.execute(
-        update(MenuItemLoad).where(MenuItemLoad.menu_item_id == menu_item_id, MenuItemLoad.period == period,
-                                   MenuItemLoad.used > 0)
-        .values(used=MenuItemLoad.used - 1).execution_options(synchronize_session=False))
+        update(MenuItemLoad)
+        .where(MenuItemLoad.menu_item_id == menu_item_id, MenuItemLoad.period == period, MenuItemLoad.used > 0)
+        .values(used=MenuItemLoad.used - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def used(menu_item_id: int, period: str) -> int:

@@ -14,8 +14,14 @@ from orders.models import PROVIDER_KINDS, MenuCategory, MenuItem
 from venues.models import District, Venue
 
 TEXT_LIMITS = {"title": 100, "title_en": 150, "description": 5000, "host_requirements": 500}
-NUMBER_RANGES = {"audience_min": (1, 100_000), "audience_max": (1, 100_000), "duration_minutes": (1, 24 * 60),
-                 "lead_days": (0, 365), "yearly_quota": (0, 100_000), "daily_capacity": (1, 100)}
+NUMBER_RANGES = {
+    "audience_min": (1, 100_000),
+    "audience_max": (1, 100_000),
+    "duration_minutes": (1, 24 * 60),
+    "lead_days": (0, 365),
+    "yearly_quota": (0, 100_000),
+    "daily_capacity": (1, 100),
+}
 
 
 def save_menu_item(provider: Venue, *, data: dict, actor: User, item: MenuItem | None = None) -> MenuItem:
@@ -76,8 +82,12 @@ def _clean(data: dict, fields: dict) -> dict:
     for name in ("available_from", "available_until"):
         if clean[name] is not None and not isinstance(clean[name], date):
             fields[name] = [_("Must be a date such as 2026-05-01.")]
-    if not fields and clean["available_from"] and clean["available_until"] \
-            and clean["available_until"] < clean["available_from"]:
+    if (
+        not fields
+        and clean["available_from"]
+        and clean["available_until"]
+        and clean["available_until"] < clean["available_from"]
+    ):
         fields["available_until"] = [_("The last day cannot be before the first.")]
     return clean
 

@@ -20,7 +20,6 @@ from venues.models import District, Venue, VenueKind
 MAX_DATES = 3
 
 
-
 def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> ServiceOrder:
     """Order a menu item (`data["menu_item"]`) or make a custom request (`data["custom"]`: title,
     description, category?) for a station or community in the actor's scope (`venue`) or for a group
@@ -41,11 +40,13 @@ def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> Ser
     if isinstance(audience, bool) or not isinstance(audience, int) or not 1 <= audience <= 100_000:
         fields["audience_size"] = [_("Enter the expected audience as a whole number.")]
     elif item is not None and not item.audience_min <= audience <= item.audience_max:
-        fields["audience_size"] = [_("This service is for audiences of %(a)s to %(b)s people.",
-                                     a=item.audience_min, b=item.audience_max)]
+        fields["audience_size"] = [
+            _("This service is for audiences of %(a)s to %(b)s people.", a=item.audience_min, b=item.audience_max)
+        ]
     if item is not None and district_code and not item.serves(district_code):
         fields["venue_id" if venue is not None else "district_code"] = [
-            _("This service is not offered in that district.")]
+            _("This service is not offered in that district.")
+        ]
     phone = normalise_phone(data.get("contact_phone") or "")
     if not PHONE_RE.match(phone):
         fields["contact_phone"] = [_("Enter a mobile number such as 13800000000.")]
@@ -55,21 +56,37 @@ def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> Ser
     if fields:
         raise Invalid(fields=fields)
     order = ServiceOrder(
-        menu_item=item, status=OrderStatus.submitted, ordering_venue=venue, district_code=district_code,
+        menu_item=item,
+        status=OrderStatus.submitted,
+        ordering_venue=venue,
+        district_code=district_code,
         group_name=(data.get("group_name") or "").strip() or None if venue is None else None,
         address=(data.get("address") or "").strip() if venue is None else venue.address,
-        ordered_by_id=actor.id, audience_size=audience, contact_phone=phone, notes=notes, submitted_at=now,
-        preferred_on_1=dates[0], preferred_on_2=dates[1] if len(dates) > 1 else None,
+        ordered_by_id=actor.id,
+        audience_size=audience,
+        contact_phone=phone,
+        notes=notes,
+        submitted_at=now,
+        preferred_on_1=dates[0],
+        preferred_on_2=dates[1] if len(dates) > 1 else None,
         preferred_on_3=dates[2] if len(dates) > 2 else None,
         provider_venue_id=item.provider_venue_id if item is not None else _default_provider(venue, district_code).id,
         category=item.category if item is not None else custom["category"],
-        custom_title=custom["title"] if custom else None, custom_description=custom["description"] if custom else "")
+        custom_title=custom["title"] if custom else None,
+        custom_description=custom["description"] if custom else "",
+    )
     with db.session.begin_nested():
         if item is not None and item.yearly_quota is not None:
             order.quota_period = loads.year_period(dates[0])
             if not loads.take_unit(item.id, order.quota_period, item.yearly_quota):
-                raise QuotaReached(_("%(title)s has reached its quota of %(n)s for %(year)s.", title=item.title,
-                                     n=item.yearly_quota, year=order.quota_period))
+                raise QuotaReached(
+                    _(
+                        "%(title)s has reached its quota of %(n)s for %(year)s.",
+                        title=item.title,
+                        n=item.yearly_quota,
+                        year=order.quota_period,
+                    )
+                )
         db.session.add(order)
         db.session.flush()
         order.events.append(OrderEvent(status=OrderStatus.submitted, at=now, actor_id=actor.id, note=notes))
@@ -120,14 +137,23 @@ def _dates(raw, item: MenuItem | None, now: datetime, fields: dict) -> list[date
     problems = []
     if any(d < earliest for d in dates):
         if item is not None and item.lead_days > 1:
-            problems.append(_("The provider needs %(n)s days' notice: choose dates from %(day)s on.",
-                              n=item.lead_days, day=earliest.isoformat()))
+            problems.append(
+                _(
+                    "The provider needs %(n)s days' notice: choose dates from %(day)s on.",
+                    n=item.lead_days,
+                    day=earliest.isoformat(),
+                )
+            )
         else:
             problems.append(_("Choose dates after today."))
     if item is not None and not all(item.is_in_season(d) for d in dates):
-        problems.append(_("This service is offered from %(a)s to %(b)s.",
-                          a=item.available_from.isoformat() if item.available_from else "…",
-                          b=item.available_until.isoformat() if item.available_until else "…"))
+        problems.append(
+            _(
+                "This service is offered from %(a)s to %(b)s.",
+                a=item.available_from.isoformat() if item.available_from else "…",
+                b=item.available_until.isoformat() if item.available_until else "…",
+            )
+        )
     if any(d > today + timedelta(days=366) for d in dates):
         problems.append(_("Choose dates within a year."))
     if problems:
@@ -161,9 +187,11 @@ def _default_provider(venue: Venue | None, district_code: str | None) -> Venue:
         if branch is not None:
             return branch
     elif district_code:
-        branch = db.session.execute(select(Venue).where(Venue.kind == VenueKind.branch, Venue.is_active.is_(True),
-                                                        Venue.district_code == district_code)
-                                    .order_by(Venue.id)).scalar()
+        branch = db.session.execute(
+            select(Venue)
+            .where(Venue.kind == VenueKind.branch, Venue.is_active.is_(True), Venue.district_code == district_code)
+            .order_by(Venue.id)
+        ).scalar()
         if branch is not None:
             return branch
     hub = db.session.execute(select(Venue).where(Venue.kind == VenueKind.hub).order_by(Venue.id)).scalar()

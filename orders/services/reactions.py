@@ -17,30 +17,43 @@ from orders.services.workflow import release_day, take_day, try_step
 
 
 def _scheduled_orders(activity_id: int) -> list[ServiceOrder]:
-    stmt = select(ServiceOrder).where(ServiceOrder.activity_id == activity_id,
-                                      ServiceOrder.status == OrderStatus.scheduled)
+    stmt = select(ServiceOrder).where(
+        ServiceOrder.activity_id == activity_id, ServiceOrder.status == OrderStatus.scheduled
+    )
     return list(db.session.execute(stmt).scalars())
 
 
 def _back_to_accepted(activity_id: int, reason: str, actor_id: int | None, now: datetime) -> None:
     for order in _scheduled_orders(activity_id):
-        if try_step(order, OrderStatus.accepted, (OrderStatus.scheduled,), activity_id=None, session_id=None,
-                     starts_at=None, ends_at=None, scheduled_at=None, is_outreach=False):
+        if try_step(
+            order,
+            OrderStatus.accepted,
+            (OrderStatus.scheduled,),
+            activity_id=None,
+            session_id=None,
+            starts_at=None,
+            ends_at=None,
+            scheduled_at=None,
+            is_outreach=False,
+        ):
             note = _("The event was cancelled: %(reason)s", reason=reason) if reason else _("The event was cancelled.")
-            db.session.add(OrderEvent(order_id=order.id, status=OrderStatus.accepted, at=now, actor_id=actor_id,
-                                      note=note))
+            db.session.add(
+                OrderEvent(order_id=order.id, status=OrderStatus.accepted, at=now, actor_id=actor_id, note=note)
+            )
     db.session.flush()
 
 
 @activity_signals.activity_cancelled.connect
-def _on_activity_cancelled(activity: Activity, *, activity_id: int, reason: str = "", actor_id: int | None = None,
-                           now: datetime, **_kw) -> None:
+def _on_activity_cancelled(
+    activity: Activity, *, activity_id: int, reason: str = "", actor_id: int | None = None, now: datetime, **_kw
+) -> None:
     _back_to_accepted(activity_id, reason, actor_id, now)
 
 
 @activity_signals.session_cancelled.connect
-def _on_session_cancelled(session: Session, *, activity_id: int, reason: str = "", actor_id: int | None = None,
-                          now: datetime, **_kw) -> None:
+def _on_session_cancelled(
+    session: Session, *, activity_id: int, reason: str = "", actor_id: int | None = None, now: datetime, **_kw
+) -> None:
     _back_to_accepted(activity_id, reason, actor_id, now)
 
 

@@ -56,8 +56,15 @@ class ProviderBusy(DomainError):
 # --- the provider's answer --------------------------------------------------------------------------
 
 
-def accept_order(order: ServiceOrder, *, actor: User, chosen_on: date | None = None, reply: str = "",
-                 provider: Venue | None = None, now: datetime | None = None) -> ServiceOrder:
+def accept_order(
+    order: ServiceOrder,
+    *,
+    actor: User,
+    chosen_on: date | None = None,
+    reply: str = "",
+    provider: Venue | None = None,
+    now: datetime | None = None,
+) -> ServiceOrder:
     """Submitted → accepted for one of the preferred dates (default the first), by the provider's staff,
     optionally handing it to another hub or branch in the actor's scope. Takes a day of the item's
     capacity (`ProviderBusy` when full)."""
@@ -76,17 +83,26 @@ def accept_order(order: ServiceOrder, *, actor: User, chosen_on: date | None = N
     if fields:
         raise Invalid(fields=fields)
     with _atomic(order):
-        _step(order, OrderStatus.accepted, (OrderStatus.submitted,), now,
-              chosen_on=chosen_on, reply=reply, provider_venue_id=provider.id, accepted_at=now,
-              answered_at=order.answered_at or now)
+        _step(
+            order,
+            OrderStatus.accepted,
+            (OrderStatus.submitted,),
+            now,
+            chosen_on=chosen_on,
+            reply=reply,
+            provider_venue_id=provider.id,
+            accepted_at=now,
+            answered_at=order.answered_at or now,
+        )
         take_day(order, chosen_on)
         _event(order, OrderStatus.accepted, actor, now, reply)
     _announce(order, actor, now, reply=reply)
     return order
 
 
-def counter_order(order: ServiceOrder, *, actor: User, counter_on: date, reply: str = "",
-                  now: datetime | None = None) -> ServiceOrder:
+def counter_order(
+    order: ServiceOrder, *, actor: User, counter_on: date, reply: str = "", now: datetime | None = None
+) -> ServiceOrder:
     """Submitted → countered: the provider proposes another date that the orderer may accept."""
     now = now or utcnow()
     _require_provider(order, actor)
@@ -99,8 +115,15 @@ def counter_order(order: ServiceOrder, *, actor: User, counter_on: date, reply: 
     if fields:
         raise Invalid(fields=fields)
     with _atomic(order):
-        _step(order, OrderStatus.countered, (OrderStatus.submitted,), now, counter_on=counter_on, reply=reply,
-              answered_at=order.answered_at or now)
+        _step(
+            order,
+            OrderStatus.countered,
+            (OrderStatus.submitted,),
+            now,
+            counter_on=counter_on,
+            reply=reply,
+            answered_at=order.answered_at or now,
+        )
         _event(order, OrderStatus.countered, actor, now, reply)
     _announce(order, actor, now, reply=reply, counter_on=counter_on)
     return order
@@ -113,8 +136,14 @@ def accept_counter(order: ServiceOrder, *, actor: User, now: datetime | None = N
     if order.counter_on is not None and order.counter_on <= local_today(now):
         raise InvalidTransition(_("The proposed date has passed; ask the provider for another."))
     with _atomic(order):
-        _step(order, OrderStatus.accepted, (OrderStatus.countered,), now, chosen_on=ServiceOrder.counter_on,
-              accepted_at=now)
+        _step(
+            order,
+            OrderStatus.accepted,
+            (OrderStatus.countered,),
+            now,
+            chosen_on=ServiceOrder.counter_on,
+            accepted_at=now,
+        )
         take_day(order, order.chosen_on)
         _event(order, OrderStatus.accepted, actor, now, "")
     _announce(order, actor, now)
@@ -132,16 +161,24 @@ def decline_order(order: ServiceOrder, *, actor: User, reason: str, now: datetim
     if fields:
         raise Invalid(fields=fields)
     with _atomic(order):
-        _step(order, OrderStatus.declined, (OrderStatus.submitted, OrderStatus.countered), now,
-              decline_reason=reason, closed_at=now, answered_at=order.answered_at or now)
+        _step(
+            order,
+            OrderStatus.declined,
+            (OrderStatus.submitted, OrderStatus.countered),
+            now,
+            decline_reason=reason,
+            closed_at=now,
+            answered_at=order.answered_at or now,
+        )
         _release_quota(order)
         _event(order, OrderStatus.declined, actor, now, reason)
     _announce(order, actor, now, reason=reason)
     return order
 
 
-def decline_orders(orders: list[ServiceOrder], *, actor: User, reason: str,
-                   now: datetime | None = None) -> tuple[list[ServiceOrder], list[tuple[ServiceOrder, str]]]:
+def decline_orders(
+    orders: list[ServiceOrder], *, actor: User, reason: str, now: datetime | None = None
+) -> tuple[list[ServiceOrder], list[tuple[ServiceOrder, str]]]:
     """Bulk decline with one reason: (declined, [(order, why not)]); each order is its own savepoint."""
     done, skipped = [], []
     for order in orders:
@@ -157,8 +194,15 @@ def decline_orders(orders: list[ServiceOrder], *, actor: User, reason: str,
 # --- after acceptance --------------------------------------------------------------------------------
 
 
-def schedule_order(order: ServiceOrder, *, actor: User, starts_at: datetime, ends_at: datetime,
-                   room_id: int | None = None, now: datetime | None = None) -> ServiceOrder:
+def schedule_order(
+    order: ServiceOrder,
+    *,
+    actor: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: int | None = None,
+    now: datetime | None = None,
+) -> ServiceOrder:
     """Accepted → scheduled on the agreed date: an event with one session at the ordering centre (at the
     provider, with the group's address as the place, for a group order), published for residents to
     book like any other, flagged as outreach (送文化下乡) when a hub or branch delivers at a station or
@@ -170,16 +214,28 @@ def schedule_order(order: ServiceOrder, *, actor: User, starts_at: datetime, end
     if not actor.reaches(venue, MANAGE_ROLES):
         raise Forbidden(_("The ordering centre is outside your scope: ask the hub to schedule this order."))
     if order.status == OrderStatus.accepted and starts_at < ends_at and to_local(starts_at).date() != order.chosen_on:
-        raise Invalid(fields={"starts_at": [_("The session must be on the agreed date, %(day)s.",
-                                              day=order.chosen_on.isoformat())]})
+        raise Invalid(
+            fields={
+                "starts_at": [_("The session must be on the agreed date, %(day)s.", day=order.chosen_on.isoformat())]
+            }
+        )
     outreach = order.provider.kind in PROVIDER_KINDS and venue.kind in SERVICE_POINT_KINDS
     with _atomic(order):
-        _step(order, OrderStatus.scheduled, (OrderStatus.accepted,), now, scheduled_at=now, starts_at=starts_at,
-              ends_at=ends_at, is_outreach=outreach)
+        _step(
+            order,
+            OrderStatus.scheduled,
+            (OrderStatus.accepted,),
+            now,
+            scheduled_at=now,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            is_outreach=outreach,
+        )
         activity = activity_services.create_activity(venue, data=_activity_data(order), actor=actor, now=now)
         activity.is_outreach = outreach
-        session = activity_services.add_session(activity, starts_at=starts_at, ends_at=ends_at, actor=actor,
-                                                room_id=room_id, now=now)
+        session = activity_services.add_session(
+            activity, starts_at=starts_at, ends_at=ends_at, actor=actor, room_id=room_id, now=now
+        )
         activity_services.publish_activity(activity, actor=actor, now=now)
         order.activity_id, order.session_id = activity.id, session.id
         _event(order, OrderStatus.scheduled, actor, now, "")
@@ -187,22 +243,42 @@ def schedule_order(order: ServiceOrder, *, actor: User, starts_at: datetime, end
     return order
 
 
-ACTIVITY_CATEGORY = {MenuCategory.performance: "drama", MenuCategory.film: "film", MenuCategory.lecture: "general",
-                     MenuCategory.training: "general", MenuCategory.exhibition: "fine_art",
-                     MenuCategory.heritage: "heritage"}
+ACTIVITY_CATEGORY = {
+    MenuCategory.performance: "drama",
+    MenuCategory.film: "film",
+    MenuCategory.lecture: "general",
+    MenuCategory.training: "general",
+    MenuCategory.exhibition: "fine_art",
+    MenuCategory.heritage: "heritage",
+}
 
 
 def _activity_data(order: ServiceOrder) -> dict:
     item = order.menu_item
     description = item.description if item is not None else order.custom_description
-    return {"kind": ActivityKind.event.value, "title": order.title[:100], "summary": order.provider.name[:300],
-            "description": description, "category": ACTIVITY_CATEGORY.get(order.category, "general"),
-            "policy": "first_come", "capacity": order.audience_size, "max_party_size": 3,
-            "place": order.address[:100] if order.ordering_venue is None else ""}
+    return {
+        "kind": ActivityKind.event.value,
+        "title": order.title[:100],
+        "summary": order.provider.name[:300],
+        "description": description,
+        "category": ACTIVITY_CATEGORY.get(order.category, "general"),
+        "policy": "first_come",
+        "capacity": order.audience_size,
+        "max_party_size": 3,
+        "place": order.address[:100] if order.ordering_venue is None else "",
+    }
 
 
-def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: str = "", photo_streams=(),
-                  upload_dir: str | None = None, now: datetime | None = None) -> ServiceOrder:
+def deliver_order(
+    order: ServiceOrder,
+    *,
+    actor: User,
+    headcount: int,
+    report: str = "",
+    photo_streams=(),
+    upload_dir: str | None = None,
+    now: datetime | None = None,
+) -> ServiceOrder:
     """Scheduled → delivered with the headcount, a short record (活动纪实) and up to three photos, by either
     side's staff, once the session has started. Photos are checked before anything changes."""
     now = now or utcnow()
@@ -218,8 +294,15 @@ def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: s
     if order.status == OrderStatus.scheduled and order.starts_at is not None and now < order.starts_at:
         raise InvalidTransition(_("Delivery can be recorded once the session has started."))
     with _atomic(order):
-        _step(order, OrderStatus.delivered, (OrderStatus.scheduled,), now, headcount=headcount, report=report,
-              delivered_at=now)
+        _step(
+            order,
+            OrderStatus.delivered,
+            (OrderStatus.scheduled,),
+            now,
+            headcount=headcount,
+            report=report,
+            delivered_at=now,
+        )
         if pictures:
             order.photos = photos.save_photos(order.id, pictures, upload_dir)
         _event(order, OrderStatus.delivered, actor, now, report)
@@ -227,8 +310,9 @@ def deliver_order(order: ServiceOrder, *, actor: User, headcount: int, report: s
     return order
 
 
-def rate_order(order: ServiceOrder, *, actor: User, rating: int, comment: str = "",
-               now: datetime | None = None) -> ServiceOrder:
+def rate_order(
+    order: ServiceOrder, *, actor: User, rating: int, comment: str = "", now: datetime | None = None
+) -> ServiceOrder:
     """Delivered → rated (1–5 and a comment), by the orderer, once."""
     now = now or utcnow()
     _require_orderer(order, actor)
@@ -239,8 +323,16 @@ def rate_order(order: ServiceOrder, *, actor: User, rating: int, comment: str = 
     if fields:
         raise Invalid(fields=fields)
     with _atomic(order):
-        _step(order, OrderStatus.rated, (OrderStatus.delivered,), now, rating=rating, rating_comment=comment,
-              rated_at=now, closed_at=now)
+        _step(
+            order,
+            OrderStatus.rated,
+            (OrderStatus.delivered,),
+            now,
+            rating=rating,
+            rating_comment=comment,
+            rated_at=now,
+            closed_at=now,
+        )
         _event(order, OrderStatus.rated, actor, now, comment)
     _announce(order, actor, now, rating=rating)
     return order
@@ -283,16 +375,20 @@ def _atomic(order: ServiceOrder):
 def try_step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], **values) -> bool:
     """UPDATE ... SET status = :to WHERE id = :id AND status IN (:expected): True when this call moved it."""
     result = db.session.execute(
-        sa.update(ServiceOrder).where(ServiceOrder.id == order.id, ServiceOrder.status.in_(expected))
-        .values(status=to, **values).execution_options(synchronize_session=False))
+        sa.update(ServiceOrder)
+        .where(ServiceOrder.id == order.id, ServiceOrder.status.in_(expected))
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(order)
     return result.rowcount == 1
 
 
 def _step(order: ServiceOrder, to: OrderStatus, expected: tuple[OrderStatus, ...], now: datetime, **values) -> None:
     if not try_step(order, to, expected, **values):
-        raise InvalidTransition(_("This order is %(status)s: that step is not possible now.",
-                                  status=_status_label(order.status)))
+        raise InvalidTransition(
+            _("This order is %(status)s: that step is not possible now.", status=_status_label(order.status))
+        )
 
 
 def _status_label(status: OrderStatus) -> str:
@@ -307,9 +403,15 @@ def take_day(order: ServiceOrder, day: date) -> None:
     if item is None or day is None:
         return
     if not loads.take_unit(item.id, loads.day_period(day), item.daily_capacity):
-        raise ProviderBusy(_("%(provider)s already delivers %(title)s %(n)s time(s) on %(day)s; choose another date.",
-                             provider=item.provider.name, title=item.title, n=item.daily_capacity,
-                             day=day.isoformat()))
+        raise ProviderBusy(
+            _(
+                "%(provider)s already delivers %(title)s %(n)s time(s) on %(day)s; choose another date.",
+                provider=item.provider.name,
+                title=item.title,
+                n=item.daily_capacity,
+                day=day.isoformat(),
+            )
+        )
 
 
 def release_day(order: ServiceOrder, day: date | None) -> None:
@@ -332,8 +434,16 @@ def _event(order: ServiceOrder, status: OrderStatus, actor: User, now: datetime,
 
 def _announce(order: ServiceOrder, actor: User, now: datetime, **extra) -> None:
     signals.BY_STATUS[order.status.value].send(
-        order, order_id=order.id, order_title=order.title, status=order.status.value, orderer_id=order.ordered_by_id,
-        provider_venue_id=order.provider_venue_id, actor_id=actor.id, now=now, **extra)
+        order,
+        order_id=order.id,
+        order_title=order.title,
+        status=order.status.value,
+        orderer_id=order.ordered_by_id,
+        provider_venue_id=order.provider_venue_id,
+        actor_id=actor.id,
+        now=now,
+        **extra,
+    )
 
 
 def _require_provider(order: ServiceOrder, actor: User) -> None:

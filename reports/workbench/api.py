@@ -85,37 +85,75 @@ def _year(value: int | None) -> int:
 
 
 def _standard_out(e: ws.Evaluated, locale: str) -> dict:
-    return {"number": e.standard.number, "text": text(e.standard, "text", locale), "status": e.status.value,
-            "source": e.source, "responsible": [localized(u) for u in e.units], "deadline": e.deadline,
-            "evidence_count": e.evidence_count}
+    return {
+        "number": e.standard.number,
+        "text": text(e.standard, "text", locale),
+        "status": e.status.value,
+        "source": e.source,
+        "responsible": [localized(u) for u in e.units],
+        "deadline": e.deadline,
+        "evidence_count": e.evidence_count,
+    }
 
 
-@api.endpoint("/reports/standards", query=StandardsQuery, response=StandardsOut, errors=ERRORS,
-              summary="The year's tasks, indicators and acceptance standards with statuses and the pass rate")
+@api.endpoint(
+    "/reports/standards",
+    query=StandardsQuery,
+    response=StandardsOut,
+    errors=ERRORS,
+    summary="The year's tasks, indicators and acceptance standards with statuses and the pass rate",
+)
 def standard_list(params: StandardsQuery):
     _person()
     year = _year(params.year)
     locale = str(get_locale() or "zh_CN")
     evaluated = ws.evaluate(year, utcnow())
     figures = ws.pass_figures(evaluated)
-    tasks = [{"number": t["number"], "title": t["title_en"] if locale.startswith("en") and t["title_en"]
-              else t["title"], "indicators": [
-                  {"number": i["number"], "title": i["title_en"] if locale.startswith("en") and i["title_en"]
-                   else i["title"], "standards": [_standard_out(e, locale) for e in i["standards"]]}
-                  for i in t["indicators"]]} for t in ws.tree(evaluated)]
-    return {"year": year, "tasks": tasks, "counts": figures["counts"], "pass_rate": figures["pass_rate"],
-            "required_rate": figures["required_rate"], "more_needed": figures["more_needed"]}
+    tasks = [
+        {
+            "number": t["number"],
+            "title": t["title_en"] if locale.startswith("en") and t["title_en"] else t["title"],
+            "indicators": [
+                {
+                    "number": i["number"],
+                    "title": i["title_en"] if locale.startswith("en") and i["title_en"] else i["title"],
+                    "standards": [_standard_out(e, locale) for e in i["standards"]],
+                }
+                for i in t["indicators"]
+            ],
+        }
+        for t in ws.tree(evaluated)
+    ]
+    return {
+        "year": year,
+        "tasks": tasks,
+        "counts": figures["counts"],
+        "pass_rate": figures["pass_rate"],
+        "required_rate": figures["required_rate"],
+        "more_needed": figures["more_needed"],
+    }
 
 
 class StatusQuery(Schema):
     year: int | None = Field(default=None, ge=2000, le=2100)
 
 
-@api.endpoint("/reports/standards/<number>/status", "POST", body=StatusIn, query=StatusQuery, response=StatusOut,
-              errors=ERRORS, summary="Set a manual standard's status with a note (a computed one is refused)")
+@api.endpoint(
+    "/reports/standards/<number>/status",
+    "POST",
+    body=StatusIn,
+    query=StatusQuery,
+    response=StatusOut,
+    errors=ERRORS,
+    summary="Set a manual standard's status with a note (a computed one is refused)",
+)
 def standard_status(number: str, data: StatusIn, params: StatusQuery):
     person = _person()
     standard = ws.get_standard(_year(params.year), number)
     change = ws.set_status(standard, status=data.status, note=data.note, actor=person)
-    return {"number": standard.number, "status": change.new_status, "note": change.note,
-            "set_at": change.at.isoformat()}
+    return {
+        "number": standard.number,
+        "status": change.new_status,
+        "note": change.note,
+        "set_at": change.at.isoformat(),
+    }

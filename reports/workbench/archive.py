@@ -51,8 +51,9 @@ def _checked_files(files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes
     return out
 
 
-def add_document(*, year: int, data: dict, files: list[tuple[str, bytes]], actor,
-                 now: datetime | None = None) -> ArchiveDocument:
+def add_document(
+    *, year: int, data: dict, files: list[tuple[str, bytes]], actor, now: datetime | None = None
+) -> ArchiveDocument:
     """File a record (`data`: category, held_on, unit_id, title, description, standards) with its files.
 
     Raises Invalid for a missing or wrong field, BadEvidence for a file refused by type or size,
@@ -83,8 +84,16 @@ def add_document(*, year: int, data: dict, files: list[tuple[str, bytes]], actor
         raise Forbidden()
     standards = standards_by_number(year, data.get("standards") or [])
     checked = _checked_files(files)
-    doc = ArchiveDocument(year=year, category=ArchiveCategory(category), held_on=held_on, unit_id=unit.id,
-                          title=title, description=description, created_by_id=actor.id, created_at=now)
+    doc = ArchiveDocument(
+        year=year,
+        category=ArchiveCategory(category),
+        held_on=held_on,
+        unit_id=unit.id,
+        title=title,
+        description=description,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     doc.standards = standards
     db.session.add(doc)
     folder = Path(current_app.config["UPLOAD_DIR"]) / "archive"
@@ -92,12 +101,29 @@ def add_document(*, year: int, data: dict, files: list[tuple[str, bytes]], actor
     for name, content_type, stored, ext in checked:
         stored_name = secrets.token_hex(16) + ext
         (folder / stored_name).write_bytes(stored)
-        doc.files.append(ArchiveFile(filename=name, stored_name=stored_name, content_type=content_type,
-                                     size=len(stored), uploaded_by_id=actor.id, uploaded_at=now))
+        doc.files.append(
+            ArchiveFile(
+                filename=name,
+                stored_name=stored_name,
+                content_type=content_type,
+                size=len(stored),
+                uploaded_by_id=actor.id,
+                uploaded_at=now,
+            )
+        )
     db.session.flush()
-    audit.record(actor, "archive.add", doc, {"category": category, "unit_id": unit.id,
-                                              "standards": [s.number for s in standards],
-                                              "files": [c[0] for c in checked]}, now=now)
+    audit.record(
+        actor,
+        "archive.add",
+        doc,
+        {
+            "category": category,
+            "unit_id": unit.id,
+            "standards": [s.number for s in standards],
+            "files": [c[0] for c in checked],
+        },
+        now=now,
+    )
     return doc
 
 
@@ -105,8 +131,9 @@ def file_path(f: ArchiveFile) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / "archive" / f.stored_name
 
 
-def search(user, year: int, *, q: str = "", category: str = "", unit_id: int | None = None,
-           standard: str = "") -> list[ArchiveDocument]:
+def search(
+    user, year: int, *, q: str = "", category: str = "", unit_id: int | None = None, standard: str = ""
+) -> list[ArchiveDocument]:
     """The records of `year` that `user` sees, matching words in the title or description, a category,
     a unit and a standard number; newest first."""
     if category and category not in ArchiveCategory.__members__:
@@ -120,9 +147,13 @@ def search(user, year: int, *, q: str = "", category: str = "", unit_id: int | N
     if unit_id:
         stmt = stmt.where(ArchiveDocument.unit_id == unit_id)
     if standard:
-        stmt = stmt.where(ArchiveDocument.id.in_(
-            select(document_standards.c.document_id).join(Standard, Standard.id == document_standards.c.standard_id)
-            .where(Standard.year == year, Standard.number == standard.strip()[:20])))
+        stmt = stmt.where(
+            ArchiveDocument.id.in_(
+                select(document_standards.c.document_id)
+                .join(Standard, Standard.id == document_standards.c.standard_id)
+                .where(Standard.year == year, Standard.number == standard.strip()[:20])
+            )
+        )
     visible = {u.id for u in wu.visible_units(user)}
     docs = db.session.execute(stmt.order_by(ArchiveDocument.held_on.desc(), ArchiveDocument.id.desc())).scalars()
     return [d for d in docs if d.unit_id in visible]
@@ -145,8 +176,9 @@ def export_zip(docs: list[ArchiveDocument], year: int) -> bytes:
     out = io.BytesIO()
     rows = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, doc in enumerate(sorted(docs, key=lambda d: (list(ArchiveCategory).index(d.category), d.held_on,
-                                                             d.id)), start=1):
+        for n, doc in enumerate(
+            sorted(docs, key=lambda d: (list(ArchiveCategory).index(d.category), d.held_on, d.id)), start=1
+        ):
             names = []
             for f in doc.files:
                 path = file_path(f)
@@ -155,13 +187,32 @@ def export_zip(docs: list[ArchiveDocument], year: int) -> bytes:
                 arc = f"{_folder(doc.category)}/{n:03d}-{doc.held_on.isoformat()}-{f.id}-{_safe(f.filename)}"
                 z.write(path, arc)
                 names.append(arc)
-            rows.append({"n": n, "category": str(ARCHIVE_LABELS[doc.category]), "held_on": doc.held_on,
-                         "unit": localized(doc.unit), "title": doc.title, "description": doc.description,
-                         "standards": ", ".join(s.number for s in doc.standards), "files": "\n".join(names)})
-        index = exports.Table(_("Archive index"), [
-            ("n", _("No.")), ("category", _("Category")), ("held_on", _("Date")), ("unit", _("Responsible unit")),
-            ("title", _("Title")), ("description", _("What the record shows")), ("standards", _("Standards proved")),
-            ("files", _("Files"))], rows)
+            rows.append(
+                {
+                    "n": n,
+                    "category": str(ARCHIVE_LABELS[doc.category]),
+                    "held_on": doc.held_on,
+                    "unit": localized(doc.unit),
+                    "title": doc.title,
+                    "description": doc.description,
+                    "standards": ", ".join(s.number for s in doc.standards),
+                    "files": "\n".join(names),
+                }
+            )
+        index = exports.Table(
+            _("Archive index"),
+            [
+                ("n", _("No.")),
+                ("category", _("Category")),
+                ("held_on", _("Date")),
+                ("unit", _("Responsible unit")),
+                ("title", _("Title")),
+                ("description", _("What the record shows")),
+                ("standards", _("Standards proved")),
+                ("files", _("Files")),
+            ],
+            rows,
+        )
         z.writestr("index.xlsx", exports.to_xlsx(index))
     return out.getvalue()
 

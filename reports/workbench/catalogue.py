@@ -25,22 +25,56 @@ from reports.workbench.models import ResponsibleUnit, Standard, UnitKind
 
 DEMO_FILE = Path(__file__).parent.parent / "data" / "panjin-standards.csv"
 MAX_ROWS = 2000
-COLUMNS = ["task_no", "task", "indicator_no", "indicator", "standard_no", "standard", "evidence", "responsible",
-           "deadline", "rule"]
+COLUMNS = [
+    "task_no",
+    "task",
+    "indicator_no",
+    "indicator",
+    "standard_no",
+    "standard",
+    "evidence",
+    "responsible",
+    "deadline",
+    "rule",
+]
 REQUIRED = ["task_no", "task", "indicator_no", "indicator", "standard_no", "standard", "responsible"]
 OPTIONAL = ["task_en", "indicator_en", "standard_en"]
 HEADER_ALIASES = {
-    "任务编号": "task_no", "任务序号": "task_no", "基本任务": "task", "任务": "task",
-    "指标编号": "indicator_no", "指标序号": "indicator_no", "指标": "indicator", "具体指标": "indicator",
-    "标准编号": "standard_no", "标准序号": "standard_no", "验收标准": "standard", "标准": "standard",
-    "佐证材料": "evidence", "验收材料": "evidence", "责任单位": "responsible", "完成时限": "deadline",
-    "时限": "deadline", "计算规则": "rule", "规则": "rule",
-    "任务英文": "task_en", "指标英文": "indicator_en", "标准英文": "standard_en",
+    "任务编号": "task_no",
+    "任务序号": "task_no",
+    "基本任务": "task",
+    "任务": "task",
+    "指标编号": "indicator_no",
+    "指标序号": "indicator_no",
+    "指标": "indicator",
+    "具体指标": "indicator",
+    "标准编号": "standard_no",
+    "标准序号": "standard_no",
+    "验收标准": "standard",
+    "标准": "standard",
+    "佐证材料": "evidence",
+    "验收材料": "evidence",
+    "责任单位": "responsible",
+    "完成时限": "deadline",
+    "时限": "deadline",
+    "计算规则": "rule",
+    "规则": "rule",
+    "任务英文": "task_en",
+    "指标英文": "indicator_en",
+    "标准英文": "standard_en",
 }
 MIDTERM = (6, 30)
 FINAL = (12, 31)
-DEADLINE_WORDS = {"mid_term": MIDTERM, "midterm": MIDTERM, "中期": MIDTERM, "中期验收": MIDTERM,
-                  "final": FINAL, "年底": FINAL, "最终验收": FINAL, "终期验收": FINAL}
+DEADLINE_WORDS = {
+    "mid_term": MIDTERM,
+    "midterm": MIDTERM,
+    "中期": MIDTERM,
+    "中期验收": MIDTERM,
+    "final": FINAL,
+    "年底": FINAL,
+    "最终验收": FINAL,
+    "终期验收": FINAL,
+}
 UNIT_SEPARATORS = re.compile(r"[;；、,，/]")
 NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$")
 
@@ -148,8 +182,9 @@ def parse_deadline(value: str, year: int, row: int) -> date | None:
     try:
         moment = date.fromisoformat(value[:10])
     except ValueError:
-        raise BadCatalogue(_("The deadline %(value)s is not a date such as %(year)s-06-30.", value=value[:40],
-                             year=year), row=row) from None
+        raise BadCatalogue(
+            _("The deadline %(value)s is not a date such as %(year)s-06-30.", value=value[:40], year=year), row=row
+        ) from None
     if moment.year != year:
         raise BadCatalogue(_("The deadline %(value)s is not in %(year)s.", value=value[:40], year=year), row=row)
     return moment
@@ -163,8 +198,9 @@ def check_rule(value: str, row: int, keys: set[str]) -> str | None:
         return value
     name, _sep, params = value.partition(" ")
     if name not in cl.RULES:
-        raise BadCatalogue(_("Unknown rule %(rule)s: give a checklist row (such as 1.1) or a rule name.",
-                             rule=value[:60]), row=row)
+        raise BadCatalogue(
+            _("Unknown rule %(rule)s: give a checklist row (such as 1.1) or a rule name.", rule=value[:60]), row=row
+        )
     if params.strip():
         try:
             if not isinstance(json.loads(params), dict):
@@ -187,18 +223,20 @@ def validate(lines: list[Line], year: int, units: dict[str, ResponsibleUnit], cr
                 raise BadCatalogue(_("The column %(col)s is empty.", col=name), row=line.row)
         for name in ("task_no", "indicator_no", "standard_no"):
             if not NUMBER.match(v[name]):
-                raise BadCatalogue(_("%(col)s must be a short number such as 1.2 (got %(value)s).", col=name,
-                                     value=v[name][:30]), row=line.row)
+                raise BadCatalogue(
+                    _("%(col)s must be a short number such as 1.2 (got %(value)s).", col=name, value=v[name][:30]),
+                    row=line.row,
+                )
         number = v["standard_no"]
         if number in seen:
-            raise BadCatalogue(_("Standard %(n)s appears twice (first in row %(row)s).", n=number, row=seen[number]),
-                               row=line.row)
+            raise BadCatalogue(
+                _("Standard %(n)s appears twice (first in row %(row)s).", n=number, row=seen[number]), row=line.row
+            )
         seen[number] = line.row
         for level, title in (("task", v["task"]), ("indicator", v["indicator"])):
             key = (level, v[f"{level}_no"])
             if titles.setdefault(key, title) != title:
-                raise BadCatalogue(_("%(level)s %(n)s has two different titles.", level=level, n=key[1]),
-                                   row=line.row)
+                raise BadCatalogue(_("%(level)s %(n)s has two different titles.", level=level, n=key[1]), row=line.row)
         for name, limit in (("task", 200), ("indicator", 200), ("standard", 1000), ("evidence", 1000)):
             if len(v.get(name, "")) > limit:
                 raise BadCatalogue(_("%(col)s is longer than %(n)s characters.", col=name, n=limit), row=line.row)
@@ -206,16 +244,27 @@ def validate(lines: list[Line], year: int, units: dict[str, ResponsibleUnit], cr
         for name in names:
             if name not in units:
                 if not create_units:
-                    raise BadCatalogue(_("Unknown responsible unit %(name)s (add it in the app first).",
-                                         name=name[:100]), row=line.row)
+                    raise BadCatalogue(
+                        _("Unknown responsible unit %(name)s (add it in the app first).", name=name[:100]), row=line.row
+                    )
                 units[name] = ResponsibleUnit(name=name[:100], kind=UnitKind.department)
-        out.append({"task_no": v["task_no"], "task": v["task"], "task_en": v.get("task_en") or None,
-                    "indicator_no": v["indicator_no"], "indicator": v["indicator"],
-                    "indicator_en": v.get("indicator_en") or None, "number": number, "text": v["standard"],
-                    "text_en": (v.get("standard_en") or None) and v["standard_en"][:1000],
-                    "evidence": v.get("evidence", ""),
-                    "deadline": parse_deadline(v.get("deadline", ""), year, line.row),
-                    "rule": check_rule(v.get("rule", ""), line.row, keys), "units": [units[n] for n in names]})
+        out.append(
+            {
+                "task_no": v["task_no"],
+                "task": v["task"],
+                "task_en": v.get("task_en") or None,
+                "indicator_no": v["indicator_no"],
+                "indicator": v["indicator"],
+                "indicator_en": v.get("indicator_en") or None,
+                "number": number,
+                "text": v["standard"],
+                "text_en": (v.get("standard_en") or None) and v["standard_en"][:1000],
+                "evidence": v.get("evidence", ""),
+                "deadline": parse_deadline(v.get("deadline", ""), year, line.row),
+                "rule": check_rule(v.get("rule", ""), line.row, keys),
+                "units": [units[n] for n in names],
+            }
+        )
     return out
 
 
@@ -243,7 +292,12 @@ def import_catalogue(filename: str, data: bytes, *, year: int, actor=None, creat
         standard.position = position
         db.session.add(standard)
     db.session.flush()
-    summary = {"year": year, "tasks": len({r["task_no"] for r in rows}),
-               "indicators": len({r["indicator_no"] for r in rows}), "standards": len(rows), "removed": len(gone)}
+    summary = {
+        "year": year,
+        "tasks": len({r["task_no"] for r in rows}),
+        "indicators": len({r["indicator_no"] for r in rows}),
+        "standards": len(rows),
+        "removed": len(gone),
+    }
     audit.record(actor, "standards.import", ("standards", None), {"file": Path(filename).name[:100], **summary})
     return summary

@@ -25,22 +25,40 @@ from reports.workbench.models import (
 from venues.models import Venue
 
 DEPARTMENTS = [
-    ("市文旅广电局", "Municipal Bureau of Culture, Tourism, Radio and TV"), ("市财政局", "Municipal Finance Bureau"),
-    ("市发展改革委", "Municipal Development and Reform Commission"), ("市委宣传部", "Publicity Department"),
-    ("市教育局", "Municipal Education Bureau"), ("市人社局", "Municipal Human Resources Bureau"),
-    ("市住建局", "Municipal Housing and Construction Bureau"), ("市自然资源局", "Municipal Natural Resources Bureau"),
-    ("市科技局", "Municipal Science and Technology Bureau"), ("市民政局", "Municipal Civil Affairs Bureau"),
-    ("市农业农村局", "Municipal Agriculture Bureau"), ("市委编办", "Staffing Office"),
+    ("市文旅广电局", "Municipal Bureau of Culture, Tourism, Radio and TV"),
+    ("市财政局", "Municipal Finance Bureau"),
+    ("市发展改革委", "Municipal Development and Reform Commission"),
+    ("市委宣传部", "Publicity Department"),
+    ("市教育局", "Municipal Education Bureau"),
+    ("市人社局", "Municipal Human Resources Bureau"),
+    ("市住建局", "Municipal Housing and Construction Bureau"),
+    ("市自然资源局", "Municipal Natural Resources Bureau"),
+    ("市科技局", "Municipal Science and Technology Bureau"),
+    ("市民政局", "Municipal Civil Affairs Bureau"),
+    ("市农业农村局", "Municipal Agriculture Bureau"),
+    ("市委编办", "Staffing Office"),
 ]
-DISTRICTS = [("双台子区", "Shuangtaizi District", "branch-shuangtaizi"),
-             ("兴隆台区", "Xinglongtai District", "branch-xinglongtai"),
-             ("大洼区", "Dawa District", "branch-dawa"), ("盘山县", "Panshan County", "branch-panshan")]
+DISTRICTS = [
+    ("双台子区", "Shuangtaizi District", "branch-shuangtaizi"),
+    ("兴隆台区", "Xinglongtai District", "branch-xinglongtai"),
+    ("大洼区", "Dawa District", "branch-dawa"),
+    ("盘山县", "Panshan County", "branch-panshan"),
+]
 TOWNSHIPS = [("东风镇", "Dongfeng Town", "st-dongfeng"), ("新开镇", "Xinkai Town", "st-xinkai")]
-MEMBERS = [("manager", "市文旅广电局"), ("hub-staff", "市文旅广电局"), ("manager-dawa", "大洼区"),
-           ("branch-staff", "大洼区")]
+MEMBERS = [
+    ("manager", "市文旅广电局"),
+    ("hub-staff", "市文旅广电局"),
+    ("manager-dawa", "大洼区"),
+    ("branch-staff", "大洼区"),
+]
 PROBLEMS = [
-    ("数字文化平台建设资金未落实", "市财政局", "分三个层面测算经费，先保障达到验收基本要求的132.6万元", 40,
-     ["3.2.1", "6.1.3"]),
+    (
+        "数字文化平台建设资金未落实",
+        "市财政局",
+        "分三个层面测算经费，先保障达到验收基本要求的132.6万元",
+        40,
+        ["3.2.1", "6.1.3"],
+    ),
     ("县区两馆未建立地方特色数据库", "大洼区", "县区财政安排存储经费，年内建成特色数据库", 20, ["3.3.2"]),
     ("馆藏图书陈旧，可达检索标准的仅39.6万册", "市文旅广电局", "争取经费更新馆藏，推进图书通借通还", 90, ["2.6.1"]),
     ("村（社区）文化中心面积达标率低", "盘山县", "结合村部改造扩建，优先改造面积不足的中心", 6, ["1.4.1"]),
@@ -79,8 +97,14 @@ def seed(scale: int = 1) -> None:
     units = {u.name: u for u in db.session.execute(select(ResponsibleUnit)).scalars()}
     users = {u.login: u for u in db.session.execute(select(User).where(User.login.isnot(None))).scalars()}
     for login, unit_name in MEMBERS:
-        if login in users and not db.session.execute(select(UnitMember.id).where(
-                UnitMember.user_id == users[login].id, UnitMember.unit_id == units[unit_name].id)).first():
+        if (
+            login in users
+            and not db.session.execute(
+                select(UnitMember.id).where(
+                    UnitMember.user_id == users[login].id, UnitMember.unit_id == units[unit_name].id
+                )
+            ).first()
+        ):
             db.session.add(UnitMember(user_id=users[login].id, unit_id=units[unit_name].id))
     db.session.flush()
     if not db.session.execute(select(func.count(Standard.id)).where(Standard.year == year)).scalar_one():
@@ -96,13 +120,25 @@ def seed(scale: int = 1) -> None:
 def _documents(year, now, actor, units) -> None:
     today = to_local(now).date()
     for category, title, unit, description, day, numbers in DOCUMENTS:
-        if db.session.execute(select(ArchiveDocument.id).where(ArchiveDocument.year == year,
-                                                               ArchiveDocument.title == title)).first():
+        if db.session.execute(
+            select(ArchiveDocument.id).where(ArchiveDocument.year == year, ArchiveDocument.title == title)
+        ).first():
             continue
         held_on = min(today, date(year, 1, 1) + timedelta(days=day))
-        archive.add_document(year=year, data={"category": category, "held_on": held_on, "unit_id": units[unit].id,
-                                              "title": title, "description": description, "standards": numbers},
-                             files=[(f"{title}.pdf", PDF)], actor=actor, now=now)
+        archive.add_document(
+            year=year,
+            data={
+                "category": category,
+                "held_on": held_on,
+                "unit_id": units[unit].id,
+                "title": title,
+                "description": description,
+                "standards": numbers,
+            },
+            files=[(f"{title}.pdf", PDF)],
+            actor=actor,
+            now=now,
+        )
 
 
 def _problems(year, now, actor, units) -> None:
@@ -111,8 +147,13 @@ def _problems(year, now, actor, units) -> None:
         if db.session.execute(select(Problem.id).where(Problem.year == year, Problem.text == text)).first():
             continue
         due = min(date(year, 12, 31), today + timedelta(days=days))
-        problems.save_problem(None, year=year, data={"text": text, "unit_id": units[unit].id, "measure": measure,
-                                                     "due_on": due, "standards": numbers}, actor=actor, now=now)
+        problems.save_problem(
+            None,
+            year=year,
+            data={"text": text, "unit_id": units[unit].id, "measure": measure, "due_on": due, "standards": numbers},
+            actor=actor,
+            now=now,
+        )
 
 
 def _statuses(year, now, actor) -> None:

@@ -97,8 +97,9 @@ class ResponsibleUnit(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     venue: Mapped[Venue | None] = relationship(lazy="joined")
-    members: Mapped[list["UnitMember"]] = relationship(back_populates="unit", cascade="all, delete-orphan",
-                                                       order_by="UnitMember.id")
+    members: Mapped[list["UnitMember"]] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", order_by="UnitMember.id"
+    )
 
 
 class UnitMember(db.Model):
@@ -117,19 +118,22 @@ class UnitMember(db.Model):
 
 
 standard_units = sa.Table(
-    "standard_units", db.metadata,
+    "standard_units",
+    db.metadata,
     sa.Column("standard_id", sa.ForeignKey("standards.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("unit_id", sa.ForeignKey("responsible_units.id", ondelete="CASCADE"), primary_key=True),
 )
 
 problem_standards = sa.Table(
-    "problem_standards", db.metadata,
+    "problem_standards",
+    db.metadata,
     sa.Column("problem_id", sa.ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("standard_id", sa.ForeignKey("standards.id", ondelete="CASCADE"), primary_key=True),
 )
 
 document_standards = sa.Table(
-    "archive_document_standards", db.metadata,
+    "archive_document_standards",
+    db.metadata,
     sa.Column("document_id", sa.ForeignKey("archive_documents.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("standard_id", sa.ForeignKey("standards.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -139,8 +143,10 @@ class Standard(db.Model):
     """One acceptance standard of a year's catalogue, with its task and indicator (the three levels)."""
 
     __tablename__ = "standards"
-    __table_args__ = (sa.UniqueConstraint("year", "number"),
-                      sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"))
+    __table_args__ = (
+        sa.UniqueConstraint("year", "number"),
+        sa.CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(index=True)
@@ -162,8 +168,9 @@ class Standard(db.Model):
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     set_at: Mapped[datetime | None]
 
-    units: Mapped[list[ResponsibleUnit]] = relationship(secondary=standard_units, order_by="ResponsibleUnit.id",
-                                                        lazy="selectin")
+    units: Mapped[list[ResponsibleUnit]] = relationship(
+        secondary=standard_units, order_by="ResponsibleUnit.id", lazy="selectin"
+    )
     set_by: Mapped[User | None] = relationship()
 
 
@@ -211,16 +218,18 @@ class Problem(db.Model):
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("responsible_units.id", ondelete="RESTRICT"), index=True)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     due_on: Mapped[date]
-    status: Mapped[ProblemStatus] = mapped_column(sa.Enum(ProblemStatus, native_enum=False, length=20),
-                                                  default=ProblemStatus.open)
+    status: Mapped[ProblemStatus] = mapped_column(
+        sa.Enum(ProblemStatus, native_enum=False, length=20), default=ProblemStatus.open
+    )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
 
     unit: Mapped[ResponsibleUnit] = relationship(lazy="joined")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
-    standards: Mapped[list[Standard]] = relationship(secondary=problem_standards, order_by="Standard.position",
-                                                     lazy="selectin")
+    standards: Mapped[list[Standard]] = relationship(
+        secondary=problem_standards, order_by="Standard.position", lazy="selectin"
+    )
 
     def is_open(self) -> bool:
         return self.status != ProblemStatus.resolved
@@ -242,10 +251,12 @@ class ArchiveDocument(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[ResponsibleUnit] = relationship(lazy="joined")
-    standards: Mapped[list[Standard]] = relationship(secondary=document_standards, order_by="Standard.position",
-                                                     lazy="selectin")
-    files: Mapped[list["ArchiveFile"]] = relationship(back_populates="document", cascade="all, delete-orphan",
-                                                      order_by="ArchiveFile.id", lazy="selectin")
+    standards: Mapped[list[Standard]] = relationship(
+        secondary=document_standards, order_by="Standard.position", lazy="selectin"
+    )
+    files: Mapped[list["ArchiveFile"]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="ArchiveFile.id", lazy="selectin"
+    )
 
 
 class ArchiveFile(db.Model):

@@ -25,8 +25,12 @@ def standards_by_number(year: int, numbers: list[str]) -> list[Standard]:
     numbers = [n.strip()[:20] for n in numbers if n and n.strip()]
     if not numbers:
         return []
-    found = {s.number: s for s in db.session.execute(select(Standard).where(Standard.year == year,
-                                                                            Standard.number.in_(numbers))).scalars()}
+    found = {
+        s.number: s
+        for s in db.session.execute(
+            select(Standard).where(Standard.year == year, Standard.number.in_(numbers))
+        ).scalars()
+    }
     missing = [n for n in numbers if n not in found]
     if missing:
         raise Invalid(fields={"standards": [_("No such standard: %(n)s.", n=", ".join(missing[:5]))]})
@@ -81,8 +85,13 @@ def save_problem(problem: Problem | None, *, year: int, data: dict, actor, now: 
     problem.standards = standards
     db.session.add(problem)
     db.session.flush()
-    audit.record(actor, "problem.save", problem, {"unit_id": unit.id, "status": status, "due_on": due_on,
-                                                   "old_due_on": old_due}, now=now)
+    audit.record(
+        actor,
+        "problem.save",
+        problem,
+        {"unit_id": unit.id, "status": status, "due_on": due_on, "old_due_on": old_due},
+        now=now,
+    )
     return problem
 
 
@@ -120,19 +129,34 @@ def remind_problem_owners(now: datetime | None = None) -> int:
     now = now or utcnow()
     today = to_local(now).date()
     horizon = today + timedelta(days=max(REMINDER_DAYS))
-    problems = db.session.execute(select(Problem).where(Problem.status != ProblemStatus.resolved,
-                                                        Problem.due_on >= today, Problem.due_on <= horizon)
-                                  .order_by(Problem.id)).scalars().all()
+    problems = (
+        db.session.execute(
+            select(Problem)
+            .where(Problem.status != ProblemStatus.resolved, Problem.due_on >= today, Problem.due_on <= horizon)
+            .order_by(Problem.id)
+        )
+        .scalars()
+        .all()
+    )
     sent = 0
     for problem in problems:
         left = (problem.due_on - today).days
         stage = min(d for d in REMINDER_DAYS if left <= d)
         for user in _recipients(problem):
-            notify.enqueue(user, "problem_due", {
-                "problem": problem.text[:200], "unit": problem.unit.name, "due_on": problem.due_on.isoformat(),
-                "days": left, "standards": ", ".join(s.number for s in problem.standards)},
+            notify.enqueue(
+                user,
+                "problem_due",
+                {
+                    "problem": problem.text[:200],
+                    "unit": problem.unit.name,
+                    "due_on": problem.due_on.isoformat(),
+                    "days": left,
+                    "standards": ", ".join(s.number for s in problem.standards),
+                },
                 dedupe_key=f"problem:{problem.id}:{problem.due_on.isoformat()}:{stage}d:{user.id}",
-                channels=["inbox", "email"], now=now)
+                channels=["inbox", "email"],
+                now=now,
+            )
             sent += 1
     db.session.flush()
     return sent

@@ -39,8 +39,16 @@ def by_task(evaluated) -> list[dict]:
     for task in ws.tree(evaluated):
         items = [e for i in task["indicators"] for e in i["standards"]]
         c = _counts(items)
-        rows.append({"number": task["number"], "label": pick(task["title"], task["title_en"]),
-                     "indicators": len(task["indicators"]), "total": len(items), "counts": c, "rate": _rate(c)})
+        rows.append(
+            {
+                "number": task["number"],
+                "label": pick(task["title"], task["title_en"]),
+                "indicators": len(task["indicators"]),
+                "total": len(items),
+                "counts": c,
+                "rate": _rate(c),
+            }
+        )
     return rows
 
 
@@ -49,8 +57,15 @@ def by_unit(evaluated, units, open_problems: Counter) -> list[dict]:
     for unit in units:
         items = [e for e in evaluated if any(u.id == unit.id for u in e.units)]
         c = _counts(items)
-        rows.append({"unit": unit, "total": len(items), "counts": c, "rate": _rate(c),
-                     "open_problems": open_problems.get(unit.id, 0)})
+        rows.append(
+            {
+                "unit": unit,
+                "total": len(items),
+                "counts": c,
+                "rate": _rate(c),
+                "open_problems": open_problems.get(unit.id, 0),
+            }
+        )
     return rows
 
 
@@ -58,8 +73,12 @@ def trend(year: int, evaluated, now: datetime) -> tuple[list[dict], object]:
     """The last snapshot of each month since January (today's live counts for the current month)."""
     months: dict[str, StatusSnapshot | dict] = {}
     for snap in ws.trend(year):
-        months[f"{snap.day:%Y-%m}"] = {"met": snap.met, "on_track": snap.on_track, "at_risk": snap.at_risk,
-                                       "not_applicable": snap.not_applicable}
+        months[f"{snap.day:%Y-%m}"] = {
+            "met": snap.met,
+            "on_track": snap.on_track,
+            "at_risk": snap.at_risk,
+            "not_applicable": snap.not_applicable,
+        }
     today = to_local(now).date()
     if today.year == year and evaluated:
         months[f"{today:%Y-%m}"] = _counts(evaluated)
@@ -77,16 +96,30 @@ def dashboard(user, year: int, now: datetime) -> dict:
     ledger = wp.ledger(user, year, open_only=True)
     open_by_unit = Counter(p.unit_id for p in ledger)
     my_ids = {u.id for u in mine}
-    my_standards = sorted([e for e in evaluated if my_ids & {u.id for u in e.units}
-                           and e.status in (StandardStatus.on_track, StandardStatus.at_risk)],
-                          key=lambda e: (e.deadline, e.standard.position))
+    my_standards = sorted(
+        [
+            e
+            for e in evaluated
+            if my_ids & {u.id for u in e.units} and e.status in (StandardStatus.on_track, StandardStatus.at_risk)
+        ],
+        key=lambda e: (e.deadline, e.standard.position),
+    )
     trend_rows, trend_chart = trend(year, evaluated, now)
-    return {"figures": figures, "by_task": by_task(evaluated), "by_unit": by_unit(evaluated, units, open_by_unit),
-            "due": ws.due_before(evaluated, year), "trend": trend_rows, "trend_chart": trend_chart,
-            "mine": mine, "my_standards": my_standards,
-            "my_problems": [p for p in ledger if p.unit_id in my_ids or p.owner_id == user.id],
-            "today": to_local(now).date(), "has_catalogue": bool(evaluated),
-            "midterm": date(year, 6, 30), "final": date(year, 12, 31)}
+    return {
+        "figures": figures,
+        "by_task": by_task(evaluated),
+        "by_unit": by_unit(evaluated, units, open_by_unit),
+        "due": ws.due_before(evaluated, year),
+        "trend": trend_rows,
+        "trend_chart": trend_chart,
+        "mine": mine,
+        "my_standards": my_standards,
+        "my_problems": [p for p in ledger if p.unit_id in my_ids or p.owner_id == user.id],
+        "today": to_local(now).date(),
+        "has_catalogue": bool(evaluated),
+        "midterm": date(year, 6, 30),
+        "final": date(year, 12, 31),
+    }
 
 
 def standards_page(user, year: int, now: datetime, unit_id: int | None = None) -> dict:
@@ -94,8 +127,14 @@ def standards_page(user, year: int, now: datetime, unit_id: int | None = None) -
     if unit_id:
         evaluated = [e for e in evaluated if any(u.id == unit_id for u in e.units)]
     settable = {e.standard.id for e in evaluated if e.source == "manual" and ws.can_set(user, e.standard)}
-    return {"tree": ws.tree(evaluated), "figures": ws.pass_figures(evaluated), "settable": settable,
-            "units": wu.visible_units(user), "unit_id": unit_id, "problems_by_standard": ws.open_problem_counts(year)}
+    return {
+        "tree": ws.tree(evaluated),
+        "figures": ws.pass_figures(evaluated),
+        "settable": settable,
+        "units": wu.visible_units(user),
+        "unit_id": unit_id,
+        "problems_by_standard": ws.open_problem_counts(year),
+    }
 
 
 def standard_page(user, year: int, number: str, now: datetime) -> dict:
@@ -105,22 +144,38 @@ def standard_page(user, year: int, number: str, now: datetime) -> dict:
 
     docs = archive.search(user, year, standard=standard.number)
     problems = [p for p in wp.ledger(user, year) if any(s.id == standard.id for s in p.standards)]
-    return {"e": evaluated, "standard": standard, "history": ws.history([standard]), "docs": docs,
-            "problems": problems, "can_set": evaluated.source == "manual" and ws.can_set(user, standard)}
+    return {
+        "e": evaluated,
+        "standard": standard,
+        "history": ws.history([standard]),
+        "docs": docs,
+        "problems": problems,
+        "can_set": evaluated.source == "manual" and ws.can_set(user, standard),
+    }
 
 
 def units_page(user) -> dict:
     units = wu.visible_units(user)
     venues = []
     if user.has_role(*wu.MANAGE_ROLES):
-        stmt = (select(Venue).where(Venue.kind.in_((VenueKind.branch, VenueKind.station)), Venue.is_active.is_(True))
-                .order_by(Venue.path))
+        stmt = (
+            select(Venue)
+            .where(Venue.kind.in_((VenueKind.branch, VenueKind.station)), Venue.is_active.is_(True))
+            .order_by(Venue.path)
+        )
         venues = [v for v in db.session.execute(stmt).scalars() if wu.can_manage(user, None, v)]
-    return {"units": units, "manageable": {u.id for u in units if wu.can_manage(user, u)},
-            "can_create": bool(venues) or wu.has_city_scope(user, wu.MANAGE_ROLES), "venues": venues}
+    return {
+        "units": units,
+        "manageable": {u.id for u in units if wu.can_manage(user, u)},
+        "can_create": bool(venues) or wu.has_city_scope(user, wu.MANAGE_ROLES),
+        "venues": venues,
+    }
 
 
 def problems_page(user, year: int) -> dict:
     units = wu.visible_units(user)
-    return {"ledger": wp.ledger(user, year), "units": units,
-            "writable": {u.id for u in units if wu.can_work_for(user, u)}}
+    return {
+        "ledger": wp.ledger(user, year),
+        "units": units,
+        "writable": {u.id for u in units if wu.can_work_for(user, u)},
+    }

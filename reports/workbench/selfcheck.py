@@ -51,43 +51,81 @@ def build(user, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
     doc.add_paragraph(_("Produced on %(date)s from the data of the platform.", date=to_local(now).date().isoformat()))
 
     doc.add_heading(_("1. The network"), 1)
-    kinds = dict(db.session.execute(select(Venue.kind, func.count()).where(Venue.is_active.is_(True))
-                                    .group_by(Venue.kind)).all())
+    kinds = dict(
+        db.session.execute(select(Venue.kind, func.count()).where(Venue.is_active.is_(True)).group_by(Venue.kind)).all()
+    )
     _table(doc, [_("Venue kind"), _("Venues")], [[str(KIND_LABELS[k]), kinds.get(k, 0)] for k in VenueKind])
 
     doc.add_heading(_("2. The acceptance standards"), 1)
     c = figures["counts"]
-    doc.add_paragraph(_("%(total)s standards: %(met)s met, %(on_track)s on track to be met, %(at_risk)s needing more "
-                        "investment, %(na)s not applicable.", total=figures["total"], met=c["met"],
-                        on_track=c["on_track"], at_risk=c["at_risk"], na=c["not_applicable"]))
+    doc.add_paragraph(
+        _(
+            "%(total)s standards: %(met)s met, %(on_track)s on track to be met, %(at_risk)s needing more "
+            "investment, %(na)s not applicable.",
+            total=figures["total"],
+            met=c["met"],
+            on_track=c["on_track"],
+            at_risk=c["at_risk"],
+            na=c["not_applicable"],
+        )
+    )
     rate = round((figures["pass_rate"] or 0) * 100, 1)
-    doc.add_paragraph(_("Pass rate %(rate)s%% (%(req)s%% needed, %(n)s standards); %(more)s more to be met.",
-                        rate=rate, req=round(figures["required_rate"] * 100), n=figures["required_met"],
-                        more=figures["more_needed"]))
-    rows = [[e.standard.number, text(e.standard, "text", locale), "、".join(localized(u) for u in e.units),
-             e.deadline.isoformat(), str(STATUS_LABELS[e.status])] for e in evaluated]
-    _table(doc, [_("Standard No."), _("Acceptance standard"), _("Responsible units"), _("Deadline"), _("Status")],
-           rows)
+    doc.add_paragraph(
+        _(
+            "Pass rate %(rate)s%% (%(req)s%% needed, %(n)s standards); %(more)s more to be met.",
+            rate=rate,
+            req=round(figures["required_rate"] * 100),
+            n=figures["required_met"],
+            more=figures["more_needed"],
+        )
+    )
+    rows = [
+        [
+            e.standard.number,
+            text(e.standard, "text", locale),
+            "、".join(localized(u) for u in e.units),
+            e.deadline.isoformat(),
+            str(STATUS_LABELS[e.status]),
+        ]
+        for e in evaluated
+    ]
+    _table(doc, [_("Standard No."), _("Acceptance standard"), _("Responsible units"), _("Deadline"), _("Status")], rows)
 
     doc.add_heading(_("3. Problems and measures"), 1)
     ledger = wp.ledger(user, year)
     if ledger:
-        _table(doc, [_("Problem"), _("Standards"), _("Responsible unit"), _("Measure"), _("Deadline"), _("Status")],
-               [[p.text, ", ".join(s.number for s in p.standards), localized(p.unit), p.measure, p.due_on.isoformat(),
-                 str(PROBLEM_STATUS_LABELS[p.status])] for p in ledger])
+        _table(
+            doc,
+            [_("Problem"), _("Standards"), _("Responsible unit"), _("Measure"), _("Deadline"), _("Status")],
+            [
+                [
+                    p.text,
+                    ", ".join(s.number for s in p.standards),
+                    localized(p.unit),
+                    p.measure,
+                    p.due_on.isoformat(),
+                    str(PROBLEM_STATUS_LABELS[p.status]),
+                ]
+                for p in ledger
+            ],
+        )
     else:
         doc.add_paragraph(_("No problems recorded."))
     at_risk = [e for e in evaluated if e.status == StandardStatus.at_risk]
     if at_risk:
-        doc.add_paragraph(_("Standards needing more investment: %(list)s.",
-                            list=", ".join(e.standard.number for e in at_risk)))
+        doc.add_paragraph(
+            _("Standards needing more investment: %(list)s.", list=", ".join(e.standard.number for e in at_risk))
+        )
 
     doc.add_heading(_("4. Figures of the year"), 1)
     first, last = queries.year_bounds(year)
     flt = queries.build_filter(ws.NetworkScope(), first=first, last=last, today=to_local(now).date())
     table = ind.indicator_table(flt, year, now)
-    _table(doc, [_("Indicator"), _("Target"), _("Actual")],
-           [[str(r["label"]), r["target"] if r["target"] is not None else "", r["actual"]] for r in table])
+    _table(
+        doc,
+        [_("Indicator"), _("Target"), _("Actual")],
+        [[str(r["label"]), r["target"] if r["target"] is not None else "", r["actual"]] for r in table],
+    )
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -82,13 +82,17 @@ class Evaluated:
 
 
 def catalogue(year: int) -> list[Standard]:
-    return list(db.session.execute(select(Standard).where(Standard.year == year)
-                                   .order_by(Standard.position, Standard.id)).scalars())
+    return list(
+        db.session.execute(
+            select(Standard).where(Standard.year == year).order_by(Standard.position, Standard.id)
+        ).scalars()
+    )
 
 
 def get_standard(year: int, number: str) -> Standard:
-    standard = db.session.execute(select(Standard).where(Standard.year == year, Standard.number == number[:20])
-                                  ).scalar_one_or_none()
+    standard = db.session.execute(
+        select(Standard).where(Standard.year == year, Standard.number == number[:20])
+    ).scalar_one_or_none()
     if standard is None:
         raise NotFound(_("No standard %(n)s in %(year)s.", n=number[:20], year=year))
     return standard
@@ -177,19 +181,26 @@ def _on_pace(name: str, params: dict, ctx, today: date) -> bool:
 
 def _evidence_counts(year: int, standards: list[Standard], rows: dict | None = None) -> dict[int, int]:
     """Archive documents linked to each standard, plus the files of the checklist row it took over (at the hub)."""
-    counts = Counter(dict(db.session.execute(
-        select(document_standards.c.standard_id, func.count()).join(
-            ArchiveDocument, ArchiveDocument.id == document_standards.c.document_id)
-        .where(ArchiveDocument.year == year).group_by(document_standards.c.standard_id)).all()))
+    counts = Counter(
+        dict(
+            db.session.execute(
+                select(document_standards.c.standard_id, func.count())
+                .join(ArchiveDocument, ArchiveDocument.id == document_standards.c.document_id)
+                .where(ArchiveDocument.year == year)
+                .group_by(document_standards.c.standard_id)
+            ).all()
+        )
+    )
     rows = rows if rows is not None else checklist_rows()
     keys = {checklist_key(s, rows): s.id for s in standards if checklist_key(s, rows)}
     if keys:
-        rows = db.session.execute(select(ChecklistMark.row_key, func.count(EvidenceFile.id))
-                                  .join(EvidenceFile, EvidenceFile.mark_id == ChecklistMark.id)
-                                  .join(Venue, Venue.id == ChecklistMark.venue_id)
-                                  .where(ChecklistMark.year == year, Venue.parent_id.is_(None),
-                                         ChecklistMark.row_key.in_(list(keys)))
-                                  .group_by(ChecklistMark.row_key)).all()
+        rows = db.session.execute(
+            select(ChecklistMark.row_key, func.count(EvidenceFile.id))
+            .join(EvidenceFile, EvidenceFile.mark_id == ChecklistMark.id)
+            .join(Venue, Venue.id == ChecklistMark.venue_id)
+            .where(ChecklistMark.year == year, Venue.parent_id.is_(None), ChecklistMark.row_key.in_(list(keys)))
+            .group_by(ChecklistMark.row_key)
+        ).all()
         for key, n in rows:
             counts[keys[key]] += n
     return dict(counts)
@@ -206,9 +217,17 @@ def pass_figures(evaluated: list[Evaluated], required: float = REQUIRED_RATE) ->
     applicable = len(evaluated) - c["not_applicable"]
     rate = c["met"] / applicable if applicable else None
     needed = math.ceil(required * applicable - 1e-9)
-    return {"counts": c, "total": len(evaluated), "applicable": applicable, "met": c["met"], "pass_rate": rate,
-            "required_rate": required, "required_met": needed, "more_needed": max(0, needed - c["met"]),
-            "passes": rate is not None and rate >= required}
+    return {
+        "counts": c,
+        "total": len(evaluated),
+        "applicable": applicable,
+        "met": c["met"],
+        "pass_rate": rate,
+        "required_rate": required,
+        "required_met": needed,
+        "more_needed": max(0, needed - c["met"]),
+        "passes": rate is not None and rate >= required,
+    }
 
 
 def can_set(user, standard: Standard) -> bool:
@@ -223,8 +242,9 @@ def set_status(standard: Standard, *, status: str, note: str, actor, now: dateti
     Invalid for an unknown status or a missing note, EvidenceRequired for met without evidence.
     """
     if is_computed(standard):
-        raise InvalidTransition(_("Standard %(n)s is computed from the data and cannot be set by hand.",
-                                  n=standard.number))
+        raise InvalidTransition(
+            _("Standard %(n)s is computed from the data and cannot be set by hand.", n=standard.number)
+        )
     if not can_set(actor, standard):
         raise Forbidden(_("Only its responsible units and managers can set this standard."))
     errors = {}
@@ -237,19 +257,26 @@ def set_status(standard: Standard, *, status: str, note: str, actor, now: dateti
         errors["note"] = [_("At most %(n)s characters.", n=1000)]
     if errors:
         raise Invalid(fields=errors)
-    locked = db.session.execute(select(Standard).where(Standard.id == standard.id)
-                                .with_for_update(of=Standard)).scalar_one()
+    locked = db.session.execute(
+        select(Standard).where(Standard.id == standard.id).with_for_update(of=Standard)
+    ).scalar_one()
     if status == StandardStatus.met and not _evidence_counts(locked.year, [locked]).get(locked.id):
         raise EvidenceRequired(_("Attach evidence first: link an archive record to standard %(n)s.", n=locked.number))
     now = now or utcnow()
     old = locked.status.value if locked.status else None
     locked.status, locked.note, locked.set_by_id, locked.set_at = StandardStatus(status), note, actor.id, now
-    change = StandardChange(standard_id=locked.id, old_status=old, new_status=status, note=note, actor_id=actor.id,
-                            at=now)
+    change = StandardChange(
+        standard_id=locked.id, old_status=old, new_status=status, note=note, actor_id=actor.id, at=now
+    )
     db.session.add(change)
     db.session.flush()
-    audit.record(actor, "standard.status", locked, {"number": locked.number, "year": locked.year, "old": old,
-                                                     "new": status}, now=now)
+    audit.record(
+        actor,
+        "standard.status",
+        locked,
+        {"number": locked.number, "year": locked.year, "old": old, "new": status},
+        now=now,
+    )
     return change
 
 
@@ -267,10 +294,13 @@ def tree(evaluated: list[Evaluated]) -> list[dict]:
     tasks: dict[str, dict] = {}
     for e in evaluated:
         s = e.standard
-        task = tasks.setdefault(s.task_no, {"number": s.task_no, "title": s.task, "title_en": s.task_en,
-                                            "indicators": {}})
-        indicator = task["indicators"].setdefault(s.indicator_no, {"number": s.indicator_no, "title": s.indicator,
-                                                                   "title_en": s.indicator_en, "standards": []})
+        task = tasks.setdefault(
+            s.task_no, {"number": s.task_no, "title": s.task, "title_en": s.task_en, "indicators": {}}
+        )
+        indicator = task["indicators"].setdefault(
+            s.indicator_no,
+            {"number": s.indicator_no, "title": s.indicator, "title_en": s.indicator_en, "standards": []},
+        )
         indicator["standards"].append(e)
     return [{**t, "indicators": list(t["indicators"].values())} for t in tasks.values()]
 
@@ -279,17 +309,22 @@ def due_before(evaluated: list[Evaluated], year: int) -> dict[str, list[Evaluate
     """Standards not yet met that are due by the mid-term inspection (June) and by the final one (year end)."""
     mid, final = date(year, *MIDTERM), date(year, *FINAL)
     open_ = [e for e in evaluated if e.status in (StandardStatus.on_track, StandardStatus.at_risk)]
-    return {"mid_term": [e for e in open_ if e.deadline <= mid],
-            "final": [e for e in open_ if mid < e.deadline <= final]}
+    return {
+        "mid_term": [e for e in open_ if e.deadline <= mid],
+        "final": [e for e in open_ if mid < e.deadline <= final],
+    }
 
 
 def open_problem_counts(year: int) -> dict[int, int]:
     """Open problems blocking each standard."""
-    return dict(db.session.execute(
-        select(problem_standards.c.standard_id, func.count())
-        .join(Problem, Problem.id == problem_standards.c.problem_id)
-        .where(Problem.year == year, Problem.status != ProblemStatus.resolved)
-        .group_by(problem_standards.c.standard_id)).all())
+    return dict(
+        db.session.execute(
+            select(problem_standards.c.standard_id, func.count())
+            .join(Problem, Problem.id == problem_standards.c.problem_id)
+            .where(Problem.year == year, Problem.status != ProblemStatus.resolved)
+            .group_by(problem_standards.c.standard_id)
+        ).all()
+    )
 
 
 def snapshot(year: int, now: datetime | None = None) -> StatusSnapshot | None:
@@ -302,17 +337,25 @@ def snapshot(year: int, now: datetime | None = None) -> StatusSnapshot | None:
     if not evaluated:
         return None
     c = counts(evaluated)
-    row = db.session.execute(select(StatusSnapshot).where(StatusSnapshot.year == year, StatusSnapshot.day == day)
-                             .with_for_update()).scalar_one_or_none()
+    row = db.session.execute(
+        select(StatusSnapshot).where(StatusSnapshot.year == year, StatusSnapshot.day == day).with_for_update()
+    ).scalar_one_or_none()
     if row is None:
         row = StatusSnapshot(year=year, day=day)
         db.session.add(row)
-    row.met, row.on_track, row.at_risk, row.not_applicable = (c["met"], c["on_track"], c["at_risk"],
-                                                              c["not_applicable"])
+    row.met, row.on_track, row.at_risk, row.not_applicable = (
+        c["met"],
+        c["on_track"],
+        c["at_risk"],
+        c["not_applicable"],
+    )
     db.session.flush()
     return row
 
 
 def trend(year: int) -> list[StatusSnapshot]:
-    return list(db.session.execute(select(StatusSnapshot).where(StatusSnapshot.year == year)
-                                   .order_by(StatusSnapshot.day)).scalars())
+    return list(
+        db.session.execute(
+            select(StatusSnapshot).where(StatusSnapshot.year == year).order_by(StatusSnapshot.day)
+        ).scalars()
+    )

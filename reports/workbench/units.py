@@ -29,8 +29,14 @@ def memberships(user) -> list[ResponsibleUnit]:
     """The units `user` works for."""
     if not getattr(user, "id", None):
         return []
-    return list(db.session.execute(select(ResponsibleUnit).join(UnitMember).where(
-        UnitMember.user_id == user.id, ResponsibleUnit.is_active.is_(True)).order_by(ResponsibleUnit.id)).scalars())
+    return list(
+        db.session.execute(
+            select(ResponsibleUnit)
+            .join(UnitMember)
+            .where(UnitMember.user_id == user.id, ResponsibleUnit.is_active.is_(True))
+            .order_by(ResponsibleUnit.id)
+        ).scalars()
+    )
 
 
 def root_paths() -> set[str]:
@@ -51,8 +57,14 @@ def scope_paths(user) -> list[str]:
     return paths
 
 
-def sees(user, unit: ResponsibleUnit, *, paths: list[str] | None = None, city: bool | None = None,
-         member_of: set[int] | None = None) -> bool:
+def sees(
+    user,
+    unit: ResponsibleUnit,
+    *,
+    paths: list[str] | None = None,
+    city: bool | None = None,
+    member_of: set[int] | None = None,
+) -> bool:
     """Whether `user` may see `unit` and everything it owns (precomputed arguments for listings)."""
     member_of = member_of if member_of is not None else {u.id for u in memberships(user)}
     if unit.id in member_of:
@@ -67,8 +79,9 @@ def visible_units(user) -> list[ResponsibleUnit]:
     """Every active unit `user` sees, their own first."""
     mine = {u.id for u in memberships(user)}
     paths, city = scope_paths(user), has_city_scope(user)
-    units = db.session.execute(select(ResponsibleUnit).where(ResponsibleUnit.is_active.is_(True))
-                               .order_by(ResponsibleUnit.id)).scalars()
+    units = db.session.execute(
+        select(ResponsibleUnit).where(ResponsibleUnit.is_active.is_(True)).order_by(ResponsibleUnit.id)
+    ).scalars()
     seen = [u for u in units if sees(user, u, paths=paths, city=city, member_of=mine)]
     return sorted(seen, key=lambda u: (u.id not in mine, u.id))
 
@@ -137,8 +150,9 @@ def add_member(unit: ResponsibleUnit, *, login: str, actor) -> UnitMember:
     user = find_by_login(login)
     if user is None or user.deleted_at is not None:
         raise NotFound(_("No account with this login, phone or e-mail."))
-    member = db.session.execute(select(UnitMember).where(UnitMember.unit_id == unit.id,
-                                                         UnitMember.user_id == user.id)).scalar_one_or_none()
+    member = db.session.execute(
+        select(UnitMember).where(UnitMember.unit_id == unit.id, UnitMember.user_id == user.id)
+    ).scalar_one_or_none()
     if member is None:
         member = UnitMember(unit_id=unit.id, user_id=user.id)
         db.session.add(member)

@@ -56,9 +56,17 @@ def _locale() -> str:
 
 
 def _common(year: int) -> dict:
-    return {"year": year, "status_labels": STATUS_LABELS, "problem_labels": PROBLEM_STATUS_LABELS,
-            "archive_labels": ARCHIVE_LABELS, "unit_kind_labels": UNIT_KIND_LABELS, "statuses": list(StandardStatus),
-            "problem_statuses": list(ProblemStatus), "categories": list(ArchiveCategory), "unit_kinds": list(UnitKind)}
+    return {
+        "year": year,
+        "status_labels": STATUS_LABELS,
+        "problem_labels": PROBLEM_STATUS_LABELS,
+        "archive_labels": ARCHIVE_LABELS,
+        "unit_kind_labels": UNIT_KIND_LABELS,
+        "statuses": list(StandardStatus),
+        "problem_statuses": list(ProblemStatus),
+        "categories": list(ArchiveCategory),
+        "unit_kinds": list(UnitKind),
+    }
 
 
 def _failed(err: DomainError, endpoint: str, **values):
@@ -69,8 +77,9 @@ def _failed(err: DomainError, endpoint: str, **values):
 @bp.get("/")
 def dashboard():
     year = _year()
-    return render_template("reports/workbench/dashboard.html", **wq.dashboard(g.reporter, year, utcnow()),
-                           **_common(year))
+    return render_template(
+        "reports/workbench/dashboard.html", **wq.dashboard(g.reporter, year, utcnow()), **_common(year)
+    )
 
 
 @bp.get("/standards")
@@ -83,8 +92,9 @@ def standards():
 @bp.get("/standards/<number>")
 def standard(number: str):
     year = _year()
-    return render_template("reports/workbench/standard.html", **wq.standard_page(g.reporter, year, number, utcnow()),
-                           **_common(year))
+    return render_template(
+        "reports/workbench/standard.html", **wq.standard_page(g.reporter, year, number, utcnow()), **_common(year)
+    )
 
 
 @bp.post("/standards/<number>/status")
@@ -92,8 +102,9 @@ def standard_status(number: str):
     year = _year()
     standard = ws.get_standard(year, number)
     try:
-        ws.set_status(standard, status=request.form.get("status", ""), note=request.form.get("note", ""),
-                      actor=g.reporter)
+        ws.set_status(
+            standard, status=request.form.get("status", ""), note=request.form.get("note", ""), actor=g.reporter
+        )
     except DomainError as err:
         return _failed(err, "reports.workbench.standard", number=standard.number, year=year)
     flash(_("Status saved."), "success")
@@ -107,8 +118,12 @@ def units():
 
 
 def _unit_form() -> dict:
-    return {"name": request.form.get("name", ""), "name_en": request.form.get("name_en", ""),
-            "kind": request.form.get("kind", ""), "venue_id": parse_int(request.form.get("venue_id"), "venue_id")}
+    return {
+        "name": request.form.get("name", ""),
+        "name_en": request.form.get("name_en", ""),
+        "kind": request.form.get("kind", ""),
+        "venue_id": parse_int(request.form.get("venue_id"), "venue_id"),
+    }
 
 
 @bp.post("/units")
@@ -159,10 +174,15 @@ def problem_list():
 
 def _problem_form() -> dict:
     form = request.form
-    return {"text": form.get("text", ""), "measure": form.get("measure", ""),
-            "unit_id": parse_int(form.get("unit_id"), "unit_id"), "owner": form.get("owner", ""),
-            "due_on": parse_date(form.get("due_on"), "due_on"), "status": form.get("status", ""),
-            "standards": form.get("standards", "").replace("，", ",").split(",")}
+    return {
+        "text": form.get("text", ""),
+        "measure": form.get("measure", ""),
+        "unit_id": parse_int(form.get("unit_id"), "unit_id"),
+        "owner": form.get("owner", ""),
+        "due_on": parse_date(form.get("due_on"), "due_on"),
+        "status": form.get("status", ""),
+        "standards": form.get("standards", "").replace("，", ",").split(","),
+    }
 
 
 @bp.post("/problems")
@@ -189,16 +209,25 @@ def problem_update(problem_id: int):
 
 def _search() -> dict:
     args = request.args
-    return {"q": args.get("q", "")[:200], "category": args.get("category", ""),
-            "unit_id": parse_int(args.get("unit"), "unit"), "standard": args.get("standard", "")[:20]}
+    return {
+        "q": args.get("q", "")[:200],
+        "category": args.get("category", ""),
+        "unit_id": parse_int(args.get("unit"), "unit"),
+        "standard": args.get("standard", "")[:20],
+    }
 
 
 @bp.get("/archive")
 def archive_list():
     year = _year()
     search = _search()
-    return render_template("reports/workbench/archive.html", docs=archive.search(g.reporter, year, **search),
-                           search=search, units=wu.visible_units(g.reporter), **_common(year))
+    return render_template(
+        "reports/workbench/archive.html",
+        docs=archive.search(g.reporter, year, **search),
+        search=search,
+        units=wu.visible_units(g.reporter),
+        **_common(year),
+    )
 
 
 @bp.post("/archive")
@@ -207,11 +236,19 @@ def archive_add():
     form = request.form
     try:
         files = [(f.filename, f.read(archive.MAX_BYTES + 1)) for f in request.files.getlist("files") if f.filename]
-        archive.add_document(year=year, data={
-            "category": form.get("category", ""), "held_on": parse_date(form.get("held_on"), "held_on"),
-            "unit_id": parse_int(form.get("unit_id"), "unit_id"), "title": form.get("title", ""),
-            "description": form.get("description", ""),
-            "standards": form.get("standards", "").replace("，", ",").split(",")}, files=files, actor=g.reporter)
+        archive.add_document(
+            year=year,
+            data={
+                "category": form.get("category", ""),
+                "held_on": parse_date(form.get("held_on"), "held_on"),
+                "unit_id": parse_int(form.get("unit_id"), "unit_id"),
+                "title": form.get("title", ""),
+                "description": form.get("description", ""),
+                "standards": form.get("standards", "").replace("，", ",").split(","),
+            },
+            files=files,
+            actor=g.reporter,
+        )
     except DomainError as err:
         return _failed(err, "reports.workbench.archive_list", year=year)
     flash(_("Record filed."), "success")

@@ -6,8 +6,10 @@ from tests import factories as f
 
 
 def test_register_page_creates_the_account_and_signs_in(client):
-    response = client.post("/register", data={"name": "王丽", "phone": "13800000003", "birth_year": "1996",
-                                              "password": "secret123", "consent": "y"})
+    response = client.post(
+        "/register",
+        data={"name": "王丽", "phone": "13800000003", "birth_year": "1996", "password": "secret123", "consent": "y"},
+    )
     assert response.status_code == 302
     page = client.get("/account").get_data(as_text=True)
     user = db.session.query(User).filter_by(phone="13800000003").one()
@@ -21,8 +23,9 @@ def test_register_page_shows_field_errors_and_stores_nothing(client):
 
 
 def test_a_form_without_csrf_token_is_refused(client):
-    response = client.post("/register", data={"name": "王丽", "phone": "13800000003", "password": "secret123"},
-                           csrf=False)
+    response = client.post(
+        "/register", data={"name": "王丽", "phone": "13800000003", "password": "secret123"}, csrf=False
+    )
     assert response.status_code == 400
     assert db.session.query(User).count() == 0
 
@@ -38,8 +41,7 @@ def test_login_failure_says_so_without_revealing_whether_the_account_exists(clie
 def test_repeated_failures_for_an_unknown_login_lock_it_like_an_account(client):
     f.resident("13800000001")
     f.commit()
-    statuses = [client.post("/login", data={"login": "13899999999", "password": "x"}).status_code
-                for _ in range(6)]
+    statuses = [client.post("/login", data={"login": "13899999999", "password": "x"}).status_code for _ in range(6)]
     assert statuses == [401] * 5 + [429]
 
 
@@ -53,8 +55,10 @@ def test_resident_adds_a_family_member(client):
     user = f.resident("13800000001")
     f.commit()
     client.login("13800000001")
-    response = client.post("/account/participants", data={"name": "王小明", "birth_year": "2016",
-                                                          "relation": "grandchild", "gender": "male"})
+    response = client.post(
+        "/account/participants",
+        data={"name": "王小明", "birth_year": "2016", "relation": "grandchild", "gender": "male"},
+    )
     assert response.status_code == 302
     db.session.refresh(user)
     assert [p.name for p in user.participants] == ["张秀兰", "王小明"]

@@ -8,8 +8,14 @@ def test_sixty_people_behind_one_address_can_sign_in_within_a_minute(client):
     for i in range(60):
         f.resident(f"137000000{i:02d}")
     f.commit()
-    statuses = [client.post("/api/v1/auth/token", json={"login": f"137000000{i:02d}", "password": f.PASSWORD},
-                            environ_base={"REMOTE_ADDR": "10.64.0.1"}).status_code for i in range(60)]
+    statuses = [
+        client.post(
+            "/api/v1/auth/token",
+            json={"login": f"137000000{i:02d}", "password": f.PASSWORD},
+            environ_base={"REMOTE_ADDR": "10.64.0.1"},
+        ).status_code
+        for i in range(60)
+    ]
     assert statuses == [200] * 60
 
 
@@ -17,8 +23,14 @@ def test_beyond_the_address_limit_the_answer_is_rate_limited(app, client):
     old = app.config["AUTH_ADDRESS_LIMIT"]
     app.config["AUTH_ADDRESS_LIMIT"] = "3 per minute"
     try:
-        statuses = [client.post("/api/v1/auth/token", json={"login": f"1370000{i:04d}", "password": "x"},
-                                environ_base={"REMOTE_ADDR": "10.64.0.2"}).status_code for i in range(4)]
+        statuses = [
+            client.post(
+                "/api/v1/auth/token",
+                json={"login": f"1370000{i:04d}", "password": "x"},
+                environ_base={"REMOTE_ADDR": "10.64.0.2"},
+            ).status_code
+            for i in range(4)
+        ]
     finally:
         app.config["AUTH_ADDRESS_LIMIT"] = old
     assert statuses == [401, 401, 401, 429]

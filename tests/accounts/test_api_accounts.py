@@ -9,9 +9,10 @@ def _auth(client, login="13800000001"):
 
 
 def test_register_then_get_a_token_then_me(client):
-    response = client.post("/api/v1/residents", json={"name": "王丽", "phone": "13800000003",
-                                                      "password": "secret123", "birth_year": 1996,
-                                                      "consent": True})
+    response = client.post(
+        "/api/v1/residents",
+        json={"name": "王丽", "phone": "13800000003", "password": "secret123", "birth_year": 1996, "consent": True},
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert set(body) == {"id", "card_number"} and len(body["card_number"]) == 12
@@ -26,15 +27,17 @@ def test_register_then_get_a_token_then_me(client):
 def test_duplicate_phone_registration_is_a_409(client):
     f.resident("13800000001")
     f.commit()
-    response = client.post("/api/v1/residents", json={"name": "x", "phone": "13800000001", "password": "secret123",
-                                                      "consent": True})
+    response = client.post(
+        "/api/v1/residents", json={"name": "x", "phone": "13800000001", "password": "secret123", "consent": True}
+    )
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "duplicate"
 
 
 def test_overlong_name_is_a_422_naming_the_field(client):
-    response = client.post("/api/v1/residents", json={"name": "长" * 51, "phone": "13800000001",
-                                                      "password": "secret123"})
+    response = client.post(
+        "/api/v1/residents", json={"name": "长" * 51, "phone": "13800000001", "password": "secret123"}
+    )
     assert response.status_code == 422
     assert "name" in response.get_json()["error"]["fields"]
 
@@ -51,8 +54,11 @@ def test_participants_list_and_add(client):
     f.resident("13800000001")
     f.commit()
     headers = _auth(client)
-    added = client.post("/api/v1/me/participants", headers=headers,
-                        json={"name": "王小明", "birth_year": 2016, "relation": "grandchild"})
+    added = client.post(
+        "/api/v1/me/participants",
+        headers=headers,
+        json={"name": "王小明", "birth_year": 2016, "relation": "grandchild"},
+    )
     assert added.status_code == 201
     listing = client.get("/api/v1/me/participants", headers=headers).get_json()
     assert [p["relation"] for p in listing["items"]] == ["self", "grandchild"] and listing["total"] == 2

@@ -41,15 +41,17 @@ def test_twenty_parallel_wrong_passwords_check_at_most_five_before_the_lock(app,
     assert checked["n"] <= 5
     assert sorted(statuses) == [401] * checked["n"] + [429] * (20 - checked["n"])
     assert 429 in statuses
-    assert app.test_client().post("/api/v1/auth/token", json={"login": login, "password": f.PASSWORD}
-                                  ).status_code == 429  # locked, even with the right password
+    assert (
+        app.test_client().post("/api/v1/auth/token", json={"login": login, "password": f.PASSWORD}).status_code == 429
+    )  # locked, even with the right password
 
 
 def _answers(client, login, n=6, lang="en"):
     out = []
     for _ in range(n):
-        response = client.post("/api/v1/auth/token", json={"login": login, "password": "wrong-password"},
-                               headers={"Accept-Language": lang})
+        response = client.post(
+            "/api/v1/auth/token", json={"login": login, "password": "wrong-password"}, headers={"Accept-Language": lang}
+        )
         out.append((response.status_code, response.get_json()["error"]))
     return out
 
@@ -65,8 +67,9 @@ def test_an_unknown_login_locks_and_answers_exactly_like_an_account(client, chec
     assert [status for status, _ in known] == [401] * 5 + [429]
 
 
-@pytest.mark.parametrize(("lang", "one_left", "locked"), [("en", "1 more try", "locked for 15 minutes"),
-                                                          ("zh_CN", "再错1次", "锁定15分钟")])
+@pytest.mark.parametrize(
+    ("lang", "one_left", "locked"), [("en", "1 more try", "locked for 15 minutes"), ("zh_CN", "再错1次", "锁定15分钟")]
+)
 def test_the_fourth_and_fifth_failures_say_how_many_tries_are_left(client, lang, one_left, locked):
     f.resident("13800000001")
     f.commit()
@@ -79,8 +82,12 @@ def test_the_fourth_and_fifth_failures_say_how_many_tries_are_left(client, lang,
 def test_the_sign_in_page_warns_before_the_lock(client):
     f.resident("13800000001")
     f.commit()
-    pages = [client.post("/login", data={"login": "13800000001", "password": "wrong-password"},
-                         headers={"Accept-Language": "en"}) for _ in range(4)]
+    pages = [
+        client.post(
+            "/login", data={"login": "13800000001", "password": "wrong-password"}, headers={"Accept-Language": "en"}
+        )
+        for _ in range(4)
+    ]
     assert "1 more try" in pages[3].get_data(as_text=True) and "more try" not in pages[2].get_data(as_text=True)
 
 

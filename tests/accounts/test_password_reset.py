@@ -25,8 +25,14 @@ def test_a_reset_code_sets_the_password_and_ends_every_other_session_and_token(a
     g.pop("csrf_token", None)  # the tests' shared app context would hand the first client's token on
     browser.login("13800000001")
     assert client.post("/api/v1/auth/sms-code", json={"phone": "13800000001", "purpose": "reset"}).status_code == 202
-    response = client.post("/api/v1/auth/password-reset", json={
-        "phone": "13800000001", "sms_code": last_code(fake_twilio, "13800000001"), "new_password": "brand-new-pass"})
+    response = client.post(
+        "/api/v1/auth/password-reset",
+        json={
+            "phone": "13800000001",
+            "sms_code": last_code(fake_twilio, "13800000001"),
+            "new_password": "brand-new-pass",
+        },
+    )
     assert response.status_code == 200
     new_token = response.get_json()["token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
@@ -40,11 +46,13 @@ def test_a_short_new_password_is_refused_before_the_code_is_tried(client, fake_t
     f.commit()
     client.post("/api/v1/auth/sms-code", json={"phone": "13800000001", "purpose": "reset"})
     code = last_code(fake_twilio, "13800000001")
-    short = client.post("/api/v1/auth/password-reset", json={"phone": "13800000001", "sms_code": code,
-                                                             "new_password": "short"})
+    short = client.post(
+        "/api/v1/auth/password-reset", json={"phone": "13800000001", "sms_code": code, "new_password": "short"}
+    )
     assert short.status_code == 422 and "new_password" in short.get_json()["error"]["fields"]
-    ok = client.post("/api/v1/auth/password-reset", json={"phone": "13800000001", "sms_code": code,
-                                                          "new_password": "long-enough"})
+    ok = client.post(
+        "/api/v1/auth/password-reset", json={"phone": "13800000001", "sms_code": code, "new_password": "long-enough"}
+    )
     assert ok.status_code == 200  # the code was not spent by the refused attempt
 
 
@@ -53,8 +61,10 @@ def test_a_wrong_reset_code_changes_nothing(client, fake_twilio):
     f.commit()
     client.post("/api/v1/auth/sms-code", json={"phone": "13800000001", "purpose": "reset"})
     code = last_code(fake_twilio, "13800000001")
-    response = client.post("/api/v1/auth/password-reset", json={
-        "phone": "13800000001", "sms_code": "000000" if code != "000000" else "111111", "new_password": "x" * 10})
+    response = client.post(
+        "/api/v1/auth/password-reset",
+        json={"phone": "13800000001", "sms_code": "000000" if code != "000000" else "111111", "new_password": "x" * 10},
+    )
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_code"
     assert signin.authenticate("13800000001", f.PASSWORD)
 
@@ -66,16 +76,25 @@ def test_the_forgotten_password_pages_reset_by_sms(client, fake_twilio):
     assert 'href="/password-reset"' in login_page and "忘记密码" in login_page
     sent = client.post("/password-reset", data={"phone": "13800000001", "action": "send"})
     assert sent.status_code == 200 and 'value="13800000001"' in sent.get_data(as_text=True)
-    done = client.post("/password-reset", data={"phone": "13800000001", "action": "reset",
-                                                 "new_password": "brand-new-pass",
-                                                 "sms_code": last_code(fake_twilio, "13800000001")})
+    done = client.post(
+        "/password-reset",
+        data={
+            "phone": "13800000001",
+            "action": "reset",
+            "new_password": "brand-new-pass",
+            "sms_code": last_code(fake_twilio, "13800000001"),
+        },
+    )
     assert done.status_code == 302 and done.headers["Location"].endswith("/login")
     assert client.post("/login", data={"login": "13800000001", "password": "brand-new-pass"}).status_code == 302
 
 
 def test_the_reset_page_shows_every_problem_at_once(client):
-    response = client.post("/password-reset", data={"phone": "12", "action": "reset", "new_password": "short"},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/password-reset",
+        data={"phone": "12", "action": "reset", "new_password": "short"},
+        headers={"Accept-Language": "en"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "11-digit" in page and "At least 8 characters" in page and "Enter the code" in page

@@ -31,15 +31,27 @@ def test_consent_version_and_time_are_stored_on_the_account(client, app):
 
 
 def test_every_field_error_comes_at_once(client):
-    response = client.post("/api/v1/residents", json={"name": "", "phone": "12", "password": "short",
-                                                      "email": "not-an-email"}, headers={"Accept-Language": "en"})
+    response = client.post(
+        "/api/v1/residents",
+        json={"name": "", "phone": "12", "password": "short", "email": "not-an-email"},
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 422
     assert set(response.get_json()["error"]["fields"]) == {"name", "phone", "password", "email", "consent"}
     assert users() == 0
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "li@example.com\r\nBcc: x@evil.test", "li@example.com\n",
-                                   "li@@example.com", "li @example.com", "li@example"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-email",
+        "li@example.com\r\nBcc: x@evil.test",
+        "li@example.com\n",
+        "li@@example.com",
+        "li @example.com",
+        "li@example",
+    ],
+)
 def test_a_malformed_email_is_refused(app, email):
     with pytest.raises(Invalid) as refused:
         services.sign_up(**{**GOOD, "email": email})
@@ -57,8 +69,7 @@ def test_with_verification_on_a_code_is_required(client, sms_verify):
 
 
 def test_with_verification_on_the_code_from_the_sms_registers(client, sms_verify, fake_twilio):
-    assert client.post("/api/v1/auth/sms-code", json={"phone": "13800000003", "purpose": "register"}
-                       ).status_code == 202
+    assert client.post("/api/v1/auth/sms-code", json={"phone": "13800000003", "purpose": "register"}).status_code == 202
     code = last_code(fake_twilio, "13800000003")
     assert client.post("/api/v1/residents", json={**GOOD, "sms_code": code}).status_code == 201
     assert users() == 1
@@ -75,9 +86,11 @@ def test_a_code_for_another_phone_or_purpose_does_not_register(client, sms_verif
 
 
 def test_the_page_shows_every_error_at_once_and_keeps_what_was_typed_but_the_password(client):
-    response = client.post("/register", data={"name": "王丽", "phone": "12", "password": "short",
-                                              "email": "not-an-email", "birth_year": "1996"},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/register",
+        data={"name": "王丽", "phone": "12", "password": "short", "email": "not-an-email", "birth_year": "1996"},
+        headers={"Accept-Language": "en"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     for message in ["11-digit", "At least 8 characters", "e-mail address such as", "agree to the user agreement"]:
@@ -97,8 +110,16 @@ def test_the_page_links_the_agreement_and_the_policy_and_they_show_their_version
 def test_the_page_registers_with_a_code_when_verification_is_on(client, sms_verify, fake_twilio):
     sent = client.post("/register", data={"name": "王丽", "phone": "13800000003", "action": "send"})
     assert sent.status_code == 200 and 'value="13800000003"' in sent.get_data(as_text=True)
-    done = client.post("/register", data={"name": "王丽", "phone": "13800000003", "password": "secret123",
-                                          "consent": "y", "sms_code": last_code(fake_twilio, "13800000003")})
+    done = client.post(
+        "/register",
+        data={
+            "name": "王丽",
+            "phone": "13800000003",
+            "password": "secret123",
+            "consent": "y",
+            "sms_code": last_code(fake_twilio, "13800000003"),
+        },
+    )
     assert done.status_code == 302
     assert users() == 1
 

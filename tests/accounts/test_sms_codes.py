@@ -17,8 +17,11 @@ LATE_EVENING = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
 
 
 def ask(client, phone, purpose="login", lang="zh_CN"):
-    return client.post("/api/v1/auth/sms-code", json={"phone": phone, "purpose": purpose},
-                       headers={"Accept-Language": lang.replace("_", "-")})
+    return client.post(
+        "/api/v1/auth/sms-code",
+        json={"phone": phone, "purpose": purpose},
+        headers={"Accept-Language": lang.replace("_", "-")},
+    )
 
 
 def test_a_code_is_sent_to_a_known_phone_and_the_answer_is_the_same_for_an_unknown_one(client, fake_twilio):
@@ -40,7 +43,8 @@ def test_a_registration_code_goes_only_to_a_phone_without_an_account(client, fak
 
 @pytest.mark.parametrize(("lang", "signature"), [("zh_CN", "【文化云】"), ("en", "[CultureNet]")])
 def test_the_sms_is_one_70_character_segment_with_the_signature_and_the_code_is_stored_hashed(
-        client, fake_twilio, lang, signature):
+    client, fake_twilio, lang, signature
+):
     f.resident("13800000001")
     f.commit()
     assert ask(client, "13800000001", lang=lang).status_code == 202
@@ -69,8 +73,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(app, fake_twilio):
 
 
 @pytest.mark.parametrize(("lang", "words"), [("zh_CN", "秒"), ("en", "seconds")])
-def test_a_second_code_within_a_minute_is_refused_with_the_wait_in_the_users_language(client, fake_twilio, lang,
-                                                                                     words):
+def test_a_second_code_within_a_minute_is_refused_with_the_wait_in_the_users_language(client, fake_twilio, lang, words):
     f.resident("13800000001")
     f.commit()
     assert ask(client, "13800000001", lang=lang).status_code == 202
@@ -148,8 +151,9 @@ def test_a_code_gives_a_token_like_a_password_does(client, fake_twilio):
     user = f.resident("13800000001")
     f.commit()
     ask(client, "13800000001")
-    response = client.post("/api/v1/auth/token", json={"phone": "13800000001",
-                                                       "sms_code": last_code(fake_twilio, "13800000001")})
+    response = client.post(
+        "/api/v1/auth/token", json={"phone": "13800000001", "sms_code": last_code(fake_twilio, "13800000001")}
+    )
     assert response.status_code == 200
     token = response.get_json()["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
@@ -170,8 +174,15 @@ def test_a_wrong_code_is_a_422_with_a_stable_code_and_the_try_counts(client, fak
     assert db.session.scalars(sa.select(SmsCode)).one().tries == 1
 
 
-@pytest.mark.parametrize("body", [{"phone": "13800000001"}, {"login": "13800000001", "sms_code": "123456"},
-                                  {"login": "x", "password": "y", "phone": "13800000001", "sms_code": "123456"}, {}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"phone": "13800000001"},
+        {"login": "13800000001", "sms_code": "123456"},
+        {"login": "x", "password": "y", "phone": "13800000001", "sms_code": "123456"},
+        {},
+    ],
+)
 def test_a_token_request_is_either_a_password_or_a_code(client, body):
     response = client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid"
@@ -184,8 +195,10 @@ def test_the_sign_in_page_offers_sms_code_sign_in_and_it_works(client, fake_twil
     assert "短信验证码登录" in page and "忘记密码" in page
     sent = client.post("/login/sms", data={"phone": "13800000001", "action": "send"})
     assert sent.status_code == 200 and 'value="13800000001"' in sent.get_data(as_text=True)
-    signed_in = client.post("/login/sms", data={"phone": "13800000001", "action": "sign_in",
-                                                "sms_code": last_code(fake_twilio, "13800000001")})
+    signed_in = client.post(
+        "/login/sms",
+        data={"phone": "13800000001", "action": "sign_in", "sms_code": last_code(fake_twilio, "13800000001")},
+    )
     assert signed_in.status_code == 302
     assert client.get("/account").status_code == 200
 
@@ -195,9 +208,11 @@ def test_a_wrong_code_on_the_page_shows_the_error_on_the_code_field(client, fake
     f.commit()
     client.post("/login/sms", data={"phone": "13800000001", "action": "send"})
     code = last_code(fake_twilio, "13800000001")
-    response = client.post("/login/sms", data={"phone": "13800000001", "action": "sign_in",
-                                               "sms_code": "000000" if code != "000000" else "111111"},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/login/sms",
+        data={"phone": "13800000001", "action": "sign_in", "sms_code": "000000" if code != "000000" else "111111"},
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 422
     assert "4 more tries" in response.get_data(as_text=True)
     assert client.get("/account").status_code == 302

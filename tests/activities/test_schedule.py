@@ -30,8 +30,9 @@ def test_adding_moving_and_cancelling_sessions_keeps_the_stored_schedule(app):
     assert _stored(act) == (first.starts_at, third.ends_at)
 
     staff = f.staff(act.venue, login="mover")
-    activities.move_session(first, starts_at=third.starts_at + timedelta(days=7),
-                            ends_at=third.ends_at + timedelta(days=7), actor=staff)
+    activities.move_session(
+        first, starts_at=third.starts_at + timedelta(days=7), ends_at=third.ends_at + timedelta(days=7), actor=staff
+    )
     f.commit()
     assert _stored(act) == (second.starts_at, first.ends_at)
 
@@ -91,8 +92,12 @@ def test_the_public_list_orders_by_next_session_and_drops_ended_activities(clien
 
     staff = f.staff(venue, login="canceller")
     activities.cancel_session(sooner.sessions[0], reason="取消", actor=staff)
-    activities.move_session(later.sessions[0], starts_at=af.now() + timedelta(days=1),
-                            ends_at=af.now() + timedelta(days=1, hours=2), actor=staff)
+    activities.move_session(
+        later.sessions[0],
+        starts_at=af.now() + timedelta(days=1),
+        ends_at=af.now() + timedelta(days=1, hours=2),
+        actor=staff,
+    )
     f.commit()
     assert titles() == ["晚些的讲座", "书法班"]
     assert course.id in db.session.execute(select(Activity.id).where(Activity.live_until.is_not(None))).scalars().all()

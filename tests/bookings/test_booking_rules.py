@@ -382,8 +382,9 @@ def test_moving_a_session_tells_everyone_booked(app):
     session = af.first_session(act)
     new_start = session.starts_at + timedelta(days=1)
     try:
-        activities.move_session(session, starts_at=new_start, ends_at=new_start + timedelta(hours=2), actor=staff,
-                                now=af.now())
+        activities.move_session(
+            session, starts_at=new_start, ends_at=new_start + timedelta(hours=2), actor=staff, now=af.now()
+        )
     finally:
         signals.booking_session_moved.receivers.clear()
     assert told[0]["booking_id"] == booking.id and told[0]["starts_at"] == new_start
@@ -425,11 +426,20 @@ def test_staff_writes_leave_an_audit_trail(app):
     venue = f.venue()
     staff = f.staff(venue)
     act = af.activity(venue, actor=staff, policy="approval")
-    booking = services.book(f.resident(), data=services.BookingRequest(activity=act, session=af.first_session(act)),
-                            actor=staff, now=af.now())
+    booking = services.book(
+        f.resident(),
+        data=services.BookingRequest(activity=act, session=af.first_session(act)),
+        actor=staff,
+        now=af.now(),
+    )
     services.decide_bookings([booking], approve=True, reason="", actor=staff, now=af.now())
     mine = db.session.query(AuditEntry).filter(AuditEntry.action != "role.grant").order_by(AuditEntry.id)
     actions = [e.action for e in mine]
-    assert actions == ["activity.create", "session.create", "activity.publish", "booking.create_for_caller",
-                       "booking.approve"]
+    assert actions == [
+        "activity.create",
+        "session.create",
+        "activity.publish",
+        "booking.create_for_caller",
+        "booking.approve",
+    ]
     assert {e.actor_id for e in mine} == {staff.id}

@@ -45,16 +45,19 @@ def test_domain_refusals_carry_their_codes_and_take_nothing(client):
     assert db.session.query(Booking).count() == 1
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"session_id": 999999}, 404, "not_found"),
-    ({"party_size": 1}, 422, "invalid"),
-    ({"session_id": "x"}, 422, "invalid"),
-    ({"session_id": 1, "party_size": 0}, 422, "invalid"),
-    ({"session_id": 1, "party_size": -2}, 422, "invalid"),
-    ({"session_id": 1, "party_size": 9}, 422, "invalid"),
-    ({"session_id": 1, "participant_ids": [999999]}, 422, "invalid"),
-    ({"session_id": 1, "bogus": True}, 422, "invalid"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"session_id": 999999}, 404, "not_found"),
+        ({"party_size": 1}, 422, "invalid"),
+        ({"session_id": "x"}, 422, "invalid"),
+        ({"session_id": 1, "party_size": 0}, 422, "invalid"),
+        ({"session_id": 1, "party_size": -2}, 422, "invalid"),
+        ({"session_id": 1, "party_size": 9}, 422, "invalid"),
+        ({"session_id": 1, "participant_ids": [999999]}, 422, "invalid"),
+        ({"session_id": 1, "bogus": True}, 422, "invalid"),
+    ],
+)
 def test_bad_booking_input_is_a_clear_4xx(client, body, status, code):
     _setup()
     response = client.post("/api/v1/bookings", json=body, headers=_auth(client, "13800000001"))
@@ -65,8 +68,9 @@ def test_bad_booking_input_is_a_clear_4xx(client, body, status, code):
 
 def test_a_window_not_open_yet_is_not_open(client):
     act, _user = _setup(signup_opens_at=af.now() + timedelta(days=1))
-    response = client.post("/api/v1/bookings", json={"session_id": af.first_session(act).id},
-                           headers=_auth(client, "13800000001"))
+    response = client.post(
+        "/api/v1/bookings", json={"session_id": af.first_session(act).id}, headers=_auth(client, "13800000001")
+    )
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_open"
     assert "opens_at" in response.get_json()["error"]
 
@@ -99,8 +103,9 @@ def test_someone_elses_booking_is_404_and_cannot_be_cancelled(client):
 def test_cancel_answers_with_the_no_show_flag(client):
     act, _user = _setup()
     headers = _auth(client, "13800000001")
-    booking_id = client.post("/api/v1/bookings", json={"session_id": af.first_session(act).id},
-                             headers=headers).get_json()["id"]
+    booking_id = client.post(
+        "/api/v1/bookings", json={"session_id": af.first_session(act).id}, headers=headers
+    ).get_json()["id"]
     response = client.post(f"/api/v1/bookings/{booking_id}/cancel", headers=headers)
     assert response.get_json() == {"id": booking_id, "status": "cancelled", "counted_as_no_show": False}
     assert client.post(f"/api/v1/bookings/{booking_id}/cancel", headers=headers).status_code == 409
@@ -127,11 +132,13 @@ def test_staff_can_book_for_a_caller_but_a_resident_cannot_book_for_someone_else
     session_id = af.first_session(act).id
     caller = f.resident("13800000002")
     f.commit()
-    ok = client.post("/api/v1/bookings", json={"session_id": session_id, "user_id": caller.id},
-                     headers=_auth(client, "staffer"))
+    ok = client.post(
+        "/api/v1/bookings", json={"session_id": session_id, "user_id": caller.id}, headers=_auth(client, "staffer")
+    )
     assert ok.status_code == 201
-    refused = client.post("/api/v1/bookings", json={"session_id": session_id, "user_id": caller.id},
-                          headers=_auth(client, "13800000001"))
+    refused = client.post(
+        "/api/v1/bookings", json={"session_id": session_id, "user_id": caller.id}, headers=_auth(client, "13800000001")
+    )
     assert refused.status_code == 403
 
 
@@ -139,9 +146,11 @@ def test_bulk_decisions_by_api(client):
     act, user = _setup(policy="approval", capacity=5)
     ids = [af.book(f.resident(), act).id for _ in range(2)]
     f.commit()
-    response = client.post("/api/v1/bookings/decisions", json={"booking_ids": ids, "approve": False,
-                                                                "reason": "需要面试"},
-                           headers=_auth(client, "staffer"))
+    response = client.post(
+        "/api/v1/bookings/decisions",
+        json={"booking_ids": ids, "approve": False, "reason": "需要面试"},
+        headers=_auth(client, "staffer"),
+    )
     assert response.status_code == 200
     assert set(response.get_json()["results"].values()) == {"rejected"}
 
@@ -150,8 +159,7 @@ def test_activity_listing_filters(client):
     net = f.network()
     staff = f.staff(net["hub"], login="hubstaff")
     af.activity(net["community"], actor=staff, title="村民广场舞", age_min=50, category="dance")
-    af.activity(net["other_branch"], actor=staff, title="少儿书法班", kind="course", age_max=12,
-                category="calligraphy")
+    af.activity(net["other_branch"], actor=staff, title="少儿书法班", kind="course", age_max=12, category="calligraphy")
     af.activity(net["hub"], actor=staff, title="草稿", publish=False)
     f.commit()
 
@@ -182,14 +190,22 @@ def test_staff_create_add_sessions_and_publish_through_the_api(client):
     room = f.room(venue)
     f.commit()
     headers = _auth(client, "staffer")
-    created = client.post("/api/v1/activities", json={"venue_id": venue.id, "kind": "course", "title": "太极拳班",
-                                                      "capacity": 20, "room_id": room.id}, headers=headers)
+    created = client.post(
+        "/api/v1/activities",
+        json={"venue_id": venue.id, "kind": "course", "title": "太极拳班", "capacity": 20, "room_id": room.id},
+        headers=headers,
+    )
     assert created.status_code == 201, created.get_json()
     activity_id = created.get_json()["id"]
     start = (af.now() + timedelta(days=3)).date()
-    weekly = {"first_on": start.isoformat(), "until_on": (start + timedelta(days=27)).isoformat(),
-              "weekdays": [start.weekday()], "starts": "09:00", "ends": "10:30",
-              "except_on": [(start + timedelta(days=7)).isoformat()]}
+    weekly = {
+        "first_on": start.isoformat(),
+        "until_on": (start + timedelta(days=27)).isoformat(),
+        "weekdays": [start.weekday()],
+        "starts": "09:00",
+        "ends": "10:30",
+        "except_on": [(start + timedelta(days=7)).isoformat()],
+    }
     sessions = client.post(f"/api/v1/activities/{activity_id}/sessions", json={"weekly": weekly}, headers=headers)
     assert sessions.status_code == 201 and sessions.get_json()["total"] == 3
     clash = client.post(f"/api/v1/activities/{activity_id}/sessions", json={"weekly": weekly}, headers=headers)
@@ -206,8 +222,9 @@ def test_staff_out_of_scope_cannot_create_or_edit(client):
     act = af.activity(net["sibling"])
     f.commit()
     headers = _auth(client, "station")
-    created = client.post("/api/v1/activities", json={"venue_id": net["sibling"].id, "kind": "event",
-                                                      "title": "x"}, headers=headers)
+    created = client.post(
+        "/api/v1/activities", json={"venue_id": net["sibling"].id, "kind": "event", "title": "x"}, headers=headers
+    )
     assert created.status_code == 403
     assert client.patch(f"/api/v1/activities/{act.id}", json={"title": "y"}, headers=headers).status_code == 403
 
@@ -236,8 +253,9 @@ def test_the_lottery_api_tells_what_the_entry_list_page_shows(client):
     net = f.network()
     staff = f.staff(net["branch"], login="branch")
     closes = af.now() + timedelta(days=1)
-    act = af.activity(net["branch"], actor=staff, kind="course", policy="lottery", capacity=1,
-                      signup_closes_at=closes, sessions=2)
+    act = af.activity(
+        net["branch"], actor=staff, kind="course", policy="lottery", capacity=1, signup_closes_at=closes, sessions=2
+    )
     af.book(f.resident(name="张秀兰"), act)
     af.book(f.resident(name="李建国"), act)
     f.commit()

@@ -25,8 +25,16 @@ def worker_app(app):
     """A second app on the same database whose pool lets every worker thread hold its own connection."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = {"pool_size": THREADS, "max_overflow": 10, "pool_timeout": 120} if url.startswith("postgresql") else {}
-    other = create_app({"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": options, "SECRET_KEY": "t",
-                        "TESTING": True, "PASSWORD_HASH_PROFILE": "fast", "RATELIMIT_STORAGE_URI": "memory://"})
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options,
+            "SECRET_KEY": "t",
+            "TESTING": True,
+            "PASSWORD_HASH_PROFILE": "fast",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     yield other
     with other.app_context():
         db.engine.dispose()
@@ -85,8 +93,11 @@ def _run(worker_app, calls: list[tuple]) -> list[str]:
 
 
 def _seat_holders(session_id: int) -> int:
-    return db.session.execute(select(func.coalesce(func.sum(Booking.party_size), 0))
-                              .where(Booking.session_id == session_id, Booking.status.in_(SEAT_STATUSES))).scalar()
+    return db.session.execute(
+        select(func.coalesce(func.sum(Booking.party_size), 0)).where(
+            Booking.session_id == session_id, Booking.status.in_(SEAT_STATUSES)
+        )
+    ).scalar()
 
 
 def test_200_concurrent_requests_for_30_seats_take_exactly_30_and_one_booking_per_person(app, worker_app):
@@ -104,8 +115,9 @@ def test_200_concurrent_requests_for_30_seats_take_exactly_30_and_one_booking_pe
     assert results.count("confirmed") == 30
     assert results.count("waitlisted") == 70
     assert results.count("duplicate") == 100
-    per_person = db.session.execute(select(Booking.user_id, func.count()).where(Booking.session_id == session_id)
-                                    .group_by(Booking.user_id)).all()
+    per_person = db.session.execute(
+        select(Booking.user_id, func.count()).where(Booking.session_id == session_id).group_by(Booking.user_id)
+    ).all()
     assert len(per_person) == 100 and all(n == 1 for _u, n in per_person)
 
 
@@ -138,8 +150,9 @@ def test_the_last_seat_freed_by_a_cancellation_racing_new_bookings_goes_to_exact
     assert results[0] == "cancelled"
     assert db.session.get(Session, session_id).seats_taken == 30
     assert _seat_holders(session_id) == 30
-    newcomer_seats = db.session.query(Booking).filter(Booking.user_id.in_(newcomers),
-                                                      Booking.status.in_(SEAT_STATUSES)).count()
+    newcomer_seats = (
+        db.session.query(Booking).filter(Booking.user_id.in_(newcomers), Booking.status.in_(SEAT_STATUSES)).count()
+    )
     assert newcomer_seats == 1
     assert db.session.query(Booking).filter_by(status=BookingStatus.waitlisted).count() == 38
 

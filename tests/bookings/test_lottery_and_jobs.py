@@ -15,8 +15,15 @@ from venues.models import VenueKind
 
 def _lottery_course(capacity=3, entries=6, **fields):
     closes = af.now() + timedelta(days=2)
-    course = af.activity(kind="course", policy="lottery", capacity=capacity, sessions=4,
-                         signup_closes_at=closes, starts_in=timedelta(days=10), **fields)
+    course = af.activity(
+        kind="course",
+        policy="lottery",
+        capacity=capacity,
+        sessions=4,
+        signup_closes_at=closes,
+        starts_in=timedelta(days=10),
+        **fields,
+    )
     users = [f.resident() for _ in range(entries)]
     booked = [af.book(u, course) for u in users]
     return course, users, booked, closes
@@ -58,8 +65,9 @@ def test_draw_runs_when_the_window_closes_and_only_once(app):
     db.session.refresh(course)
     assert course.seats_taken == 3
     expected = lottery.pick_winners(draw.seed, [(b.id, 1, False) for b in booked], 3, 0)
-    assert sorted(b.id for b in booked if db.session.get(Booking, b.id).status == BookingStatus.offered) \
-        == sorted(expected)
+    assert sorted(b.id for b in booked if db.session.get(Booking, b.id).status == BookingStatus.offered) == sorted(
+        expected
+    )
 
 
 def test_winners_have_the_confirmation_deadline_and_losers_wait_in_draw_order(app):

@@ -58,8 +58,9 @@ def test_moving_the_session_moves_the_reminders_and_tells_the_resident(app):
     af.book(user, act, at=now)
     session = af.first_session(act)
     new_start = session.starts_at + timedelta(days=1)
-    activities.move_session(session, starts_at=new_start, ends_at=new_start + timedelta(hours=2),
-                            actor=f.staff(act.venue), now=now)
+    activities.move_session(
+        session, starts_at=new_start, ends_at=new_start + timedelta(hours=2), actor=f.staff(act.venue), now=now
+    )
     assert _messages(user, "reminder_24h")[0].due_at == new_start - timedelta(hours=24)
     assert _messages(user, "reminder_2h")[0].due_at == new_start - timedelta(hours=2)
     moved = _messages(user, "session_moved")
@@ -101,13 +102,28 @@ def test_room_reservation_decisions_are_sent_to_the_group(app):
     staff = f.staff(venue)
     group = {"name": "夕阳红合唱团", "kind": "team", "contact_name": "张", "contact_phone": "13800000001"}
     first, second = (local_datetime(local_today() + timedelta(days=d), time(10)) for d in (3, 4))
-    approved = reservations.request_reservation(room, data={"starts_at": first, "ends_at": first + timedelta(hours=2),
-                                                            "purpose": "合唱排练", "attendees": 10, "group": group},
-                                                actor=user)
-    declined = reservations.request_reservation(room, data={"starts_at": second,
-                                                            "ends_at": second + timedelta(hours=2),
-                                                            "purpose": "合唱排练", "attendees": 10, "group": group},
-                                                actor=user)
+    approved = reservations.request_reservation(
+        room,
+        data={
+            "starts_at": first,
+            "ends_at": first + timedelta(hours=2),
+            "purpose": "合唱排练",
+            "attendees": 10,
+            "group": group,
+        },
+        actor=user,
+    )
+    declined = reservations.request_reservation(
+        room,
+        data={
+            "starts_at": second,
+            "ends_at": second + timedelta(hours=2),
+            "purpose": "合唱排练",
+            "attendees": 10,
+            "group": group,
+        },
+        actor=user,
+    )
     reservations.approve_reservation(approved, actor=staff)
     reservations.reject_reservation(declined, reason="当天有演出", actor=staff)
     sent = _messages(user)

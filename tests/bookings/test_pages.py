@@ -17,8 +17,17 @@ def world(app):
     net = f.network()
     staff = f.staff(net["branch"], login="branch")
     room = f.room(net["branch"])
-    course = af.activity(net["branch"], actor=staff, kind="course", title="少儿书法班", age_min=6, age_max=12,
-                         sessions=3, capacity=10, category="calligraphy")
+    course = af.activity(
+        net["branch"],
+        actor=staff,
+        kind="course",
+        title="少儿书法班",
+        age_min=6,
+        age_max=12,
+        sessions=3,
+        capacity=10,
+        category="calligraphy",
+    )
     event = af.activity(net["community"], actor=staff, title="露天电影放映", capacity=2, category="film")
     user = f.resident("13800000001", birth_year=1960)
     kid = af.member(user, name="王小明", birth_year=af.now().year - 8)
@@ -44,8 +53,7 @@ def test_resident_books_a_class_for_a_child_and_sees_it_in_my_bookings(client, w
     client.login("13800000001")
     page = client.get(f"/activities/{world['course'].id}").get_data(as_text=True)
     assert "10 / 10" in page
-    response = client.post(f"/activities/{world['course'].id}/book",
-                           data={"participant_ids": [str(world["kid"].id)]})
+    response = client.post(f"/activities/{world['course'].id}/book", data={"participant_ids": [str(world["kid"].id)]})
     assert response.status_code == 302
     mine = client.get("/my/bookings").get_data(as_text=True)
     assert "少儿书法班" in mine
@@ -54,8 +62,9 @@ def test_resident_books_a_class_for_a_child_and_sees_it_in_my_bookings(client, w
 
 def test_an_ineligible_participant_gets_the_reason_on_the_page(client, world):
     client.login("13800000001")
-    response = client.post(f"/activities/{world['course'].id}/book",
-                           data={"participant_ids": [str(world["user"].self_participant.id)]})
+    response = client.post(
+        f"/activities/{world['course'].id}/book", data={"participant_ids": [str(world["user"].self_participant.id)]}
+    )
     assert response.status_code == 422
     assert db.session.query(Booking).count() == 0
 
@@ -98,17 +107,35 @@ def test_suspended_resident_sees_the_notice_with_strikes(client, world):
 def test_staff_create_schedule_weekly_and_publish(client, world):
     client.login("branch")
     branch = world["net"]["branch"]
-    response = client.post("/staff/activities/new", data={
-        "kind": "course", "venue_id": str(branch.id), "room_id": str(world["room"].id), "title": "二胡提高班",
-        "category": "music", "policy": "approval", "capacity": "12", "max_party_size": "1", "cancel_hours": "2",
-        "has_waiting_list": "y"})
+    response = client.post(
+        "/staff/activities/new",
+        data={
+            "kind": "course",
+            "venue_id": str(branch.id),
+            "room_id": str(world["room"].id),
+            "title": "二胡提高班",
+            "category": "music",
+            "policy": "approval",
+            "capacity": "12",
+            "max_party_size": "1",
+            "cancel_hours": "2",
+            "has_waiting_list": "y",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     act = db.session.query(Activity).filter_by(title="二胡提高班").one()
     start = (af.now() + timedelta(days=5)).date()
-    response = client.post(f"/staff/activities/{act.id}/weekly", data={
-        "weekly-first_on": start.isoformat(), "weekly-until_on": (start + timedelta(days=20)).isoformat(),
-        "weekly-weekdays": [str(start.weekday())], "weekly-starts": "14:00", "weekly-ends": "15:30",
-        "weekly-except_on": (start + timedelta(days=7)).isoformat()})
+    response = client.post(
+        f"/staff/activities/{act.id}/weekly",
+        data={
+            "weekly-first_on": start.isoformat(),
+            "weekly-until_on": (start + timedelta(days=20)).isoformat(),
+            "weekly-weekdays": [str(start.weekday())],
+            "weekly-starts": "14:00",
+            "weekly-ends": "15:30",
+            "weekly-except_on": (start + timedelta(days=7)).isoformat(),
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(act)
     assert len(act.sessions) == 2
@@ -121,9 +148,17 @@ def test_quick_form_lists_a_village_film_night_in_one_step(client, world):
     client.login("branch")
     village = world["net"]["community"]
     day = (af.now() + timedelta(days=2)).date()
-    response = client.post("/staff/activities/quick", data={"title": "周末露天电影", "category": "film",
-                                                            "venue_id": str(village.id), "on": day.isoformat(),
-                                                            "starts": "19:00", "ends": "21:00"})
+    response = client.post(
+        "/staff/activities/quick",
+        data={
+            "title": "周末露天电影",
+            "category": "film",
+            "venue_id": str(village.id),
+            "on": day.isoformat(),
+            "starts": "19:00",
+            "ends": "21:00",
+        },
+    )
     assert response.status_code == 302
     act = db.session.query(Activity).filter_by(title="周末露天电影").one()
     assert act.status == ActivityStatus.published and act.policy.value == "walk_in"
@@ -153,16 +188,24 @@ def test_bulk_reject_with_reason_from_the_page(client, world):
     ids = [af.book(f.resident(), act).id for _ in range(2)]
     f.commit()
     client.login("branch")
-    client.post(f"/staff/activities/{act.id}/signups", data={"booking_ids": [str(i) for i in ids],
-                                                             "decision": "reject", "reason": "需有基础"})
+    client.post(
+        f"/staff/activities/{act.id}/signups",
+        data={"booking_ids": [str(i) for i in ids], "decision": "reject", "reason": "需有基础"},
+    )
     assert {db.session.get(Booking, i).status for i in ids} == {BookingStatus.rejected}
 
 
 def test_staff_book_for_a_caller_and_lift_a_suspension(client, world):
     client.login("branch")
     sid = af.first_session(world["event"]).id
-    response = client.post("/staff/book", data={"caller": "13800000001", "session_id": str(sid),
-                                                "participant_ids": [str(world["user"].self_participant.id)]})
+    response = client.post(
+        "/staff/book",
+        data={
+            "caller": "13800000001",
+            "session_id": str(sid),
+            "participant_ids": [str(world["user"].self_participant.id)],
+        },
+    )
     assert response.status_code == 302
     assert db.session.query(Booking).one().booked_by_id == world["staff"].id
     user = world["user"]
@@ -189,8 +232,15 @@ def test_lottery_page_shows_seed_and_masked_entries_after_the_draw(client, world
     from bookings import jobs
 
     closes = af.now() + timedelta(days=1)
-    act = af.activity(world["net"]["branch"], actor=world["staff"], kind="course", policy="lottery", capacity=1,
-                      signup_closes_at=closes, sessions=2)
+    act = af.activity(
+        world["net"]["branch"],
+        actor=world["staff"],
+        kind="course",
+        policy="lottery",
+        capacity=1,
+        signup_closes_at=closes,
+        sessions=2,
+    )
     af.book(f.resident(name="张秀兰"), act)
     af.book(f.resident(name="李建国"), act)
     f.commit()
@@ -263,17 +313,25 @@ def test_cover_picture_is_checked_shrunk_and_served(client, world, tmp_path, mon
     monkeypatch.setitem(client.application.config, "UPLOAD_DIR", str(tmp_path))
     client.login("branch")
     act = world["event"]
-    fake = client.post(f"/staff/activities/{act.id}/cover",
-                       data={"cover": (io.BytesIO(b"<?php echo 1; ?>"), "cover.jpg")},
-                       content_type="multipart/form-data")
+    fake = client.post(
+        f"/staff/activities/{act.id}/cover",
+        data={"cover": (io.BytesIO(b"<?php echo 1; ?>"), "cover.jpg")},
+        content_type="multipart/form-data",
+    )
     assert fake.status_code == 422
-    gif = client.post(f"/staff/activities/{act.id}/cover", data={"cover": (io.BytesIO(_picture("GIF")), "a.gif")},
-                      content_type="multipart/form-data")
+    gif = client.post(
+        f"/staff/activities/{act.id}/cover",
+        data={"cover": (io.BytesIO(_picture("GIF")), "a.gif")},
+        content_type="multipart/form-data",
+    )
     assert gif.status_code == 422
     db.session.refresh(act)
     assert act.cover_image is None
-    ok = client.post(f"/staff/activities/{act.id}/cover", data={"cover": (io.BytesIO(_picture()), "a.png")},
-                     content_type="multipart/form-data")
+    ok = client.post(
+        f"/staff/activities/{act.id}/cover",
+        data={"cover": (io.BytesIO(_picture()), "a.png")},
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 302
     db.session.refresh(act)
     served = client.get(f"/media/activities/{act.cover_image}")

@@ -107,9 +107,16 @@ def _seed_panjin() -> World:
     staff = accounts.find_by_login("station-staff")
     station = db.session.get(Venue, next(g.venue_id for g in staff.grants if g.venue_id))
     sibling = next(v for v in station.parent.children if v.id != station.id and v.kind == station.kind)
-    return World(station_id=station.id, sibling_id=sibling.id, branch_id=station.parent_id, station_name=station.name,
-                 staff_login="station-staff", admin_login="admin", resident_login=demo.RESIDENTS[0][0],
-                 password=demo.PASSWORD)
+    return World(
+        station_id=station.id,
+        sibling_id=sibling.id,
+        branch_id=station.parent_id,
+        station_name=station.name,
+        staff_login="station-staff",
+        admin_login="admin",
+        resident_login=demo.RESIDENTS[0][0],
+        password=demo.PASSWORD,
+    )
 
 
 def _seed_small() -> World:
@@ -123,10 +130,17 @@ def _seed_small() -> World:
     staff = factories.staff(net["station"], login="station-staff")
     factories.staff(None, Role.admin, login="admin")
     factories.commit()
-    return World(station_id=net["station"].id, sibling_id=net["sibling"].id, branch_id=net["branch"].id,
-                 station_name=net["station"].name, staff_login=staff.login, admin_login="admin",
-                 resident_login=resident.phone, password=factories.PASSWORD,
-                 extra={"community_id": net["community"].id, "hub_id": net["hub"].id})
+    return World(
+        station_id=net["station"].id,
+        sibling_id=net["sibling"].id,
+        branch_id=net["branch"].id,
+        station_name=net["station"].name,
+        staff_login=staff.login,
+        admin_login="admin",
+        resident_login=resident.phone,
+        password=factories.PASSWORD,
+        extra={"community_id": net["community"].id, "hub_id": net["hub"].id},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +189,7 @@ def chromium():
 
 
 def _context(chromium, live_server, **options):
-    context = chromium.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                   **options)
+    context = chromium.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
     context.set_default_timeout(10_000)
     return context
 

@@ -24,8 +24,18 @@ def _seed_class(live_server) -> dict:
     with live_server.app.app_context():
         branch = db.session.get(Venue, world.branch_id)
         admin = find_by_login(world.admin_login)
-        course = af.activity(branch, actor=admin, kind="course", title=TITLE, age_min=6, age_max=12, sessions=4,
-                             capacity=20, category="calligraphy", starts_in=timedelta(days=5))
+        course = af.activity(
+            branch,
+            actor=admin,
+            kind="course",
+            title=TITLE,
+            age_min=6,
+            age_max=12,
+            sessions=4,
+            capacity=20,
+            category="calligraphy",
+            starts_in=timedelta(days=5),
+        )
         other = db.session.query(Venue).filter(Venue.district_code != branch.district_code).first()
         if other is not None:
             af.activity(other, actor=admin, title=ELSEWHERE, category="drama")
@@ -34,8 +44,13 @@ def _seed_class(live_server) -> dict:
         if kid is None:
             kid = af.member(resident, name="王小明", birth_year=af.now().year - 9)
         kid.birth_year = af.now().year - 9
-        ids = {"course": course.id, "district": branch.district_code, "kid": kid.id, "kid_name": kid.name,
-               "resident": resident.id}
+        ids = {
+            "course": course.id,
+            "district": branch.district_code,
+            "kid": kid.id,
+            "kid_name": kid.name,
+            "resident": resident.id,
+        }
         db.session.commit()
         db.session.remove()
     return ids
@@ -83,12 +98,19 @@ def test_booking_pages_pass_axe(live_server, phone_as, desktop_as, size):
         db.session.remove()
     open_as = phone_as if size == "phone" else desktop_as
     resident, staff_page = open_as("resident"), open_as("staff")
-    pages = [(resident, "/activities"), (resident, f"/activities/{activity_id}"), (resident, "/my/bookings"),
-             (resident, "/activities/calendar"), (resident, "/lottery/how-to-verify"),
-             (staff_page, f"/staff/activities/{activity_id}"), (staff_page, "/staff/activities/new"),
-             (staff_page, "/staff/activities/quick"), (staff_page, f"/staff/sessions/{session_id}/roster"),
-             (staff_page, "/staff/book?caller=" + world.resident_login),
-             (staff_page, "/staff/credit?resident=" + world.resident_login)]
+    pages = [
+        (resident, "/activities"),
+        (resident, f"/activities/{activity_id}"),
+        (resident, "/my/bookings"),
+        (resident, "/activities/calendar"),
+        (resident, "/lottery/how-to-verify"),
+        (staff_page, f"/staff/activities/{activity_id}"),
+        (staff_page, "/staff/activities/new"),
+        (staff_page, "/staff/activities/quick"),
+        (staff_page, f"/staff/sessions/{session_id}/roster"),
+        (staff_page, "/staff/book?caller=" + world.resident_login),
+        (staff_page, "/staff/credit?resident=" + world.resident_login),
+    ]
     for page, path in pages:
         response = page.goto(path)
         assert response.status == 200, path

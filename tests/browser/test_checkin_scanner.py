@@ -72,8 +72,11 @@ def _door(bookings: int = 1):
     booked = [af.book(f.resident(name=names[i]), act, party_size=2 - i % 2) for i in range(bookings)]
     keeper = f.staff(net["station"], Role.checkin, login="door-keeper")
     session_id = af.first_session(act).id
-    info = {"session_id": session_id, "login": keeper.login,
-            "bookings": [(b.id, tickets.payload_for(b.id), tickets.code_for(b.id)) for b in booked]}
+    info = {
+        "session_id": session_id,
+        "login": keeper.login,
+        "bookings": [(b.id, tickets.payload_for(b.id), tickets.code_for(b.id)) for b in booked],
+    }
     f.commit()
     return info
 
@@ -115,9 +118,29 @@ def _ticket_video(payload: str, folder) -> str:
     png = folder / "ticket.png"
     png.write_bytes(tickets.qr_png(payload))
     video = folder / "ticket.y4m"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(png), "-t", "2", "-r", "10",
-                    "-pix_fmt", "yuv420p", "-vf", "scale=420:420:flags=neighbor,pad=640:480:110:30:white",
-                    str(video)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            str(png),
+            "-t",
+            "2",
+            "-r",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-vf",
+            "scale=420:420:flags=neighbor,pad=640:480:110:30:white",
+            str(video),
+        ],
+        check=True,
+        timeout=60,
+    )
     return str(video)
 
 
@@ -125,8 +148,13 @@ def test_a_ticket_shown_to_the_camera_is_admitted_once_and_counted(app, door_ser
     info = _door()
     booking_id, payload, _code = info["bookings"][0]
     video = _ticket_video(payload, tmp_path)
-    pw, browser = _browser(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"])
+    pw, browser = _browser(
+        [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ]
+    )
     try:
         context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
         context.grant_permissions(["camera"], origin=door_server)
@@ -150,7 +178,8 @@ def test_a_ticket_shown_to_the_camera_is_admitted_once_and_counted(app, door_ser
         pw.stop()
     rows = _checkins()
     assert [(c.booking_id, c.session_id, c.party_size, c.source) for c in rows] == [
-        (booking_id, info["session_id"], 2, CheckInSource.scan)]
+        (booking_id, info["session_id"], 2, CheckInSource.scan)
+    ]
 
 
 def test_offline_scans_are_queued_and_synced_once_when_back_online(app, door_server):
@@ -248,8 +277,9 @@ def test_a_ticket_page_once_opened_still_shows_offline(app, door_server):
     from accounts.models import User
     from bookings.models import Booking
 
-    phone = db.session.execute(select(User.phone).join(Booking, Booking.user_id == User.id)
-                               .where(Booking.id == booking_id)).scalar_one()
+    phone = db.session.execute(
+        select(User.phone).join(Booking, Booking.user_id == User.id).where(Booking.id == booking_id)
+    ).scalar_one()
     db.session.rollback()
     pw, browser = _browser()
     try:

@@ -25,10 +25,33 @@ def _webm(folder: Path) -> Path:
     if not Path(FFMPEG).exists():
         pytest.fail("ffmpeg is missing (make browser-deps installs Debian's)")
     out = folder / "lesson.webm"
-    subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=duration=4:size=320x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-                    "-c:v", "libvpx", "-b:v", "300k", "-c:a", "libvorbis", "-shortest", str(out)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=4:size=320x240:rate=15",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "300k",
+            "-c:a",
+            "libvorbis",
+            "-shortest",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+    )
     return out
 
 
@@ -46,26 +69,50 @@ def digital(live_server, tmp_path_factory):
         station = db.session.get(Venue, live_server.world.station_id)
         video = _webm(folder)
         with video.open("rb") as stream:
-            resource = services.create_resource(station, data={"title": "剪纸入门第一课", "category": "heritage",
-                                                               "heritage_item": "盘锦剪纸", "licence": "CC BY"},
-                                                stream=stream, filename="lesson.webm", actor=staff,
-                                                upload_dir=app.config["UPLOAD_DIR"], max_bytes=50 * 1024 * 1024)
+            resource = services.create_resource(
+                station,
+                data={
+                    "title": "剪纸入门第一课",
+                    "category": "heritage",
+                    "heritage_item": "盘锦剪纸",
+                    "licence": "CC BY",
+                },
+                stream=stream,
+                filename="lesson.webm",
+                actor=staff,
+                upload_dir=app.config["UPLOAD_DIR"],
+                max_bytes=50 * 1024 * 1024,
+            )
         db.session.commit()
         assert media.process_uploads(utcnow()) >= 1
         resource = db.session.get(Resource, resource.id)
         assert resource.status == "ready" and resource.poster_name
-        collection = services.create_collection(station, data={"title": "东风剪纸", "subject_kind": "heritage_item",
-                                                               "subject": "剪纸", "is_published": True,
-                                                               "description": "镇上剪纸艺人的作品与课程。",
-                                                               "resource_ids": [resource.id]}, actor=staff)
+        collection = services.create_collection(
+            station,
+            data={
+                "title": "东风剪纸",
+                "subject_kind": "heritage_item",
+                "subject": "剪纸",
+                "is_published": True,
+                "description": "镇上剪纸艺人的作品与课程。",
+                "resource_ids": [resource.id],
+            },
+            actor=staff,
+        )
         brand = services.create_brand(station, data={"name": "东风一镇一品", "summary": "剪纸之乡"}, actor=staff)
         from catalogue import services as catalogue
 
         year = local_today().year
         catalogue.publish(station, year=year, actor=staff)
         db.session.commit()
-        ids = {"resource": resource.id, "collection": collection.id, "brand": brand.id, "station": station.id,
-               "size": video.stat().st_size, "year": year}
+        ids = {
+            "resource": resource.id,
+            "collection": collection.id,
+            "brand": brand.id,
+            "station": station.id,
+            "size": video.stat().st_size,
+            "year": year,
+        }
         db.session.remove()
     yield ids
     app.config["UPLOAD_DIR"] = old
@@ -92,13 +139,19 @@ def test_a_resident_plays_a_video_on_a_phone_and_seeks_with_a_range_request(phon
     assert any(r.status == 206 for r in media_responses), [r.status for r in media_responses]
     # A seek that reads from the middle of the file: the server answers exactly that range.
     half = digital["size"] // 2
-    answer = page.evaluate("""async ([url, start]) => {
+    answer = page.evaluate(
+        """async ([url, start]) => {
         const r = await fetch(url, {headers: {Range: `bytes=${start}-`}});
         const body = await r.arrayBuffer();
         return {status: r.status, range: r.headers.get('Content-Range'), length: body.byteLength};
-    }""", [f"/resources/{digital['resource']}/media", half])
-    assert answer == {"status": 206, "range": f"bytes {half}-{digital['size'] - 1}/{digital['size']}",
-                      "length": digital["size"] - half}
+    }""",
+        [f"/resources/{digital['resource']}/media", half],
+    )
+    assert answer == {
+        "status": 206,
+        "range": f"bytes {half}-{digital['size'] - 1}/{digital['size']}",
+        "length": digital["size"] - half,
+    }
     page.wait_for_function("() => document.getElementById('play-count').textContent.trim() !== '0'")
     # Playing again the same day from this phone does not count twice.
     page.reload()

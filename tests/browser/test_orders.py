@@ -25,10 +25,22 @@ def film(live_server):
         found = db.session.execute(select(MenuItem).where(MenuItem.title == "露天电影放映")).scalar()
         if found is None:
             branch_staff = find_by_login(BRANCH)
-            found = services.save_menu_item(branch_staff.grants[0].venue, actor=branch_staff, data={
-                "title": "露天电影放映", "category": "film", "district_codes": ["dawa"], "audience_min": 20,
-                "audience_max": 300, "duration_minutes": 120, "lead_days": 3, "yearly_quota": 50,
-                "daily_capacity": 1, "host_requirements": "电源、空地"})
+            found = services.save_menu_item(
+                branch_staff.grants[0].venue,
+                actor=branch_staff,
+                data={
+                    "title": "露天电影放映",
+                    "category": "film",
+                    "district_codes": ["dawa"],
+                    "audience_min": 20,
+                    "audience_max": 300,
+                    "duration_minutes": 120,
+                    "lead_days": 3,
+                    "yearly_quota": 50,
+                    "daily_capacity": 1,
+                    "host_requirements": "电源、空地",
+                },
+            )
             services.publish_menu_item(found, actor=branch_staff)
             db.session.commit()
         item_id = found.id
@@ -72,8 +84,11 @@ def _session_held(live_server, order_id: int) -> None:
 
     with live_server.app.app_context():
         ended = utcnow() - timedelta(hours=1)
-        db.session.execute(update(ServiceOrder).where(ServiceOrder.id == order_id)
-                           .values(starts_at=ended - timedelta(hours=2), ends_at=ended))
+        db.session.execute(
+            update(ServiceOrder)
+            .where(ServiceOrder.id == order_id)
+            .values(starts_at=ended - timedelta(hours=2), ends_at=ended)
+        )
         db.session.commit()
         db.session.remove()
 

@@ -7,8 +7,16 @@ from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/reports/", "/reports/attendance?group_by=venue&group_by=month", "/reports/targets",
-         "/reports/coverage", "/reports/registry", "/reports/checklist", "/reports/exports", "/reports/print"]
+PAGES = [
+    "/reports/",
+    "/reports/attendance?group_by=venue&group_by=month",
+    "/reports/targets",
+    "/reports/coverage",
+    "/reports/registry",
+    "/reports/checklist",
+    "/reports/exports",
+    "/reports/print",
+]
 
 
 @pytest.mark.parametrize("who", ["staff", "admin"])

@@ -29,14 +29,29 @@ def _room_door() -> dict:
     net = f.network()
     room = f.room(net["branch"], name="排练厅")
     resident = f.resident(name="李桂芳")
-    group = RoomGroup(owner_id=resident.id, name="东风合唱团", kind=GroupKind.association, contact_name="王丽",
-                      contact_phone="13900000001")
+    group = RoomGroup(
+        owner_id=resident.id,
+        name="东风合唱团",
+        kind=GroupKind.association,
+        contact_name="王丽",
+        contact_phone="13900000001",
+    )
     starts_at = utcnow().replace(microsecond=0) + timedelta(minutes=10)
-    occupancy = occupy_room(room, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2),
-                            source=OccupancySource.reservation)
-    reservation = RoomReservation(room=room, group=group, requested_by_id=resident.id, occupancy=occupancy,
-                                  starts_at=starts_at, ends_at=starts_at + timedelta(hours=2), purpose="合唱排练",
-                                  attendees=20, status=ReservationStatus.approved, decided_at=utcnow())
+    occupancy = occupy_room(
+        room, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2), source=OccupancySource.reservation
+    )
+    reservation = RoomReservation(
+        room=room,
+        group=group,
+        requested_by_id=resident.id,
+        occupancy=occupancy,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+        purpose="合唱排练",
+        attendees=20,
+        status=ReservationStatus.approved,
+        decided_at=utcnow(),
+    )
     db.session.add(reservation)
     db.session.flush()
     keeper = f.staff(net["branch"], Role.checkin, login="room-keeper")
@@ -48,8 +63,13 @@ def _room_door() -> dict:
 def test_a_room_ticket_shown_to_the_camera_checks_the_group_in_once(app, door_server, tmp_path):  # noqa: F811
     info = _room_door()
     video = _ticket_video(info["payload"], tmp_path)
-    pw, browser = _browser(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"])
+    pw, browser = _browser(
+        [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ]
+    )
     try:
         context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
         context.grant_permissions(["camera"], origin=door_server)

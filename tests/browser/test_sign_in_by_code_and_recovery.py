@@ -18,8 +18,13 @@ def sms(live_server):
     """The live server's SMS channel pointed at a fake Twilio for this test."""
     fake = FakeTwilio().start()
     app = live_server.app
-    values = {"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-              "TWILIO_FROM": "+15005550006", "TWILIO_API_BASE": fake.base_url}
+    values = {
+        "SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": "+15005550006",
+        "TWILIO_API_BASE": fake.base_url,
+    }
     old = {k: app.config.get(k) for k in values}
     app.config.update(values)
     app.extensions.pop("culturenet.notify_backends", None)

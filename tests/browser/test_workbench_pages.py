@@ -37,8 +37,15 @@ def test_the_dashboard_shows_the_counts_and_the_pass_rate(phone_as, catalogue):
     assert_accessible(page, "workbench dashboard")
 
 
-@pytest.mark.parametrize("path", ["/reports/workbench/standards", "/reports/workbench/problems",
-                                  "/reports/workbench/archive", "/reports/workbench/units"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/workbench/standards",
+        "/reports/workbench/problems",
+        "/reports/workbench/archive",
+        "/reports/workbench/units",
+    ],
+)
 def test_workbench_page_is_accessible(phone_as, catalogue, path):
     page = phone_as("admin")
     response = page.goto(f"{path}?year={catalogue}")

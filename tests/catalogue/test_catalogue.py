@@ -88,8 +88,12 @@ def test_publishing_is_scope_checked_and_years_are_bounded(client, world):
     assert client.post(f"/api/v1/catalogue/{year}/publish", json={}).status_code == 403  # the hub's catalogue
     own = client.post(f"/api/v1/catalogue/{year}/publish", json={"venue_id": world["station"].id})
     assert own.status_code == 200
-    assert client.post(f"/api/v1/catalogue/{year}/fixed", json={"keys": ["menu:999999"],
-                                                                 "venue_id": world["station"].id}).status_code == 422
+    assert (
+        client.post(
+            f"/api/v1/catalogue/{year}/fixed", json={"keys": ["menu:999999"], "venue_id": world["station"].id}
+        ).status_code
+        == 422
+    )
     assert client.get("/api/v1/catalogue/1999").status_code == 422
     assert client.get("/catalogue/3000").status_code == 422
     assert client.get(f"/staff/catalogue/{year}?venue={world['station'].id}").status_code == 200

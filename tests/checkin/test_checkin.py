@@ -29,8 +29,15 @@ def door(kind: str = "event", sessions: int = 1, **fields) -> SimpleNamespace:
     holder = f.resident(name="张秀兰")
     booking = af.book(holder, act, party_size=2)
     scanner = f.staff(net["station"], Role.checkin)
-    return SimpleNamespace(net=net, act=act, session=session, holder=holder, booking=booking, scanner=scanner,
-                           at=session.starts_at - timedelta(minutes=30))
+    return SimpleNamespace(
+        net=net,
+        act=act,
+        session=session,
+        holder=holder,
+        booking=booking,
+        scanner=scanner,
+        at=session.starts_at - timedelta(minutes=30),
+    )
 
 
 def checkins() -> int:
@@ -66,8 +73,9 @@ def test_a_retried_scan_with_the_same_scan_id_is_answered_as_before(app):
     d = door()
     payload = tickets.payload_for(d.booking.id)
     first = checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.at, scan_id="scan-0001")
-    again = checkin.check_in(d.session, payload=payload, actor=d.scanner, now=d.session.ends_at + timedelta(hours=1),
-                             scan_id="scan-0001")
+    again = checkin.check_in(
+        d.session, payload=payload, actor=d.scanner, now=d.session.ends_at + timedelta(hours=1), scan_id="scan-0001"
+    )
     assert first.created and not again.created
     assert again.checkin.id == first.checkin.id
     assert checkins() == 1
@@ -75,19 +83,24 @@ def test_a_retried_scan_with_the_same_scan_id_is_answered_as_before(app):
 
 def test_a_scan_id_reused_for_another_ticket_is_invalid(app):
     d = door()
-    checkin.check_in(d.session, payload=tickets.payload_for(d.booking.id), actor=d.scanner, now=d.at,
-                     scan_id="scan-0001")
+    checkin.check_in(
+        d.session, payload=tickets.payload_for(d.booking.id), actor=d.scanner, now=d.at, scan_id="scan-0001"
+    )
     other = af.book(f.resident(), d.act)
     with pytest.raises(Invalid):
-        checkin.check_in(d.session, payload=tickets.payload_for(other.id), actor=d.scanner, now=d.at,
-                         scan_id="scan-0001")
+        checkin.check_in(
+            d.session, payload=tickets.payload_for(other.id), actor=d.scanner, now=d.at, scan_id="scan-0001"
+        )
 
 
-@pytest.mark.parametrize("offset, error", [
-    (timedelta(minutes=-61), TooEarly),
-    (timedelta(minutes=-60), None),
-    (timedelta(0), None),
-])
+@pytest.mark.parametrize(
+    "offset, error",
+    [
+        (timedelta(minutes=-61), TooEarly),
+        (timedelta(minutes=-60), None),
+        (timedelta(0), None),
+    ],
+)
 def test_the_door_opens_an_hour_before_the_start(app, offset, error):
     d = door()
     at = d.session.starts_at + offset
@@ -174,8 +187,9 @@ def test_a_waitlisted_booking_is_not_admitted(app):
         checkin.check_in(d.session, payload=tickets.payload_for(waiting.id), actor=d.scanner, now=d.at)
 
 
-@pytest.mark.parametrize("payload", ["garbage", "https://weixin.qq.com/x", "CN1:B999999:AAAAAAAAAAAAAAAA",
-                                     "x" * 100_000, ""])
+@pytest.mark.parametrize(
+    "payload", ["garbage", "https://weixin.qq.com/x", "CN1:B999999:AAAAAAAAAAAAAAAA", "x" * 100_000, ""]
+)
 def test_bad_payloads_are_invalid_tickets_and_nothing_is_recorded(app, payload):
     d = door()
     with pytest.raises(InvalidTicket):
@@ -233,8 +247,12 @@ def test_a_course_ticket_at_another_activitys_lesson_is_wrong_session(app):
     d = door(kind="course", sessions=2)
     other = af.activity(d.net["station"], title="书法班", kind="course", sessions=1)
     with pytest.raises(WrongSession):
-        checkin.check_in(other.sessions[0], payload=tickets.payload_for(d.booking.id), actor=d.scanner,
-                         now=other.sessions[0].starts_at)
+        checkin.check_in(
+            other.sessions[0],
+            payload=tickets.payload_for(d.booking.id),
+            actor=d.scanner,
+            now=other.sessions[0].starts_at,
+        )
 
 
 def test_no_show_marking_spares_who_checked_in(app):
@@ -252,16 +270,27 @@ def test_no_show_marking_spares_who_checked_in(app):
 def test_a_scan_time_in_the_future_is_invalid(app):
     d = door()
     with pytest.raises(Invalid):
-        checkin.check_in(d.session, payload=tickets.payload_for(d.booking.id), actor=d.scanner, now=d.at,
-                         scanned_at=d.at + timedelta(minutes=10))
+        checkin.check_in(
+            d.session,
+            payload=tickets.payload_for(d.booking.id),
+            actor=d.scanner,
+            now=d.at,
+            scanned_at=d.at + timedelta(minutes=10),
+        )
 
 
 # --- offline sync ---------------------------------------------------------------------------------
 
 
 def _item(d, booking, scan_id, *, minutes=0, device="phone-a"):
-    return ScanItem(scan_id=scan_id, scanned_at=d.at + timedelta(minutes=minutes), device_id=device,
-                    payload=tickets.payload_for(booking.id), session=d.session, session_id=d.session.id)
+    return ScanItem(
+        scan_id=scan_id,
+        scanned_at=d.at + timedelta(minutes=minutes),
+        device_id=device,
+        payload=tickets.payload_for(booking.id),
+        session=d.session,
+        session_id=d.session.id,
+    )
 
 
 def test_offline_scans_sync_with_their_own_times_and_a_replay_changes_nothing(app):
@@ -285,13 +314,15 @@ def test_a_ticket_admitted_on_two_offline_devices_is_counted_once_and_flagged(ap
     now = d.at + timedelta(minutes=20)
     first = checkin.sync_scans([_item(d, d.booking, "scan-a-0001", minutes=1)], actor=d.scanner, now=now)
     other_phone = f.staff(d.net["station"], Role.checkin)
-    second = checkin.sync_scans([_item(d, d.booking, "scan-b-0001", minutes=3, device="phone-b")],
-                                actor=other_phone, now=now)
+    second = checkin.sync_scans(
+        [_item(d, d.booking, "scan-b-0001", minutes=3, device="phone-b")], actor=other_phone, now=now
+    )
     assert first[0]["status"] == "admitted"
     assert second[0]["status"] == "rejected" and second[0]["code"] == "already_checked_in"
     assert second[0]["conflict"] is True
-    again = checkin.sync_scans([_item(d, d.booking, "scan-b-0001", minutes=3, device="phone-b")],
-                               actor=other_phone, now=now)
+    again = checkin.sync_scans(
+        [_item(d, d.booking, "scan-b-0001", minutes=3, device="phone-b")], actor=other_phone, now=now
+    )
     assert again[0]["conflict"] is True
     assert checkins() == 1
     conflicts = db.session.execute(select(CheckInConflict)).scalars().all()
@@ -300,12 +331,19 @@ def test_a_ticket_admitted_on_two_offline_devices_is_counted_once_and_flagged(ap
 
 def test_a_bad_item_in_a_batch_does_not_stop_the_others(app):
     d = door()
-    bad = ScanItem(scan_id="scan-x-0001", scanned_at=d.at, payload="nonsense", session=d.session,
-                   session_id=d.session.id)
-    unknown_session = ScanItem(scan_id="scan-x-0002", scanned_at=d.at, payload=tickets.payload_for(d.booking.id),
-                               session=None, session_id=999999)
-    results = checkin.sync_scans([bad, unknown_session, _item(d, d.booking, "scan-x-0003")], actor=d.scanner,
-                                 now=d.at + timedelta(minutes=1))
+    bad = ScanItem(
+        scan_id="scan-x-0001", scanned_at=d.at, payload="nonsense", session=d.session, session_id=d.session.id
+    )
+    unknown_session = ScanItem(
+        scan_id="scan-x-0002",
+        scanned_at=d.at,
+        payload=tickets.payload_for(d.booking.id),
+        session=None,
+        session_id=999999,
+    )
+    results = checkin.sync_scans(
+        [bad, unknown_session, _item(d, d.booking, "scan-x-0003")], actor=d.scanner, now=d.at + timedelta(minutes=1)
+    )
     assert [r.get("code") for r in results][:2] == ["invalid_ticket", "wrong_session"]
     assert results[2]["status"] == "admitted"
     assert checkins() == 1
@@ -314,8 +352,7 @@ def test_a_bad_item_in_a_batch_does_not_stop_the_others(app):
 def test_late_synced_scans_are_judged_at_their_scan_time(app):
     d = door()
     after_the_end = d.session.ends_at + timedelta(hours=3)
-    results = checkin.sync_scans([_item(d, d.booking, "scan-a-0001", minutes=10)], actor=d.scanner,
-                                 now=after_the_end)
+    results = checkin.sync_scans([_item(d, d.booking, "scan-a-0001", minutes=10)], actor=d.scanner, now=after_the_end)
     assert results[0]["status"] == "admitted"
 
 
@@ -353,8 +390,15 @@ def _exhibition(net, days_from: int = -1, days_to: int = 3):
     from core.i18n import local_today
 
     today = local_today()
-    return af.activity(net["station"], kind="exhibition", sessions=0, title="油城春潮摄影展", policy="walk_in",
-                       starts_on=today + timedelta(days=days_from), ends_on=today + timedelta(days=days_to))
+    return af.activity(
+        net["station"],
+        kind="exhibition",
+        sessions=0,
+        title="油城春潮摄影展",
+        policy="walk_in",
+        starts_on=today + timedelta(days=days_from),
+        ends_on=today + timedelta(days=days_to),
+    )
 
 
 def test_an_exhibitions_walk_ins_are_counted_per_day(app):
@@ -392,8 +436,14 @@ def test_check_ins_walk_ins_and_conflicts_are_audited_once(app):
     checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")
     checkin.count_walk_ins(d.session, count=2, actor=d.scanner, now=d.at, scan_id="walk-0001")  # replay
     checkin.sync_scans([_item(d, d.booking, "scan-b-0001", device="phone-b")], actor=d.scanner, now=d.at)
-    entries = db.session.execute(select(AuditEntry).where(AuditEntry.action.like("checkin.%")
-                                                          | AuditEntry.action.like("walk_ins.%"))
-                                 .order_by(AuditEntry.id)).scalars().all()
+    entries = (
+        db.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.action.like("checkin.%") | AuditEntry.action.like("walk_ins.%"))
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [e.action for e in entries] == ["checkin.create", "walk_ins.count", "checkin.conflict"]
     assert entries[0].actor_id == d.scanner.id and entries[0].details["booking_id"] == d.booking.id

@@ -23,8 +23,15 @@ def door_now(starts_in: timedelta = timedelta(minutes=30), **fields) -> SimpleNa
     holder = f.resident(name="张秀兰")
     booking = af.book(holder, act, party_size=2)
     scanner = f.staff(net["station"], Role.checkin)
-    ns = SimpleNamespace(net=net, act=act, session=af.first_session(act), holder=holder, booking=booking,
-                         scanner=scanner, payload=tickets.payload_for(booking.id))
+    ns = SimpleNamespace(
+        net=net,
+        act=act,
+        session=af.first_session(act),
+        holder=holder,
+        booking=booking,
+        scanner=scanner,
+        payload=tickets.payload_for(booking.id),
+    )
     f.commit()
     return ns
 
@@ -63,9 +70,17 @@ def test_a_retry_with_the_same_scan_id_gets_the_same_answer_and_counts_once(clie
     assert count(CheckIn) == 1
 
 
-@pytest.mark.parametrize("payload", [
-    "garbage", "", "https://example.com/ticket?id=1", "CN1:B1:AAAAAAAAAAAAAAAA", "🎫" * 50, "x" * 200_000,
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "garbage",
+        "",
+        "https://example.com/ticket?id=1",
+        "CN1:B1:AAAAAAAAAAAAAAAA",
+        "🎫" * 50,
+        "x" * 200_000,
+    ],
+)
 def test_bad_tickets_are_422_invalid_ticket_and_nothing_is_recorded(client, app, payload):
     d = door_now()
     client.login(d.scanner.login)
@@ -84,10 +99,18 @@ def test_a_tampered_ticket_is_refused(client, app):
     assert response.json["error"]["code"] == "invalid_ticket"
 
 
-@pytest.mark.parametrize("body", [
-    {"payload": 123}, {"payload": ["CN1"]}, {"code": {"x": 1}}, {"session_id": "abc", "payload": "x"},
-    {"payload": "x", "extra": 1}, {"payload": "x", "scan_id": "short"}, {"payload": "x", "scan_id": "bad id !!"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"payload": 123},
+        {"payload": ["CN1"]},
+        {"code": {"x": 1}},
+        {"session_id": "abc", "payload": "x"},
+        {"payload": "x", "extra": 1},
+        {"payload": "x", "scan_id": "short"},
+        {"payload": "x", "scan_id": "bad id !!"},
+    ],
+)
 def test_malformed_bodies_are_422_invalid_with_fields(client, app, body):
     d = door_now()
     client.login(d.scanner.login)
@@ -100,10 +123,12 @@ def test_non_json_and_empty_bodies_are_refused_cleanly(client, app):
     d = door_now()
     client.login(d.scanner.login)
     headers = {"X-CSRFToken": client.csrf_token()}
-    assert client.post("/api/v1/checkins", data="payload=x", content_type="text/plain",
-                       headers=headers).status_code == 415
-    assert client.post("/api/v1/checkins", data="{", content_type="application/json",
-                       headers=headers).status_code == 400
+    assert (
+        client.post("/api/v1/checkins", data="payload=x", content_type="text/plain", headers=headers).status_code == 415
+    )
+    assert (
+        client.post("/api/v1/checkins", data="{", content_type="application/json", headers=headers).status_code == 400
+    )
     empty = client.post("/api/v1/checkins", json={})
     assert empty.status_code == 422 and "payload" in empty.json["error"]["fields"]
 
@@ -124,8 +149,9 @@ def test_rules_answer_with_their_codes(client, app):
     d = door_now()
     early = af.activity(d.net["station"], title="下周的讲座")
     early_booking = af.book(f.resident(), early)
-    past = af.activity(d.net["station"], title="昨天的演出", at=af.now() - timedelta(days=3),
-                       starts_in=timedelta(days=1))
+    past = af.activity(
+        d.net["station"], title="昨天的演出", at=af.now() - timedelta(days=3), starts_in=timedelta(days=1)
+    )
     past_booking = af.book(f.resident(), past, at=af.now() - timedelta(days=3))
     cancelled = af.book(f.resident(), d.act)
     f.commit()
@@ -175,10 +201,12 @@ def test_an_unknown_session_is_404(client, app):
 
 def test_bearer_token_scanners_need_no_csrf(client, app):
     d = door_now()
-    token = client.post("/api/v1/auth/token", json={"login": d.scanner.login, "password": f.PASSWORD},
-                        csrf=False).json["token"]
-    response = client.post("/api/v1/checkins", json={"payload": d.payload},
-                           headers={"Authorization": f"Bearer {token}"})
+    token = client.post("/api/v1/auth/token", json={"login": d.scanner.login, "password": f.PASSWORD}, csrf=False).json[
+        "token"
+    ]
+    response = client.post(
+        "/api/v1/checkins", json={"payload": d.payload}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 201
 
 
@@ -187,8 +215,13 @@ def test_bearer_token_scanners_need_no_csrf(client, app):
 
 def _batch_item(d, booking, scan_id, minutes=1, device="door-a"):
     at = (d.session.starts_at - timedelta(minutes=50) + timedelta(minutes=minutes)).isoformat()
-    return {"payload": tickets.payload_for(booking.id), "session_id": d.session.id, "scanned_at": at,
-            "device_id": device, "scan_id": scan_id}
+    return {
+        "payload": tickets.payload_for(booking.id),
+        "session_id": d.session.id,
+        "scanned_at": at,
+        "device_id": device,
+        "scan_id": scan_id,
+    }
 
 
 def test_a_batch_syncs_and_replaying_it_changes_nothing(client, app):
@@ -196,8 +229,11 @@ def test_a_batch_syncs_and_replaying_it_changes_nothing(client, app):
     other = af.book(f.resident(name="李四"), d.act)
     f.commit()
     client.login(d.scanner.login)
-    batch = [_batch_item(d, d.booking, "scan-a-0001"), _batch_item(d, other, "scan-a-0002", 2),
-             {**_batch_item(d, d.booking, "scan-a-0003"), "payload": "junk"}]
+    batch = [
+        _batch_item(d, d.booking, "scan-a-0001"),
+        _batch_item(d, other, "scan-a-0002", 2),
+        {**_batch_item(d, d.booking, "scan-a-0003"), "payload": "junk"},
+    ]
     first = client.post("/api/v1/checkins/batch", json=batch)
     assert first.status_code == 200, first.json
     assert [r["status"] for r in first.json["results"]] == ["admitted", "admitted", "rejected"]
@@ -223,11 +259,16 @@ def test_two_offline_devices_admitting_one_ticket_count_once_and_flag(client, ap
     assert roster["conflicts"] == 1 and roster["checked_in"] == 2
 
 
-@pytest.mark.parametrize("batch", [
-    {"payload": "x"}, [{"payload": "x"}], [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "yesterday"}],
-    [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "2026-05-01T09:00:00"}],  # no zone
-    [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "2026-05-01T09:00:00+08:00"}] * 501,
-])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        {"payload": "x"},
+        [{"payload": "x"}],
+        [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "yesterday"}],
+        [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "2026-05-01T09:00:00"}],  # no zone
+        [{"payload": "x", "scan_id": "scan-0001", "scanned_at": "2026-05-01T09:00:00+08:00"}] * 501,
+    ],
+)
 def test_malformed_batches_are_422(client, app, batch):
     d = door_now()
     client.login(d.scanner.login)
@@ -246,9 +287,16 @@ def test_the_roster_holds_fingerprints_not_tickets(client, app):
     roster = response.json
     assert roster["session"]["id"] == d.session.id and roster["session"]["opens_at"]
     [item] = roster["items"]
-    assert item == {"booking_id": d.booking.id, "ticket": tickets.fingerprint(d.payload),
-                    "code": tickets.fingerprint(tickets.code_for(d.booking.id)), "holder": "张*兰",
-                    "party_size": 2, "status": "confirmed", "checked_in_at": None, "checked_in_by": None}
+    assert item == {
+        "booking_id": d.booking.id,
+        "ticket": tickets.fingerprint(d.payload),
+        "code": tickets.fingerprint(tickets.code_for(d.booking.id)),
+        "holder": "张*兰",
+        "party_size": 2,
+        "status": "confirmed",
+        "checked_in_at": None,
+        "checked_in_by": None,
+    }
     assert d.payload not in response.get_data(as_text=True)
     assert tickets.code_for(d.booking.id) not in response.get_data(as_text=True)
     client.post("/api/v1/checkins", json={"payload": d.payload})
@@ -390,8 +438,13 @@ def test_someone_elses_ticket_page_is_404(client, app):
 
 def test_openapi_documents_the_check_in_endpoints(client, app):
     doc = client.get("/api/v1/openapi.json").json
-    for path in ("/api/v1/checkins", "/api/v1/checkins/batch", "/api/v1/sessions/{session_id}/roster",
-                 "/api/v1/sessions/{session_id}/walk-ins", "/api/v1/bookings/{booking_id}/ticket"):
+    for path in (
+        "/api/v1/checkins",
+        "/api/v1/checkins/batch",
+        "/api/v1/sessions/{session_id}/roster",
+        "/api/v1/sessions/{session_id}/walk-ins",
+        "/api/v1/bookings/{booking_id}/ticket",
+    ):
         assert path in doc["paths"], path
 
 
@@ -400,8 +453,15 @@ def test_exhibition_day_walk_ins_through_the_api(client, app):
 
     net = f.network()
     today = local_today()
-    show = af.activity(net["station"], kind="exhibition", sessions=0, policy="walk_in", title="非遗展",
-                       starts_on=today, ends_on=today + timedelta(days=5))
+    show = af.activity(
+        net["station"],
+        kind="exhibition",
+        sessions=0,
+        policy="walk_in",
+        title="非遗展",
+        starts_on=today,
+        ends_on=today + timedelta(days=5),
+    )
     keeper = f.staff(net["station"], Role.checkin)
     f.commit()
     client.login(keeper.login)

@@ -59,9 +59,14 @@ def test_two_offline_devices_syncing_the_same_ticket_at_once_count_once_and_flag
 
     def sync(i):
         actor = db.session.get(User, staff_ids[i])
-        item = checkin.ScanItem(scan_id=f"device-{i}-scan-1", scanned_at=at, device_id=f"device-{i}",
-                                payload=tickets.payload_for(booking_id), session=db.session.get(Session, session_id),
-                                session_id=session_id)
+        item = checkin.ScanItem(
+            scan_id=f"device-{i}-scan-1",
+            scanned_at=at,
+            device_id=f"device-{i}",
+            payload=tickets.payload_for(booking_id),
+            session=db.session.get(Session, session_id),
+            session_id=session_id,
+        )
         [result] = checkin.sync_scans([item], actor=actor, now=at + timedelta(minutes=5))
         assert result["status"] == "admitted" or result["conflict"]
 

@@ -37,19 +37,35 @@ def door(net) -> User:
     return f.staff(net["branch"], Role.checkin)
 
 
-def live_reservation(net, *, starts_in=timedelta(minutes=10), hours=2,
-                     status=ReservationStatus.approved) -> RoomReservation:
+def live_reservation(
+    net, *, starts_in=timedelta(minutes=10), hours=2, status=ReservationStatus.approved
+) -> RoomReservation:
     """A reservation around the real clock (the API reads it); built directly, since a request needs a day's notice."""
     starts_at = utcnow().replace(microsecond=0) + starts_in
     resident = net["resident"]
     group = db.session.execute(select(RoomGroup).where(RoomGroup.owner_id == resident.id)).scalar_one_or_none()
-    group = group or RoomGroup(owner_id=resident.id, name="东风合唱团", kind=GroupKind.association,
-                               contact_name="王丽", contact_phone="13900000001")
-    occupancy = occupy_room(net["room"], starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours),
-                            source=OccupancySource.reservation)
-    r = RoomReservation(room=net["room"], group=group, requested_by_id=resident.id, occupancy=occupancy,
-                        starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), purpose="合唱排练",
-                        attendees=20, status=status, decided_at=utcnow())
+    group = group or RoomGroup(
+        owner_id=resident.id,
+        name="东风合唱团",
+        kind=GroupKind.association,
+        contact_name="王丽",
+        contact_phone="13900000001",
+    )
+    occupancy = occupy_room(
+        net["room"], starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), source=OccupancySource.reservation
+    )
+    r = RoomReservation(
+        room=net["room"],
+        group=group,
+        requested_by_id=resident.id,
+        occupancy=occupancy,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        purpose="合唱排练",
+        attendees=20,
+        status=status,
+        decided_at=utcnow(),
+    )
     db.session.add(r)
     db.session.flush()
     occupancy.source_id = r.id
@@ -75,8 +91,12 @@ def test_a_scanned_room_ticket_checks_the_group_in_once_and_a_second_scan_shows_
     assert err.value.code == "already_checked_in"
     assert err.value.extra["first_checked_in_at"] == at(DAY, 8, 45)
     assert err.value.extra["checked_in_by"] == scanner.name
-    assert db.session.execute(select(func.count(AuditEntry.id))
-                              .where(AuditEntry.action == "room_reservation.check_in")).scalar_one() == 1
+    assert (
+        db.session.execute(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "room_reservation.check_in")
+        ).scalar_one()
+        == 1
+    )
 
 
 def test_the_staff_button_and_a_scan_record_one_arrival_between_them(net, reserve):
@@ -160,8 +180,9 @@ def test_a_retried_scan_id_is_answered_as_before(net, reserve):
 
 def test_the_approval_message_carries_the_ticket_code(net, reserve):
     r = approved(net, reserve)  # staff approve: the group is told
-    message = db.session.execute(select(Message).where(Message.template == "room_reservation_approved")
-                                 ).scalars().first()
+    message = (
+        db.session.execute(select(Message).where(Message.template == "room_reservation_approved")).scalars().first()
+    )
     assert message is not None and message.context["code"] == tickets.code_for(r.id, "R")
 
 
@@ -172,16 +193,23 @@ def test_concurrent_scans_of_one_room_ticket_check_the_group_in_once(app, net, r
     f.commit()
 
     def attempt(i):
-        checkin.check_in_room(payload=tickets.payload_for(reservation_id, "R"),
-                              actor=db.session.get(User, staff_ids[i]), now=at(DAY, 9) + timedelta(seconds=i))
+        checkin.check_in_room(
+            payload=tickets.payload_for(reservation_id, "R"),
+            actor=db.session.get(User, staff_ids[i]),
+            now=at(DAY, 9) + timedelta(seconds=i),
+        )
 
     outcomes = race(app, attempt, 8, threads=8)
     assert outcomes == {"ok": 1, "already_checked_in": 7}
     final = db.session.get(RoomReservation, reservation_id)
     db.session.refresh(final)
     assert final.status == ReservationStatus.checked_in and final.checked_in_by_id in staff_ids
-    assert db.session.execute(select(func.count(AuditEntry.id))
-                              .where(AuditEntry.action == "room_reservation.check_in")).scalar_one() == 1
+    assert (
+        db.session.execute(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "room_reservation.check_in")
+        ).scalar_one()
+        == 1
+    )
 
 
 # --- API --------------------------------------------------------------------------------------------
@@ -229,8 +257,17 @@ def test_a_scan_through_the_api_checks_the_group_in_and_a_second_is_409_with_the
     assert db.session.get(RoomReservation, r.id).status == ReservationStatus.checked_in
 
 
-@pytest.mark.parametrize("body", [{}, {"payload": "garbage"}, {"payload": None, "code": "ZZZZ"}, {"code": "K7MX-4Q2B"},
-                                  {"payload": ["x"]}, {"scan_id": "short"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"payload": "garbage"},
+        {"payload": None, "code": "ZZZZ"},
+        {"code": "K7MX-4Q2B"},
+        {"payload": ["x"]},
+        {"scan_id": "short"},
+    ],
+)
 def test_bad_room_scans_are_4xx_with_a_code(client, net, body):
     live_reservation(net)
     scanner = door(net)
@@ -253,8 +290,9 @@ def test_room_scans_are_for_door_staff_in_scope(client, net):
     scanner = door(net)
     f.commit()
     client.login(scanner.login)
-    response = client.post(f"{API}/room-reservations/checkins",
-                           json={"payload": tickets.payload_for(too_early.id, "R")})
+    response = client.post(
+        f"{API}/room-reservations/checkins", json={"payload": tickets.payload_for(too_early.id, "R")}
+    )
     assert response.status_code == 409 and response.json["error"]["code"] == "too_early"
     assert "opens_at" in response.json["error"]
 

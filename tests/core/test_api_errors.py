@@ -22,8 +22,11 @@ def test_wrong_content_type_is_a_415(client):
 
 
 def test_validation_errors_name_each_field_in_the_users_language(client):
-    response = client.post("/api/v1/residents", json={"name": "", "phone": "1", "password": "x", "extra": 1},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/api/v1/residents",
+        json={"name": "", "phone": "1", "password": "x", "extra": 1},
+        headers={"Accept-Language": "en"},
+    )
     body = response.get_json()["error"]
     assert response.status_code == 422 and body["code"] == "invalid"
     assert set(body["fields"]) == {"name", "phone", "password", "consent", "extra"}  # every field at once
@@ -75,8 +78,11 @@ def test_bearer_token_writes_need_no_csrf(client):
     f.resident("13800000001")
     f.commit()
     token = _token(client)
-    response = client.post("/api/v1/me/participants", json={"name": "王小明", "relation": "child"},
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/me/participants",
+        json={"name": "王小明", "relation": "child"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 201
 
 

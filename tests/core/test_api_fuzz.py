@@ -7,8 +7,12 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests import factories as f
 
-CHECKS = [schemathesis.checks.not_a_server_error, openapi_checks.status_code_conformance,
-          openapi_checks.content_type_conformance, openapi_checks.response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+]
 
 
 @pytest.fixture

@@ -38,8 +38,17 @@ from tests.conftest import CSRFClient
 from tests.orders.factories import menu_item
 from tests.resources import matrix_world
 
-CALLERS = ["anonymous", "resident", "other_resident", "checkin_staff", "station_staff", "sibling_staff",
-           "parent_staff", "manager", "admin"]
+CALLERS = [
+    "anonymous",
+    "resident",
+    "other_resident",
+    "checkin_staff",
+    "station_staff",
+    "sibling_staff",
+    "parent_staff",
+    "manager",
+    "admin",
+]
 MANAGERS = ["station_staff", "parent_staff", "manager", "admin"]  # reach the station with a manage role
 NETWORK_TZ = ZoneInfo("Asia/Shanghai")  # the app's TIMEZONE
 
@@ -111,25 +120,56 @@ def build_world() -> dict:
     draft = af.activity(station, actor=station_staff, title="草稿", publish=False)
     later = af.activity(station, actor=station_staff, title="讲座", starts_in=timedelta(days=9))
     later_booking = af.book(people["resident"], later)
-    exhibition = af.activity(station, actor=station_staff, kind="exhibition", policy="walk_in", capacity=0,
-                             sessions=0, title="农民画展", starts_on=local_today() - timedelta(days=1),
-                             ends_on=local_today() + timedelta(days=30))
+    exhibition = af.activity(
+        station,
+        actor=station_staff,
+        kind="exhibition",
+        policy="walk_in",
+        capacity=0,
+        sessions=0,
+        title="农民画展",
+        starts_on=local_today() - timedelta(days=1),
+        ends_on=local_today() + timedelta(days=30),
+    )
     suspended = f.resident("13800000004", name="钱多多")
     db.session.add(Suspension(user_id=suspended.id, starts_at=now, ends_at=now + timedelta(days=30), reason="爽约"))
     suspended.suspended_until = now + timedelta(days=30)
     # A room reservation of the resident, waiting for a decision.
     day = local_today() + timedelta(days=3)
-    reservation = reservations.request_reservation(room, data={
-        "starts_at": local_datetime(day, time(14)), "ends_at": local_datetime(day, time(16)), "purpose": "合唱排练",
-        "attendees": 20, "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
-                                   "contact_phone": "13900000001"}}, actor=people["resident"])
+    reservation = reservations.request_reservation(
+        room,
+        data={
+            "starts_at": local_datetime(day, time(14)),
+            "ends_at": local_datetime(day, time(16)),
+            "purpose": "合唱排练",
+            "attendees": 20,
+            "group": {
+                "name": "东风合唱团",
+                "kind": "association",
+                "contact_name": "王丽",
+                "contact_phone": "13900000001",
+            },
+        },
+        actor=people["resident"],
+    )
     # The same group's approved reservation (its ticket) two days later (clear of the rows that reserve), and a
     # lottery class with an entry.
-    approved = reservations.request_reservation(room, data={
-        "starts_at": local_datetime(day + timedelta(days=2), time(14)),
-        "ends_at": local_datetime(day + timedelta(days=2), time(16)), "purpose": "合唱排练", "attendees": 20,
-        "group": {"name": "东风合唱团", "kind": "association", "contact_name": "王丽",
-                  "contact_phone": "13900000001"}}, actor=people["resident"])
+    approved = reservations.request_reservation(
+        room,
+        data={
+            "starts_at": local_datetime(day + timedelta(days=2), time(14)),
+            "ends_at": local_datetime(day + timedelta(days=2), time(16)),
+            "purpose": "合唱排练",
+            "attendees": 20,
+            "group": {
+                "name": "东风合唱团",
+                "kind": "association",
+                "contact_name": "王丽",
+                "contact_phone": "13900000001",
+            },
+        },
+        actor=people["resident"],
+    )
     reservations.approve_reservation(approved, actor=station_staff)
     lottery = af.activity(station, actor=station_staff, kind="course", policy="lottery", title="剪纸抽签班")
     af.book(people["resident"], lottery)
@@ -138,11 +178,18 @@ def build_world() -> dict:
     draft_item = menu_item(net["branch"], people["parent_staff"], publish=False, title="草稿菜单")
 
     def order(**extra):
-        return orders.submit_order(data={"menu_item": item, "venue": net["community"],
-                                         "preferred_dates": [local_today() + timedelta(days=10),
-                                                             local_today() + timedelta(days=12)],
-                                         "audience_size": 80, "contact_phone": "13800000001", "notes": "村广场",
-                                         **extra}, actor=station_staff)
+        return orders.submit_order(
+            data={
+                "menu_item": item,
+                "venue": net["community"],
+                "preferred_dates": [local_today() + timedelta(days=10), local_today() + timedelta(days=12)],
+                "audience_size": 80,
+                "contact_phone": "13800000001",
+                "notes": "村广场",
+                **extra,
+            },
+            actor=station_staff,
+        )
 
     submitted = order()
     countered = order()
@@ -151,33 +198,67 @@ def build_world() -> dict:
     orders.accept_order(accepted, actor=people["parent_staff"])
     # Checklist evidence and a monthly export subscription at the station.
     manual_row = next(r.key for r in cl.load_rows() if not r.rule)
-    evidence = cl.add_evidence(station, year=YEAR, row_key=manual_row, filename="plan.pdf",
-                               data=b"%PDF-1.4\n%test\n", actor=people["manager"])
+    evidence = cl.add_evidence(
+        station, year=YEAR, row_key=manual_row, filename="plan.pdf", data=b"%PDF-1.4\n%test\n", actor=people["manager"]
+    )
     sub = report_services.subscribe_monthly(station_staff, station, actor=people["manager"])
     wb = _workbench(net, people)
     closure = _closure(station)
-    failed = Message(recipient=people["resident"], channel=Channel.sms, template="booking_confirmed",
-                     context={}, dedupe_key=f"booking:{booking.id}:matrix-failed", state=State.failed,
-                     body="您的预约已确认", last_error="boom")
+    failed = Message(
+        recipient=people["resident"],
+        channel=Channel.sms,
+        template="booking_confirmed",
+        context={},
+        dedupe_key=f"booking:{booking.id}:matrix-failed",
+        state=State.failed,
+        body="您的预约已确认",
+        last_error="boom",
+    )
     db.session.add(failed)
     digital = matrix_world.build(net, people, later)
     f.commit()
     ids = {k: v.id for k, v in net.items()}
-    ids.update({
-        "live": live.id, "live_session": live.sessions[0].id, "booking": booking.id,
-        "future": future.id, "future_session": future.sessions[0].id, "approval": approval.id,
-        "pending": pending.id, "draft": draft.id, "later_booking": later_booking.id, "exhibition": exhibition.id,
-        "suspended_id": suspended.id, "room": room.id, "closure_room": closure_room.id,
-        "reservation": reservation.id, "approved_reservation": approved.id, "lottery": lottery.id,
-        "room_payload": tickets.payload_for(approved.id, "R"), "item": item.id, "draft_item": draft_item.id,
-        "order": submitted.id,
-        "countered": countered.id, "accepted": accepted.id, "row": manual_row, "evidence": evidence.id,
-        "sub": sub.id, "closure": closure.id, "message": failed.id,
-        "grant": station_staff.grants[0].id, "resident_id": people["resident"].id,
-        "applicant_id": people["applicant"].id, "station_staff_id": station_staff.id,
-        "payload": tickets.payload_for(booking.id), "code": tickets.code_for(booking.id),
-        "photo": f"{accepted.id}-0123456789ab.jpg", "cover": f"{live.id}-0123456789ab.jpg", **wb, **digital,
-    })
+    ids.update(
+        {
+            "live": live.id,
+            "live_session": live.sessions[0].id,
+            "booking": booking.id,
+            "future": future.id,
+            "future_session": future.sessions[0].id,
+            "approval": approval.id,
+            "pending": pending.id,
+            "draft": draft.id,
+            "later_booking": later_booking.id,
+            "exhibition": exhibition.id,
+            "suspended_id": suspended.id,
+            "room": room.id,
+            "closure_room": closure_room.id,
+            "reservation": reservation.id,
+            "approved_reservation": approved.id,
+            "lottery": lottery.id,
+            "room_payload": tickets.payload_for(approved.id, "R"),
+            "item": item.id,
+            "draft_item": draft_item.id,
+            "order": submitted.id,
+            "countered": countered.id,
+            "accepted": accepted.id,
+            "row": manual_row,
+            "evidence": evidence.id,
+            "sub": sub.id,
+            "closure": closure.id,
+            "message": failed.id,
+            "grant": station_staff.grants[0].id,
+            "resident_id": people["resident"].id,
+            "applicant_id": people["applicant"].id,
+            "station_staff_id": station_staff.id,
+            "payload": tickets.payload_for(booking.id),
+            "code": tickets.code_for(booking.id),
+            "photo": f"{accepted.id}-0123456789ab.jpg",
+            "cover": f"{live.id}-0123456789ab.jpg",
+            **wb,
+            **digital,
+        }
+    )
     logins = {name: (user.phone or user.login) for name, user in people.items()}
     return {"ids": ids, "logins": logins}
 
@@ -191,26 +272,56 @@ def _workbench(net, people) -> dict:
     db.session.flush()
     member = UnitMember(unit_id=township.id, user_id=people["station_staff"].id)
     db.session.add(member)
-    import_catalogue("standards.csv", (
-        "task_no,task,indicator_no,indicator,standard_no,standard,evidence,responsible,deadline,rule\n"
-        "1,设施网络,1.1,市级设施,1.1.1,市文化馆开放,公示,市文旅局,,1.1\n"
-        "1,设施网络,1.1,市级设施,1.1.2,文化站达标,照片,东风镇,,\n").encode(), year=YEAR)
-    problem = wb_problems.save_problem(None, year=YEAR, data={"text": "文化站面积不足", "unit_id": township.id,
-                                                              "due_on": local_today() + timedelta(days=20),
-                                                              "standards": ["1.1.2"]}, actor=people["manager"])
-    doc = wb_archive.add_document(year=YEAR, data={"category": "meeting", "held_on": date(YEAR, 1, 15),
-                                                   "unit_id": township.id, "title": "镇创建推进会",
-                                                   "standards": ["1.1.2"]},
-                                  files=[("minutes.pdf", b"%PDF-1.4\n%x\n")], actor=people["manager"])
-    return {"unit": township.id, "member": member.id, "std": "1.1.2", "problem": problem.id,
-            "archive_file": doc.files[0].id}
+    import_catalogue(
+        "standards.csv",
+        (
+            "task_no,task,indicator_no,indicator,standard_no,standard,evidence,responsible,deadline,rule\n"
+            "1,设施网络,1.1,市级设施,1.1.1,市文化馆开放,公示,市文旅局,,1.1\n"
+            "1,设施网络,1.1,市级设施,1.1.2,文化站达标,照片,东风镇,,\n"
+        ).encode(),
+        year=YEAR,
+    )
+    problem = wb_problems.save_problem(
+        None,
+        year=YEAR,
+        data={
+            "text": "文化站面积不足",
+            "unit_id": township.id,
+            "due_on": local_today() + timedelta(days=20),
+            "standards": ["1.1.2"],
+        },
+        actor=people["manager"],
+    )
+    doc = wb_archive.add_document(
+        year=YEAR,
+        data={
+            "category": "meeting",
+            "held_on": date(YEAR, 1, 15),
+            "unit_id": township.id,
+            "title": "镇创建推进会",
+            "standards": ["1.1.2"],
+        },
+        files=[("minutes.pdf", b"%PDF-1.4\n%x\n")],
+        actor=people["manager"],
+    )
+    return {
+        "unit": township.id,
+        "member": member.id,
+        "std": "1.1.2",
+        "problem": problem.id,
+        "archive_file": doc.files[0].id,
+    }
 
 
 def _closure(venue):
     from venues.models import Closure
 
-    closure = Closure(venue=venue, starts_on=local_today() + timedelta(days=30),
-                      ends_on=local_today() + timedelta(days=31), reason="检修")
+    closure = Closure(
+        venue=venue,
+        starts_on=local_today() + timedelta(days=30),
+        ends_on=local_today() + timedelta(days=31),
+        reason="检修",
+    )
     db.session.add(closure)
     db.session.flush()
     return closure
@@ -237,7 +348,8 @@ def _restore(saved: dict) -> None:
                 if "id" in table.c and table.c.id.autoincrement in (True, "auto") and saved[table.name]:
                     conn.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"{max(r['id'] for r in saved[table.name])})")
+                        f"{max(r['id'] for r in saved[table.name])})"
+                    )
 
 
 class MatrixClient(CSRFClient):
@@ -342,18 +454,31 @@ def own(status=200, anon=302, other=404, **extra):
 
 def provider(status=303, anon=302, other=404, orderer=403):
     """Order steps for the providing branch: its staff, the hub manager, the admin."""
-    return {"anonymous": anon, "parent_staff": status, "manager": status, "admin": status,
-            "station_staff": orderer, "*": other}
+    return {
+        "anonymous": anon,
+        "parent_staff": status,
+        "manager": status,
+        "admin": status,
+        "station_staff": orderer,
+        "*": other,
+    }
 
 
 def orderer(status=303, anon=302, other=404, provider_side=403):
-    return {"anonymous": anon, "station_staff": status, "parent_staff": provider_side, "manager": provider_side,
-            "admin": provider_side, "*": other}
+    return {
+        "anonymous": anon,
+        "station_staff": status,
+        "parent_staff": provider_side,
+        "manager": provider_side,
+        "admin": provider_side,
+        "*": other,
+    }
 
 
 def _dt(days=0, hours=0, minutes=0) -> str:
-    return (datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=days, hours=hours,
-                                                                           minutes=minutes)).isoformat()
+    return (
+        datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=days, hours=hours, minutes=minutes)
+    ).isoformat()
 
 
 def _in_days(days: int, hour: int) -> str:
@@ -381,10 +506,13 @@ ROWS = [
     ("POST", "/lang", {"locale": "en"}, anyone(302)),
     ("POST", "/large-text", None, anyone(302)),
     ("GET", "/account", None, signed_in()),
-    ("POST", "/account/participants", {"name": "王小明", "birth_year": "2016", "relation": "child"},
-     signed_in(302)),
-    ("POST", "/account/password", {"current_password": "secret123", "new_password": "secret456",
-                                   "confirm": "secret456"}, signed_in(302)),
+    ("POST", "/account/participants", {"name": "王小明", "birth_year": "2016", "relation": "child"}, signed_in(302)),
+    (
+        "POST",
+        "/account/password",
+        {"current_password": "secret123", "new_password": "secret456", "confirm": "secret456"},
+        signed_in(302),
+    ),
     ("GET", "/account/data.json", None, signed_in()),
     ("POST", "/account/delete", {"password": "secret123", "confirm": "y"}, signed_in(302)),
     ("POST", "/logout", None, anyone(302)),
@@ -397,8 +525,12 @@ ROWS = [
     ("POST", "/consent", {"consent": "y"}, signed_in(302)),
     ("GET", f"{A}/me", None, signed_in(anon=401)),
     ("GET", f"{A}/me/participants", None, signed_in(anon=401)),
-    ("POST", f"{A}/me/participants", {"name": "王小明", "birth_year": 2016, "relation": "child"},
-     signed_in(201, anon=401)),
+    (
+        "POST",
+        f"{A}/me/participants",
+        {"name": "王小明", "birth_year": 2016, "relation": "child"},
+        signed_in(201, anon=401),
+    ),
     ("GET", "/account/notifications", None, signed_in()),
     ("POST", "/account/notifications", {"sms": "y", "inbox": "y"}, signed_in(302)),
     ("GET", "/inbox", None, signed_in()),
@@ -410,23 +542,44 @@ ROWS = [
     ("GET", "/venues/{station}/edit", None, station()),
     ("POST", "/venues/{station}/edit", {"name": "改名"}, station(302)),
     ("POST", "/venues/{station}/hours", {"hours-0-opens_at": "09:00", "hours-0-closes_at": "17:00"}, station(302)),
-    ("POST", "/venues/{station}/closures", {"closure-starts_on": _later(40), "closure-ends_on": _later(41)},
-     station(302)),
+    (
+        "POST",
+        "/venues/{station}/closures",
+        {"closure-starts_on": _later(40), "closure-ends_on": _later(41)},
+        station(302),
+    ),
     ("POST", "/closures/{closure}/delete", None, station(302)),
     ("GET", "/venues/{station}/rooms/new", None, station()),
     ("POST", "/venues/{station}/rooms/new", {"name": "新教室", "kind": "classroom", "capacity": "30"}, station(302)),
     ("GET", "/venues/{station}/rooms/{room}", None, station()),
-    ("POST", "/venues/{station}/rooms/{room}", {"name": "大排练厅", "kind": "rehearsal", "capacity": "40"},
-     station(302)),
+    (
+        "POST",
+        "/venues/{station}/rooms/{room}",
+        {"name": "大排练厅", "kind": "rehearsal", "capacity": "40"},
+        station(302),
+    ),
     ("GET", "/admin/users", None, admin_only()),
     ("GET", "/admin/users/{resident_id}", None, admin_only()),
-    ("POST", "/admin/users/{station_staff_id}", lambda i: {"role": "staff", "venue_id": str(i["sibling"])},
-     admin_only(302)),
+    (
+        "POST",
+        "/admin/users/{station_staff_id}",
+        lambda i: {"role": "staff", "venue_id": str(i["sibling"])},
+        admin_only(302),
+    ),
     ("POST", "/admin/grants/{grant}/revoke", None, admin_only(302)),
     ("GET", "/admin/venues/new", None, admin_only()),
-    ("POST", "/admin/venues/new", lambda i: {"name": "新村文化中心", "kind": "community",
-                                            "parent_id": str(i["station"]), "district_code": "dawa",
-                                            "address": "新村"}, admin_only(302)),
+    (
+        "POST",
+        "/admin/venues/new",
+        lambda i: {
+            "name": "新村文化中心",
+            "kind": "community",
+            "parent_id": str(i["station"]),
+            "district_code": "dawa",
+            "address": "新村",
+        },
+        admin_only(302),
+    ),
     ("GET", f"{A}/venues", None, anyone()),
     ("GET", f"{A}/venues/{{station}}", None, anyone()),
     # --- activities: public
@@ -445,79 +598,168 @@ ROWS = [
     # --- activities: staff pages
     ("GET", "/staff/activities", None, managers_only()),
     ("GET", "/staff/activities/new", None, managers_only()),
-    ("POST", "/staff/activities/new", lambda i: {"kind": "event", "venue_id": str(i["station"]), "room_id": "0",
-                                                 "title": "新活动", "category": "music", "gender": "", "quota_rule": "",
-                                                 "policy": "first_come", "capacity": "30", "max_party_size": "2",
-                                                 "cancel_hours": "2", "reserved_quota": "0"},
-     station(302, deny=422, resident=403, other_resident=403, checkin_staff=403)),
+    (
+        "POST",
+        "/staff/activities/new",
+        lambda i: {
+            "kind": "event",
+            "venue_id": str(i["station"]),
+            "room_id": "0",
+            "title": "新活动",
+            "category": "music",
+            "gender": "",
+            "quota_rule": "",
+            "policy": "first_come",
+            "capacity": "30",
+            "max_party_size": "2",
+            "cancel_hours": "2",
+            "reserved_quota": "0",
+        },
+        station(302, deny=422, resident=403, other_resident=403, checkin_staff=403),
+    ),
     ("GET", "/staff/activities/quick", None, managers_only()),
-    ("POST", "/staff/activities/quick", lambda i: {"title": "露天电影", "category": "film",
-                                                   "venue_id": str(i["station"]), "on": _later(5),
-                                                   "starts": "19:00", "ends": "21:00"},
-     station(302, deny=422, resident=403, other_resident=403, checkin_staff=403)),
+    (
+        "POST",
+        "/staff/activities/quick",
+        lambda i: {
+            "title": "露天电影",
+            "category": "film",
+            "venue_id": str(i["station"]),
+            "on": _later(5),
+            "starts": "19:00",
+            "ends": "21:00",
+        },
+        station(302, deny=422, resident=403, other_resident=403, checkin_staff=403),
+    ),
     ("GET", "/staff/activities/{live}", None, station()),
     ("GET", "/staff/activities/{live}/edit", None, station()),
-    ("POST", "/staff/activities/{future}/edit", lambda i: {"kind": "event", "venue_id": str(i["station"]),
-                                                           "room_id": "0", "title": "书法课（改）",
-                                                           "category": "music", "gender": "", "quota_rule": "",
-                                                           "policy": "first_come",
-                                                           "capacity": "30", "max_party_size": "2",
-                                                           "cancel_hours": "2", "reserved_quota": "0"},
-     station(302)),
-    ("POST", "/staff/activities/{future}/sessions", {"one-on": _later(20), "one-starts": "09:00",
-                                                      "one-ends": "11:00"}, station(302)),
-    ("POST", "/staff/activities/{future}/weekly", {"weekly-first_on": _later(21), "weekly-until_on": _later(35),
-                                                    "weekly-weekdays": "2", "weekly-starts": "09:00",
-                                                    "weekly-ends": "10:00"}, station(302)),
+    (
+        "POST",
+        "/staff/activities/{future}/edit",
+        lambda i: {
+            "kind": "event",
+            "venue_id": str(i["station"]),
+            "room_id": "0",
+            "title": "书法课（改）",
+            "category": "music",
+            "gender": "",
+            "quota_rule": "",
+            "policy": "first_come",
+            "capacity": "30",
+            "max_party_size": "2",
+            "cancel_hours": "2",
+            "reserved_quota": "0",
+        },
+        station(302),
+    ),
+    (
+        "POST",
+        "/staff/activities/{future}/sessions",
+        {"one-on": _later(20), "one-starts": "09:00", "one-ends": "11:00"},
+        station(302),
+    ),
+    (
+        "POST",
+        "/staff/activities/{future}/weekly",
+        {
+            "weekly-first_on": _later(21),
+            "weekly-until_on": _later(35),
+            "weekly-weekdays": "2",
+            "weekly-starts": "09:00",
+            "weekly-ends": "10:00",
+        },
+        station(302),
+    ),
     ("POST", "/staff/activities/{draft}/publish", None, station(302)),
     ("POST", "/staff/activities/{future}/cancel", {"cancel-reason": "下雨"}, station(302)),
     ("POST", "/staff/activities/{future}/cover", {"cover": _jpeg}, station(302)),
     ("POST", "/staff/sessions/{future_session}/cancel", {"reason": "下雨"}, station(302)),
-    ("POST", "/staff/sessions/{future_session}/move", lambda i: {f"move{i['future_session']}-on": _later(9),
-                                                                 f"move{i['future_session']}-starts": "14:00",
-                                                                 f"move{i['future_session']}-ends": "16:00"},
-     station(302)),
+    (
+        "POST",
+        "/staff/sessions/{future_session}/move",
+        lambda i: {
+            f"move{i['future_session']}-on": _later(9),
+            f"move{i['future_session']}-starts": "14:00",
+            f"move{i['future_session']}-ends": "16:00",
+        },
+        station(302),
+    ),
     # --- activities: API
-    ("POST", f"{A}/activities", lambda i: {"venue_id": i["station"], "kind": "event", "title": "新活动",
-                                           "policy": "first_come", "capacity": 30},
-     station(201, anon=401, deny=403)),
+    (
+        "POST",
+        f"{A}/activities",
+        lambda i: {
+            "venue_id": i["station"],
+            "kind": "event",
+            "title": "新活动",
+            "policy": "first_come",
+            "capacity": 30,
+        },
+        station(201, anon=401, deny=403),
+    ),
     ("PATCH", f"{A}/activities/{{future}}", {"title": "书法课（改）"}, station(anon=401)),
-    ("POST", f"{A}/activities/{{future}}/sessions", {"starts_at": _in_days(20, 9), "ends_at": _in_days(20, 11)},
-     station(201, anon=401)),
+    (
+        "POST",
+        f"{A}/activities/{{future}}/sessions",
+        {"starts_at": _in_days(20, 9), "ends_at": _in_days(20, 11)},
+        station(201, anon=401),
+    ),
     ("POST", f"{A}/activities/{{draft}}/publish", None, station(anon=401, deny=404)),  # drafts are hidden
     ("POST", f"{A}/activities/{{future}}/cancel", {"reason": "下雨"}, station(anon=401)),
-    ("POST", f"{A}/sessions/{{future_session}}/move", {"starts_at": _in_days(9, 14), "ends_at": _in_days(9, 16)},
-     station(anon=401)),
+    (
+        "POST",
+        f"{A}/sessions/{{future_session}}/move",
+        {"starts_at": _in_days(9, 14), "ends_at": _in_days(9, 16)},
+        station(anon=401),
+    ),
     ("POST", f"{A}/sessions/{{future_session}}/cancel", {"reason": "下雨"}, station(anon=401)),
     # --- bookings: pages
-    ("POST", "/activities/{future}/book", lambda i: {"session_id": str(i["future_session"]), "party_size": "1"},
-     {"anonymous": 302, "resident": 302, "other_resident": 302, "*": 422}),  # staff accounts have no card
+    (
+        "POST",
+        "/activities/{future}/book",
+        lambda i: {"session_id": str(i["future_session"]), "party_size": "1"},
+        {"anonymous": 302, "resident": 302, "other_resident": 302, "*": 422},
+    ),  # staff accounts have no card
     ("GET", "/my/bookings", None, signed_in()),
     ("POST", "/bookings/{later_booking}/cancel", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("POST", "/bookings/{booking}/accept", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("GET", "/staff/sessions/{live_session}/roster", None, station()),
     ("GET", "/staff/sessions/{live_session}/roster.csv", None, station()),
     ("GET", "/staff/activities/{approval}/signups", None, station()),
-    ("POST", "/staff/activities/{approval}/signups", lambda i: {"booking_ids": str(i["pending"]),
-                                                                "decision": "approve"}, station(302)),
+    (
+        "POST",
+        "/staff/activities/{approval}/signups",
+        lambda i: {"booking_ids": str(i["pending"]), "decision": "approve"},
+        station(302),
+    ),
     ("GET", "/staff/book", None, managers_only()),
-    ("POST", "/staff/book", lambda i: {"caller": "13800000002", "session_id": str(i["future_session"]),
-                                       "party_size": "1"}, station(302)),
+    (
+        "POST",
+        "/staff/book",
+        lambda i: {"caller": "13800000002", "session_id": str(i["future_session"]), "party_size": "1"},
+        station(302),
+    ),
     ("GET", "/staff/credit", None, managers_only()),
     ("POST", "/staff/credit", {"resident": "13800000004", "note": "误判"}, managers_only(302)),
     # --- bookings: API
-    ("POST", f"{A}/bookings", lambda i: {"session_id": i["future_session"], "party_size": 1},
-     {"anonymous": 401, "resident": 201, "other_resident": 201, "*": 422}),  # staff accounts have no card
-    ("POST", f"{A}/bookings#on-behalf", lambda i: {"session_id": i["future_session"], "party_size": 1,
-                                                  "user_id": i["applicant_id"]},
-     station(201, anon=401)),
+    (
+        "POST",
+        f"{A}/bookings",
+        lambda i: {"session_id": i["future_session"], "party_size": 1},
+        {"anonymous": 401, "resident": 201, "other_resident": 201, "*": 422},
+    ),  # staff accounts have no card
+    (
+        "POST",
+        f"{A}/bookings#on-behalf",
+        lambda i: {"session_id": i["future_session"], "party_size": 1, "user_id": i["applicant_id"]},
+        station(201, anon=401),
+    ),
     ("GET", f"{A}/bookings", None, signed_in(anon=401)),
     ("GET", f"{A}/bookings?session={{live_session}}", None, station(anon=401)),
     ("GET", f"{A}/bookings/{{booking}}", None, own(anon=401)),
     ("POST", f"{A}/bookings/{{later_booking}}/cancel", None, own(anon=401)),
     ("POST", f"{A}/bookings/{{booking}}/accept", None, {"anonymous": 401, "resident": 409, "*": 404}),
-    ("POST", f"{A}/bookings/decisions", lambda i: {"booking_ids": [i["pending"]], "approve": True},
-     station(anon=401)),
+    ("POST", f"{A}/bookings/decisions", lambda i: {"booking_ids": [i["pending"]], "approve": True}, station(anon=401)),
     ("GET", f"{A}/me/credit", None, signed_in(anon=401)),
     ("POST", f"{A}/residents/{{suspended_id}}/lift-suspension", {"note": "误判"}, managers_only(anon=401)),
     # --- tickets and check-in
@@ -527,31 +769,61 @@ ROWS = [
     ("GET", f"{A}/bookings/{{booking}}/ticket.png", None, own(anon=401)),
     ("GET", "/scan", None, staff_only()),
     ("GET", "/scan/sessions/{live_session}/attendance", None, door()),
-    ("POST", f"{A}/checkins", lambda i: {"payload": i["payload"], "session_id": i["live_session"]},
-     door(201, anon=401)),
-    ("POST", f"{A}/checkins/batch", lambda i: [{"payload": i["payload"], "session_id": i["live_session"],
-                                               "scanned_at": _dt(minutes=-5), "device_id": "phone-1",
-                                               "scan_id": "scan-0001"}],
-     door(anon=401, sibling_staff=200)),  # a batch answers per item: the sibling's item is "forbidden"
+    (
+        "POST",
+        f"{A}/checkins",
+        lambda i: {"payload": i["payload"], "session_id": i["live_session"]},
+        door(201, anon=401),
+    ),
+    (
+        "POST",
+        f"{A}/checkins/batch",
+        lambda i: [
+            {
+                "payload": i["payload"],
+                "session_id": i["live_session"],
+                "scanned_at": _dt(minutes=-5),
+                "device_id": "phone-1",
+                "scan_id": "scan-0001",
+            }
+        ],
+        door(anon=401, sibling_staff=200),
+    ),  # a batch answers per item: the sibling's item is "forbidden"
     ("GET", f"{A}/sessions/{{live_session}}/roster", None, door(anon=401)),
     ("POST", f"{A}/sessions/{{live_session}}/walk-ins", {"count": 3, "scan_id": "walk-0001"}, door(201, anon=401)),
-    ("POST", f"{A}/activities/{{exhibition}}/walk-ins", {"count": 3, "scan_id": "walk-0002"},
-     door(201, anon=401)),
+    ("POST", f"{A}/activities/{{exhibition}}/walk-ins", {"count": 3, "scan_id": "walk-0002"}, door(201, anon=401)),
     ("GET", "/activities/{lottery}/entries/c{lottery}", None, anyone()),
     ("GET", f"{A}/activities/{{lottery}}/lottery", None, anyone()),
     # --- room reservations
     ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket", None, own(anon=401, checkin_staff=200)),
     ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket.svg", None, own(anon=401, checkin_staff=200)),
     ("GET", f"{A}/room-reservations/{{approved_reservation}}/ticket.png", None, own(anon=401, checkin_staff=200)),
-    ("POST", f"{A}/room-reservations/checkins", lambda i: {"payload": i["room_payload"], "scan_id": "room-0001"},
-     door(409, anon=401)),  # tomorrow's reservation: "too early" for the door, refused for everyone else
+    (
+        "POST",
+        f"{A}/room-reservations/checkins",
+        lambda i: {"payload": i["room_payload"], "scan_id": "room-0001"},
+        door(409, anon=401),
+    ),  # tomorrow's reservation: "too early" for the door, refused for everyone else
     ("GET", "/rooms", None, anyone()),
     ("GET", "/rooms/{room}", None, anyone()),
     ("GET", "/rooms/{room}/reserve", None, signed_in()),
-    ("POST", "/rooms/{room}/reserve", {"day": _later(4), "start": "09:00", "end": "11:00", "purpose": "排练",
-                                       "attendees": "10", "group_id": "0", "group_name": "新合唱团",
-                                       "group_kind": "association", "contact_name": "王丽",
-                                       "contact_phone": "13900000002"}, signed_in(302)),
+    (
+        "POST",
+        "/rooms/{room}/reserve",
+        {
+            "day": _later(4),
+            "start": "09:00",
+            "end": "11:00",
+            "purpose": "排练",
+            "attendees": "10",
+            "group_id": "0",
+            "group_name": "新合唱团",
+            "group_kind": "association",
+            "contact_name": "王丽",
+            "contact_phone": "13900000002",
+        },
+        signed_in(302),
+    ),
     ("GET", "/my/room-reservations", None, signed_in()),
     ("GET", "/room-reservations/{reservation}", None, own(checkin_staff=200)),
     ("GET", "/staff/room-reservations", None, staff_only()),
@@ -559,101 +831,231 @@ ROWS = [
     ("POST", "/room-reservations/{reservation}/reject", {"reason": "维修"}, own(302, resident=403, checkin_staff=403)),
     ("POST", "/room-reservations/{reservation}/cancel", {"reason": "不用了"}, own(302, checkin_staff=403)),
     ("POST", "/room-reservations/{reservation}/check-in", None, own(302, resident=403, checkin_staff=302)),
-    ("POST", "/staff/room-reservations/bulk", lambda i: {"ids": str(i["reservation"]), "action": "approve"},
-     managers_only(302)),
+    (
+        "POST",
+        "/staff/room-reservations/bulk",
+        lambda i: {"ids": str(i["reservation"]), "action": "approve"},
+        managers_only(302),
+    ),
     ("GET", f"{A}/rooms/{{room}}/availability?date={_later(3)}", None, anyone()),
-    ("POST", f"{A}/room-reservations", lambda i: {"room_id": i["room"], "starts_at": _in_days(4, 9),
-                                                  "ends_at": _in_days(4, 11), "purpose": "排练", "attendees": 10,
-                                                  "group": {"name": "新合唱团", "kind": "association",
-                                                            "contact_name": "王丽",
-                                                            "contact_phone": "13900000002"}},
-     signed_in(201, anon=401)),
+    (
+        "POST",
+        f"{A}/room-reservations",
+        lambda i: {
+            "room_id": i["room"],
+            "starts_at": _in_days(4, 9),
+            "ends_at": _in_days(4, 11),
+            "purpose": "排练",
+            "attendees": 10,
+            "group": {
+                "name": "新合唱团",
+                "kind": "association",
+                "contact_name": "王丽",
+                "contact_phone": "13900000002",
+            },
+        },
+        signed_in(201, anon=401),
+    ),
     ("GET", f"{A}/room-reservations", None, signed_in(anon=401)),
     ("GET", f"{A}/room-reservations/{{reservation}}", None, own(anon=401, checkin_staff=200)),
-    ("POST", f"{A}/room-reservations/{{reservation}}/approve", None,
-     own(anon=401, resident=403, checkin_staff=403)),
-    ("POST", f"{A}/room-reservations/{{reservation}}/reject", {"reason": "维修"},
-     own(anon=401, resident=403, checkin_staff=403)),
+    ("POST", f"{A}/room-reservations/{{reservation}}/approve", None, own(anon=401, resident=403, checkin_staff=403)),
+    (
+        "POST",
+        f"{A}/room-reservations/{{reservation}}/reject",
+        {"reason": "维修"},
+        own(anon=401, resident=403, checkin_staff=403),
+    ),
     ("POST", f"{A}/room-reservations/{{reservation}}/cancel", {"reason": "不用了"}, own(anon=401, checkin_staff=403)),
-    ("POST", f"{A}/room-reservations/{{reservation}}/check-in", None,
-     own(409, anon=401, resident=403, checkin_staff=409)),
-    ("POST", f"{A}/room-reservations/bulk", lambda i: {"ids": [i["reservation"]], "action": "approve"},
-     managers_only(anon=401) | {"sibling_staff": 404}),  # a resident's call was a 200 of per-item refusals
+    (
+        "POST",
+        f"{A}/room-reservations/{{reservation}}/check-in",
+        None,
+        own(409, anon=401, resident=403, checkin_staff=409),
+    ),
+    (
+        "POST",
+        f"{A}/room-reservations/bulk",
+        lambda i: {"ids": [i["reservation"]], "action": "approve"},
+        managers_only(anon=401) | {"sibling_staff": 404},
+    ),  # a resident's call was a 200 of per-item refusals
     # --- orders: menu
     ("GET", "/menu", None, anyone()),
     ("GET", "/menu/{item}", None, anyone()),
     ("GET", "/menu/{draft_item}", None, {"parent_staff": 200, "manager": 200, "admin": 200, "*": 404}),
     ("GET", "/menu/manage", None, managers_only()),
     ("GET", "/menu/new", None, managers_only()),
-    ("POST", "/menu/new", lambda i: {"provider_venue_id": str(i["branch"]), "title": "戏曲进村",
-                                     "category": "performance",
-                                     "district_codes": "dawa", "audience_min": "20", "audience_max": "300",
-                                     "duration_minutes": "120", "lead_days": "7", "daily_capacity": "1"},
-     {"anonymous": 302, "resident": 403, "other_resident": 403, "checkin_staff": 403, "parent_staff": 303,
-      "manager": 303, "admin": 303, "*": 422}),
-    ("GET", "/menu/{item}/edit", None,
-     provider(200, orderer=404) | {"resident": 403, "other_resident": 403, "checkin_staff": 403}),
-    ("POST", "/menu/{item}/edit", lambda i: {"provider_venue_id": str(i["branch"]), "title": "公益电影放映（新）",
-                                             "category": "film", "district_codes": "dawa", "audience_min": "20",
-                                             "audience_max": "300", "duration_minutes": "120", "lead_days": "3",
-                                             "daily_capacity": "5", "yearly_quota": "50"},
-     provider(303, orderer=404, other=404) | {"resident": 403, "other_resident": 403, "checkin_staff": 403}),
+    (
+        "POST",
+        "/menu/new",
+        lambda i: {
+            "provider_venue_id": str(i["branch"]),
+            "title": "戏曲进村",
+            "category": "performance",
+            "district_codes": "dawa",
+            "audience_min": "20",
+            "audience_max": "300",
+            "duration_minutes": "120",
+            "lead_days": "7",
+            "daily_capacity": "1",
+        },
+        {
+            "anonymous": 302,
+            "resident": 403,
+            "other_resident": 403,
+            "checkin_staff": 403,
+            "parent_staff": 303,
+            "manager": 303,
+            "admin": 303,
+            "*": 422,
+        },
+    ),
+    (
+        "GET",
+        "/menu/{item}/edit",
+        None,
+        provider(200, orderer=404) | {"resident": 403, "other_resident": 403, "checkin_staff": 403},
+    ),
+    (
+        "POST",
+        "/menu/{item}/edit",
+        lambda i: {
+            "provider_venue_id": str(i["branch"]),
+            "title": "公益电影放映（新）",
+            "category": "film",
+            "district_codes": "dawa",
+            "audience_min": "20",
+            "audience_max": "300",
+            "duration_minutes": "120",
+            "lead_days": "3",
+            "daily_capacity": "5",
+            "yearly_quota": "50",
+        },
+        provider(303, orderer=404, other=404) | {"resident": 403, "other_resident": 403, "checkin_staff": 403},
+    ),
     ("POST", "/menu/{draft_item}/publish", None, provider(303, orderer=404)),
     ("POST", "/menu/{item}/withdraw", None, provider(303, orderer=404)),
     ("GET", f"{A}/service-menu", None, anyone()),
     ("GET", f"{A}/service-menu/{{item}}", None, anyone()),
-    ("POST", f"{A}/service-menu", lambda i: {"provider_venue_id": i["branch"], "title": "戏曲进村",
-                                             "category": "performance", "district_codes": ["dawa"]},
-     {"anonymous": 401, "parent_staff": 201, "manager": 201, "admin": 201, "*": 403}),
-    ("PATCH", f"{A}/service-menu/{{item}}", lambda i: {"provider_venue_id": i["branch"], "title": "公益电影放映",
-                                                      "category": "film", "district_codes": ["dawa"]},
-     provider(200, anon=401, orderer=403, other=403)),
+    (
+        "POST",
+        f"{A}/service-menu",
+        lambda i: {
+            "provider_venue_id": i["branch"],
+            "title": "戏曲进村",
+            "category": "performance",
+            "district_codes": ["dawa"],
+        },
+        {"anonymous": 401, "parent_staff": 201, "manager": 201, "admin": 201, "*": 403},
+    ),
+    (
+        "PATCH",
+        f"{A}/service-menu/{{item}}",
+        lambda i: {
+            "provider_venue_id": i["branch"],
+            "title": "公益电影放映",
+            "category": "film",
+            "district_codes": ["dawa"],
+        },
+        provider(200, anon=401, orderer=403, other=403),
+    ),
     ("POST", f"{A}/service-menu/{{draft_item}}/publish", None, provider(200, anon=401, orderer=403, other=403)),
     ("POST", f"{A}/service-menu/{{item}}/withdraw", None, provider(200, anon=401, orderer=403, other=403)),
     # --- orders: ordering and steps
     ("GET", "/menu/{item}/order", None, signed_in()),
-    ("POST", "/menu/{item}/order", lambda i: {"venue_id": str(i["community"]), "date_1": _later(15),
-                                              "audience_size": "60", "contact_phone": "13800000009"},
-     {"anonymous": 302, "station_staff": 302, "parent_staff": 302, "manager": 302, "admin": 302, "*": 422}),
+    (
+        "POST",
+        "/menu/{item}/order",
+        lambda i: {
+            "venue_id": str(i["community"]),
+            "date_1": _later(15),
+            "audience_size": "60",
+            "contact_phone": "13800000009",
+        },
+        {"anonymous": 302, "station_staff": 302, "parent_staff": 302, "manager": 302, "admin": 302, "*": 422},
+    ),
     ("GET", "/orders/new", None, signed_in()),
-    ("POST", "/orders/new", lambda i: {"venue_id": str(i["community"]), "custom_title": "广场舞培训",
-                                       "custom_description": "想请老师来教", "custom_category": "training",
-                                       "date_1": _later(20), "audience_size": "30",
-                                       "contact_phone": "13800000009"},
-     {"anonymous": 302, "station_staff": 302, "parent_staff": 302, "manager": 302, "admin": 302, "*": 422}),
+    (
+        "POST",
+        "/orders/new",
+        lambda i: {
+            "venue_id": str(i["community"]),
+            "custom_title": "广场舞培训",
+            "custom_description": "想请老师来教",
+            "custom_category": "training",
+            "date_1": _later(20),
+            "audience_size": "30",
+            "contact_phone": "13800000009",
+        },
+        {"anonymous": 302, "station_staff": 302, "parent_staff": 302, "manager": 302, "admin": 302, "*": 422},
+    ),
     ("GET", "/orders", None, signed_in()),
-    ("GET", "/orders/{order}", None, {"anonymous": 302, "station_staff": 200, "parent_staff": 200, "manager": 200,
-                                      "admin": 200, "*": 404}),
+    (
+        "GET",
+        "/orders/{order}",
+        None,
+        {"anonymous": 302, "station_staff": 200, "parent_staff": 200, "manager": 200, "admin": 200, "*": 404},
+    ),
     ("POST", "/orders/{order}/accept", lambda i: {"accept-chosen_on": _later(10)}, provider()),
     ("POST", "/orders/{order}/counter", {"counter-counter_on": _later(16)}, provider()),
     ("POST", "/orders/{order}/decline", {"decline-reason": "档期已满"}, provider()),
     ("POST", "/orders/{accepted}/schedule", {"schedule-starts": "19:00", "schedule-ends": "21:00"}, provider()),
-    ("POST", "/orders/{accepted}/deliver", {"deliver-headcount": "80"},
-     provider(422, orderer=422)),  # not yet held: refused (422 on the page)
+    (
+        "POST",
+        "/orders/{accepted}/deliver",
+        {"deliver-headcount": "80"},
+        provider(422, orderer=422),
+    ),  # not yet held: refused (422 on the page)
     ("POST", "/orders/{accepted}/rate", {"rate-rating": "5"}, orderer(422)),  # not yet delivered
     ("POST", "/orders/{order}/withdraw", {"withdraw-reason": "不需要了"}, orderer()),
     ("POST", "/orders/{countered}/accept-counter", None, orderer()),
     ("GET", "/media/orders/{photo}", None, {"anonymous": 302, "*": 404}),
     ("GET", "/orders/queue", None, managers_only()),
-    ("POST", "/orders/queue", lambda i: {"bulk-order_ids": str(i["order"]), "bulk-reason": "档期已满"},
-     {"anonymous": 302, "resident": 403, "other_resident": 403, "checkin_staff": 403, "parent_staff": 303,
-      "manager": 303, "admin": 303, "*": 422}),
+    (
+        "POST",
+        "/orders/queue",
+        lambda i: {"bulk-order_ids": str(i["order"]), "bulk-reason": "档期已满"},
+        {
+            "anonymous": 302,
+            "resident": 403,
+            "other_resident": 403,
+            "checkin_staff": 403,
+            "parent_staff": 303,
+            "manager": 303,
+            "admin": 303,
+            "*": 422,
+        },
+    ),
     ("GET", "/orders/calendar", None, managers_only()),
     ("GET", "/orders/demand", None, managers_only()),
-    ("POST", f"{A}/service-orders", lambda i: {"menu_item_id": i["item"], "venue_id": i["community"],
-                                               "preferred_dates": [_later(15)], "audience_size": 60,
-                                               "contact_phone": "13800000009"},
-     {"anonymous": 401, "station_staff": 201, "parent_staff": 201, "manager": 201, "admin": 201, "*": 403}),
+    (
+        "POST",
+        f"{A}/service-orders",
+        lambda i: {
+            "menu_item_id": i["item"],
+            "venue_id": i["community"],
+            "preferred_dates": [_later(15)],
+            "audience_size": 60,
+            "contact_phone": "13800000009",
+        },
+        {"anonymous": 401, "station_staff": 201, "parent_staff": 201, "manager": 201, "admin": 201, "*": 403},
+    ),
     ("GET", f"{A}/service-orders", None, signed_in(anon=401)),
-    ("GET", f"{A}/service-orders/{{order}}", None, {"anonymous": 401, "station_staff": 200, "parent_staff": 200,
-                                                    "manager": 200, "admin": 200, "*": 404}),
+    (
+        "GET",
+        f"{A}/service-orders/{{order}}",
+        None,
+        {"anonymous": 401, "station_staff": 200, "parent_staff": 200, "manager": 200, "admin": 200, "*": 404},
+    ),
     ("POST", f"{A}/service-orders/{{order}}/accept", {"chosen_on": _later(10)}, provider(200, anon=401)),
     ("POST", f"{A}/service-orders/{{order}}/counter", {"counter_on": _later(16)}, provider(200, anon=401)),
     ("POST", f"{A}/service-orders/{{order}}/decline", {"reason": "档期已满"}, provider(200, anon=401)),
-    ("POST", f"{A}/service-orders/{{accepted}}/schedule", {"starts_at": _in_days(10, 19),
-                                                          "ends_at": _in_days(10, 21)}, provider(200, anon=401)),
-    ("POST", f"{A}/service-orders/{{accepted}}/deliver", {"headcount": 80},
-     provider(409, anon=401, orderer=409)),
+    (
+        "POST",
+        f"{A}/service-orders/{{accepted}}/schedule",
+        {"starts_at": _in_days(10, 19), "ends_at": _in_days(10, 21)},
+        provider(200, anon=401),
+    ),
+    ("POST", f"{A}/service-orders/{{accepted}}/deliver", {"headcount": 80}, provider(409, anon=401, orderer=409)),
     ("POST", f"{A}/service-orders/{{accepted}}/rate", {"rating": 5}, orderer(409, anon=401)),
     ("POST", f"{A}/service-orders/{{order}}/withdraw", None, orderer(200, anon=401)),
     ("POST", f"{A}/service-orders/{{countered}}/accept-counter", None, orderer(200, anon=401)),
@@ -668,17 +1070,24 @@ ROWS = [
     ("GET", "/reports/registry?venue={station}", None, reporters()),
     ("GET", "/reports/coverage?venue={station}", None, reporters()),
     ("GET", "/reports/checklist?venue={station}", None, reporters()),
-    ("POST", f"/reports/checklist/{{row}}/mark?venue={{station}}&year={YEAR}", {"status": "met", "note": "已完成"},
-     target_setters()),
-    ("POST", f"/reports/checklist/{{row}}/evidence?venue={{station}}&year={YEAR}", {"file": _pdf},
-     target_setters()),
+    (
+        "POST",
+        f"/reports/checklist/{{row}}/mark?venue={{station}}&year={YEAR}",
+        {"status": "met", "note": "已完成"},
+        target_setters(),
+    ),
+    ("POST", f"/reports/checklist/{{row}}/evidence?venue={{station}}&year={YEAR}", {"file": _pdf}, target_setters()),
     ("GET", "/reports/evidence/{evidence}", None, reporters()),
     ("GET", "/reports/workbook.xlsx?venue={station}", None, reporters()),
     ("GET", "/reports/print?venue={station}", None, reporters()),
     ("GET", "/reports/exports", None, managers_only()),
     ("POST", "/reports/exports", lambda i: {"venue": str(i["station"])}, target_setters()),  # was a 302 + flash
-    ("POST", "/reports/exports/subscriptions/{sub}/delete", None,
-     {"anonymous": 302, "station_staff": 302, "manager": 302, "admin": 302, "*": 403}),
+    (
+        "POST",
+        "/reports/exports/subscriptions/{sub}/delete",
+        None,
+        {"anonymous": 302, "station_staff": 302, "manager": 302, "admin": 302, "*": 403},
+    ),
     ("GET", f"{A}/reports/attendance?venue={{station}}", None, reporters(anon=401)),
     ("GET", f"{A}/reports/indicators?venue={{station}}", None, reporters(anon=401)),
     ("GET", f"{A}/reports/coverage?venue={{station}}", None, reporters(anon=401)),
@@ -687,30 +1096,52 @@ ROWS = [
     ("GET", f"/reports/workbench/?year={YEAR}", None, managers_only()),
     ("GET", f"/reports/workbench/standards?year={YEAR}", None, managers_only()),
     ("GET", f"/reports/workbench/standards/{{std}}?year={YEAR}", None, managers_only()),
-    ("POST", f"/reports/workbench/standards/{{std}}/status?year={YEAR}", {"status": "on_track", "note": "推进中"},
-     township()),
+    (
+        "POST",
+        f"/reports/workbench/standards/{{std}}/status?year={YEAR}",
+        {"status": "on_track", "note": "推进中"},
+        township(),
+    ),
     ("GET", "/reports/workbench/units", None, managers_only()),
     ("POST", "/reports/workbench/units", {"name": "市财政局", "kind": "department"}, target_setters()),
-    ("POST", "/reports/workbench/units/{unit}", lambda i: {"name": "东风镇", "kind": "township",
-                                                           "venue_id": str(i["station"])}, target_setters()),
+    (
+        "POST",
+        "/reports/workbench/units/{unit}",
+        lambda i: {"name": "东风镇", "kind": "township", "venue_id": str(i["station"])},
+        target_setters(),
+    ),
     ("POST", "/reports/workbench/units/{unit}/members", {"login": "sibling"}, target_setters()),
     ("POST", "/reports/workbench/units/members/{member}/delete", None, target_setters()),
     ("GET", f"/reports/workbench/problems?year={YEAR}", None, managers_only()),
-    ("POST", f"/reports/workbench/problems?year={YEAR}",
-     lambda i: {"text": "缺少器材", "unit_id": str(i["unit"]), "due_on": _later(20)}, township()),
-    ("POST", "/reports/workbench/problems/{problem}",
-     lambda i: {"text": "文化站面积不足", "unit_id": str(i["unit"]), "due_on": _later(25), "status": "in_progress"},
-     township(sibling_staff=404)),  # the sibling station does not see the township's ledger
+    (
+        "POST",
+        f"/reports/workbench/problems?year={YEAR}",
+        lambda i: {"text": "缺少器材", "unit_id": str(i["unit"]), "due_on": _later(20)},
+        township(),
+    ),
+    (
+        "POST",
+        "/reports/workbench/problems/{problem}",
+        lambda i: {"text": "文化站面积不足", "unit_id": str(i["unit"]), "due_on": _later(25), "status": "in_progress"},
+        township(sibling_staff=404),
+    ),  # the sibling station does not see the township's ledger
     ("GET", f"/reports/workbench/archive?year={YEAR}", None, managers_only()),
-    ("POST", f"/reports/workbench/archive?year={YEAR}",
-     lambda i: {"category": "training", "held_on": f"{YEAR}-01-20", "unit_id": str(i["unit"]), "title": "培训"},
-     township()),
+    (
+        "POST",
+        f"/reports/workbench/archive?year={YEAR}",
+        lambda i: {"category": "training", "held_on": f"{YEAR}-01-20", "unit_id": str(i["unit"]), "title": "培训"},
+        township(),
+    ),
     ("GET", "/reports/workbench/archive/files/{archive_file}", None, reporters(sibling_staff=404)),
     ("GET", f"/reports/workbench/archive.zip?year={YEAR}", None, managers_only()),
     ("GET", f"/reports/workbench/selfcheck.docx?year={YEAR}", None, managers_only()),
     ("GET", f"{A}/reports/standards?year={YEAR}", None, managers_only(anon=401)),
-    ("POST", f"{A}/reports/standards/{{std}}/status?year={YEAR}", {"status": "on_track", "note": "推进中"},
-     township(200, anon=401)),
+    (
+        "POST",
+        f"{A}/reports/standards/{{std}}/status?year={YEAR}",
+        {"status": "on_track", "note": "推进中"},
+        township(200, anon=401),
+    ),
     # --- digital library, collections, brands (resources/) and the work catalogue (catalogue/)
     ("GET", "/resources", None, anyone()),
     ("GET", "/resources/{resource}", None, anyone()),
@@ -724,19 +1155,31 @@ ROWS = [
     ("GET", "/catalogue/{year}", None, anyone()),
     ("GET", "/catalogue/{year}.docx?venue={station}", None, station(anon=404, deny=404)),
     ("GET", "/staff/resources", None, managers_only()),
-    ("POST", "/staff/resources", lambda i: {"file": _jpeg, "title": "剪纸", "category": "heritage",
-                                            "venue_id": str(i["station"])}, station(302)),
+    (
+        "POST",
+        "/staff/resources",
+        lambda i: {"file": _jpeg, "title": "剪纸", "category": "heritage", "venue_id": str(i["station"])},
+        station(302),
+    ),
     ("POST", "/staff/resources/{resource}/withdraw", None, station(302)),
     ("POST", "/staff/brands", lambda i: {"name": "新品牌", "venue_id": str(i["station"])}, station(302)),
     ("POST", "/staff/brands/{brand}/activities", lambda i: {"activity_id": str(i["future"])}, station(302)),
     ("POST", "/staff/collections", lambda i: {"title": "新专题", "venue_id": str(i["station"])}, station(302)),
     ("GET", "/staff/catalogue/{year}?venue={station}", None, station()),
-    ("POST", "/staff/catalogue/{year}/fixed?venue={station}", lambda i: {"keys": f"venue:{i['station']}"},
-     station(302)),
+    (
+        "POST",
+        "/staff/catalogue/{year}/fixed?venue={station}",
+        lambda i: {"keys": f"venue:{i['station']}"},
+        station(302),
+    ),
     ("POST", "/staff/catalogue/{year}/publish?venue={station}", None, station(302)),
     ("GET", f"{A}/resources", None, anyone()),
-    ("POST", f"{A}/resources", lambda i: {"file": _pdf, "title": "讲义", "venue_id": str(i["station"])},
-     station(201, anon=401)),
+    (
+        "POST",
+        f"{A}/resources",
+        lambda i: {"file": _pdf, "title": "讲义", "venue_id": str(i["station"])},
+        station(201, anon=401),
+    ),
     ("GET", f"{A}/resources/{{resource}}", None, anyone()),
     ("GET", f"{A}/resources/{{pending_resource}}", None, station(anon=404, deny=404)),
     ("PATCH", f"{A}/resources/{{resource}}", {"licence": "CC BY"}, station(anon=401)),
@@ -752,8 +1195,12 @@ ROWS = [
     ("POST", f"{A}/brands/{{brand}}/activities", lambda i: {"activity_id": i["future"]}, station(anon=401)),
     ("DELETE", f"{A}/brands/{{brand}}/activities/{{branded}}", None, station(anon=401)),
     ("GET", f"{A}/catalogue/{{year}}", None, anyone()),
-    ("POST", f"{A}/catalogue/{{year}}/fixed", lambda i: {"venue_id": i["station"], "keys": [f"venue:{i['station']}"]},
-     station(anon=401)),
+    (
+        "POST",
+        f"{A}/catalogue/{{year}}/fixed",
+        lambda i: {"venue_id": i["station"], "keys": [f"venue:{i['station']}"]},
+        station(anon=401),
+    ),
     ("POST", f"{A}/catalogue/{{year}}/publish", lambda i: {"venue_id": i["station"]}, station(anon=401)),
     # --- notify: failed messages (staff)
     ("GET", "/staff/notifications/failed", None, managers_only()),
@@ -786,8 +1233,7 @@ def _send(client, method: str, path: str, body):
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize(("method", "template", "body", "expected"), ROWS,
-                         ids=[f"{m} {p}" for m, p, _b, _e in ROWS])
+@pytest.mark.parametrize(("method", "template", "body", "expected"), ROWS, ids=[f"{m} {p}" for m, p, _b, _e in ROWS])
 def test_authorization_matrix(world, caller, method, template, body, expected):
     world.fresh()
     client = world.client(caller)

@@ -17,7 +17,8 @@ def test_the_remembered_filters_format_like_flask_babel(app, locale):
                 assert env.filters["t"](moment, fmt) == format_time(moment, fmt)
             assert env.filters["d"](moment.date()) == format_date(moment.date())
         assert env.filters["dt"](None) == "" and env.filters["d"](date(2027, 1, 1), "short") == format_date(
-            date(2027, 1, 1), "short")
+            date(2027, 1, 1), "short"
+        )
         # 2027-06-30 23:59 UTC is already 07:59 on 1 July in Panjin (UTC+8)
         assert env.filters["t"](moments[1], "HH:mm") == "07:59"
         assert env.filters["dt"](moments[1], "yyyy-MM-dd") == "2027-07-01"

@@ -25,8 +25,19 @@ def test_json_nested_deeper_than_the_parser_goes_is_a_400_not_a_500(client):
         assert response.get_json()["error"]["code"] == "bad_request"
 
 
-@pytest.mark.parametrize("query", ["month=abc", "month=2026-13", "month=2026-00", "quarter=2026-Q9",
-                                   "quarter=abc", "quarter=2026-Q0", "year=99999", "year=abc"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "month=abc",
+        "month=2026-13",
+        "month=2026-00",
+        "quarter=2026-Q9",
+        "quarter=abc",
+        "quarter=2026-Q0",
+        "year=99999",
+        "year=abc",
+    ],
+)
 def test_a_report_period_that_is_no_period_is_refused_by_name(client, query):
     f.staff(None, Role.manager, login="boss")
     f.commit()
@@ -62,8 +73,9 @@ def test_any_other_authorization_header_does_not_lift_the_csrf_check(client):
     client.login("13800000011")
     response = client.post(f"{A}/bookings/{booking.id}/cancel", headers={"Authorization": "Basic eDp4"}, csrf=False)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "csrf_failed"
-    bad_bearer = client.post(f"{A}/bookings/{booking.id}/cancel", headers={"Authorization": "Bearer nonsense"},
-                             csrf=False)
+    bad_bearer = client.post(
+        f"{A}/bookings/{booking.id}/cancel", headers={"Authorization": "Bearer nonsense"}, csrf=False
+    )
     assert bad_bearer.status_code == 401  # a bearer that does not authenticate is no one, cookie or not
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed
@@ -126,7 +138,8 @@ def test_absolute_links_use_the_configured_base_url_not_the_host_header(app, cli
     app.config["PUBLIC_BASE_URL"] = "https://culture.panjin.example"
     try:
         body = client.get(f"/calendar/venues/{act.venue_id}.ics", headers={"Host": "evil.example"}).get_data(
-            as_text=True)
+            as_text=True
+        )
     finally:
         app.config["PUBLIC_BASE_URL"] = ""
     assert "https://culture.panjin.example/activities/" in body.replace("\r\n ", "")

@@ -50,8 +50,9 @@ def _users(app) -> int:
         return count
 
 
-@pytest.mark.parametrize("outcome,status,kept", [("ok", 200, 1), ("refused", 422, 0), ("flashed", 303, 0),
-                                                 ("crashed", 500, 0)])
+@pytest.mark.parametrize(
+    "outcome,status,kept", [("ok", 200, 1), ("refused", 422, 0), ("flashed", 303, 0), ("crashed", 500, 0)]
+)
 def test_a_request_commits_its_writes_only_when_it_succeeds(probe_app, outcome, status, kept):
     client = probe_app.test_client()
     token = client.get("/login").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
@@ -66,9 +67,14 @@ def day(app):
 
 
 def _reservation(room, day, start=9, end=11) -> dict:
-    return {"room_id": room.id, "starts_at": at(day, start).isoformat(), "ends_at": at(day, end).isoformat(),
-            "purpose": "舞蹈排练", "attendees": 12,
-            "group": {"name": "红星舞蹈队", "kind": "team", "contact_name": "赵敏", "contact_phone": "13900000003"}}
+    return {
+        "room_id": room.id,
+        "starts_at": at(day, start).isoformat(),
+        "ends_at": at(day, end).isoformat(),
+        "purpose": "舞蹈排练",
+        "attendees": 12,
+        "group": {"name": "红星舞蹈队", "kind": "team", "contact_name": "赵敏", "contact_phone": "13900000003"},
+    }
 
 
 def test_a_refused_api_reservation_leaves_no_group_behind(client, net, day):
@@ -84,10 +90,21 @@ def test_a_refused_page_reservation_leaves_no_group_behind(client, net, day):
     session_in(net["room"], at(day, 10), at(day, 12))
     f.commit()
     client.login(net["resident"].phone)
-    response = client.post(f"/rooms/{net['room'].id}/reserve", data={
-        "day": str(day), "start": "09:00", "end": "11:00", "purpose": "书法练习", "attendees": "15",
-        "group_id": "0", "group_name": "墨香书法社", "group_kind": "association", "contact_name": "孙伟",
-        "contact_phone": "13900000004"})
+    response = client.post(
+        f"/rooms/{net['room'].id}/reserve",
+        data={
+            "day": str(day),
+            "start": "09:00",
+            "end": "11:00",
+            "purpose": "书法练习",
+            "attendees": "15",
+            "group_id": "0",
+            "group_name": "墨香书法社",
+            "group_kind": "association",
+            "contact_name": "孙伟",
+            "contact_phone": "13900000004",
+        },
+    )
     assert response.status_code == 422
     assert db.session.query(RoomReservation).count() == 0 and db.session.query(RoomGroup).count() == 0
 

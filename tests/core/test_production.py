@@ -38,17 +38,26 @@ def production_db():
 
 
 def test_migrate_then_serve_with_gunicorn_workers(production_db, tmp_path):
-    env = {**os.environ, "DATABASE_URL": production_db.replace("postgresql+psycopg", "postgresql"),
-           "SECRET_KEY": "production-test", "INSTANCE_PATH": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": production_db.replace("postgresql+psycopg", "postgresql"),
+        "SECRET_KEY": "production-test",
+        "INSTANCE_PATH": str(tmp_path),
+    }
     bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(bin_dir / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     with log.open("w") as out:
-        server = subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                                   "--log-level", "info", "wsgi:app"], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "info", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             body = None
             for _ in range(100):

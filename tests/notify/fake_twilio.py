@@ -84,18 +84,35 @@ class FakeTwilio:
                     failure = fake._failures.pop(0) if fake._failures else None
                 if failure:
                     status, code = failure
-                    return self._send(status, {"code": code, "message": f"scripted failure {status}",
-                                               "more_info": "", "status": status})
+                    return self._send(
+                        status,
+                        {"code": code, "message": f"scripted failure {status}", "more_info": "", "status": status},
+                    )
                 if form.get("To") in fake.invalid_numbers:
-                    return self._send(400, {"code": 21211, "message": f"The 'To' number {form['To']} is not a "
-                                            "valid phone number.", "more_info": "", "status": 400})
+                    return self._send(
+                        400,
+                        {
+                            "code": 21211,
+                            "message": f"The 'To' number {form['To']} is not a valid phone number.",
+                            "more_info": "",
+                            "status": 400,
+                        },
+                    )
                 with fake._lock:
-                    message = {"sid": f"SM{next(fake._sids):032x}", "account_sid": ACCOUNT_SID,
-                               "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"),
-                               "status": "queued", "status_callback": form.get("StatusCallback"),
-                               "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
-                               "date_sent": None, "direction": "outbound-api", "num_segments": "1",
-                               "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/x.json"}
+                    message = {
+                        "sid": f"SM{next(fake._sids):032x}",
+                        "account_sid": ACCOUNT_SID,
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "status": "queued",
+                        "status_callback": form.get("StatusCallback"),
+                        "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+                        "date_sent": None,
+                        "direction": "outbound-api",
+                        "num_segments": "1",
+                        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/x.json",
+                    }
                     fake.messages.append(message)
                 self._send(201, message)
 
@@ -104,10 +121,24 @@ class FakeTwilio:
                     return
                 query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
                 with fake._lock:
-                    found = [m for m in fake.messages
-                             if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])]
-                self._send(200, {"messages": list(reversed(found)), "end": len(found), "first_page_uri": "",
-                                 "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None,
-                                 "start": 0, "uri": self.path})
+                    found = [
+                        m
+                        for m in fake.messages
+                        if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+                    ]
+                self._send(
+                    200,
+                    {
+                        "messages": list(reversed(found)),
+                        "end": len(found),
+                        "first_page_uri": "",
+                        "next_page_uri": None,
+                        "page": 0,
+                        "page_size": 50,
+                        "previous_page_uri": None,
+                        "start": 0,
+                        "uri": self.path,
+                    },
+                )
 
         return Handler

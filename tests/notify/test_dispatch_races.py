@@ -24,8 +24,15 @@ def enqueue_many(n: int, recipients: int) -> None:
     users = [f.resident() for _ in range(recipients)]
     for i in range(n):
         context = {**SAMPLES["reminder_24h"], "code": f"C{i:05d}"}
-        notify.enqueue(users[i % recipients], "reminder_24h", context, dedupe_key=f"booking:{i}:reminder-24h",
-                       channels=["sms"], due_at=NOON - timedelta(minutes=1), now=NOON)
+        notify.enqueue(
+            users[i % recipients],
+            "reminder_24h",
+            context,
+            dedupe_key=f"booking:{i}:reminder-24h",
+            channels=["sms"],
+            due_at=NOON - timedelta(minutes=1),
+            now=NOON,
+        )
     f.commit()
 
 
@@ -68,8 +75,14 @@ def test_two_dispatchers_racing_over_1000_due_messages_send_each_exactly_once(ap
 def test_killing_the_dispatcher_mid_batch_loses_none_and_doubles_none(app, fake_twilio):
     enqueue_many(300, recipients=30)
     fake_twilio.delay = 0.01
-    env = procs.env_for(app, SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-                        TWILIO_FROM="+15005550006", TWILIO_API_BASE=fake_twilio.base_url)
+    env = procs.env_for(
+        app,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM="+15005550006",
+        TWILIO_API_BASE=fake_twilio.base_url,
+    )
     first = procs.start(["jobs", "run", "dispatch", "--now", NOON.isoformat()], env)
     deadline = time.monotonic() + 120
     while len(fake_twilio.messages) < 120 and time.monotonic() < deadline and first.poll() is None:

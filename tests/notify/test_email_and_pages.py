@@ -26,8 +26,14 @@ def with_email(user, address="zhang@example.org"):
 
 def test_an_email_with_its_calendar_attachment_reaches_the_smtp_server(app, smtp_server):
     user = with_email(f.resident(locale="en"))
-    notify.enqueue(user, "booking_confirmed", SAMPLES["booking_confirmed"], dedupe_key="booking:1:confirmed",
-                   channels=["email"], now=NOON)
+    notify.enqueue(
+        user,
+        "booking_confirmed",
+        SAMPLES["booking_confirmed"],
+        dedupe_key="booking:1:confirmed",
+        channels=["email"],
+        now=NOON,
+    )
     f.commit()
     assert dispatch_due(NOON).sent == 1
     [envelope] = smtp_server.envelopes
@@ -59,8 +65,7 @@ def test_an_smtp_server_that_is_down_is_retried_later(app, smtp_server):
 
 
 def test_no_email_address_is_a_permanent_failure(app, smtp_server):
-    notify.enqueue(f.resident(), "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="k", channels=["email"],
-                   now=NOON)
+    notify.enqueue(f.resident(), "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="k", channels=["email"], now=NOON)
     f.commit()
     assert dispatch_due(NOON).failed == 1
     assert db.session.scalars(sa.select(Message)).one().last_error == "recipient has no e-mail address"
@@ -71,8 +76,15 @@ def test_the_inbox_shows_delivered_messages_with_an_unread_count(app, client):
     other = f.resident("13800000012")
     notify.enqueue(user, "lottery_won", SAMPLES["lottery_won"], dedupe_key="a", channels=["inbox"], now=NOON)
     notify.enqueue(other, "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="b", channels=["inbox"], now=NOON)
-    notify.enqueue(user, "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="c", channels=["inbox"],
-                   due_at=NOON + timedelta(days=365), now=NOON)
+    notify.enqueue(
+        user,
+        "lottery_lost",
+        SAMPLES["lottery_lost"],
+        dedupe_key="c",
+        channels=["inbox"],
+        due_at=NOON + timedelta(days=365),
+        now=NOON,
+    )
     f.commit()
     dispatch_due(NOON)
     assert unread_count(user) == 1
@@ -89,8 +101,9 @@ def test_the_inbox_shows_delivered_messages_with_an_unread_count(app, client):
 def test_the_inbox_api_lists_what_the_inbox_page_shows(app, client):
     user = f.resident("13800000011")
     notify.enqueue(user, "lottery_won", SAMPLES["lottery_won"], dedupe_key="a", channels=["inbox"], now=NOON)
-    notify.enqueue(f.resident("13800000012"), "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="b",
-                   channels=["inbox"], now=NOON)
+    notify.enqueue(
+        f.resident("13800000012"), "lottery_lost", SAMPLES["lottery_lost"], dedupe_key="b", channels=["inbox"], now=NOON
+    )
     f.commit()
     dispatch_due(NOON)
     client.login("13800000011")
@@ -122,8 +135,7 @@ def test_pages_need_a_login(client):
 def test_webhooks_are_csrf_exempt_but_still_refuse_unsigned_calls(app, client):
     app.config["TWILIO_AUTH_TOKEN"] = "secret"
     try:
-        response = client.post("/webhooks/twilio/inbound", data={"From": "+8613800000001", "Body": "STOP"},
-                               csrf=False)
+        response = client.post("/webhooks/twilio/inbound", data={"From": "+8613800000001", "Body": "STOP"}, csrf=False)
         assert response.status_code == 403  # not 400: the CSRF check does not apply, the signature does
     finally:
         app.config["TWILIO_AUTH_TOKEN"] = ""

@@ -8,8 +8,15 @@ from tests import factories as f
 
 
 def failed(user, key):
-    message = Message(recipient=user, channel=Channel.sms, template="reminder_24h", context={}, dedupe_key=key,
-                      state=State.failed, last_error="21211 invalid number")
+    message = Message(
+        recipient=user,
+        channel=Channel.sms,
+        template="reminder_24h",
+        context={},
+        dedupe_key=key,
+        state=State.failed,
+        last_error="21211 invalid number",
+    )
     db.session.add(message)
     db.session.flush()
     return message
@@ -33,8 +40,12 @@ def test_staff_see_and_resend_only_failed_messages_of_their_scope(app, client):
         page = client.get("/staff/notifications/failed").get_data(as_text=True)
         seen[login] = {key for key in (mine.dedupe_key, orphan.dedupe_key) if key in page}
         client.post("/logout")
-    assert seen == {"station": {mine.dedupe_key}, "sibling": set(), "parent": {mine.dedupe_key},
-                    "admin": {mine.dedupe_key, orphan.dedupe_key}}
+    assert seen == {
+        "station": {mine.dedupe_key},
+        "sibling": set(),
+        "parent": {mine.dedupe_key},
+        "admin": {mine.dedupe_key, orphan.dedupe_key},
+    }
     client.login("sibling")
     assert client.post(f"/staff/notifications/{mine.id}/resend").status_code == 403
     assert client.post(f"/staff/notifications/{orphan.id}/resend").status_code == 403

@@ -82,8 +82,9 @@ def test_reschedule_moves_pending_rows_and_updates_the_context(app):
     user = f.resident()
     reminder(user, due_at=NOON, now=NOON)
     new_start = SAMPLES["reminder_24h"]["session_starts_at"] + timedelta(days=2)
-    moved = notify.reschedule("booking:1:reminder-24h", NOON + timedelta(days=2),
-                              context={"session_starts_at": new_start})
+    moved = notify.reschedule(
+        "booking:1:reminder-24h", NOON + timedelta(days=2), context={"session_starts_at": new_start}
+    )
     f.commit()
     assert moved == 2
     assert dispatch_due(NOON).claimed == 0
@@ -105,8 +106,15 @@ def test_a_reminder_already_too_late_is_skipped_not_sent_late(app):
 def test_quiet_hours_defer_sms_to_eight_but_not_urgent_sms_or_the_inbox(app):
     user = f.resident()
     reminder(user, key="normal", due_at=NIGHT, now=NIGHT)
-    notify.enqueue(user, "session_cancelled", SAMPLES["session_cancelled"], dedupe_key="urgent", due_at=NIGHT,
-                   urgent=True, now=NIGHT)
+    notify.enqueue(
+        user,
+        "session_cancelled",
+        SAMPLES["session_cancelled"],
+        dedupe_key="urgent",
+        due_at=NIGHT,
+        urgent=True,
+        now=NIGHT,
+    )
     f.commit()
     dispatch_due(NIGHT)
     state = {(m.dedupe_key, m.channel): m for m in rows()}
@@ -178,25 +186,48 @@ def test_enqueue_many_stores_one_row_per_key_and_channel_and_honours_preferences
     alice, bob = f.resident(), f.resident()
     services.set_preferences(bob, data={"sms": False})
     reminder(alice, key="booking:1:reminder-24h", now=NOON)
-    items = [{"recipient": user, "template": "reminder_24h", "context": SAMPLES["reminder_24h"],
-              "dedupe_key": f"booking:{i}:reminder-24h", "due_at": NOON + timedelta(hours=i)}
-             for i, user in enumerate([alice, alice, bob], start=1)]
+    items = [
+        {
+            "recipient": user,
+            "template": "reminder_24h",
+            "context": SAMPLES["reminder_24h"],
+            "dedupe_key": f"booking:{i}:reminder-24h",
+            "due_at": NOON + timedelta(hours=i),
+        }
+        for i, user in enumerate([alice, alice, bob], start=1)
+    ]
     assert notify.enqueue_many(items, now=NOON) == 5
     assert notify.enqueue_many(items, now=NOON) == 5
     keys = sorted((m.dedupe_key, m.channel) for m in rows())
-    assert keys == [("booking:1:reminder-24h", "inbox"), ("booking:1:reminder-24h", "sms"),
-                    ("booking:2:reminder-24h", "inbox"), ("booking:2:reminder-24h", "sms"),
-                    ("booking:3:reminder-24h", "inbox")]
+    assert keys == [
+        ("booking:1:reminder-24h", "inbox"),
+        ("booking:1:reminder-24h", "sms"),
+        ("booking:2:reminder-24h", "inbox"),
+        ("booking:2:reminder-24h", "sms"),
+        ("booking:3:reminder-24h", "inbox"),
+    ]
     assert rows(dedupe_key="booking:1:reminder-24h")[0].due_at == NOON  # the first enqueue won
 
 
 def test_a_reminder_whose_time_passed_when_the_booking_is_made_is_skipped(app):
     user = f.resident()
     starts = NOON + timedelta(hours=20)  # booked 20 hours ahead: the 24 h reminder's time has passed
-    late = reminder(user, key="booking:1:reminder-24h", due_at=starts - timedelta(hours=24), expires_at=starts,
-                    skip_if_late=True, now=NOON)
-    on_time = reminder(user, key="booking:1:reminder-2h", due_at=starts - timedelta(hours=2), expires_at=starts,
-                       skip_if_late=True, now=NOON)
+    late = reminder(
+        user,
+        key="booking:1:reminder-24h",
+        due_at=starts - timedelta(hours=24),
+        expires_at=starts,
+        skip_if_late=True,
+        now=NOON,
+    )
+    on_time = reminder(
+        user,
+        key="booking:1:reminder-2h",
+        due_at=starts - timedelta(hours=2),
+        expires_at=starts,
+        skip_if_late=True,
+        now=NOON,
+    )
     assert {m.state for m in late} == {State.skipped}
     assert {m.state for m in on_time} == {State.pending}
 

@@ -5,10 +5,26 @@ import pytest
 from notify.rendering import TemplateProblem, encode_context, render, template_names
 from tests.notify.samples import SAMPLES
 
-KINDS = ["booking_confirmed", "booking_waitlisted", "lottery_entered", "lottery_won", "lottery_lost",
-         "offer_made", "offer_expired", "booking_approved", "booking_rejected", "session_moved",
-         "session_cancelled", "reminder_24h", "reminder_2h", "suspended", "suspension_lifted",
-         "room_reservation_approved", "room_reservation_rejected", "order_status"]
+KINDS = [
+    "booking_confirmed",
+    "booking_waitlisted",
+    "lottery_entered",
+    "lottery_won",
+    "lottery_lost",
+    "offer_made",
+    "offer_expired",
+    "booking_approved",
+    "booking_rejected",
+    "session_moved",
+    "session_cancelled",
+    "reminder_24h",
+    "reminder_2h",
+    "suspended",
+    "suspension_lifted",
+    "room_reservation_approved",
+    "room_reservation_rejected",
+    "order_status",
+]
 
 
 def test_there_is_a_template_for_every_event_the_domains_emit():

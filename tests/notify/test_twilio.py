@@ -195,8 +195,16 @@ def test_a_booking_today_for_tomorrow_gets_exactly_one_24h_and_one_2h_reminder(a
 
     def sweep(now):
         for kind, before in (("reminder-24h", timedelta(hours=24)), ("reminder-2h", timedelta(hours=2))):
-            notify.enqueue(user, kind.replace("-", "_"), context, dedupe_key=f"booking:9:{kind}",
-                           due_at=starts - before, expires_at=starts, skip_if_late=True, now=now)
+            notify.enqueue(
+                user,
+                kind.replace("-", "_"),
+                context,
+                dedupe_key=f"booking:9:{kind}",
+                due_at=starts - before,
+                expires_at=starts,
+                skip_if_late=True,
+                now=now,
+            )
         f.commit()
 
     sweep(booked_at)
@@ -207,5 +215,7 @@ def test_a_booking_today_for_tomorrow_gets_exactly_one_24h_and_one_2h_reminder(a
         sweep(now)
         now += timedelta(minutes=30)
     bodies = [m["body"] for m in fake_twilio.messages]
-    assert bodies == ["[CultureNet] Tomorrow 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX.",
-                      "[CultureNet] Today 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX."]
+    assert bodies == [
+        "[CultureNet] Tomorrow 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX.",
+        "[CultureNet] Today 15:00: 京剧入门体验课 at 东风镇文化站. Code K7P2QX.",
+    ]

@@ -31,10 +31,20 @@ def world() -> dict:
 
 
 def menu_item(provider, actor, *, publish: bool = True, **data) -> MenuItem:
-    fields = {"title": "公益电影放映", "title_en": "Film screening", "category": MenuCategory.film.value,
-              "description": "露天电影一场", "district_codes": ["dawa"], "audience_min": 20, "audience_max": 300,
-              "duration_minutes": 120, "lead_days": 7, "yearly_quota": 10, "daily_capacity": 1,
-              "host_requirements": "电源、空地"} | data
+    fields = {
+        "title": "公益电影放映",
+        "title_en": "Film screening",
+        "category": MenuCategory.film.value,
+        "description": "露天电影一场",
+        "district_codes": ["dawa"],
+        "audience_min": 20,
+        "audience_max": 300,
+        "duration_minutes": 120,
+        "lead_days": 7,
+        "yearly_quota": 10,
+        "daily_capacity": 1,
+        "host_requirements": "电源、空地",
+    } | data
     item = services.save_menu_item(provider, data=fields, actor=actor)
     if publish:
         services.publish_menu_item(item, actor=actor, now=NOW)
@@ -42,12 +52,23 @@ def menu_item(provider, actor, *, publish: bool = True, **data) -> MenuItem:
 
 
 def order(item, actor, venue, *, dates=None, now=NOW, **data) -> ServiceOrder:
-    payload = {"menu_item": item, "venue": venue, "preferred_dates": [day(10), day(12)] if dates is None else dates,
-               "audience_size": 80, "contact_phone": "13800000001", "notes": "村广场"} | data
+    payload = {
+        "menu_item": item,
+        "venue": venue,
+        "preferred_dates": [day(10), day(12)] if dates is None else dates,
+        "audience_size": 80,
+        "contact_phone": "13800000001",
+        "notes": "村广场",
+    } | data
     return services.submit_order(data=payload, actor=actor, now=now)
 
 
 def custom(actor, venue, *, title="广场舞培训", description="想请老师来教广场舞", category="training", **data):
-    payload = {"custom": {"title": title, "description": description, "category": category}, "venue": venue,
-               "preferred_dates": [day(20)], "audience_size": 30, "contact_phone": "13800000002"} | data
+    payload = {
+        "custom": {"title": title, "description": description, "category": category},
+        "venue": venue,
+        "preferred_dates": [day(20)],
+        "audience_size": 30,
+        "contact_phone": "13800000002",
+    } | data
     return services.submit_order(data=payload, actor=actor, now=NOW)

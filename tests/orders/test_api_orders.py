@@ -25,15 +25,20 @@ def _world():
 
 
 def _order_body(w, **extra):
-    return {"menu_item_id": w["film"].id, "venue_id": w["community"].id,
-            "preferred_dates": [_soon(10).isoformat(), _soon(12).isoformat()], "audience_size": 80,
-            "contact_phone": "13800000001"} | extra
+    return {
+        "menu_item_id": w["film"].id,
+        "venue_id": w["community"].id,
+        "preferred_dates": [_soon(10).isoformat(), _soon(12).isoformat()],
+        "audience_size": 80,
+        "contact_phone": "13800000001",
+    } | extra
 
 
 def test_the_public_menu_filters_by_district_and_category_and_shows_the_record(client):
     w = _world()
-    o.menu_item(w["other_branch"], w["other_branch_staff"], title="二人转", category="performance",
-                district_codes=["panshan"])
+    o.menu_item(
+        w["other_branch"], w["other_branch_staff"], title="二人转", category="performance", district_codes=["panshan"]
+    )
     o.menu_item(w["branch"], w["branch_staff"], title="草稿", publish=False)
     f.commit()
     body = client.get("/api/v1/service-menu?district=dawa").get_json()
@@ -62,8 +67,10 @@ def test_ordering_answering_and_reading_the_reply_through_the_api(client):
     response = client.post(f"/api/v1/service-orders/{order_id}/accept", json={"reply": "好"})
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
     starts = local_datetime(_soon(10), time(19))
-    response = client.post(f"/api/v1/service-orders/{order_id}/schedule",
-                           json={"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()})
+    response = client.post(
+        f"/api/v1/service-orders/{order_id}/schedule",
+        json={"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()},
+    )
     assert response.status_code == 200, response.get_json()
     scheduled = response.get_json()
     assert scheduled["is_outreach"] and scheduled["activity_id"] and scheduled["session_id"]
@@ -74,8 +81,9 @@ def test_ordering_answering_and_reading_the_reply_through_the_api(client):
     detail = client.get(f"/api/v1/service-orders/{order_id}").get_json()
     assert detail["contact_phone"] == "13800000001" and detail["reply"] == "好"
     assert [e["status"] for e in detail["events"]] == ["submitted", "accepted", "scheduled"]
-    response = client.post(f"/api/v1/service-orders/{order_id}/withdraw", csrf=False,
-                           headers={"X-CSRFToken": client.csrf_token()})  # no body at all
+    response = client.post(
+        f"/api/v1/service-orders/{order_id}/withdraw", csrf=False, headers={"X-CSRFToken": client.csrf_token()}
+    )  # no body at all
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "invalid_transition"
 
 
@@ -124,9 +132,13 @@ def test_another_persons_order_is_not_found_and_steps_need_the_right_side(client
 def test_a_custom_request_is_declined_and_the_orderer_reads_the_reason(client):
     w = _world()
     _login(client, w["village_staff"])
-    body = {"custom": {"title": "秧歌队培训", "description": "请派老师来教秧歌", "category": "training"},
-            "venue_id": w["community"].id, "preferred_dates": [_soon(5).isoformat()], "audience_size": 25,
-            "contact_phone": "13800000002"}
+    body = {
+        "custom": {"title": "秧歌队培训", "description": "请派老师来教秧歌", "category": "training"},
+        "venue_id": w["community"].id,
+        "preferred_dates": [_soon(5).isoformat()],
+        "audience_size": 25,
+        "contact_phone": "13800000002",
+    }
     order_id = client.post("/api/v1/service-orders", json=body).get_json()["id"]
     _login(client, w["branch_staff"])
     response = client.post(f"/api/v1/service-orders/{order_id}/decline", json={"reason": ""})

@@ -17,8 +17,14 @@ def test_the_demo_menu_and_orders_are_seeded_once_and_the_village_sees_its_order
     items = db.session.scalar(select(func.count()).select_from(MenuItem))
     states = _states()
     assert items == 10
-    assert set(states) == {OrderStatus.submitted, OrderStatus.countered, OrderStatus.accepted, OrderStatus.scheduled,
-                           OrderStatus.rated, OrderStatus.declined}
+    assert set(states) == {
+        OrderStatus.submitted,
+        OrderStatus.countered,
+        OrderStatus.accepted,
+        OrderStatus.scheduled,
+        OrderStatus.rated,
+        OrderStatus.declined,
+    }
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(MenuItem)) == items and _states() == states
     client.login("village-staff", "demo12345")

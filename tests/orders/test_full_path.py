@@ -36,8 +36,11 @@ def test_a_village_film_screening_goes_from_the_menu_to_the_outreach_figures(app
     _schedule(order, w["branch_staff"])
     activity = order.activity
     assert order.status == OrderStatus.scheduled and order.is_outreach
-    assert (activity.kind, activity.status, activity.venue_id) == (ActivityKind.event, ActivityStatus.published,
-                                                                  w["community"].id)
+    assert (activity.kind, activity.status, activity.venue_id) == (
+        ActivityKind.event,
+        ActivityStatus.published,
+        w["community"].id,
+    )
     assert activity.is_outreach and activity.capacity == order.audience_size and activity.title == "公益电影放映"
     session = activity.sessions[0]
     assert order.session_id == session.id and session.starts_at == local_datetime(day(10), EVENING)
@@ -49,8 +52,9 @@ def test_a_village_film_screening_goes_from_the_menu_to_the_outreach_figures(app
     with pytest.raises(services.InvalidTransition):  # not before the session starts
         services.deliver_order(order, actor=w["village_staff"], headcount=120, now=NOW)
     held = session.starts_at + timedelta(hours=2)
-    services.deliver_order(order, actor=w["village_staff"], headcount=120, report="放映《长津湖》，村民反响热烈",
-                           now=held)
+    services.deliver_order(
+        order, actor=w["village_staff"], headcount=120, report="放映《长津湖》，村民反响热烈", now=held
+    )
     services.rate_order(order, actor=w["village_staff"], rating=5, comment="很好", now=held)
     with pytest.raises(services.InvalidTransition):  # rate twice
         services.rate_order(order, actor=w["village_staff"], rating=1, now=held)
@@ -59,10 +63,19 @@ def test_a_village_film_screening_goes_from_the_menu_to_the_outreach_figures(app
 
     figures = queries.figures(["/"], 2026)
     assert figures | {"outreach": None} == {
-        "ordered": 1, "accepted": 1, "declined": 0, "delivered": 1, "withdrawn": 0, "waiting": 0,
-        "median_days_to_answer": 0.0, "mean_rating": 5.0, "outreach": None}
-    assert figures["outreach"] == [{"district": "dawa", "month": "2026-12", "scheduled": 1, "delivered": 1,
-                                    "headcount": 120}]
+        "ordered": 1,
+        "accepted": 1,
+        "declined": 0,
+        "delivered": 1,
+        "withdrawn": 0,
+        "waiting": 0,
+        "median_days_to_answer": 0.0,
+        "mean_rating": 5.0,
+        "outreach": None,
+    }
+    assert figures["outreach"] == [
+        {"district": "dawa", "month": "2026-12", "scheduled": 1, "delivered": 1, "headcount": 120}
+    ]
     record = queries.item_records([w["film"].id], 2026)[w["film"].id]
     assert record == {"delivered_this_year": 1, "mean_rating": 5.0, "ratings": 1}
 
@@ -96,9 +109,13 @@ def test_scheduling_outside_your_scope_or_in_the_past_changes_nothing(app):
     with pytest.raises(Forbidden):
         _schedule(order, w["other_branch_staff"])
     with pytest.raises(Invalid):  # the activity's own rule: a session starts in the future
-        services.schedule_order(order, actor=w["branch_staff"], starts_at=local_datetime(day(10), EVENING),
-                                ends_at=local_datetime(day(10), EVENING) + timedelta(hours=2),
-                                now=local_datetime(day(11), EVENING))
+        services.schedule_order(
+            order,
+            actor=w["branch_staff"],
+            starts_at=local_datetime(day(10), EVENING),
+            ends_at=local_datetime(day(10), EVENING) + timedelta(hours=2),
+            now=local_datetime(day(11), EVENING),
+        )
     assert order.status == OrderStatus.accepted and order.activity_id is None
 
 
@@ -128,13 +145,21 @@ def test_moving_the_session_moves_the_order_and_its_day_unless_that_day_is_full(
     f.commit()
     session = order.activity.sessions[0]
     with pytest.raises(services.ProviderBusy):  # the film team is already booked on day 11
-        activities.move_session(session, starts_at=local_datetime(day(11), EVENING),
-                                ends_at=local_datetime(day(11), EVENING) + timedelta(hours=2),
-                                actor=w["branch_staff"], now=NOW)
+        activities.move_session(
+            session,
+            starts_at=local_datetime(day(11), EVENING),
+            ends_at=local_datetime(day(11), EVENING) + timedelta(hours=2),
+            actor=w["branch_staff"],
+            now=NOW,
+        )
     db.session.rollback()
     assert order.chosen_on == day(10) and session.starts_at == local_datetime(day(10), EVENING)
-    activities.move_session(session, starts_at=local_datetime(day(12), EVENING),
-                            ends_at=local_datetime(day(12), EVENING) + timedelta(hours=2), actor=w["branch_staff"],
-                            now=NOW)
+    activities.move_session(
+        session,
+        starts_at=local_datetime(day(12), EVENING),
+        ends_at=local_datetime(day(12), EVENING) + timedelta(hours=2),
+        actor=w["branch_staff"],
+        now=NOW,
+    )
     assert order.chosen_on == day(12) and order.starts_at == local_datetime(day(12), EVENING)
     assert loads.used(w["film"].id, day(10).isoformat()) == 0 and loads.used(w["film"].id, day(12).isoformat()) == 1

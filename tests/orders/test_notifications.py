@@ -13,9 +13,14 @@ from tests.orders.factories import NOW, day
 
 
 def _sent_to(user):
-    return [(m.context["status"], m.context.get("reason", "")) for m in db.session.scalars(
-        select(Message).where(Message.recipient_id == user.id, Message.template == "order_status",
-                              Message.channel == "sms").order_by(Message.id))]
+    return [
+        (m.context["status"], m.context.get("reason", ""))
+        for m in db.session.scalars(
+            select(Message)
+            .where(Message.recipient_id == user.id, Message.template == "order_status", Message.channel == "sms")
+            .order_by(Message.id)
+        )
+    ]
 
 
 def test_accept_and_schedule_are_told_to_the_village_once_each(app):
@@ -23,8 +28,9 @@ def test_accept_and_schedule_are_told_to_the_village_once_each(app):
     order = o.order(w["film"], w["village_staff"], w["community"])
     services.accept_order(order, actor=w["branch_staff"], chosen_on=day(10), reply="按时到", now=NOW)
     starts = local_datetime(day(10), time(19))
-    services.schedule_order(order, actor=w["branch_staff"], starts_at=starts, ends_at=starts + timedelta(hours=2),
-                            now=NOW)
+    services.schedule_order(
+        order, actor=w["branch_staff"], starts_at=starts, ends_at=starts + timedelta(hours=2), now=NOW
+    )
     assert _sent_to(w["village_staff"]) == [("accepted", ""), ("scheduled", "")]
 
 

@@ -21,8 +21,14 @@ def _soon(n):
 
 
 def _order_form(w, **extra):
-    return {"venue_id": str(w["community"].id), "date_1": _soon(10), "date_2": _soon(12), "audience_size": "80",
-            "contact_phone": "13800000001", "notes": "村广场"} | extra
+    return {
+        "venue_id": str(w["community"].id),
+        "date_1": _soon(10),
+        "date_2": _soon(12),
+        "audience_size": "80",
+        "contact_phone": "13800000001",
+        "notes": "村广场",
+    } | extra
 
 
 def test_the_public_menu_lists_items_with_their_record_and_filters(client):
@@ -61,8 +67,9 @@ def test_a_village_orders_on_the_page_and_the_branch_answers_through_the_steps(c
 def test_bad_order_forms_show_the_problems_and_store_nothing(client):
     w = _world()
     client.login(w["village_staff"].login)
-    response = client.post(f"/menu/{w['film'].id}/order",
-                           data=_order_form(w, date_1=_soon(2), date_2="", audience_size="5"))
+    response = client.post(
+        f"/menu/{w['film'].id}/order", data=_order_form(w, date_1=_soon(2), date_2="", audience_size="5")
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "7" in html and "20" in html
@@ -107,9 +114,17 @@ def test_others_cannot_see_or_move_an_order_and_residents_do_not_reach_staff_pag
 def test_staff_add_publish_and_withdraw_a_menu_item(client):
     w = _world()
     client.login(w["branch_staff"].login)
-    data = {"provider_venue_id": str(w["branch"].id), "title": "非遗剪纸体验", "category": "heritage",
-            "district_codes": ["dawa"], "audience_min": "10", "audience_max": "40", "duration_minutes": "90",
-            "lead_days": "10", "daily_capacity": "1"}
+    data = {
+        "provider_venue_id": str(w["branch"].id),
+        "title": "非遗剪纸体验",
+        "category": "heritage",
+        "district_codes": ["dawa"],
+        "audience_min": "10",
+        "audience_max": "40",
+        "duration_minutes": "90",
+        "lead_days": "10",
+        "daily_capacity": "1",
+    }
     response = client.post("/menu/new", data=data | {"audience_min": "50"})
     assert response.status_code == 422
     assert client.post("/menu/new", data=data).status_code == 303
@@ -156,8 +171,7 @@ def test_delivery_photos_are_checked_stored_and_shown_only_to_the_two_sides(clie
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
     w = _world()
-    order = o.order(w["film"], w["village_staff"], w["community"], dates=[local_today() + timedelta(days=10)],
-                    now=None)
+    order = o.order(w["film"], w["village_staff"], w["community"], dates=[local_today() + timedelta(days=10)], now=None)
     services.accept_order(order, actor=w["branch_staff"])
     starts = local_datetime(order.chosen_on, time(19))
     services.schedule_order(order, actor=w["branch_staff"], starts_at=starts, ends_at=starts + timedelta(hours=2))
@@ -167,8 +181,11 @@ def test_delivery_photos_are_checked_stored_and_shown_only_to_the_two_sides(clie
     bad = {"deliver-headcount": "88", "deliver-photos": [(io.BytesIO(b"not a picture"), "a.jpg")]}
     response = client.post(f"/orders/{order.id}/deliver", data=bad, content_type="multipart/form-data")
     assert response.status_code == 422 and _fresh(order.id).status == OrderStatus.scheduled
-    good = {"deliver-headcount": "88", "deliver-report": "放映顺利",
-            "deliver-photos": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png("blue")), "b.png")]}
+    good = {
+        "deliver-headcount": "88",
+        "deliver-report": "放映顺利",
+        "deliver-photos": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png("blue")), "b.png")],
+    }
     response = client.post(f"/orders/{order.id}/deliver", data=good, content_type="multipart/form-data")
     assert response.status_code == 303
     order = _fresh(order.id)

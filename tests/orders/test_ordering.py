@@ -14,9 +14,11 @@ from tests.orders.factories import NOW, day
 
 
 def _counts():
-    return (db.session.scalar(select(func.count()).select_from(ServiceOrder)),
-            db.session.scalar(select(func.coalesce(func.sum(MenuItemLoad.used), 0))),
-            db.session.scalar(select(func.count()).select_from(OrderEvent)))
+    return (
+        db.session.scalar(select(func.count()).select_from(ServiceOrder)),
+        db.session.scalar(select(func.coalesce(func.sum(MenuItemLoad.used), 0))),
+        db.session.scalar(select(func.count()).select_from(OrderEvent)),
+    )
 
 
 def test_a_village_centre_orders_a_film_screening_and_the_step_is_recorded(app):
@@ -96,8 +98,9 @@ def test_the_yearly_quota_is_counted_and_given_back_when_an_order_is_declined(ap
 def test_a_resident_group_orders_for_an_address_in_a_served_district(app):
     w = o.world()
     resident = f.resident()
-    order = o.order(w["film"], resident, None, group_name="幸福小区舞蹈队", address="幸福小区广场",
-                    district_code="dawa")
+    order = o.order(
+        w["film"], resident, None, group_name="幸福小区舞蹈队", address="幸福小区广场", district_code="dawa"
+    )
     assert order.ordering_venue_id is None and order.where == "幸福小区舞蹈队 · 幸福小区广场"
     with pytest.raises(Invalid) as err:
         o.order(w["film"], resident, None, group_name="", address="", district_code="nowhere")
@@ -117,8 +120,16 @@ def test_a_custom_request_goes_to_the_branch_above_the_centre_and_needs_a_title_
 def test_a_menu_item_is_checked_field_by_field(app):
     w = o.world()
     with pytest.raises(Invalid) as err:
-        o.menu_item(w["branch"], w["branch_staff"], title="", category="circus", audience_min=50, audience_max=10,
-                    district_codes=["atlantis"], lead_days=-1)
+        o.menu_item(
+            w["branch"],
+            w["branch_staff"],
+            title="",
+            category="circus",
+            audience_min=50,
+            audience_max=10,
+            district_codes=["atlantis"],
+            lead_days=-1,
+        )
     assert set(err.value.extra["fields"]) >= {"title", "category", "district_codes", "lead_days"}
     with pytest.raises(Forbidden):
         o.menu_item(w["other_branch"], w["branch_staff"])

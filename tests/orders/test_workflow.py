@@ -125,8 +125,9 @@ def test_two_staff_accepting_at_once_move_the_order_once(app):
     def accept(i):
         from accounts.models import User
 
-        services.accept_order(db.session.get(ServiceOrder, order_id), actor=db.session.get(User, staff_ids[i % 2]),
-                              now=NOW)
+        services.accept_order(
+            db.session.get(ServiceOrder, order_id), actor=db.session.get(User, staff_ids[i % 2]), now=NOW
+        )
 
     outcomes = race(app, accept, 8, threads=8)
     assert outcomes == {"ok": 1, "invalid_transition": 7}

@@ -29,8 +29,10 @@ class Scenario:
 
 def _session_with_people(act, session, *, booked: int, come: int, walk_ins: int, scanner) -> None:
     """`booked` residents book one seat each; the first `come` of them are checked in; walk-ins counted."""
-    bookings = [af.book(f.resident(), act, session, at=session.starts_at - timedelta(days=2), party_size=1)
-                for _ in range(booked)]
+    bookings = [
+        af.book(f.resident(), act, session, at=session.starts_at - timedelta(days=2), party_size=1)
+        for _ in range(booked)
+    ]
     at = session.starts_at - timedelta(minutes=20)
     for b in bookings[:come]:
         checkin.check_in(session, payload=tickets.payload_for(b.id), actor=scanner, now=at)
@@ -41,25 +43,53 @@ def _session_with_people(act, session, *, booked: int, come: int, walk_ins: int,
 def build() -> Scenario:
     net = f.network()
     f.venue(VenueKind.station, net["other_branch"], name="高升镇文化站", district_code="panshan")
-    village2 = f.venue(VenueKind.community, net["station"], name="东风镇李家村文化中心", floor_area=260,
-                       lat=41.0, lon=122.1)
+    village2 = f.venue(
+        VenueKind.community, net["station"], name="东风镇李家村文化中心", floor_area=260, lat=41.0, lon=122.1
+    )
     net["community"].lat, net["community"].lon = 41.1, 122.0
-    sc = Scenario(net=net, manager=f.staff(net["hub"], Role.manager, login="hubmgr"),
-                  dawa_manager=f.staff(net["branch"], Role.manager, login="dawamgr"),
-                  panshan_manager=f.staff(net["other_branch"], Role.manager, login="panshanmgr"),
-                  villages=[net["community"], village2])
+    sc = Scenario(
+        net=net,
+        manager=f.staff(net["hub"], Role.manager, login="hubmgr"),
+        dawa_manager=f.staff(net["branch"], Role.manager, login="dawamgr"),
+        panshan_manager=f.staff(net["other_branch"], Role.manager, login="panshanmgr"),
+        villages=[net["community"], village2],
+    )
     at = T0 - timedelta(days=10)
     hub_staff = f.staff(net["hub"], Role.staff)
     # An event at the station: 3 weekly sessions in March, each with 4 bookings, 3 come, 2 walk in.
-    concert = af.activity(net["station"], title="春季音乐会", category="music", sessions=3, capacity=50,
-                          starts_in=T0 - at, at=at, actor=hub_staff)
+    concert = af.activity(
+        net["station"],
+        title="春季音乐会",
+        category="music",
+        sessions=3,
+        capacity=50,
+        starts_in=T0 - at,
+        at=at,
+        actor=hub_staff,
+    )
     # A film at the first village, one session, outreach.
-    film = af.activity(net["community"], title="农村公益电影", category="film", sessions=1, capacity=80,
-                       starts_in=T0 - at + timedelta(days=1), at=at, actor=hub_staff)
+    film = af.activity(
+        net["community"],
+        title="农村公益电影",
+        category="film",
+        sessions=1,
+        capacity=80,
+        starts_in=T0 - at + timedelta(days=1),
+        at=at,
+        actor=hub_staff,
+    )
     film.is_outreach = True
     # A lecture in the other district (Panshan), 2 sessions in April.
-    lecture = af.activity(net["other_branch"], title="非遗讲座", category="heritage", sessions=2, capacity=30,
-                          starts_in=T0 - at + timedelta(days=35), at=at, actor=hub_staff)
+    lecture = af.activity(
+        net["other_branch"],
+        title="非遗讲座",
+        category="heritage",
+        sessions=2,
+        capacity=30,
+        starts_in=T0 - at + timedelta(days=35),
+        at=at,
+        actor=hub_staff,
+    )
     db.session.flush()
     scanner = hub_staff
     for s in concert.sessions:

@@ -74,13 +74,16 @@ def test_filters_by_venue_kind_and_category(client, sc):
     assert stations["sessions_held"] == 3
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"group_by": "venue,weekday"}, "group_by"),
-    ({"from": "2026-05-01", "to": "2026-04-01"}, "from"),
-    ({"kind": "castle"}, "kind"),
-    ({"category": "poetry"}, "category"),
-    ({"from": "2026-13-01"}, "from"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"group_by": "venue,weekday"}, "group_by"),
+        ({"from": "2026-05-01", "to": "2026-04-01"}, "from"),
+        ({"kind": "castle"}, "kind"),
+        ({"category": "poetry"}, "category"),
+        ({"from": "2026-13-01"}, "from"),
+    ],
+)
 def test_bad_report_parameters_are_a_clear_422(client, sc, query, field):
     client.login("hubmgr")
     response = attendance(client, **query)
@@ -97,8 +100,9 @@ def test_an_unknown_venue_is_404_and_residents_are_refused(client, sc):
 
 def test_an_empty_period_is_an_empty_report_not_an_error(client, sc):
     client.login("hubmgr")
-    body = client.get("/api/v1/reports/attendance", query_string={"from": "2025-01-01", "to": "2025-01-31",
-                                                                  "group_by": "venue"}).get_json()
+    body = client.get(
+        "/api/v1/reports/attendance", query_string={"from": "2025-01-01", "to": "2025-01-31", "group_by": "venue"}
+    ).get_json()
     assert body["rows"] == []
     assert body["totals"]["sessions_held"] == 0 and body["totals"]["no_show_rate"] is None
 
@@ -108,8 +112,10 @@ def test_indicators_report_target_actual_and_projection(client, sc):
     services.set_target(sc.net["hub"], year=2026, indicator="sessions_held", value=4, actor=sc.manager)
     db.session.commit()
     client.login("hubmgr")
-    items = {i["indicator"]: i for i in client.get("/api/v1/reports/indicators",
-                                                   query_string={"year": 2026}).get_json()["items"]}
+    items = {
+        i["indicator"]: i
+        for i in client.get("/api/v1/reports/indicators", query_string={"year": 2026}).get_json()["items"]
+    }
     assert items["rural_film"]["actual"] == 1 and items["rural_film"]["target"] == 10
     assert items["rural_film"]["progress"] == pytest.approx(0.1)
     assert items["sessions_held"]["on_track"] is True

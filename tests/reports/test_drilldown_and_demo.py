@@ -21,8 +21,9 @@ def sc(app):
 def test_the_sessions_behind_each_row_add_up_to_the_row(app, sc):
     from datetime import date
 
-    flt = queries.build_filter(sc.manager, first=date(2026, 1, 1), last=date(2026, 12, 31),
-                               group_by="venue,month,category")
+    flt = queries.build_filter(
+        sc.manager, first=date(2026, 1, 1), last=date(2026, 12, 31), group_by="venue,month,category"
+    )
     report = queries.attendance(flt)
     assert report["rows"]
     for row in report["rows"]:
@@ -52,8 +53,11 @@ def test_demo_seed_sets_the_city_targets_and_rolls_up(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
-    hub_targets = dict(db.session.execute(select(Target.indicator, Target.value).join(Target.venue)
-                                          .where(Target.venue.has(parent_id=None))).all())
+    hub_targets = dict(
+        db.session.execute(
+            select(Target.indicator, Target.value).join(Target.venue).where(Target.venue.has(parent_id=None))
+        ).all()
+    )
     assert hub_targets["outreach_sessions"] == 300 and hub_targets["rural_film"] == 3550
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code == 0
@@ -63,8 +67,9 @@ def test_demo_seed_sets_the_city_targets_and_rolls_up(app):
 
 def test_the_attendance_form_groups_by_every_ticked_box(client, sc):
     client.login("hubmgr")
-    html = client.get("/reports/attendance?from=2026-01-01&to=2026-12-31&group_by=district&group_by=month"
-                      ).get_data(as_text=True)
+    html = client.get("/reports/attendance?from=2026-01-01&to=2026-12-31&group_by=district&group_by=month").get_data(
+        as_text=True
+    )
     assert "<td>dawa</td>" in html and "<td>2026-03</td>" in html
     response = client.get("/reports/attendance.csv?group_by=district&group_by=quarter&from=2026-01-01")
     assert "2026-Q1" in response.data.decode("utf-8-sig")

@@ -28,10 +28,17 @@ def sc(app, tmp_path):
     return scenario
 
 
-PAGES = ["/reports/", "/reports/attendance?group_by=venue,month&from=2026-01-01&to=2026-12-31",
-         "/reports/targets?year=2026", "/reports/registry?year=2026", "/reports/coverage?year=2026",
-         "/reports/checklist?year=2026", "/reports/print?year=2026", "/reports/exports",
-         "/reports/sessions?from=2026-03-01&to=2026-03-31"]
+PAGES = [
+    "/reports/",
+    "/reports/attendance?group_by=venue,month&from=2026-01-01&to=2026-12-31",
+    "/reports/targets?year=2026",
+    "/reports/registry?year=2026",
+    "/reports/coverage?year=2026",
+    "/reports/checklist?year=2026",
+    "/reports/print?year=2026",
+    "/reports/exports",
+    "/reports/sessions?from=2026-03-01&to=2026-03-31",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -64,7 +71,7 @@ def test_a_district_manager_cannot_open_another_districts_pages_or_files(client,
 def test_dashboard_shows_charts_as_svg_and_headline_figures(client, sc):
     client.login("hubmgr")
     html = client.get("/reports/?year=2026").get_data(as_text=True)
-    assert html.count("<svg class=\"chart\"") >= 8
+    assert html.count('<svg class="chart"') >= 8
     checked = db.session.execute(select(func.sum(CheckIn.party_size))).scalar_one()
     walked = db.session.execute(select(func.sum(WalkIn.count))).scalar_one()
     assert f"<strong>{checked + walked}</strong>" in html
@@ -114,8 +121,10 @@ def test_every_export_is_logged_with_who_and_what(client, sc):
     client.get("/reports/attendance.csv?group_by=venue")
     client.get("/reports/workbook.xlsx?year=2026")
     logs = db.session.execute(select(ExportLog).order_by(ExportLog.id)).scalars().all()
-    assert [(e.what, e.file_format, e.actor_id) for e in logs] == [("attendance", "csv", sc.manager.id),
-                                                                   ("workbook", "xlsx", sc.manager.id)]
+    assert [(e.what, e.file_format, e.actor_id) for e in logs] == [
+        ("attendance", "csv", sc.manager.id),
+        ("workbook", "xlsx", sc.manager.id),
+    ]
     audited = db.session.execute(select(func.count(AuditEntry.id)).where(AuditEntry.action == "report.export"))
     assert audited.scalar_one() == 2
 
@@ -139,8 +148,9 @@ def test_cli_export_writes_the_workbook(app, sc, tmp_path):
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(out)
     assert len(wb.sheetnames) >= 14
-    bad = app.test_cli_runner().invoke(args=["reports", "export", "--year", "2026", "--venue", "999999",
-                                             "--out", str(out)])
+    bad = app.test_cli_runner().invoke(
+        args=["reports", "export", "--year", "2026", "--venue", "999999", "--out", str(out)]
+    )
     assert bad.exit_code != 0
 
 
@@ -155,8 +165,9 @@ def test_a_manager_marks_a_manual_row_with_evidence_and_the_history_says_who(cli
     url = "/reports/checklist/4.2/{}?year=2026"
     r = client.post(url.format("mark"), data={"status": "met", "note": "实施意见已印发"})
     assert r.status_code == 302
-    r = client.post(url.format("evidence"), data={"file": (io.BytesIO(_png()), "文件.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        url.format("evidence"), data={"file": (io.BytesIO(_png()), "文件.png")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 302
     ev = db.session.execute(select(EvidenceFile)).scalar_one()
     assert ev.content_type == "image/png"
@@ -167,17 +178,23 @@ def test_a_manager_marks_a_manual_row_with_evidence_and_the_history_says_who(cli
     assert {r["key"]: r for r in body["rows"]}["4.2"]["status"] == "met"
 
 
-@pytest.mark.parametrize("name, data", [
-    ("report.pdf", b"MZ\x90\x00 this is an executable"),
-    ("photo.png", b"not an image at all"),
-    ("virus.exe", b"MZ\x90\x00"),
-    ("sheet.xlsx", b"PK\x03\x04garbage"),
-    ("empty.pdf", b""),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("report.pdf", b"MZ\x90\x00 this is an executable"),
+        ("photo.png", b"not an image at all"),
+        ("virus.exe", b"MZ\x90\x00"),
+        ("sheet.xlsx", b"PK\x03\x04garbage"),
+        ("empty.pdf", b""),
+    ],
+)
 def test_a_bad_evidence_upload_is_refused_clearly(client, sc, name, data):
     client.login("hubmgr")
-    r = client.post("/reports/checklist/4.2/evidence?year=2026", data={"file": (io.BytesIO(data), name)},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/reports/checklist/4.2/evidence?year=2026",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 422
     assert db.session.execute(select(func.count(EvidenceFile.id))).scalar_one() == 0
 
@@ -185,8 +202,11 @@ def test_a_bad_evidence_upload_is_refused_clearly(client, sc, name, data):
 def test_a_too_large_upload_is_refused(client, sc):
     client.login("hubmgr")
     big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024 + 10)
-    r = client.post("/reports/checklist/4.2/evidence?year=2026", data={"file": (io.BytesIO(big), "big.pdf")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/reports/checklist/4.2/evidence?year=2026",
+        data={"file": (io.BytesIO(big), "big.pdf")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code in (413, 422)
     assert db.session.execute(select(func.count(EvidenceFile.id))).scalar_one() == 0
 

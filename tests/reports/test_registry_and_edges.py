@@ -51,8 +51,9 @@ def test_the_workbook_of_an_empty_year_is_a_valid_file(client, sc):
 def test_evidence_of_one_district_stays_out_of_another_districts_reach(client, sc):
     png = io.BytesIO()
     Image.new("RGB", (2, 2)).save(png, format="PNG")
-    ev = checklist.add_evidence(sc.net["branch"], year=2026, row_key="4.2", filename="a.png", data=png.getvalue(),
-                                actor=sc.dawa_manager)
+    ev = checklist.add_evidence(
+        sc.net["branch"], year=2026, row_key="4.2", filename="a.png", data=png.getvalue(), actor=sc.dawa_manager
+    )
     db.session.commit()
     client.login("panshanmgr")
     assert client.get(f"/reports/evidence/{ev.id}").status_code == 403
@@ -76,11 +77,19 @@ def test_room_utilisation_counts_booked_and_used_hours_against_open_hours(app, s
 
     room = f.room(sc.net["station"], name="多功能厅")
     at = T0 - timedelta(days=10)
-    af.activity(sc.net["station"], title="合唱排练", room=room, sessions=2, starts_in=timedelta(days=10), at=at,
-                actor=sc.manager)
+    af.activity(
+        sc.net["station"],
+        title="合唱排练",
+        room=room,
+        sessions=2,
+        starts_in=timedelta(days=10),
+        at=at,
+        actor=sc.manager,
+    )
     db.session.commit()
-    flt = queries.build_filter(sc.manager, first=date(2026, 3, 1), last=date(2026, 3, 31),
-                               venue_id=sc.net["station"].id)
+    flt = queries.build_filter(
+        sc.manager, first=date(2026, 3, 1), last=date(2026, 3, 31), venue_id=sc.net["station"].id
+    )
     use = indicators.room_utilisation(flt, AFTER)
     assert use["rooms"] == 1 and use["hours_open"] == 12 * 31
     assert use["hours_taken"] == 4.0 and use["hours_used"] == 4.0
@@ -91,13 +100,40 @@ def test_a_city_loads_its_own_checklist_file(app, sc, tmp_path):
     import json
 
     own = tmp_path / "city.json"
-    own.write_text(json.dumps({"pass_rate_required": 0.9, "rows": [
-        {"key": "A", "number": "1", "indicator": "送戏下乡", "indicator_en": "Touring shows", "explanation": "",
-         "explanation_en": "", "evidence": "照片", "evidence_en": "Photos", "rule": "indicator_min",
-         "params": {"indicator": "outreach_sessions", "minimum": 1}},
-        {"key": "B", "number": "2", "indicator": "经费", "indicator_en": "Funding", "explanation": "",
-         "explanation_en": "", "evidence": "预算", "evidence_en": "Budget", "rule": None, "params": {}}]}),
-        encoding="utf-8")
+    own.write_text(
+        json.dumps(
+            {
+                "pass_rate_required": 0.9,
+                "rows": [
+                    {
+                        "key": "A",
+                        "number": "1",
+                        "indicator": "送戏下乡",
+                        "indicator_en": "Touring shows",
+                        "explanation": "",
+                        "explanation_en": "",
+                        "evidence": "照片",
+                        "evidence_en": "Photos",
+                        "rule": "indicator_min",
+                        "params": {"indicator": "outreach_sessions", "minimum": 1},
+                    },
+                    {
+                        "key": "B",
+                        "number": "2",
+                        "indicator": "经费",
+                        "indicator_en": "Funding",
+                        "explanation": "",
+                        "explanation_en": "",
+                        "evidence": "预算",
+                        "evidence_en": "Budget",
+                        "rule": None,
+                        "params": {},
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     app.config["REPORTS_CHECKLIST_FILE"] = str(own)
     try:
         flt = queries.build_filter(sc.manager, first=date(2026, 1, 1), last=date(2026, 12, 31))

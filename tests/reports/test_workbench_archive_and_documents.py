@@ -27,20 +27,44 @@ PDF = b"%PDF-1.4\n%test\n"
 def world(app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     w = ww.build()
-    w.meeting = archive.add_document(year=ww.YEAR, data={
-        "category": "meeting", "held_on": date(2026, 2, 20), "unit_id": w.city.id, "title": "全市创建动员大会",
-        "description": "部署创建工作", "standards": ["1.1.2"]}, files=[("会议纪要.pdf", PDF)], actor=w.manager)
-    w.press = archive.add_document(year=ww.YEAR, data={
-        "category": "media", "held_on": date(2026, 3, 1), "unit_id": w.dawa.id, "title": "=HYPERLINK(\"x\")",
-        "description": "盘锦日报报道", "standards": ["2.1.1"]}, files=[], actor=w.dawa_staff)
+    w.meeting = archive.add_document(
+        year=ww.YEAR,
+        data={
+            "category": "meeting",
+            "held_on": date(2026, 2, 20),
+            "unit_id": w.city.id,
+            "title": "全市创建动员大会",
+            "description": "部署创建工作",
+            "standards": ["1.1.2"],
+        },
+        files=[("会议纪要.pdf", PDF)],
+        actor=w.manager,
+    )
+    w.press = archive.add_document(
+        year=ww.YEAR,
+        data={
+            "category": "media",
+            "held_on": date(2026, 3, 1),
+            "unit_id": w.dawa.id,
+            "title": '=HYPERLINK("x")',
+            "description": "盘锦日报报道",
+            "standards": ["2.1.1"],
+        },
+        files=[],
+        actor=w.dawa_staff,
+    )
     f.commit()
     return w
 
 
 def test_an_upload_is_checked_by_content_and_size_and_a_refusal_stores_nothing(world, tmp_path):
     data = {"category": "training", "held_on": date(2026, 3, 1), "unit_id": world.city.id, "title": "培训"}
-    for files in ([("fake.pdf", b"MZ not a pdf")], [("big.pdf", PDF + b"0" * archive.MAX_BYTES)],
-                  [("script.exe", PDF)], [("ok.pdf", PDF), ("empty.pdf", b"")]):
+    for files in (
+        [("fake.pdf", b"MZ not a pdf")],
+        [("big.pdf", PDF + b"0" * archive.MAX_BYTES)],
+        [("script.exe", PDF)],
+        [("ok.pdf", PDF), ("empty.pdf", b"")],
+    ):
         with pytest.raises(BadEvidence):
             archive.add_document(year=ww.YEAR, data=data, files=files, actor=world.manager)
         db.session.rollback()
@@ -52,8 +76,12 @@ def test_a_record_needs_its_fields_in_the_year(world):
     from core.errors import Invalid
 
     with pytest.raises(Invalid) as caught:
-        archive.add_document(year=ww.YEAR, data={"category": "party", "held_on": date(2025, 1, 1),
-                                                 "unit_id": world.city.id, "title": ""}, files=[], actor=world.manager)
+        archive.add_document(
+            year=ww.YEAR,
+            data={"category": "party", "held_on": date(2025, 1, 1), "unit_id": world.city.id, "title": ""},
+            files=[],
+            actor=world.manager,
+        )
     assert set(caught.value.extra["fields"]) == {"category", "held_on", "title"}
 
 
@@ -95,15 +123,32 @@ def test_the_zip_of_a_district_holds_only_what_it_sees(client, world):
 
 def test_the_archive_page_files_a_record_with_a_checked_upload(client, world):
     client.login("dawa")
-    response = client.post(f"/reports/workbench/archive?year={ww.YEAR}", data={
-        "category": "activity", "held_on": "2026-03-02", "unit_id": str(world.dawa.id), "title": "送戏下乡",
-        "standards": "2.1.1", "files": (io.BytesIO(PDF), "节目单.pdf")}, content_type="multipart/form-data")
+    response = client.post(
+        f"/reports/workbench/archive?year={ww.YEAR}",
+        data={
+            "category": "activity",
+            "held_on": "2026-03-02",
+            "unit_id": str(world.dawa.id),
+            "title": "送戏下乡",
+            "standards": "2.1.1",
+            "files": (io.BytesIO(PDF), "节目单.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     doc = db.session.execute(select(ArchiveDocument).filter_by(title="送戏下乡")).scalar_one()
     assert [x.filename for x in doc.files] == ["节目单.pdf"]
-    response = client.post(f"/reports/workbench/archive?year={ww.YEAR}", data={
-        "category": "activity", "held_on": "2026-03-02", "unit_id": str(world.dawa.id), "title": "假文件",
-        "files": (io.BytesIO(b"<html>"), "x.pdf")}, content_type="multipart/form-data")
+    response = client.post(
+        f"/reports/workbench/archive?year={ww.YEAR}",
+        data={
+            "category": "activity",
+            "held_on": "2026-03-02",
+            "unit_id": str(world.dawa.id),
+            "title": "假文件",
+            "files": (io.BytesIO(b"<html>"), "x.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert db.session.execute(select(ArchiveDocument).filter_by(title="假文件")).first() is None
     html = client.get(f"/reports/workbench/archive?year={ww.YEAR}&q=送戏").get_data(as_text=True)
@@ -134,8 +179,9 @@ def test_the_acceptance_workbook_carries_the_three_level_table(client, world):
 
 def test_the_dashboard_speaks_the_reports_words(client, world):
     client.login("citymgr")
-    html = client.get(f"/reports/workbench/?year={ww.YEAR}", headers={"Accept-Language": "zh-CN"}
-                      ).get_data(as_text=True)
+    html = client.get(f"/reports/workbench/?year={ww.YEAR}", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
     for words in ("已达标", "正常推进可达标", "需加大投入", "中期验收", "95%"):
         assert words in html, words
     assert 'id="by-task"' in html and 'id="by-unit"' in html and 'id="trend"' in html

@@ -36,8 +36,12 @@ def test_a_good_csv_becomes_the_catalogue_with_its_three_levels_and_units(world)
 
 
 def test_reimporting_replaces_the_catalogue_and_keeps_the_status_of_kept_standards(world):
-    set_status(db.session.execute(select(Standard).filter_by(number="1.1.2")).scalar_one(), status="on_track",
-               note="按计划推进", actor=world.manager)
+    set_status(
+        db.session.execute(select(Standard).filter_by(number="1.1.2")).scalar_one(),
+        status="on_track",
+        note="按计划推进",
+        actor=world.manager,
+    )
     shorter = "\n".join(line for line in ww.CSV.splitlines() if not line.startswith("2,")) + "\n"
     summary = import_catalogue("again.csv", shorter.encode(), year=ww.YEAR)
     assert summary == {"year": 2026, "tasks": 1, "indicators": 2, "standards": 3, "removed": 2}
@@ -48,8 +52,20 @@ def test_reimporting_replaces_the_catalogue_and_keeps_the_status_of_kept_standar
 def test_an_xlsx_with_chinese_headers_is_read(world):
     wb = Workbook()
     ws = wb.active
-    ws.append(["任务编号", "基本任务", "指标编号", "指标", "标准编号", "验收标准", "佐证材料", "责任单位", "完成时限",
-               "计算规则"])
+    ws.append(
+        [
+            "任务编号",
+            "基本任务",
+            "指标编号",
+            "指标",
+            "标准编号",
+            "验收标准",
+            "佐证材料",
+            "责任单位",
+            "完成时限",
+            "计算规则",
+        ]
+    )
     ws.append([1, "设施网络", "1.1", "市级设施", "1.1.1", "市文化馆开放", "公示", "市文旅局", "中期验收", "1.1"])
     ws.append([1, "设施网络", "1.1", "市级设施", "1.1.2", "市图书馆一级", "", "大洼区", None, None])
     out = io.BytesIO()
@@ -69,8 +85,12 @@ BAD = [
     ("unknown rule", ww.HEADER + "1,a,1.1,b,1.1.1,c,d,市文旅局,,magic\n", 2, "magic"),
     ("rule parameters not JSON", ww.HEADER + '1,a,1.1,b,1.1.1,c,d,市文旅局,,"indicator_min {oops"\n', 2, "JSON"),
     ("empty required cell", ww.HEADER + "1,,1.1,b,1.1.1,c,d,市文旅局,,\n", 2, "task"),
-    ("two titles for one indicator", ww.HEADER + "1,a,1.1,b,1.1.1,c,d,市文旅局,,\n1,a,1.1,B2,1.1.2,c,d,市文旅局,,\n",
-     3, "1.1"),
+    (
+        "two titles for one indicator",
+        ww.HEADER + "1,a,1.1,b,1.1.1,c,d,市文旅局,,\n1,a,1.1,B2,1.1.2,c,d,市文旅局,,\n",
+        3,
+        "1.1",
+    ),
     ("number with spaces", ww.HEADER + "1,a,1.1,b,1 1,c,d,市文旅局,,\n", 2, "1 1"),
     ("more cells than columns", ww.HEADER + "1,a,1.1,b,1.1.1,c,d,市文旅局,,,,extra\n", 2, ""),
     ("no rows", ww.HEADER, 2, ""),

@@ -45,7 +45,11 @@ def test_the_unit_sets_a_manual_standard_and_the_change_is_kept_with_who_when_an
     assert response.get_json()["status"] == "on_track"
     change = db.session.execute(select(StandardChange)).scalar_one()
     assert (change.actor_id, change.old_status, change.new_status, change.note) == (
-        world.dawa_staff.id, None, "on_track", "已安排下半年演出")
+        world.dawa_staff.id,
+        None,
+        "on_track",
+        "已安排下半年演出",
+    )
     assert change.at is not None
     post_status(client, "2.1.1", status="at_risk", note="经费未到位")
     history = ws.history([standard("2.1.1")])
@@ -65,8 +69,10 @@ def test_someone_who_does_not_answer_for_the_standard_is_refused(client, world):
     assert post_status(client, "2.1.1", status="on_track", note="x").status_code == 403
 
 
-@pytest.mark.parametrize(("body", "field"), [({"status": "done", "note": "x"}, "status"),
-                                             ({"status": "met"}, "note"), ({"status": "met", "note": ""}, "note")])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"status": "done", "note": "x"}, "status"), ({"status": "met"}, "note"), ({"status": "met", "note": ""}, "note")],
+)
 def test_a_bad_status_or_missing_note_is_invalid(client, world, body, field):
     client.login("citymgr")
     response = post_status(client, "1.1.2", **body)
@@ -83,9 +89,18 @@ def test_met_needs_evidence_first(client, world):
     client.login("citymgr")
     response = post_status(client, "1.1.2", status="met", note="已达一级")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "evidence_required"
-    archive.add_document(year=ww.YEAR, data={"category": "meeting", "held_on": datetime(2026, 2, 1).date(),
-                                             "unit_id": world.city.id, "title": "评估会", "standards": ["1.1.2"]},
-                         files=[("a.pdf", PDF)], actor=world.manager)
+    archive.add_document(
+        year=ww.YEAR,
+        data={
+            "category": "meeting",
+            "held_on": datetime(2026, 2, 1).date(),
+            "unit_id": world.city.id,
+            "title": "评估会",
+            "standards": ["1.1.2"],
+        },
+        files=[("a.pdf", PDF)],
+        actor=world.manager,
+    )
     f.commit()
     assert post_status(client, "1.1.2", status="met", note="已达一级").status_code == 200
     evaluated = {e.standard.number: e for e in ws.evaluate(ww.YEAR, ww.NOW)}
@@ -106,9 +121,11 @@ def test_an_unassessed_manual_standard_counts_as_needing_more_investment(world):
 
 
 def test_the_pass_rate_of_94_standards_needs_90(world):
-    items = [ws.Evaluated(standard("1.1.2"), StandardStatus.met, "manual", "", 0)] * 28 + \
-            [ws.Evaluated(standard("1.1.2"), StandardStatus.on_track, "manual", "", 0)] * 32 + \
-            [ws.Evaluated(standard("1.1.2"), StandardStatus.at_risk, "manual", "", 0)] * 34
+    items = (
+        [ws.Evaluated(standard("1.1.2"), StandardStatus.met, "manual", "", 0)] * 28
+        + [ws.Evaluated(standard("1.1.2"), StandardStatus.on_track, "manual", "", 0)] * 32
+        + [ws.Evaluated(standard("1.1.2"), StandardStatus.at_risk, "manual", "", 0)] * 34
+    )
     figures = ws.pass_figures(items)
     assert figures["counts"] == {"met": 28, "on_track": 32, "at_risk": 34, "not_applicable": 0}
     assert (figures["required_met"], figures["more_needed"]) == (90, 62)
@@ -142,6 +159,7 @@ def test_the_standard_page_shows_the_history_and_a_form_only_to_those_who_may_se
     assert "已安排下半年演出" in html and 'name="note"' in html
     html = client.get(f"/reports/workbench/standards/1.1.1?year={ww.YEAR}").get_data(as_text=True)
     assert 'name="note"' not in html  # computed
-    response = client.post(f"/reports/workbench/standards/1.1.1/status?year={ww.YEAR}",
-                           data={"status": "met", "note": "x"})
+    response = client.post(
+        f"/reports/workbench/standards/1.1.1/status?year={ww.YEAR}", data={"status": "met", "note": "x"}
+    )
     assert response.status_code == 302

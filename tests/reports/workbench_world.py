@@ -40,20 +40,29 @@ def build() -> World:
     net = f.network()
     city = ResponsibleUnit(name="市文旅局", name_en="Culture Bureau", kind=UnitKind.department)
     dawa = ResponsibleUnit(name="大洼区", name_en="Dawa District", kind=UnitKind.district, venue_id=net["branch"].id)
-    panshan = ResponsibleUnit(name="盘山县", name_en="Panshan County", kind=UnitKind.district,
-                              venue_id=net["other_branch"].id)
+    panshan = ResponsibleUnit(
+        name="盘山县", name_en="Panshan County", kind=UnitKind.district, venue_id=net["other_branch"].id
+    )
     db.session.add_all([city, dawa, panshan])
     db.session.flush()
     bureau_member = User(login="bureau", name="文旅局 干部", password_hash=accounts.hash_password(f.PASSWORD))
     db.session.add(bureau_member)
     db.session.flush()
     dawa_staff = f.staff(net["branch"], login="dawa")
-    db.session.add_all([UnitMember(unit_id=city.id, user_id=bureau_member.id),
-                        UnitMember(unit_id=dawa.id, user_id=dawa_staff.id)])
-    world = World(net=net, city=city, dawa=dawa, panshan=panshan,
-                  manager=f.staff(net["hub"], Role.manager, login="citymgr"), dawa_staff=dawa_staff,
-                  panshan_staff=f.staff(net["other_branch"], login="panshan"), bureau_member=bureau_member,
-                  resident=f.resident("13800000009"))
+    db.session.add_all(
+        [UnitMember(unit_id=city.id, user_id=bureau_member.id), UnitMember(unit_id=dawa.id, user_id=dawa_staff.id)]
+    )
+    world = World(
+        net=net,
+        city=city,
+        dawa=dawa,
+        panshan=panshan,
+        manager=f.staff(net["hub"], Role.manager, login="citymgr"),
+        dawa_staff=dawa_staff,
+        panshan_staff=f.staff(net["other_branch"], login="panshan"),
+        bureau_member=bureau_member,
+        resident=f.resident("13800000009"),
+    )
     import_catalogue("standards.csv", CSV.encode(), year=YEAR)
     f.commit()
     return world

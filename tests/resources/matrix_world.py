@@ -17,7 +17,14 @@ def build(net: dict, people: dict, later) -> dict:
     pending = h.resource(station, staff, b"%PDF-1.4\n", title="待处理", process=False, upload_dir=upload_dir)
     brand = services.create_brand(station, data={"name": "东风一镇一品"}, actor=staff)
     services.attach_activity(brand, later, actor=staff)
-    collection = services.create_collection(station, data={"title": "东风剪纸", "is_published": True,
-                                                           "resource_ids": [picture.id]}, actor=staff)
-    return {"resource": picture.id, "pending_resource": pending.id, "brand": brand.id, "branded": later.id,
-            "collection": collection.id, "year": local_today().year}
+    collection = services.create_collection(
+        station, data={"title": "东风剪纸", "is_published": True, "resource_ids": [picture.id]}, actor=staff
+    )
+    return {
+        "resource": picture.id,
+        "pending_resource": pending.id,
+        "brand": brand.id,
+        "branded": later.id,
+        "collection": collection.id,
+        "year": local_today().year,
+    }

@@ -70,18 +70,21 @@ def test_a_brand_page_shows_what_it_is_what_is_on_past_editions_and_its_figures(
     from core.db import utcnow
     from resources import services
 
-    brand = services.create_brand(world["hub"], data={"name": "辽河金秋", "description": "秋季丰收节庆"},
-                                  actor=world["hub_staff"])
+    brand = services.create_brand(
+        world["hub"], data={"name": "辽河金秋", "description": "秋季丰收节庆"}, actor=world["hub_staff"]
+    )
     coming = af.activity(world["station"], actor=world["staff"], title="金秋展演")
     past_at = utcnow() - timedelta(days=400)
-    past = af.activity(world["station"], actor=world["staff"], title="去年金秋", at=past_at,
-                       starts_in=timedelta(days=1))
+    past = af.activity(
+        world["station"], actor=world["staff"], title="去年金秋", at=past_at, starts_in=timedelta(days=1)
+    )
     for act in (coming, past):
         services.attach_activity(brand, act, actor=world["hub_staff"])
     session = past.sessions[0]
     checkin.count_walk_ins(session, count=12, actor=world["staff"], now=session.starts_at + timedelta(minutes=5))
-    h.resource(world["station"], world["staff"], h.jpeg_bytes(), title="去年金秋剧照", activity_id=past.id,
-               upload_dir=tmp_path)
+    h.resource(
+        world["station"], world["staff"], h.jpeg_bytes(), title="去年金秋剧照", activity_id=past.id, upload_dir=tmp_path
+    )
     f.commit()
     page = client.get(f"/brands/{brand.id}").get_data(as_text=True)
     assert "秋季丰收节庆" in page and "金秋展演" in page and "去年金秋" in page
@@ -97,9 +100,16 @@ def test_a_collection_groups_resources_and_has_its_own_public_page(client, world
     hidden = h.resource(world["station"], world["staff"], pdf, title="待审", process=False, upload_dir=tmp_path)
     f.commit()
     client.login("station")
-    created = client.post("/api/v1/collections", json={
-        "venue_id": world["station"].id, "title": "盘锦剪纸", "subject_kind": "heritage_item", "subject": "剪纸",
-        "resource_ids": [b.id, a.id, hidden.id]})
+    created = client.post(
+        "/api/v1/collections",
+        json={
+            "venue_id": world["station"].id,
+            "title": "盘锦剪纸",
+            "subject_kind": "heritage_item",
+            "subject": "剪纸",
+            "resource_ids": [b.id, a.id, hidden.id],
+        },
+    )
     assert created.status_code == 201, created.get_json()
     cid = created.get_json()["id"]
     client.post("/logout")
@@ -113,8 +123,9 @@ def test_a_collection_groups_resources_and_has_its_own_public_page(client, world
     client.login("sibling")
     assert client.patch(f"/api/v1/collections/{cid}", json={"title": "x"}).status_code == 403
     assert client.post("/api/v1/collections", json={"venue_id": world["station"].id, "title": "x"}).status_code == 403
-    bad = client.post("/api/v1/collections", json={"venue_id": world["sibling"].id, "title": "x",
-                                                   "resource_ids": [2**31 - 1]})
+    bad = client.post(
+        "/api/v1/collections", json={"venue_id": world["sibling"].id, "title": "x", "resource_ids": [2**31 - 1]}
+    )
     assert bad.status_code == 422 and db.session.query(Activity).count() == 0
 
 

@@ -34,10 +34,16 @@ def _upload(client, path_or_bytes, venue_id, name="lesson.mp4", **fields):
     import io
 
     data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
-    body = {"file": (io.BytesIO(data), name), "title": fields.pop("title", "剪纸第一课"), "category": "heritage",
-            "venue_id": str(venue_id), **fields}
-    return client.post("/api/v1/resources", data=body, content_type="multipart/form-data",
-                       headers={"X-CSRFToken": client.csrf_token()})
+    body = {
+        "file": (io.BytesIO(data), name),
+        "title": fields.pop("title", "剪纸第一课"),
+        "category": "heritage",
+        "venue_id": str(venue_id),
+        **fields,
+    }
+    return client.post(
+        "/api/v1/resources", data=body, content_type="multipart/form-data", headers={"X-CSRFToken": client.csrf_token()}
+    )
 
 
 def _files(folder: Path) -> list[str]:
@@ -86,8 +92,7 @@ def test_an_upload_over_the_configured_limit_is_refused_with_413_and_nothing_kep
     assert _files(uploads) == [] and db.session.query(Resource).count() == 0
 
 
-def test_an_upload_larger_than_the_site_wide_form_limit_is_accepted_within_the_library_limit(app, client, net,
-                                                                                          uploads):
+def test_an_upload_larger_than_the_site_wide_form_limit_is_accepted_within_the_library_limit(app, client, net, uploads):
     app.config["MAX_CONTENT_LENGTH"], old = 10_000, app.config["MAX_CONTENT_LENGTH"]
     try:
         client.login("station")
@@ -122,8 +127,12 @@ def test_staff_upload_only_in_their_scope_and_residents_not_at_all(client, net, 
 
 def test_bad_upload_fields_are_422_with_the_field_named(client, net, uploads):
     client.login("station")
-    no_file = client.post("/api/v1/resources", data={"title": "x", "venue_id": str(net["station"].id)},
-                          content_type="multipart/form-data", headers={"X-CSRFToken": client.csrf_token()})
+    no_file = client.post(
+        "/api/v1/resources",
+        data={"title": "x", "venue_id": str(net["station"].id)},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": client.csrf_token()},
+    )
     assert no_file.status_code == 422 and "file" in no_file.get_json()["error"]["fields"]
     bad = _upload(client, b"%PDF-1.4\n", net["station"].id, category="cooking", title="")
     assert bad.status_code == 422 and {"category", "title"} <= set(bad.get_json()["error"]["fields"])
@@ -190,8 +199,9 @@ def test_a_course_page_lists_its_recorded_lessons(client, net, uploads):
     from tests import activity_factories as af
 
     course = af.activity(net["station"], kind="course", actor=net["staff"], title="剪纸班")
-    h.resource(net["station"], net["staff"], b"%PDF-1.4\n", title="第一课讲义", activity_id=course.id,
-               upload_dir=uploads)
+    h.resource(
+        net["station"], net["staff"], b"%PDF-1.4\n", title="第一课讲义", activity_id=course.id, upload_dir=uploads
+    )
     f.commit()
     page = client.get(f"/activities/{course.id}").get_data(as_text=True)
     assert "第一课讲义" in page
@@ -202,14 +212,29 @@ def test_the_staff_upload_page_publishes_through_a_plain_form(client, net, uploa
 
     client.login("station")
     assert client.get("/staff/resources").status_code == 200
-    response = client.post("/staff/resources", data={
-        "csrf_token": client.csrf_token(), "file": (io.BytesIO(h.jpeg_bytes()), "photo.jpg"), "title": "农民画",
-        "category": "fine_art", "venue_id": str(net["station"].id)}, content_type="multipart/form-data")
+    response = client.post(
+        "/staff/resources",
+        data={
+            "csrf_token": client.csrf_token(),
+            "file": (io.BytesIO(h.jpeg_bytes()), "photo.jpg"),
+            "title": "农民画",
+            "category": "fine_art",
+            "venue_id": str(net["station"].id),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert db.session.query(Resource).one().kind == ResourceKind.image
-    forged = client.post("/staff/resources", data={"csrf_token": "nope", "file": (io.BytesIO(b"%PDF-1.4"), "a.pdf"),
-                                                   "title": "x", "venue_id": str(net["station"].id)},
-                         content_type="multipart/form-data")
+    forged = client.post(
+        "/staff/resources",
+        data={
+            "csrf_token": "nope",
+            "file": (io.BytesIO(b"%PDF-1.4"), "a.pdf"),
+            "title": "x",
+            "venue_id": str(net["station"].id),
+        },
+        content_type="multipart/form-data",
+    )
     assert forged.status_code == 403
 
 

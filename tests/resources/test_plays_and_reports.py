@@ -47,8 +47,16 @@ def test_an_anonymous_viewer_is_counted_once_a_day_per_device_and_nothing_person
     assert _play(client, rid, device_id="another-device-42").get_json() == {"counted": True, "plays": 2}
     stored = db.session.execute(db.select(Play)).scalars().all()
     assert all(DEVICE not in p.viewer_key and len(p.viewer_key) == 64 and not p.is_signed_in for p in stored)
-    assert {c.name for c in Play.__table__.columns} == {"id", "resource_id", "day", "year", "month", "viewer_key",
-                                                        "is_signed_in", "played_at"}
+    assert {c.name for c in Play.__table__.columns} == {
+        "id",
+        "resource_id",
+        "day",
+        "year",
+        "month",
+        "viewer_key",
+        "is_signed_in",
+        "played_at",
+    }
 
 
 def test_a_signed_in_resident_is_counted_once_a_day_whatever_the_device(client, world):
@@ -77,8 +85,9 @@ def test_bad_plays_are_refused_with_clear_codes(client, world, tmp_path):
     assert no_device.status_code == 422 and "device_id" in no_device.get_json()["error"]["fields"]
     assert _play(client, rid, device_id="x y").status_code == 422
     assert _play(client, 2**31 - 1, device_id=DEVICE).status_code == 404
-    pending = h.resource(world["station"], f.staff(world["station"]),
-                         h.jpeg_bytes(), process=False, upload_dir=tmp_path)
+    pending = h.resource(
+        world["station"], f.staff(world["station"]), h.jpeg_bytes(), process=False, upload_dir=tmp_path
+    )
     f.commit()
     assert _play(client, pending.id, device_id=DEVICE).status_code == 404
     assert db.session.query(Play).count() == 0
@@ -90,8 +99,9 @@ def test_plays_are_reported_as_online_plays_beside_the_on_site_figures(client, w
     f.commit()
     client.login("manager")
     today = local_today()
-    body = client.get(f"/api/v1/reports/attendance?from={today.replace(day=1)}&to={today}"
-                      "&group_by=venue,district,category,month").get_json()
+    body = client.get(
+        f"/api/v1/reports/attendance?from={today.replace(day=1)}&to={today}&group_by=venue,district,category,month"
+    ).get_json()
     assert body["totals"]["online_plays"] == 3 and body["totals"]["attendances"] == 0
     (row,) = body["rows"]
     assert row["online_plays"] == 3 and row["category"] == "heritage" and row["district"] == "dawa"
@@ -103,8 +113,9 @@ def test_plays_are_reported_as_online_plays_beside_the_on_site_figures(client, w
 
 
 def test_the_checklist_row_on_digital_resources_is_computed(app, world):
-    flt = queries.build_filter(world["manager"], first=local_today().replace(month=1, day=1),
-                               last=local_today().replace(month=12, day=31))
+    flt = queries.build_filter(
+        world["manager"], first=local_today().replace(month=1, day=1), last=local_today().replace(month=12, day=31)
+    )
     rows = {r["key"]: r for r in cl.evaluate(flt, local_today().year, utcnow())["rows"]}
     assert rows["4.1"]["source"] == "rule" and str(rows["4.1"]["status"]) == "not_met"  # the station's is not enough
     h.resource(world["hub"], world["manager"], b"%PDF-1.4\n", upload_dir=app.config["UPLOAD_DIR"])

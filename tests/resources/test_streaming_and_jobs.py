@@ -42,16 +42,19 @@ def test_a_stream_that_grows_past_the_limit_is_cut_off_and_removed(tmp_path):
     assert list((tmp_path / "resources").iterdir()) == []
 
 
-@pytest.mark.parametrize(("head", "kind", "mime"), [
-    (b"\x00\x00\x00\x20ftypisom", "video", "video/mp4"),
-    (b"\x00\x00\x00\x20ftypM4A ", "audio", "audio/mp4"),
-    (b"ID3\x04\x00", "audio", "audio/mpeg"),
-    (b"OggS\x00\x02", "audio", "audio/ogg"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio", "audio/wav"),
-    (b"\x89PNG\r\n\x1a\n", "image", "image/png"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image", "image/webp"),
-    (b"%PDF-1.7", "document", "application/pdf"),
-])
+@pytest.mark.parametrize(
+    ("head", "kind", "mime"),
+    [
+        (b"\x00\x00\x00\x20ftypisom", "video", "video/mp4"),
+        (b"\x00\x00\x00\x20ftypM4A ", "audio", "audio/mp4"),
+        (b"ID3\x04\x00", "audio", "audio/mpeg"),
+        (b"OggS\x00\x02", "audio", "audio/ogg"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio", "audio/wav"),
+        (b"\x89PNG\r\n\x1a\n", "image", "image/png"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image", "image/webp"),
+        (b"%PDF-1.7", "document", "application/pdf"),
+    ],
+)
 def test_the_kind_is_read_from_the_first_bytes(head, kind, mime):
     assert services.sniff(head) == (ResourceKind(kind), mime)
 

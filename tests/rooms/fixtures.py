@@ -45,8 +45,9 @@ def reserve(net):
     """Request the net's room for [start, end) on behalf of the net's resident, at NOW unless told."""
 
     def _reserve(starts_at, ends_at, *, room=None, actor=None, now=NOW, **extra):
-        return services.request_reservation(room or net["room"], data=payload(starts_at, ends_at, **extra),
-                                            actor=actor or net["resident"], now=now)
+        return services.request_reservation(
+            room or net["room"], data=payload(starts_at, ends_at, **extra), actor=actor or net["resident"], now=now
+        )
 
     return _reserve
 

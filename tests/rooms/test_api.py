@@ -21,9 +21,14 @@ def day(app):
 
 
 def body(room, day, start=9, end=11, **extra):
-    data = {"room_id": room.id, "starts_at": at(day, start).isoformat(), "ends_at": at(day, end).isoformat(),
-            "purpose": "舞蹈排练", "attendees": 12,
-            "group": {"name": "红星舞蹈队", "kind": "team", "contact_name": "赵敏", "contact_phone": "13900000003"}}
+    data = {
+        "room_id": room.id,
+        "starts_at": at(day, start).isoformat(),
+        "ends_at": at(day, end).isoformat(),
+        "purpose": "舞蹈排练",
+        "attendees": 12,
+        "group": {"name": "红星舞蹈队", "kind": "team", "contact_name": "赵敏", "contact_phone": "13900000003"},
+    }
     data.update(extra)
     return data
 
@@ -52,13 +57,16 @@ def test_an_overlap_is_a_conflict_with_the_intervals(as_resident, net, day):
     assert db.session.query(RoomReservation).count() == 0
 
 
-@pytest.mark.parametrize("shift,start,end,code,status", [
-    (3, 6, 8, "closed_hours", 409),
-    (40, 9, 11, "too_far_ahead", 409),
-    (-3, 9, 11, "invalid", 422),   # in the past
-    (3, 11, 9, "invalid", 422),    # start after end
-    (3, 9, 9, "invalid", 422),     # zero length
-])
+@pytest.mark.parametrize(
+    "shift,start,end,code,status",
+    [
+        (3, 6, 8, "closed_hours", 409),
+        (40, 9, 11, "too_far_ahead", 409),
+        (-3, 9, 11, "invalid", 422),  # in the past
+        (3, 11, 9, "invalid", 422),  # start after end
+        (3, 9, 9, "invalid", 422),  # zero length
+    ],
+)
 def test_rule_breaches_answer_with_their_code(as_resident, net, day, shift, start, end, code, status):
     target = local_today() + timedelta(days=shift)
     response = as_resident.post(f"{API}/room-reservations", json=body(net["room"], target, start, end))
@@ -100,15 +108,35 @@ def test_unknown_room_is_404_and_a_room_not_bookable_is_invalid(as_resident, net
 
 
 BAD_BODIES = [
-    {}, {"room_id": "x"}, {"room_id": -1}, {"room_id": 2**40}, {"starts_at": "tomorrow"},
-    {"starts_at": None}, {"attendees": 0}, {"attendees": "many"}, {"attendees": 10**12}, {"purpose": ""},
-    {"purpose": "x" * 201}, {"group": "choir"}, {"group": {"id": "x"}}, {"group": {"id": 999999}},
-    {"group": {"name": "新团", "contact_phone": "abc"}}, {"group": {"name": "新团", "kind": "gang"}},
-    {"repeat_weekly_until": "soon"}, {"repeat_weekly_until": "1999-01-01"}, {"extra": 1},
-    {"ends_at": "2026-13-40T99:00:00+08:00"}, {"starts_at": "9999-12-31T23:59:59+14:00"},
+    {},
+    {"room_id": "x"},
+    {"room_id": -1},
+    {"room_id": 2**40},
+    {"starts_at": "tomorrow"},
+    {"starts_at": None},
+    {"attendees": 0},
+    {"attendees": "many"},
+    {"attendees": 10**12},
+    {"purpose": ""},
+    {"purpose": "x" * 201},
+    {"group": "choir"},
+    {"group": {"id": "x"}},
+    {"group": {"id": 999999}},
+    {"group": {"name": "新团", "contact_phone": "abc"}},
+    {"group": {"name": "新团", "kind": "gang"}},
+    {"repeat_weekly_until": "soon"},
+    {"repeat_weekly_until": "1999-01-01"},
+    {"extra": 1},
+    {"ends_at": "2026-13-40T99:00:00+08:00"},
+    {"starts_at": "9999-12-31T23:59:59+14:00"},
     {"starts_at": "9999-12-31T20:00:00-12:00", "ends_at": "9999-12-31T21:00:00-12:00"},
-    {"starts_at": "0001-01-01T00:00:00+14:00"}, {"repeat_weekly_until": "9999-12-31"},
-    {"group": {"id": 2**40}}, {"room_id": 2**31}, {"attendees": -5}, {"attendees": 1.5}, {"purpose": None},
+    {"starts_at": "0001-01-01T00:00:00+14:00"},
+    {"repeat_weekly_until": "9999-12-31"},
+    {"group": {"id": 2**40}},
+    {"room_id": 2**31},
+    {"attendees": -5},
+    {"attendees": 1.5},
+    {"purpose": None},
 ]
 
 
@@ -121,11 +149,14 @@ def test_bad_input_is_a_clear_4xx_never_a_500(as_resident, net, day, change):
     assert db.session.query(RoomReservation).count() == 0
 
 
-@pytest.mark.parametrize("raw,ctype", [("not json", "application/json"), ("[]", "application/json"),
-                                       ("room_id=1", "application/x-www-form-urlencoded")])
+@pytest.mark.parametrize(
+    "raw,ctype",
+    [("not json", "application/json"), ("[]", "application/json"), ("room_id=1", "application/x-www-form-urlencoded")],
+)
 def test_malformed_bodies_are_refused(as_resident, raw, ctype):
-    response = as_resident.post(f"{API}/room-reservations", data=raw, content_type=ctype,
-                                headers={"X-CSRFToken": as_resident.csrf_token()})
+    response = as_resident.post(
+        f"{API}/room-reservations", data=raw, content_type=ctype, headers={"X-CSRFToken": as_resident.csrf_token()}
+    )
     assert response.status_code in (400, 415, 422)
 
 
@@ -136,8 +167,9 @@ def test_signing_in_is_required(client, net, day):
 def test_a_weekly_repeat_answers_the_booked_and_the_skipped_dates(as_resident, net, day):
     db.session.add(Closure(venue=net["branch"], starts_on=day + timedelta(days=7), ends_on=day + timedelta(days=7)))
     f.commit()
-    response = as_resident.post(f"{API}/room-reservations",
-                                json=body(net["room"], day, repeat_weekly_until=str(day + timedelta(days=21))))
+    response = as_resident.post(
+        f"{API}/room-reservations", json=body(net["room"], day, repeat_weekly_until=str(day + timedelta(days=21)))
+    )
     assert response.status_code == 201
     data = response.get_json()
     assert len(data["reservations"]) == 3
@@ -145,16 +177,20 @@ def test_a_weekly_repeat_answers_the_booked_and_the_skipped_dates(as_resident, n
 
 
 def test_a_weekly_repeat_with_no_free_date_is_a_conflict(as_resident, net, day):
-    response = as_resident.post(f"{API}/room-reservations", json=body(net["room"], day, 19, 21,
-                                repeat_weekly_until=str(day + timedelta(days=7))))
+    response = as_resident.post(
+        f"{API}/room-reservations",
+        json=body(net["room"], day, 19, 21, repeat_weekly_until=str(day + timedelta(days=7))),
+    )
     assert response.status_code == 409 and len(response.get_json()["error"]["skipped"]) == 2
     assert db.session.query(RoomReservation).count() == 0
 
 
 def test_staff_approve_reject_and_bulk_in_scope(client, net, day):
     client.login(net["resident"].phone)
-    ids = [client.post(f"{API}/room-reservations", json=body(net["room"], day, h, h + 1)).get_json()["id"]
-           for h in (9, 11, 13, 15)]
+    ids = [
+        client.post(f"{API}/room-reservations", json=body(net["room"], day, h, h + 1)).get_json()["id"]
+        for h in (9, 11, 13, 15)
+    ]
     client.post("/logout")
     client.login(net["outsider"].login)
     response = client.post(f"{API}/room-reservations/{ids[0]}/approve", json={})
@@ -164,13 +200,17 @@ def test_staff_approve_reject_and_bulk_in_scope(client, net, day):
     assert client.post(f"{API}/room-reservations/{ids[0]}/approve", json={}).get_json()["status"] == "approved"
     again = client.post(f"{API}/room-reservations/{ids[0]}/approve", json={})
     assert again.status_code == 409, again.status  # the reservation's status once became the HTTP status
-    assert again.get_json()["error"] == {"code": "invalid_transition", "current_status": "approved",
-                                         "message": again.get_json()["error"]["message"]}
+    assert again.get_json()["error"] == {
+        "code": "invalid_transition",
+        "current_status": "approved",
+        "message": again.get_json()["error"]["message"],
+    }
     assert client.post(f"{API}/room-reservations/{ids[1]}/reject", json={}).status_code == 422
     rejected = client.post(f"{API}/room-reservations/{ids[1]}/reject", json={"reason": "已有安排"}).get_json()
     assert rejected["status"] == "rejected" and rejected["decision_reason"] == "已有安排"
-    results = client.post(f"{API}/room-reservations/bulk", json={"ids": [ids[2], ids[3], ids[0]],
-                                                                  "action": "approve"}).get_json()["results"]
+    results = client.post(
+        f"{API}/room-reservations/bulk", json={"ids": [ids[2], ids[3], ids[0]], "action": "approve"}
+    ).get_json()["results"]
     assert [r["status"] for r in results] == ["approved", "approved", "approved"]
     assert "error" in results[2] and "error" not in results[0]
     listed = client.get(f"{API}/room-reservations?status=approved").get_json()
@@ -213,8 +253,11 @@ def test_availability_lists_free_and_taken_intervals(client, net, day):
 
 def test_the_openapi_document_describes_the_reservation_endpoints(client):
     paths = client.get(f"{API}/openapi.json").get_json()["paths"]
-    assert {"/api/v1/room-reservations", "/api/v1/rooms/{room_id}/availability",
-            "/api/v1/room-reservations/{reservation_id}/reject"} <= set(paths)
+    assert {
+        "/api/v1/room-reservations",
+        "/api/v1/rooms/{room_id}/availability",
+        "/api/v1/room-reservations/{reservation_id}/reject",
+    } <= set(paths)
 
 
 def test_bulk_with_bad_ids_is_refused(client, net):

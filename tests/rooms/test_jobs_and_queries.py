@@ -79,8 +79,11 @@ def test_availability_reads_sessions_and_reservations_with_the_buffer(net, reser
     day = availability(net["room"], DAY)[0]
     assert day.opening == [(at(DAY, 8), at(DAY, 20))]
     assert sorted(o.source.value for o in day.taken) == ["reservation", "session"]
-    assert day.free == [(at(DAY, 8), at(DAY, 8, 45)), (at(DAY, 11, 15), at(DAY, 13, 45)),
-                        (at(DAY, 16, 15), at(DAY, 20))]
+    assert day.free == [
+        (at(DAY, 8), at(DAY, 8, 45)),
+        (at(DAY, 11, 15), at(DAY, 13, 45)),
+        (at(DAY, 16, 15), at(DAY, 20)),
+    ]
 
 
 def test_availability_of_a_closure_day_is_closed(net):
@@ -99,7 +102,8 @@ def test_a_new_closure_lists_the_reservations_it_clashes_with(net, reserve):
     db.session.add(closure)
     db.session.flush()
     assert [(c.id, [r.id for r in rs]) for c, rs in closure_clashes(net["staff"], MANAGE_ROLES, NOW)] == [
-        (closure.id, [hit.id])]
+        (closure.id, [hit.id])
+    ]
     assert closure_clashes(net["outsider"], MANAGE_ROLES, NOW) == []
 
 

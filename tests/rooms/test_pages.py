@@ -18,9 +18,18 @@ def day(app):
 
 
 def form(day, start="09:00", end="11:00", **extra):
-    data = {"day": str(day), "start": start, "end": end, "purpose": "书法练习", "attendees": "15",
-            "group_id": "0", "group_name": "墨香书法社", "group_kind": "association", "contact_name": "孙伟",
-            "contact_phone": "13900000004"}
+    data = {
+        "day": str(day),
+        "start": start,
+        "end": end,
+        "purpose": "书法练习",
+        "attendees": "15",
+        "group_id": "0",
+        "group_name": "墨香书法社",
+        "group_kind": "association",
+        "contact_name": "孙伟",
+        "contact_phone": "13900000004",
+    }
     data.update(extra)
     return data
 
@@ -53,8 +62,10 @@ def test_a_resident_requests_a_room_and_the_group_is_remembered(client, net, day
     assert "墨香书法社" in mine and 'data-status="pending"' in mine
     nameless = client.post(f"/rooms/{net['room'].id}/reserve", data=form(day, "13:00", "14:00", group_name=""))
     assert nameless.status_code == 422  # "a new group" needs a name; it does not fall back silently
-    chosen = client.post(f"/rooms/{net['room'].id}/reserve",
-                         data=form(day, "13:00", "14:00", group_id=str(reservation.group_id), group_name=""))
+    chosen = client.post(
+        f"/rooms/{net['room'].id}/reserve",
+        data=form(day, "13:00", "14:00", group_id=str(reservation.group_id), group_name=""),
+    )
     assert chosen.status_code == 302 and db.session.query(RoomReservation).count() == 2
 
 
@@ -71,8 +82,10 @@ def test_a_refused_request_shows_the_reason_on_the_form(client, net, day):
     assert nonsense.status_code == 422
     for extreme in ("0001-01-01", "9999-12-31"):
         assert client.post(f"/rooms/{net['room'].id}/reserve", data=form(extreme)).status_code == 422
-        assert client.post(f"/rooms/{net['room'].id}/reserve",
-                           data=form(day, repeat_weekly_until=extreme)).status_code == 422
+        assert (
+            client.post(f"/rooms/{net['room'].id}/reserve", data=form(day, repeat_weekly_until=extreme)).status_code
+            == 422
+        )
     assert db.session.query(RoomReservation).count() == 0
 
 
@@ -88,8 +101,9 @@ def test_staff_approve_from_the_queue_and_the_group_sees_it(client, net, day):
     assert '="None"' not in queue
     first, second = db.session.query(RoomReservation).order_by(RoomReservation.id).all()
     assert client.post(f"/room-reservations/{first.id}/approve?next=/staff/room-reservations").status_code == 302
-    response = client.post("/staff/room-reservations/bulk", data={"ids": [str(second.id)], "action": "reject",
-                                                                  "reason": "时间冲突"})
+    response = client.post(
+        "/staff/room-reservations/bulk", data={"ids": [str(second.id)], "action": "reject", "reason": "时间冲突"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert first.status == ReservationStatus.approved
@@ -167,9 +181,17 @@ def test_pages_and_errors_speak_chinese_by_default(client, net, day):
     client.login(net["resident"].phone)
     html = client.get(f"/rooms/{net['room'].id}?from={day}").get_data(as_text=True)
     assert "空闲" in html and "Free" not in html
-    error = client.post("/api/v1/room-reservations", json={
-        "room_id": net["room"].id, "starts_at": at(day, 9).isoformat(), "ends_at": at(day, 8).isoformat(),
-        "purpose": "排练", "attendees": 5, "group": {"name": "团"}}).get_json()["error"]
+    error = client.post(
+        "/api/v1/room-reservations",
+        json={
+            "room_id": net["room"].id,
+            "starts_at": at(day, 9).isoformat(),
+            "ends_at": at(day, 8).isoformat(),
+            "purpose": "排练",
+            "attendees": 5,
+            "group": {"name": "团"},
+        },
+    ).get_json()["error"]
     assert error["fields"]["ends_at"] == ["结束时间必须晚于开始时间。"]
 
 

@@ -40,8 +40,11 @@ def test_a_check_in_racing_the_release_sweeper_has_one_winner(app, net, reserve)
         if i % 2:
             release_unused(at(DAY, 9, 25))
         else:
-            services.check_in_reservation(db.session.get(RoomReservation, reservation_id),
-                                          actor=db.session.get(User, staff_id), now=at(DAY, 9, 25))
+            services.check_in_reservation(
+                db.session.get(RoomReservation, reservation_id),
+                actor=db.session.get(User, staff_id),
+                now=at(DAY, 9, 25),
+            )
 
     outcomes = race(app, attempt, 10, threads=10)
     final = db.session.get(RoomReservation, reservation_id)

@@ -90,11 +90,14 @@ def test_the_group_cannot_cancel_once_started(net, reserve):
         services.cancel_reservation(r, actor=net["resident"], now=at(DAY, 9, 5))
 
 
-@pytest.mark.parametrize("start,end,field", [
-    ((DAY, 12), (DAY, 11), "ends_at"),      # start after end
-    ((DAY, 12), (DAY, 12), "ends_at"),      # zero length
-    ((DAY, 9), (DAY, 14), "ends_at"),       # five hours in a four-hour room
-])
+@pytest.mark.parametrize(
+    "start,end,field",
+    [
+        ((DAY, 12), (DAY, 11), "ends_at"),  # start after end
+        ((DAY, 12), (DAY, 12), "ends_at"),  # zero length
+        ((DAY, 9), (DAY, 14), "ends_at"),  # five hours in a four-hour room
+    ],
+)
 def test_bad_times_are_invalid_and_nothing_is_reserved(net, reserve, start, end, field):
     with pytest.raises(Invalid) as err:
         reserve(at(*start), at(*end))
@@ -118,8 +121,10 @@ def test_same_day_is_too_soon_and_beyond_30_days_too_far(net, reserve):
         reserve(at(DAY, 15), at(DAY, 16), now=at(DAY, 9))
     with pytest.raises(services.TooFarAhead):
         reserve(at(DAY + timedelta(days=31), 9), at(DAY + timedelta(days=31), 10), now=at(DAY, 9))
-    assert reserve(at(DAY + timedelta(days=30), 9), at(DAY + timedelta(days=30), 10),
-                   now=at(DAY, 19)).status == ReservationStatus.pending
+    assert (
+        reserve(at(DAY + timedelta(days=30), 9), at(DAY + timedelta(days=30), 10), now=at(DAY, 19)).status
+        == ReservationStatus.pending
+    )
 
 
 def test_outside_opening_hours_is_closed_hours(net, reserve):
@@ -166,17 +171,23 @@ def test_activity_sessions_and_the_15_minute_buffer_block_the_room(net, reserve)
 
 def test_the_group_is_remembered_for_next_time(net, reserve):
     first = reserve(at(DAY, 9), at(DAY, 10))
-    second = services.request_reservation(net["room"], data={**payload(at(DAY, 12), at(DAY, 13)), "group": None},
-                                          actor=net["resident"], now=NOW)
+    second = services.request_reservation(
+        net["room"], data={**payload(at(DAY, 12), at(DAY, 13)), "group": None}, actor=net["resident"], now=NOW
+    )
     assert second.group_id == first.group_id
     assert db.session.query(RoomGroup).count() == 1
     other = f.resident()
     with pytest.raises(Invalid):
-        services.request_reservation(net["room"], data={**payload(at(DAY, 15), at(DAY, 16)),
-                                                        "group": {"id": first.group_id}}, actor=other, now=NOW)
+        services.request_reservation(
+            net["room"],
+            data={**payload(at(DAY, 15), at(DAY, 16)), "group": {"id": first.group_id}},
+            actor=other,
+            now=NOW,
+        )
     with pytest.raises(Invalid):  # a first request must say which group
-        services.request_reservation(net["room"], data={**payload(at(DAY, 15), at(DAY, 16)), "group": None},
-                                     actor=other, now=NOW)
+        services.request_reservation(
+            net["room"], data={**payload(at(DAY, 15), at(DAY, 16)), "group": None}, actor=other, now=NOW
+        )
 
 
 def test_a_bad_contact_phone_is_invalid(net, reserve):
@@ -192,8 +203,10 @@ def test_a_weekly_rehearsal_for_ten_weeks_books_the_free_dates_and_names_the_cla
     result = reserve(at(DAY, 18), at(DAY, 19, 50), repeat_weekly_until=DAY + 9 * week)
     assert len(result.booked) == 8
     assert {r.starts_at for r in result.booked} == {at(DAY + k * week, 18) for k in range(10) if k not in (2, 4)}
-    assert [(s["date"], s["code"]) for s in result.skipped] == [(DAY + 2 * week, "closed"),
-                                                                (DAY + 4 * week, "conflict")]
+    assert [(s["date"], s["code"]) for s in result.skipped] == [
+        (DAY + 2 * week, "closed"),
+        (DAY + 4 * week, "conflict"),
+    ]
     assert result.skipped[1]["conflicts"][0]["source"] == "session"
     assert len({r.series_id for r in result.booked}) == 1
 

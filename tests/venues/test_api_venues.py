@@ -22,8 +22,17 @@ def test_venue_detail_lists_bookable_rooms(client):
     f.room(net["hub"], name="排练厅", capacity=60)
     f.commit()
     body = client.get(f"/api/v1/venues/{net['hub'].id}").get_json()
-    assert body["rooms"] == [{"id": body["rooms"][0]["id"], "name": "排练厅", "kind": "rehearsal", "capacity": 60,
-                              "floor_area": None, "bookable": True, "self_service": False}]
+    assert body["rooms"] == [
+        {
+            "id": body["rooms"][0]["id"],
+            "name": "排练厅",
+            "kind": "rehearsal",
+            "capacity": 60,
+            "floor_area": None,
+            "bookable": True,
+            "self_service": False,
+        }
+    ]
     assert len(body["opening_hours"]) == 7
 
 

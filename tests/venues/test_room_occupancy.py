@@ -14,8 +14,9 @@ T0 = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
 
 
 def _take(room, start, minutes=60):
-    return occupy_room(room, starts_at=start, ends_at=start + timedelta(minutes=minutes),
-                       source=OccupancySource.reservation)
+    return occupy_room(
+        room, starts_at=start, ends_at=start + timedelta(minutes=minutes), source=OccupancySource.reservation
+    )
 
 
 def test_overlapping_and_buffer_clashes_are_refused_with_the_conflicting_interval(app):
@@ -41,8 +42,13 @@ def test_a_released_occupancy_frees_the_room(app):
 def test_moving_an_occupancy_does_not_clash_with_itself(app):
     room = f.room(f.venue(VenueKind.hub))
     occ = _take(room, T0)
-    occupy_room(room, starts_at=T0 + timedelta(minutes=30), ends_at=T0 + timedelta(minutes=90),
-                source=OccupancySource.reservation, occupancy=occ)
+    occupy_room(
+        room,
+        starts_at=T0 + timedelta(minutes=30),
+        ends_at=T0 + timedelta(minutes=90),
+        source=OccupancySource.reservation,
+        occupancy=occ,
+    )
     assert occ.starts_at == T0 + timedelta(minutes=30)
 
 
@@ -74,8 +80,15 @@ def test_the_database_itself_refuses_an_overlap_on_postgresql(app, is_postgres):
 
     room = f.room(f.venue(VenueKind.hub))
     for _ in range(2):
-        db.session.add(RoomOccupancy(room_id=room.id, starts_at=T0, ends_at=T0 + timedelta(hours=1),
-                                     blocked_until=T0 + timedelta(minutes=75), source=OccupancySource.session))
+        db.session.add(
+            RoomOccupancy(
+                room_id=room.id,
+                starts_at=T0,
+                ends_at=T0 + timedelta(hours=1),
+                blocked_until=T0 + timedelta(minutes=75),
+                source=OccupancySource.session,
+            )
+        )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

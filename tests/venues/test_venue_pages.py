@@ -85,9 +85,10 @@ def test_staff_add_and_remove_a_closure(client):
     f.staff(net["station"], login="station")
     f.commit()
     client.login("station")
-    response = client.post(f"/venues/{net['station'].id}/closures",
-                           data={"closure-starts_on": "2027-02-16", "closure-ends_on": "2027-02-19",
-                                 "closure-reason": "春节"})
+    response = client.post(
+        f"/venues/{net['station'].id}/closures",
+        data={"closure-starts_on": "2027-02-16", "closure-ends_on": "2027-02-19", "closure-reason": "春节"},
+    )
     assert response.status_code == 302
     closure = db.session.get(Venue, net["station"].id).closures[0]
     assert client.post(f"/closures/{closure.id}/delete").status_code == 302
@@ -98,8 +99,10 @@ def test_closure_ending_before_it_starts_is_refused(client):
     f.staff(net["station"], login="station")
     f.commit()
     client.login("station")
-    response = client.post(f"/venues/{net['station'].id}/closures",
-                           data={"closure-starts_on": "2027-02-19", "closure-ends_on": "2027-02-16"})
+    response = client.post(
+        f"/venues/{net['station'].id}/closures",
+        data={"closure-starts_on": "2027-02-19", "closure-ends_on": "2027-02-16"},
+    )
     assert response.status_code == 422
     assert db.session.get(Venue, net["station"].id).closures == []
 
@@ -109,9 +112,10 @@ def test_staff_add_a_room(client):
     f.staff(net["station"], login="station")
     f.commit()
     client.login("station")
-    response = client.post(f"/venues/{net['station'].id}/rooms/new",
-                           data={"name": "多功能活动室", "kind": "hall", "capacity": "80", "max_hours": "4",
-                                 "is_bookable": "y"})
+    response = client.post(
+        f"/venues/{net['station'].id}/rooms/new",
+        data={"name": "多功能活动室", "kind": "hall", "capacity": "80", "max_hours": "4", "is_bookable": "y"},
+    )
     assert response.status_code == 302
     assert [r.name for r in db.session.get(Venue, net["station"].id).rooms] == ["多功能活动室"]
 
@@ -122,8 +126,15 @@ def test_admin_creates_a_venue_under_a_station_and_grants_a_role(client):
     target = f.resident("13800000009", name="新站长")
     f.commit()
     client.login("admin")
-    response = client.post("/admin/venues/new", data={"kind": "community", "parent_id": str(net["station"].id),
-                                                      "district_code": "dawa", "name": "新村文化中心"})
+    response = client.post(
+        "/admin/venues/new",
+        data={
+            "kind": "community",
+            "parent_id": str(net["station"].id),
+            "district_code": "dawa",
+            "name": "新村文化中心",
+        },
+    )
     assert response.status_code == 302
     venue = db.session.query(Venue).filter_by(name="新村文化中心").one()
     assert venue.path.startswith(net["station"].path)
@@ -137,5 +148,6 @@ def test_admin_creates_a_venue_under_a_station_and_grants_a_role(client):
 def test_a_village_cannot_be_placed_directly_under_the_hub(app):
     net = f.network()
     with pytest.raises(Invalid):
-        services.create_venue(data={"kind": "community", "district_code": "dawa", "name": "x"}, parent=net["hub"],
-                              actor=None)
+        services.create_venue(
+            data={"kind": "community", "district_code": "dawa", "name": "x"}, parent=net["hub"], actor=None
+        )
