@@ -12,7 +12,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
-from accounts.models import MANAGE_ROLES, User, mask_name, mask_phone
+from accounts.models import MANAGE_ROLES, mask_name, mask_phone
+from accounts.services import look_up_resident
 from activities.loaders import visible_activity
 from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, Session
 from activities.queries import activity_page, render_description
@@ -287,7 +288,7 @@ def on_behalf():
     """Book for a caller (phone or card number) on a session in scope."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("caller") or "").strip()[:30]
-    caller = _find_resident(login, actor, "book_on_behalf") if login else None
+    caller = look_up_resident(login, actor=actor, purpose="book_on_behalf") if login else None
     status = 200
     if request.method == "POST":
         session = db.session.get(Session, request.form.get("session_id", type=int) or 0)
@@ -320,20 +321,13 @@ def on_behalf():
     return render_template("bookings/on_behalf.html", caller=caller, login=login, mask_phone=mask_phone), status
 
 
-def _find_resident(login: str, actor: User, purpose: str) -> User | None:
-    """The resident a counter task is about; the look-up is recorded with the request's work."""
-    from accounts.services import look_up_resident
-
-    return look_up_resident(login, actor=actor, purpose=purpose)
-
-
 @bp.route("/staff/credit", methods=["GET", "POST"])
 @login_required
 def credit():
     """A resident's strikes and suspension; staff lift a suspension with a note."""
     actor = require_roles(*MANAGE_ROLES)
     login = (request.values.get("resident") or "").strip()[:30]
-    resident = _find_resident(login, actor, "credit") if login else None
+    resident = look_up_resident(login, actor=actor, purpose="credit") if login else None
     status = 200
     if request.method == "POST" and resident is not None:
         try:
