@@ -72,7 +72,7 @@ def bare_insert(ctx: Context, n: int) -> list[Request]:
 
 
 def venue_directory(ctx: Context, n: int) -> list[Request]:
-    districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
+    districts = ["211104", "211122", "211102", "211103"]
     return [Request("GET", f"/venues?district={districts[i % 4]}") for i in range(n)]
 
 
@@ -208,7 +208,7 @@ class HotSignup:
 
 def activity_list(ctx: Context, n: int) -> list[Request]:
     """The public list, 20 per page, with the filters a resident uses (district, kind, category, age, text)."""
-    districts = ["dawa", "panshan", "shuangtaizi", "xinglongtai"]
+    districts = ["211104", "211122", "211102", "211103"]
     variants = [
         "",
         "?district={d}",
