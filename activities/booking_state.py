@@ -93,11 +93,17 @@ class BookingState:
         if c == "booked":
             return _("Booked")
         if c == "waiting":
-            return _("On the waiting list (number %(n)s)", n=self.position) if self.position else _("On the waiting list")
+            return (
+                _("On the waiting list (number %(n)s)", n=self.position) if self.position else _("On the waiting list")
+            )
         if c == "offered":
-            return _("Seat offered: confirm by %(t)s", t=moment(self.at)) if self.at else _("Seat offered: please confirm")
+            return (
+                _("Seat offered: confirm by %(t)s", t=moment(self.at)) if self.at else _("Seat offered: please confirm")
+            )
         if c == "entered":
-            return _("Entered in the lottery (draw %(t)s)", t=moment(self.at)) if self.at else _("Entered in the lottery")
+            return (
+                _("Entered in the lottery (draw %(t)s)", t=moment(self.at)) if self.at else _("Entered in the lottery")
+            )
         if c == "pending":
             return _("Awaiting approval")
         return _("Ended")

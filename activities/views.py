@@ -122,13 +122,24 @@ def home_sections() -> str:
         weekend_from = today if today.weekday() == 6 else saturday
         weekend_to = today if today.weekday() == 6 else saturday + timedelta(days=1)
         sections = [
-            ("today", _("Today"), _cards(activity_select(ActivityFilters(from_on=today, to_on=today), now), 4, now),
-             {"from": today.isoformat(), "to": today.isoformat()}),
-            ("weekend", _("This weekend"),
-             _cards(activity_select(ActivityFilters(from_on=weekend_from, to_on=weekend_to), now), 4, now),
-             {"from": weekend_from.isoformat(), "to": weekend_to.isoformat()}),
-            ("opening", _("Classes opening for sign-up soon"),
-             [(a, activity_state(a, now)) for a in signup_opening_soon(now, 4)], {"kind": "course"}),
+            (
+                "today",
+                _("Today"),
+                _cards(activity_select(ActivityFilters(from_on=today, to_on=today), now), 4, now),
+                {"from": today.isoformat(), "to": today.isoformat()},
+            ),
+            (
+                "weekend",
+                _("This weekend"),
+                _cards(activity_select(ActivityFilters(from_on=weekend_from, to_on=weekend_to), now), 4, now),
+                {"from": weekend_from.isoformat(), "to": weekend_to.isoformat()},
+            ),
+            (
+                "opening",
+                _("Classes opening for sign-up soon"),
+                [(a, activity_state(a, now)) for a in signup_opening_soon(now, 4)],
+                {"kind": "course"},
+            ),
             ("soon", _("Coming up"), _cards(activity_select(ActivityFilters(), now), 6, now), {}),
         ]
         return render_template(

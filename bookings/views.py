@@ -23,11 +23,10 @@ from bookings import services
 from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
-from core import nav
+from core import nav, tickets
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
-from core import tickets
 from core.i18n import local_today
 from core.spreadsheets import csv_row
 from core.urls import external_url
@@ -130,7 +129,9 @@ def _activity_context(act) -> dict:
         session_states = {s.id: state_of(s) for s in act.sessions}
     upcoming = [s for s in act.live_sessions if s.starts_at > now]
     bookable = [s for s in upcoming if not act.is_course and session_states[s.id].action]
-    own_states = [st for st in session_states.values() if st.code in ("booked", "waiting", "offered", "entered", "pending")]
+    own_states = [
+        st for st in session_states.values() if st.code in ("booked", "waiting", "offered", "entered", "pending")
+    ]
     headline = course_state or (own_states[0] if own_states and not bookable else activity_state(act, now))
     days: dict = {}
     if act.kind.value == "exhibition":
@@ -232,7 +233,9 @@ def booking_feed(booking_id: int):
     booking = _own(booking_id)
     act = booking.activity
     sessions = [booking.session] if booking.session else act.live_sessions
-    body = ics_for(sessions, name=act.title, url_for_activity=lambda a: external_url("bookings.activity", activity_id=a.id))
+    body = ics_for(
+        sessions, name=act.title, url_for_activity=lambda a: external_url("bookings.activity", activity_id=a.id)
+    )
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f"attachment; filename=booking-{booking.id}.ics"
     return response
