@@ -267,6 +267,10 @@ def calendar():
         first=first,
         last=last - timedelta(days=1),
         days=sorted(days.items()),
+        strip=[(first + timedelta(days=i), len(days.get(first + timedelta(days=i), []))) for i in range(7)]
+        if view == "week"
+        else [],
+        today=local_today(),
         previous=previous,
         following=last,
         f=filters,
