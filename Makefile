@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test test-shifted test-sqlite bench audit lint format install assets translations browser-deps clean
+.PHONY: screenshots demo test test-shifted test-sqlite bench audit lint format install assets translations browser-deps clean
 
 install: $(STAMP)
 
@@ -65,6 +65,10 @@ test: install assets translations browser-deps
 SHIFT ?= random
 test-shifted: install assets translations browser-deps
 	$(BIN)/python tools/clock.py $(SHIFT) -- $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The main resident pages at phone size (390×844, zh-CN), normal and 大字模式, into screenshots/ (git-ignored).
+screenshots: install assets translations browser-deps
+	$(BIN)/python tools/screenshots.py $(SCREENSHOT_ARGS)
 
 bench: install assets translations
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -161,6 +161,12 @@ def register_navigation(app: Flask) -> None:
     from venues import views as venues_views
 
     nav.init_app(app)
+    # What an inbox message links to, by the first part of its dedupe key (notify.views.inbox).
+    app.extensions["culturenet.message_links"] = {
+        "booking": ("bookings.done", "booking_id"),
+        "room-reservation": ("reservations.detail", "reservation_id"),
+        "order": ("orders.order", "order_id"),
+    }
     for module in (
         accounts_views,
         venues_views,

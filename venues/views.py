@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -36,8 +36,12 @@ def _venue_or_404(venue_id: int) -> Venue:
 
 @bp.get("/")
 def index():
-    """The home page: the search box and the network by district."""
-    return render_template("venues/index.html", districts=district_summaries())
+    """The home page: one search box (activities and venues), what's on soon, the network by district.
+
+    What's on comes from the sections higher packages register (`culturenet.home_sections`: callables
+    returning HTML), since this package may not read activities."""
+    sections = [render() for render in current_app.extensions.get("culturenet.home_sections", [])]
+    return render_template("venues/index.html", districts=district_summaries(), sections=sections)
 
 
 @bp.get("/venues")
@@ -76,6 +80,7 @@ def venue(venue_id: int):
         kind_labels=KIND_LABELS,
         room_kind_labels=ROOM_KIND_LABELS,
         can_manage=v.can_manage(current_user),
+        sections=[render(v) for render in current_app.extensions.get("culturenet.venue_sections", [])],
     )
 
 

@@ -80,6 +80,7 @@ EXEMPT = {
     ("POST", "/webhooks/twilio/inbound"): "authenticated by Twilio's signature (tests/notify/test_twilio.py)",
     ("POST", "/webhooks/twilio/status"): "authenticated by Twilio's signature (tests/notify/test_twilio.py)",
     ("GET", "/tickets/sw.js"): "a static service worker",
+    ("GET", "/my/sw.js"): "a static service worker",
     ("GET", "/scan/sw.js"): "a static service worker",
 }
 
@@ -585,6 +586,7 @@ ROWS = [
     # --- activities: public
     ("GET", "/activities", None, anyone()),
     ("GET", "/activities/calendar", None, anyone()),
+    ("GET", "/search", None, anyone()),
     ("GET", "/activities/{live}", None, anyone()),
     ("GET", "/activities/{draft}", None, station(anon=404, deny=404)),
     ("GET", "/activities/{live}.ics", None, anyone()),
@@ -721,6 +723,9 @@ ROWS = [
         {"anonymous": 302, "resident": 302, "other_resident": 302, "*": 422},
     ),  # staff accounts have no card
     ("GET", "/my/bookings", None, signed_in()),
+    ("GET", "/me", None, anyone()),
+    ("GET", "/bookings/{booking}/done", None, {"anonymous": 302, "resident": 200, "*": 404}),
+    ("GET", "/bookings/{booking}.ics", None, {"anonymous": 302, "resident": 200, "*": 404}),
     ("POST", "/bookings/{later_booking}/cancel", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("POST", "/bookings/{booking}/accept", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("GET", "/staff/sessions/{live_session}/roster", None, station()),
