@@ -55,8 +55,16 @@ def scanner_messages() -> dict[str, str]:
         "synced": _("Synced %(n)s offline scans."),
         "conflicts": _("%(n)s admitted on another device too (flagged)."),
         "walkins_added": _("%(n)s walk-ins counted"),
-        "camera_on": _("Camera on: hold the ticket steady"),
         "camera_unavailable": _("The camera is not available: allow it in the browser, or type the code below."),
+        "camera_insecure": _(
+            "The camera needs a secure connection (https://). Type the ticket codes below, and ask whoever runs the "
+            "server to serve it over HTTPS."
+        ),
+        "camera_denied": _(
+            "The camera was refused. Allow it in the browser's settings for this site and tap Start camera, or type "
+            "the code below."
+        ),
+        "camera_missing": _("No camera could be opened on this device. Type the ticket code below."),
         "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
     }
 
