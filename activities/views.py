@@ -65,9 +65,13 @@ from venues.queries import districts, venue_select, venues_in_scope
 
 bp = Blueprint("activities", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 10, "activities.listing", _l("What's on")),
-    nav.NavEntry("staff", 10, "activities.staff_list", _l("Activities and sessions")),
-    nav.NavEntry("staff", 20, "activities.quick", _l("List a local event quickly")),
+    nav.NavEntry("main", 10, "activities.listing", _l("What's on"), visible=nav.public),
+    nav.NavEntry(
+        "staff", 10, "activities.staff_list", _l("Activities and sessions"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
+    nav.NavEntry(
+        "staff", 20, "activities.quick", _l("List a local event quickly"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
 ]
 
 

@@ -33,9 +33,9 @@ from core.urls import external_url
 
 bp = Blueprint("bookings", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.signed_in),
-    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller")),
-    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions")),
+    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.resident),
+    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller"), visible=nav.with_roles(*MANAGE_ROLES)),
+    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions"), visible=nav.with_roles(*MANAGE_ROLES)),
     nav.NavEntry("account", 10, "bookings.mine", _l("My bookings")),
 ]
 # The tabs of the bottom bar (templates/base.html): their endpoints are not repeated on the 我的 page.

@@ -18,9 +18,10 @@ from notify.models import Message
 
 bp = Blueprint("notify", __name__)
 webhooks = Blueprint("notify_webhooks", __name__)
+STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 NAV = [  # this package's links in the menus (see core.nav)
     nav.NavEntry("main", 100, "notify.inbox", _l("Messages"), visible=nav.signed_in, badge=queries.unread_count),
-    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages")),
+    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages"), visible=nav.with_roles(*STAFF_ROLES)),
     nav.NavEntry("account", 30, "notify.inbox", _l("Messages")),
     nav.NavEntry("account", 40, "notify.preferences", _l("How we contact you")),
 ]
@@ -28,7 +29,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
-STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 
 
 @bp.get("/inbox")

@@ -22,8 +22,9 @@ from venues.queries import ancestors, district_summaries, districts, venue_page,
 
 bp = Blueprint("venues", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 20, "venues.directory", _l("Venues")),
-    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=lambda u: nav.signed_in(u) and u.is_staff),
+    nav.NavEntry("main", 20, "venues.directory", _l("Venues"), visible=nav.public),
+    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=nav.with_roles(*MANAGE_ROLES)),
+    nav.NavEntry("start", 20, "venues.staff_home", _l("Staff"), visible=nav.with_roles(*MANAGE_ROLES)),
 ]
 
 
