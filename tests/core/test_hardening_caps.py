@@ -95,7 +95,9 @@ def test_five_weekly_series_no_longer_give_one_resident_a_hundred_pending_holds(
     with pytest.raises(rooms.TooManyPendingHolds) as err:
         reserve(at(DAY, 14), at(DAY, 16), repeat_weekly_until=until)
     assert err.value.code == "too_many_pending_holds" and err.value.status == 409
-    pending = select(func.count()).select_from(RoomReservation).where(RoomReservation.status == ReservationStatus.pending)
+    pending = (
+        select(func.count()).select_from(RoomReservation).where(RoomReservation.status == ReservationStatus.pending)
+    )
     assert db.session.scalar(pending) == len(first.booked)
     assert reserve(at(DAY, 14), at(DAY, 16)).status == ReservationStatus.pending  # below the cap: still fine
     rooms.cancel_reservation(first.booked[0], actor=net["resident"], now=ROOMS_NOW)
