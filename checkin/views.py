@@ -56,6 +56,9 @@ def scanner_messages() -> dict[str, str]:
         "camera_on": _("Camera on: hold the ticket steady"),
         "camera_unavailable": _("The camera is not available: allow it in the browser, or type the code below."),
         "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
+        "code_needs_network": _(
+            "Offline: typed codes can only be checked with a network connection. Scan the QR code."
+        ),
     }
 
 
