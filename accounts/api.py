@@ -1,12 +1,12 @@
 """JSON API for auth, residents, the current user and family members (docs/api.md)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from accounts import codes, fields, services, signin
 from accounts.auth import issue_token
@@ -243,6 +243,24 @@ def register(data: ResidentIn):
 @api.endpoint("/me", response=UserOut, summary="The signed-in user, with suspension state")
 def me():
     return user_out(current_user)
+
+
+class PersonalDataOut(OutSchema):
+    """Everything stored about the signed-in person (PIPL), as `/account/data.json` has it: the account, consents,
+    family members and roles, and one section from each package (bookings, service_orders, room_reservations,
+    checkins, notifications …)."""
+
+    model_config = ConfigDict(from_attributes=True, extra="allow")
+
+    account: dict[str, Any]
+    consents: list[dict[str, Any]]
+    participants: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+
+
+@api.endpoint("/me/data", response=PersonalDataOut, summary="Everything stored about the signed-in person (PIPL)")
+def my_personal_data():
+    return services.export_personal_data(current_user)
 
 
 @api.endpoint("/me/participants", response=ParticipantList, summary="Family members the user can book for")

@@ -10,17 +10,20 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from accounts import codes, signin
+from accounts import codes, privacy, signin
 from accounts.fields import validate_email, validate_name, validate_password, validate_phone
 from accounts.models import (
     PHONE_RE,
+    LoginThrottle,
     Participant,
     Relation,
     Role,
     RoleGrant,
+    SmsCode,
     SmsPurpose,
     User,
     card_number_for,
@@ -341,18 +344,27 @@ def revoke_role(grant: RoleGrant, *, actor: User) -> None:
 
 
 def export_personal_data(user: User) -> dict:
-    """Everything we hold about `user` (PIPL), including what other packages contribute by signal."""
+    """Everything we hold about `user` (PIPL): the account here, and each package's section through the
+    registry in `accounts.privacy` (bookings, waiting lists, lotteries, strikes and suspensions, check-ins,
+    orders, room reservations, messages …)."""
     data = {
         "account": {
             "name": user.name,
             "phone": user.phone,
             "email": user.email,
+            "login": user.login,
             "card_number": user.card_number,
             "birth_year": user.birth_year,
             "locale": user.locale,
             "created_at": user.created_at.isoformat(),
             "suspended_until": user.suspended_until.isoformat() if user.suspended_until else None,
+            "suspension_reason": user.suspension_reason,
         },
+        "consents": (
+            [{"terms_version": user.terms_version, "accepted_at": user.terms_accepted_at.isoformat()}]
+            if user.terms_version and user.terms_accepted_at
+            else []
+        ),
         "participants": [
             {
                 "name": p.name,
@@ -365,24 +377,39 @@ def export_personal_data(user: User) -> dict:
         ],
         "roles": [{"role": g.role.value, "venue_id": g.venue_id} for g in user.grants],
     }
+    data.update(privacy.export_sections(user))
     for _receiver, result in personal_data_requested.send(user):
         if result:
             key, value = result
-            data[key] = value
+            data.setdefault(key, value)
     return data
 
 
 def delete_account(user: User, *, now: datetime | None = None) -> None:
-    """Anonymise the account: personal data goes, bookings stay countable in statistics."""
+    """Delete the account (PIPL): future bookings cancelled (seats freed, waiting lists offered, reminders
+    cancelled), open orders and pending room requests withdrawn, personal fields erased in every package
+    (the registry in `accounts.privacy`); what statistics count stays, without a name. One transaction:
+    flushed here, committed by the request (or rolled back whole)."""
     now = now or utcnow()
+    privacy.erase_everywhere(user, now=now)
+    account_deleted.send(user, now=now)
+    _forget_sign_in(user)
     user.name = _("Deleted user")
     user.phone = user.email = user.login = None
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.is_active = False
     user.deleted_at = now
     user.session_version += 1
+    user.suspension_reason = None
     for participant in user.participants:
         participant.name = _("Deleted user")
         participant.id_number = None
     db.session.flush()
-    account_deleted.send(user, now=now)
+
+
+def _forget_sign_in(user: User) -> None:
+    """The sign-in counters and one-time codes that name the account's phone, e-mail or login."""
+    keys = [f"user:{user.id}"] + [f"login:{v.lower()}"[:256] for v in (user.phone, user.email, user.login) if v]
+    db.session.execute(sa_delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    if user.phone:
+        db.session.execute(sa_delete(SmsCode).where(SmsCode.phone == user.phone))

@@ -147,7 +147,6 @@ class RosterSession(OutSchema):
 class RosterItem(OutSchema):
     booking_id: int
     ticket: str = Field(description="SHA-256 fingerprint (32 hex) of the ticket payload")
-    code: str = Field(description="SHA-256 fingerprint (32 hex) of the short code")
     holder: str
     party_size: int
     status: str

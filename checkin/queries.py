@@ -37,7 +37,10 @@ def unit_key_of(session: Session) -> str:
 def session_roster(session: Session, now: datetime) -> dict:
     """What a scanner needs to check `session` offline.
 
-    Tickets and codes appear only as one-way fingerprints, so a lost phone cannot print tickets.
+    Tickets appear only as one-way fingerprints (SHA-256 of the QR payload, whose 80-bit signature no search
+    can find), so a lost phone cannot print tickets. Typed codes are not on the roster at all: a code has only
+    40 bits, so any fingerprint of it that a phone can check offline could be reversed by trying every code
+    (SECURITY.md); typed codes are checked online only.
     """
     bookings = (
         db.session.execute(
@@ -64,7 +67,6 @@ def session_roster(session: Session, now: datetime) -> dict:
             {
                 "booking_id": booking.id,
                 "ticket": tickets.fingerprint(tickets.payload_for(booking.id)),
-                "code": tickets.fingerprint(tickets.code_for(booking.id)),
                 "holder": holder_name(booking),
                 "party_size": booking.party_size,
                 "status": "confirmed" if status == BookingStatus.attended else str(status),

@@ -11,10 +11,14 @@ same ticket at the same instant exactly one gets the row. A scan id (the client'
 retry answer as before instead of counting twice.
 """
 
+import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +32,7 @@ from checkin.models import CheckIn, CheckInConflict, CheckInSource, WalkIn
 from core import audit, tickets
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
-from core.extensions import db
+from core.extensions import db, limiter
 from core.i18n import local_datetime, local_today
 from core.tickets import (  # noqa: F401  (the door's refusals, raised here and named by callers)
     AlreadyCheckedIn,
@@ -44,6 +48,8 @@ from rooms import services as room_services
 from rooms.models import ReservationStatus, RoomReservation
 from venues.models import Room, Venue
 from venues.queries import subtree_clause
+
+log = logging.getLogger(__name__)
 
 OPENS_BEFORE = timedelta(minutes=60)
 WALK_INS_UNTIL_AFTER_END = timedelta(hours=12)
@@ -274,7 +280,8 @@ def check_in(
         raise Invalid(fields={"scanned_at": [_l("The scan time is in the future.")]})
     if session is not None:
         require_door(session, actor)
-    booking = _booking_from(session, payload, code)
+    with code_attempt(actor, session, device_id, typed=payload is None and code is not None):
+        booking = _booking_from(session, payload, code)
     target = _target_session(booking, session, at)
     require_door(target, actor)
     previous = _replayed(scan_id, booking)
@@ -338,6 +345,87 @@ def require_door(session: Session, actor: User) -> None:
         raise Forbidden()
 
 
+# --- typed codes: failed look-ups are limited -----------------------------------------------------
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+    message = _l("Too many codes that match no ticket. Wait a few minutes, or scan the QR code instead.")
+
+
+def _code_limits(actor: User, session: Session | None, device_id: str) -> list[tuple[object, tuple[str, ...]]]:
+    """The budgets a failed typed code spends: the staff account's, the device's, and the event session's."""
+    from limits import parse
+
+    config = current_app.config
+    per_door = parse(config.get("CHECKIN_CODE_FAILURES", "20 per 10 minutes"))
+    budgets = [(per_door, ("door-code-failures", "user", str(actor.id)))]
+    if device_id:
+        budgets.append((per_door, ("door-code-failures", "device", device_id)))
+    if session is not None:
+        per_session = parse(config.get("CHECKIN_SESSION_CODE_FAILURES", "60 per 10 minutes"))
+        budgets.append((per_session, ("door-code-failures", "session", str(session.id))))
+    return budgets
+
+
+def _strategy():
+    """The rate limiter's moving window (Redis with REDIS_URL, shared by every app process); an in-process one
+    when the limiter is switched off, so the door's budget holds either way."""
+    global _fallback
+    if limiter.enabled and getattr(limiter, "initialized", False):
+        return limiter.limiter
+    if _fallback is None:
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        _fallback = MovingWindowRateLimiter(MemoryStorage())
+    return _fallback
+
+
+_fallback = None
+
+
+def require_code_budget(actor: User, session: Session | None, device_id: str = "") -> None:
+    """Raise TooManyAttempts (429, with `retry_after` seconds) when a budget of failed typed codes is spent.
+
+    A storage that cannot be reached lets the door go on (logged): admitting people matters more than the limit.
+    """
+    try:
+        strategy = _strategy()
+        for limit, keys in _code_limits(actor, session, device_id):
+            if not strategy.test(limit, *keys):
+                reset_at, _remaining = strategy.get_window_stats(limit, *keys)
+                raise TooManyAttempts(retry_after=max(1, int(reset_at - time.time()) + 1))
+    except TooManyAttempts:
+        raise
+    except Exception:  # noqa: BLE001 - the limiter's storage is down
+        log.warning("door code budget not checked: the rate-limit storage failed", exc_info=True)
+
+
+def _spend_code_budget(actor: User, session: Session | None, device_id: str) -> None:
+    try:
+        strategy = _strategy()
+        for limit, keys in _code_limits(actor, session, device_id):
+            strategy.hit(limit, *keys)
+    except Exception:  # noqa: BLE001 - the limiter's storage is down
+        log.warning("door code failure not counted: the rate-limit storage failed", exc_info=True)
+
+
+@contextmanager
+def code_attempt(actor: User, session: Session | None, device_id: str, *, typed: bool):
+    """Around the look-up of a typed code: refused when the budget is spent; a code matching no ticket spends."""
+    if not typed:
+        yield
+        return
+    require_code_budget(actor, session, device_id)
+    try:
+        yield
+    except InvalidTicket:
+        _spend_code_budget(actor, session, device_id)
+        raise
+
+
 # --- offline sync -------------------------------------------------------------------------------
 
 
@@ -361,6 +449,9 @@ def sync_scans(items: list[ScanItem], *, actor: User, now: datetime | None = Non
     as a `CheckInConflict` (once per scan id) and answered with `conflict: true`.
     """
     now = now or utcnow()
+    for item in items:  # a batch of guesses is refused whole, before any look-up, once the budget is spent
+        if item.payload is None and item.code is not None:
+            require_code_budget(actor, item.session, item.device_id)
     results = []
     for item in items:
         base = {"scan_id": item.scan_id, "conflict": False}
@@ -574,7 +665,8 @@ def check_in_room(
     and who did it). A retry with the same scan id is answered as before.
     """
     now = now or utcnow()
-    reservation = _reservation_from(payload, code, actor, now)
+    with code_attempt(actor, None, device_id, typed=payload is None and code is not None):
+        reservation = _reservation_from(payload, code, actor, now)
     if not reservation.can_check_in(actor):
         raise Forbidden()
     if scan_id:

@@ -66,6 +66,9 @@ def scanner_messages() -> dict[str, str]:
         ),
         "camera_missing": _("No camera could be opened on this device. Type the ticket code below."),
         "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
+        "code_needs_network": _(
+            "Offline: typed codes can only be checked with a network connection. Scan the QR code."
+        ),
     }
 
 

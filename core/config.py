@@ -89,6 +89,14 @@ class Config:
         # Absolute links (calendar feeds) start here when set, never with the Host header a request claims.
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)
+        # Per-requester caps (SECURITY.md): open service orders (submitted or countered) per account, and
+        # room requests awaiting a decision per account (a 26-week series fits, five of them do not).
+        self.ORDERS_OPEN_PER_REQUESTER = int(env.get("ORDERS_OPEN_PER_REQUESTER", "10"))
+        self.ROOMS_PENDING_PER_REQUESTER = int(env.get("ROOMS_PENDING_PER_REQUESTER", "30"))
+        # Failed typed-code look-ups at the door (checkin/services.py), per staff account and per device, and
+        # per event session (several doors); over it the door answers 429 too_many_attempts. limits syntax.
+        self.CHECKIN_CODE_FAILURES = env.get("CHECKIN_CODE_FAILURES", "20 per 10 minutes")
+        self.CHECKIN_SESSION_CODE_FAILURES = env.get("CHECKIN_SESSION_CODE_FAILURES", "60 per 10 minutes")
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

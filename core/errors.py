@@ -137,7 +137,10 @@ def register_error_handlers(app: Flask) -> None:
                 return redirect(url_for(login_view, next=request.full_path.rstrip("?")))
         body = err.to_dict()
         code, message = body.pop("code"), body.pop("message")
-        return error_response(err.status, code, message, body)
+        response = error_response(err.status, code, message, body)
+        if err.status == 429 and isinstance(body.get("retry_after"), int):
+            response.headers["Retry-After"] = str(body["retry_after"])
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(err):

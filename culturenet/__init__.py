@@ -136,14 +136,31 @@ def register_blueprints(app: Flask) -> None:
     from accounts.auth import register_auth
     from activities.schedule import keep_schedules
     from notify.direct import register_direct_delivery
-    from rooms.privacy import connect_account_signals
 
     register_auth(app)
     register_direct_delivery()
     resources_views.register_template_helpers(app)
-    connect_account_signals()
+    register_privacy()
     keep_schedules()
     connect_notifications()
+
+
+def register_privacy() -> None:
+    """Each package's part of a person's data (PIPL): its section of `/account/data.json` and what deleting
+    the account does to it (accounts.privacy). Erasers run by `order`: cancelling and withdrawing first, the
+    outbox last, since it also wipes what the others queued."""
+    from accounts import privacy
+    from bookings import privacy as bookings_privacy
+    from checkin import privacy as checkin_privacy
+    from notify import privacy as notify_privacy
+    from orders import privacy as orders_privacy
+    from rooms import privacy as rooms_privacy
+
+    privacy.register("bookings", export=bookings_privacy.export, erase=bookings_privacy.erase, order=10)
+    privacy.register("service_orders", export=orders_privacy.export, erase=orders_privacy.erase, order=20)
+    privacy.register("room_reservations", export=rooms_privacy.export, erase=rooms_privacy.erase, order=30)
+    privacy.register("checkins", export=checkin_privacy.export, order=40)
+    privacy.register("notifications", export=notify_privacy.export, erase=notify_privacy.erase, order=90)
 
 
 def register_navigation(app: Flask) -> None:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -66,6 +67,12 @@ class GroupSuspended(DomainError):
 
 # What InvalidTransition says here: which object cannot take that step.
 NOT_NOW = _l("This reservation cannot be changed that way in its current state.")
+
+
+class TooManyPendingHolds(DomainError):
+    code = "too_many_pending_holds"
+    status = 409
+    message = _l("You already have the most room requests awaiting a decision. Wait for an answer or cancel one.")
 
 
 class AlreadyCheckedIn(DomainError):
@@ -156,8 +163,41 @@ def request_reservation(
     until = data.get("repeat_weekly_until")
     if until is None:
         _check_day(room, starts_at, ends_at)
+        _check_pending_holds(room, actor, now, adding=1)
         return _reserve(room, group, starts_at, ends_at, data, actor, now, series_id=None)
     return _reserve_weekly(room, group, starts_at, ends_at, until, data, actor, now)
+
+
+def pending_holds_of(user: User, now: datetime) -> int:
+    """The account's future requests that hold a room while they await a decision."""
+    stmt = select(func.count()).select_from(RoomReservation)
+    stmt = stmt.where(
+        RoomReservation.requested_by_id == user.id,
+        RoomReservation.status == ReservationStatus.pending,
+        RoomReservation.ends_at > now,
+    )
+    return db.session.execute(stmt).scalar_one()
+
+
+def _check_pending_holds(room: Room, actor: User, now: datetime, *, adding: int) -> None:
+    """At most ROOMS_PENDING_PER_REQUESTER pending requests per account (a whole weekly series counts, and
+    is refused whole when it would pass the cap); self-service rooms are approved at once and hold nothing
+    pending. The account's row lock orders racing requests."""
+    if room.is_self_service or adding <= 0:
+        return
+    limit = current_app.config.get("ROOMS_PENDING_PER_REQUESTER", 30)
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    held = pending_holds_of(actor, now)
+    if held + adding > limit:
+        raise TooManyPendingHolds(
+            _(
+                "You have %(held)s room requests awaiting a decision; at most %(n)s are allowed at once.",
+                held=held,
+                n=limit,
+            ),
+            limit=limit,
+            pending=held,
+        )
 
 
 def _check_request(room: Room, starts_at, ends_at, data: dict, actor: User, now: datetime) -> None:
@@ -261,6 +301,7 @@ def _reserve_weekly(
     result = SeriesResult(series_id=uuid.uuid4().hex)
     length = ends_at - starts_at
     day = first.date()
+    _check_pending_holds(room, actor, now, adding=(until - day).days // 7 + 1)
     while day <= until:
         # Same wall-clock time each week, whatever the zone's offset does.
         occ_start = local_datetime(day, first.time().replace(tzinfo=None))

@@ -1,20 +1,30 @@
 """Placing an order: a menu item or a custom request (订单式), for a centre in scope or for a group. Every
-rule is checked at once (districts, lead time, season, audience range, dates, phone); the yearly quota is
-taken through the counters, so racing orders never exceed it."""
+rule is checked at once (districts, lead time, season, audience range, dates, phone). An account has at
+most `ORDERS_OPEN_PER_REQUESTER` open orders (checked under a lock on the account's row, so racing
+submissions cannot pass it together). The yearly quota is taken when the provider accepts
+(workflow.take_quota); a submission for an item whose quota is already used up is refused at once."""
 
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accounts.models import MANAGE_ROLES, PHONE_RE, User, normalise_phone
 from core.db import utcnow
 from core.errors import Forbidden, Invalid
 from core.extensions import db
 from core.i18n import local_today
-from orders.models import SERVICE_POINT_KINDS, MenuCategory, MenuItem, OrderEvent, OrderStatus, ServiceOrder
-from orders.services import loads
-from orders.services.workflow import ItemWithdrawn, QuotaReached, _announce
+from orders.models import (
+    OPEN_STATUSES,
+    SERVICE_POINT_KINDS,
+    MenuCategory,
+    MenuItem,
+    OrderEvent,
+    OrderStatus,
+    ServiceOrder,
+)
+from orders.services.workflow import ItemWithdrawn, QuotaReached, TooManyOpenOrders, _announce, quota_left
 from venues.models import District, Venue, VenueKind
 
 MAX_DATES = 3
@@ -26,7 +36,8 @@ def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> Ser
     (`group_name`, `address`, `district_code`).
 
     Raises `ItemWithdrawn`, `Forbidden` (venue outside your scope), `Invalid` with every field problem
-    at once (districts, lead time, season, audience range, dates, phone), `QuotaReached`.
+    at once (districts, lead time, season, audience range, dates, phone), `QuotaReached` (already used up),
+    `TooManyOpenOrders`.
     """
     now = now or utcnow()
     item: MenuItem | None = data.get("menu_item")
@@ -55,6 +66,16 @@ def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> Ser
         fields["notes"] = [_("At most %(n)s characters.", n=1000)]
     if fields:
         raise Invalid(fields=fields)
+    if item is not None and quota_left(item, dates[0]) == 0:
+        raise QuotaReached(
+            _(
+                "%(title)s has reached its quota of %(n)s for %(year)s.",
+                title=item.title,
+                n=item.yearly_quota,
+                year=dates[0].year,
+            )
+        )
+    _check_open_orders(actor)
     order = ServiceOrder(
         menu_item=item,
         status=OrderStatus.submitted,
@@ -76,23 +97,33 @@ def submit_order(*, data: dict, actor: User, now: datetime | None = None) -> Ser
         custom_description=custom["description"] if custom else "",
     )
     with db.session.begin_nested():
-        if item is not None and item.yearly_quota is not None:
-            order.quota_period = loads.year_period(dates[0])
-            if not loads.take_unit(item.id, order.quota_period, item.yearly_quota):
-                raise QuotaReached(
-                    _(
-                        "%(title)s has reached its quota of %(n)s for %(year)s.",
-                        title=item.title,
-                        n=item.yearly_quota,
-                        year=order.quota_period,
-                    )
-                )
         db.session.add(order)
         db.session.flush()
         order.events.append(OrderEvent(status=OrderStatus.submitted, at=now, actor_id=actor.id, note=notes))
         db.session.flush()
     _announce(order, actor, now)
     return order
+
+
+def open_orders_of(user: User) -> int:
+    """How many of the account's orders await an answer (submitted, or countered and not yet taken up)."""
+    stmt = select(func.count()).select_from(ServiceOrder)
+    stmt = stmt.where(ServiceOrder.ordered_by_id == user.id, ServiceOrder.status.in_(OPEN_STATUSES))
+    return db.session.execute(stmt).scalar_one()
+
+
+def _check_open_orders(actor: User) -> None:
+    """At most ORDERS_OPEN_PER_REQUESTER open orders per account; the account's row lock orders racers."""
+    limit = current_app.config.get("ORDERS_OPEN_PER_REQUESTER", 10)
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    if open_orders_of(actor) >= limit:
+        raise TooManyOpenOrders(
+            _(
+                "You already have %(n)s open orders, the most allowed. Wait for an answer or withdraw one first.",
+                n=limit,
+            ),
+            limit=limit,
+        )
 
 
 def _place(data: dict, actor: User, fields: dict) -> tuple[Venue | None, str | None]:

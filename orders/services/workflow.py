@@ -47,6 +47,12 @@ class QuotaReached(DomainError):
     message = _l("This service has reached its yearly quota.")
 
 
+class TooManyOpenOrders(DomainError):
+    code = "too_many_open_orders"
+    status = 409
+    message = _l("You already have the most open orders allowed. Wait for an answer or withdraw one first.")
+
+
 class ProviderBusy(DomainError):
     code = "provider_busy"
     status = 409
@@ -94,6 +100,7 @@ def accept_order(
             accepted_at=now,
             answered_at=order.answered_at or now,
         )
+        take_quota(order, chosen_on)
         take_day(order, chosen_on)
         _event(order, OrderStatus.accepted, actor, now, reply)
     _announce(order, actor, now, reply=reply)
@@ -144,6 +151,7 @@ def accept_counter(order: ServiceOrder, *, actor: User, now: datetime | None = N
             chosen_on=ServiceOrder.counter_on,
             accepted_at=now,
         )
+        take_quota(order, order.chosen_on)
         take_day(order, order.chosen_on)
         _event(order, OrderStatus.accepted, actor, now, "")
     _announce(order, actor, now)
@@ -414,6 +422,35 @@ def take_day(order: ServiceOrder, day: date) -> None:
         )
 
 
+def take_quota(order: ServiceOrder, day: date) -> None:
+    """Count an accepted order against its item's yearly quota (the year of the chosen day); QuotaReached when
+    used up. The quota is taken here, at acceptance, never at submission: open orders cost the quota nothing,
+    so no one can exhaust it by submitting orders. An order from before this rule that already holds its unit
+    (`quota_period` set) is not counted twice."""
+    item = order.menu_item
+    if item is None or item.yearly_quota is None or order.quota_period is not None or day is None:
+        return
+    period = loads.year_period(day)
+    if not loads.take_unit(item.id, period, item.yearly_quota):
+        raise QuotaReached(
+            _(
+                "%(title)s has reached its quota of %(n)s for %(year)s.",
+                title=item.title,
+                n=item.yearly_quota,
+                year=period,
+            )
+        )
+    order.quota_period = period
+    db.session.flush()
+
+
+def quota_left(item, day: date) -> int | None:
+    """How many more orders of `item` can be accepted in the year of `day` (None: no quota)."""
+    if item is None or item.yearly_quota is None:
+        return None
+    return max(0, item.yearly_quota - loads.used(item.id, loads.year_period(day)))
+
+
 def release_day(order: ServiceOrder, day: date | None) -> None:
     """Give back what `take_day` counted, when an order leaves `day`."""
     if order.menu_item_id is not None and day is not None:
@@ -421,8 +458,11 @@ def release_day(order: ServiceOrder, day: date | None) -> None:
 
 
 def _release_quota(order: ServiceOrder) -> None:
+    """Give back the quota unit an accepted order took (nothing for an order never accepted)."""
     if order.menu_item_id is not None and order.quota_period is not None:
         loads.release_unit(order.menu_item_id, order.quota_period)
+        order.quota_period = None
+        db.session.flush()
 
 
 def _event(order: ServiceOrder, status: OrderStatus, actor: User, now: datetime, note: str) -> None:

@@ -295,14 +295,20 @@
     return code;
   }
 
+  // Offline, only QR payloads are matched: the roster holds their SHA-256 fingerprints (an 80-bit signature
+  // cannot be searched for). Typed codes have 40 bits, so the roster carries no fingerprint of them at all
+  // (any fingerprint a phone could check could be reversed by trying every code): they need the network.
   function validateOffline(scan) {
+    if (scan.payload == null) {
+      return Promise.resolve(normaliseCode(scan.code) ? { kind: "bad", title: t("code_needs_network") }
+                                                      : { kind: "bad", title: t("invalid_ticket") });
+    }
     if (!roster) return Promise.resolve({ kind: "bad", title: t("no_roster") });
-    var secret = scan.payload != null ? String(scan.payload).trim() : normaliseCode(scan.code);
+    var secret = String(scan.payload).trim();
     if (!secret || secret.length > 64) return Promise.resolve({ kind: "bad", title: t("invalid_ticket") });
     return sha256Hex(secret).then(function (hash) {
-      var field = scan.payload != null ? "ticket" : "code";
       var entry = null;
-      roster.items.forEach(function (it) { if (it[field] === hash) entry = it; });
+      roster.items.forEach(function (it) { if (it.ticket === hash) entry = it; });
       if (!entry) return { kind: "bad", title: t("not_on_roster") };
       var now = Date.now();
       if (entry.status === "cancelled") return { kind: "bad", title: t("cancelled"), lines: [entry.holder] };

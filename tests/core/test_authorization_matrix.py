@@ -525,6 +525,7 @@ ROWS = [
     ("GET", "/consent", None, signed_in()),
     ("POST", "/consent", {"consent": "y"}, signed_in(302)),
     ("GET", f"{A}/me", None, signed_in(anon=401)),
+    ("GET", f"{A}/me/data", None, signed_in(anon=401)),
     ("GET", f"{A}/me/participants", None, signed_in(anon=401)),
     (
         "POST",

@@ -28,7 +28,7 @@ def test_a_village_centre_orders_a_film_screening_and_the_step_is_recorded(app):
     assert order.provider_venue_id == w["branch"].id and order.district_code == "211104"
     assert order.preferred_dates == [day(10), day(12)]
     assert [(e.status, e.at) for e in order.events] == [(OrderStatus.submitted, NOW)]
-    assert loads.used(w["film"].id, "2026") == 1
+    assert loads.used(w["film"].id, "2026") == 0  # the quota is taken when the provider accepts
 
 
 def _refused(exc_type, w, **data):
@@ -85,14 +85,22 @@ def test_a_venue_outside_your_scope_is_forbidden(app):
     assert _counts() == before
 
 
-def test_the_yearly_quota_is_counted_and_given_back_when_an_order_is_declined(app):
+def test_the_yearly_quota_is_taken_at_acceptance_and_given_back_when_the_order_is_withdrawn(app):
     w = o.world()
     w["film"].yearly_quota = 1
     first = o.order(w["film"], w["village_staff"], w["community"])
-    err = _refused(services.QuotaReached, w)
+    second = o.order(w["film"], w["village_staff"], w["community"], dates=[day(14)])
+    assert loads.used(w["film"].id, "2026") == 0  # open orders cost the quota nothing
+    services.accept_order(first, actor=w["branch_staff"], now=NOW)
+    assert loads.used(w["film"].id, "2026") == 1 and first.quota_period == "2026"
+    with pytest.raises(services.QuotaReached) as accepted_over:
+        services.accept_order(second, actor=w["branch_staff"], now=NOW)
+    assert accepted_over.value.code == "quota_reached" and second.status == OrderStatus.submitted
+    err = _refused(services.QuotaReached, w)  # used up: a new submission is refused at once
     assert err.code == "quota_reached" and "2026" in str(err.message)
-    services.decline_order(first, actor=w["branch_staff"], reason="放映队检修", now=NOW)
-    assert o.order(w["film"], w["village_staff"], w["community"]).status == OrderStatus.submitted
+    services.withdraw_order(first, actor=w["village_staff"], now=NOW)
+    assert loads.used(w["film"].id, "2026") == 0
+    assert services.accept_order(second, actor=w["branch_staff"], now=NOW).status == OrderStatus.accepted
 
 
 def test_a_resident_group_orders_for_an_address_in_a_served_district(app):

@@ -137,22 +137,25 @@ def test_two_staff_accepting_at_once_move_the_order_once(app):
     assert loads.used(order.menu_item_id, order.chosen_on.isoformat()) == 1
 
 
-def test_racing_orders_never_exceed_the_yearly_quota(app):
+def test_racing_acceptances_never_exceed_the_yearly_quota(app):
     w = o.world()
     w["film"].yearly_quota = 3
+    w["film"].daily_capacity = 8
+    villages = [f.venue(f.VenueKind.community, w["station"]) for _ in range(8)]
+    ids = [o.order(w["film"], f.staff(v), v, dates=[day(10 + i % 3)]).id for i, v in enumerate(villages)]
     f.commit()
-    item_id, venue_id, user_id = w["film"].id, w["community"].id, w["village_staff"].id
+    item_id, staff_ids = w["film"].id, [w["branch_staff"].id, w["hub_staff"].id]
 
-    def submit(i):
+    def accept(i):
         from accounts.models import User
-        from orders.models import MenuItem
-        from venues.models import Venue
 
-        o.order(db.session.get(MenuItem, item_id), db.session.get(User, user_id), db.session.get(Venue, venue_id))
+        order = db.session.get(ServiceOrder, ids[i])
+        services.accept_order(order, actor=db.session.get(User, staff_ids[i % 2]), now=NOW)
 
-    outcomes = race(app, submit, 8, threads=8)
+    outcomes = race(app, accept, 8, threads=8)
     assert outcomes == {"ok": 3, "quota_reached": 5}
-    assert db.session.query(ServiceOrder).count() == 3 and loads.used(item_id, "2026") == 3
+    assert db.session.query(ServiceOrder).filter_by(status=OrderStatus.accepted).count() == 3
+    assert loads.used(item_id, "2026") == 3
 
 
 def test_racing_acceptances_for_one_day_respect_the_daily_capacity(app):
