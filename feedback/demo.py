@@ -1,0 +1,5 @@
+"""Demo data: residents' ratings of sessions they attended."""
+
+
+def seed(now=None) -> None:
+    pass

@@ -1,0 +1,2 @@
+def seed(now=None) -> None:
+    pass
