@@ -126,6 +126,7 @@ def satisfaction():
         venue_id=venue_id,
         start=start,
         end=end,
+        export_args={k: v.isoformat() for k, v in (("from", start), ("to", end)) if v},
         tag_labels=resolved_labels(TAG_LABELS),
     )
 
