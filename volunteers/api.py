@@ -580,11 +580,8 @@ def door_answer(*, payload, actor, scan_id=None, device_id="", now=None) -> Door
     signup, direction, created = services.scan_ticket(payload, actor=actor, scan_id=scan_id, now=now)
     by = db.session.get(type(actor), signup.checked_in_by_id) if signup.checked_in_by_id else None
     task = signup.task
-    room = (
-        _("%(task)s · %(hours)s hours", task=task.title, hours=f"{signup.hours:g}")
-        if direction == "out"
-        else task.title
-    )
+    hours = format(signup.hours, "g")
+    room = _("%(task)s · %(hours)s hours", task=task.title, hours=hours) if direction == "out" else task.title
     return DoorOut(
         direction=direction,
         signup_id=signup.id,
