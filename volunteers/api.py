@@ -426,7 +426,7 @@ def task_roster(task_id: int):
     response=SignupOut,
     status=201,
     errors=ERRORS,
-    summary="An approved volunteer signs up; refusals full, duplicate, not_approved, closed (409)",
+    summary="An approved volunteer signs up; refusals full, duplicate, not_approved, task_closed (409)",
 )
 def create_signup(task_id: int):
     signup = services.sign_up(_get(VolunteerTask, task_id), user=current_user._get_current_object())

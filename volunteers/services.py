@@ -67,7 +67,7 @@ class Full(DomainError):
 
 
 class TaskClosed(DomainError):
-    code = "closed"
+    code = "task_closed"
     message = _l("This task has started, ended or been cancelled.")
 
 

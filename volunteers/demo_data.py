@@ -1,2 +1,0 @@
-def seed(now=None) -> None:
-    pass
