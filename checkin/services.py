@@ -12,7 +12,9 @@ retry answer as before instead of counting twice.
 """
 
 import logging
+import re
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -742,3 +744,24 @@ def room_admission_dict(admission: RoomAdmission) -> dict:
         "checked_in_by": by.name if by else "",
         "replayed": not admission.created,
     }
+
+
+# --- tickets of other kinds ---------------------------------------------------------------------
+# A package above the door (volunteers: task tickets of kind 'V') registers a handler for its kind in the
+# composition root; `POST /checkins` hands such a payload to it. The door imports none of them.
+
+_TICKET_KINDS: dict[str, Callable] = {}
+_KIND_RE = re.compile(r"^\s*CN1:([A-Z])")
+
+
+def register_ticket_kind(kind: str, handler: Callable) -> None:
+    """`handler(payload=, actor=, scan_id=, device_id=)` answers `POST /checkins` for tickets of `kind`."""
+    _TICKET_KINDS[kind] = handler
+
+
+def ticket_kind_handler(payload: object) -> Callable | None:
+    """The handler registered for the kind a payload names, or None (a booking's ticket, or not a ticket)."""
+    if not isinstance(payload, str) or len(payload) > tickets.MAX_PAYLOAD:
+        return None
+    match = _KIND_RE.match(payload)
+    return _TICKET_KINDS.get(match.group(1)) if match else None

@@ -65,6 +65,8 @@ PACKAGES = [
     "reports",
     "resources",
     "catalogue",
+    "volunteers",
+    "feedback",
 ]
 
 
