@@ -66,7 +66,9 @@ SHIFT ?= random
 test-shifted: install assets translations browser-deps
 	$(BIN)/python tools/clock.py $(SHIFT) -- $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# wrk (a C load generator, Debian package) drives every HTTP scenario; installed here when missing.
 bench: install assets translations
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # pip-audit over the installed environment (editable project skipped), bounded by AUDIT_TIMEOUT (300 s):
