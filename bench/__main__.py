@@ -152,7 +152,11 @@ def main() -> None:
             lines += scenario.run(ctx)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
     if ctx.cache.get("summary"):
         lines += [
             "### Summary (HTTP scenarios, ratios within this run)",
