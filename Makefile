@@ -70,7 +70,9 @@ test-shifted: install assets translations browser-deps
 screenshots: install assets translations browser-deps
 	$(BIN)/python tools/screenshots.py $(SCREENSHOT_ARGS)
 
+# wrk (a C load generator, Debian package) drives every HTTP scenario; installed here when missing.
 bench: install assets translations
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # pip-audit over the installed environment (editable project skipped), bounded by AUDIT_TIMEOUT (300 s):
