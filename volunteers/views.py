@@ -34,7 +34,7 @@ from volunteers.models import (
 bp = Blueprint("volunteers", __name__)
 NAV = [
     nav.NavEntry("account", 60, "volunteers.mine", _l("Volunteering")),
-    nav.NavEntry("staff", 95, "volunteers.staff_home", _l("Volunteers")),
+    nav.NavEntry("staff", 95, "volunteers.staff_home", _l("Volunteers"), visible=nav.with_roles(*MANAGE_ROLES)),
 ]
 STATE_LABELS = {
     "upcoming": _l("Coming up"),
