@@ -214,7 +214,11 @@ def menu_item_out(item: MenuItem, record: dict | None = None) -> MenuItemOut:
 
 def order_out(order: ServiceOrder, *, with_events: bool = False) -> OrderOut:
     skip = {"provider_name", "district", "contact_phone", "days_waiting", "events"}
-    phone = order.contact_phone if order.ordered_by_id == current_user.id else order.masked_phone
+    # One order (with its steps) shows the provider the phone in full, recorded; lists show it masked.
+    if with_events:
+        phone = services.contact_phone_for(order, current_user, where="api")
+    else:
+        phone = order.contact_phone if order.ordered_by_id == current_user.id else order.masked_phone
     events = (
         [EventOut(status=e.status, at=e.at, actor=e.actor.name if e.actor else "", note=e.note) for e in order.events]
         if with_events

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from accounts.models import MANAGE_ROLES, REPORT_ROLES
@@ -59,9 +60,34 @@ LABELS = {"category_labels": CATEGORY_LABELS, "status_labels": STATUS_LABELS}
 # --- the public menu ---------------------------------------------------------------------------------
 
 
+def home_district(user) -> str | None:
+    """The district a signed-in staff member works in (the one shared by all their grants' venues), if any."""
+    if not (user and user.is_authenticated):
+        return None
+    codes = {g.venue.district_code for g in user.grants if g.venue is not None}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def duration_text(minutes: int) -> str:
+    """约 8 小时, 约 1.5 小时, 约 45 分钟: whole or half hours read better than 480 minutes."""
+    if minutes >= 60 and minutes % 30 == 0:
+        hours = minutes / 60
+        if hours == int(hours):
+            return ngettext("about %(num)d hour", "about %(num)d hours", int(hours))
+        return _("about %(h)s hours", h=round(hours, 1))
+    return ngettext("about %(num)d minute", "about %(num)d minutes", minutes)
+
+
+@bp.app_context_processor
+def _durations():
+    return {"duration_text": duration_text}
+
+
 @bp.get("/menu")
 def menu():
-    district = (request.args.get("district") or "")[:40] or None
+    # The menu opens on the user's own district; "district=" (all districts) shows every item.
+    home = home_district(current_user)
+    district = request.args.get("district", home or "")[:40] or None
     category = request.args.get("category") if request.args.get("category") in MenuCategory.__members__ else None
     q = (request.args.get("q") or "").strip()[:50] or None
     page = max(1, request.args.get("page", 1, type=int) or 1)
@@ -75,6 +101,7 @@ def menu():
         records=records,
         districts=districts(),
         district=district,
+        home_district=home,
         category=category,
         q=q,
         **LABELS,
@@ -100,7 +127,7 @@ def new_order(item_id: int | None):
     item = db.session.get(MenuItem, item_id) if item_id is not None else None
     if item_id is not None and (item is None or item.published_at is None):
         abort(404)
-    form = _order_form()
+    form = _order_form(item)
     status = 200
     if form.validate_on_submit():
         venue = db.session.get(Venue, form.venue_id.data) if form.venue_id.data else None
@@ -116,7 +143,7 @@ def new_order(item_id: int | None):
     return render_template("orders/order_form.html", form=form, item=item, **LABELS), status
 
 
-def _order_form() -> OrderForm:
+def _order_form(item: MenuItem | None = None) -> OrderForm:
     form = OrderForm()
     points = (
         [v for v in venues_in_scope(current_user, MANAGE_ROLES) if v.kind in SERVICE_POINT_KINDS]
@@ -125,6 +152,13 @@ def _order_form() -> OrderForm:
     )
     form.venue_id.choices = [(v.id, v.name) for v in points] + [(0, _("A group (give its address)"))]
     form.district_code.choices = [("", "")] + [(d.code, d.name) for d in districts()]
+    form.for_group_only = not points  # residents order for a group: the group's fields are always asked
+    if request.method == "GET" and not form.contact_phone.data:
+        form.contact_phone.data = current_user.phone or ""
+    # The earliest date the provider can still come (the same rule the service applies): `min` on the inputs.
+    earliest = local_today() + timedelta(days=max(1, item.lead_days if item is not None else 1))
+    for date_field in (form.date_1, form.date_2, form.date_3):
+        date_field.render_kw = {**(date_field.render_kw or {}), "min": earliest.isoformat()}
     return form
 
 
@@ -174,6 +208,7 @@ def _render(order: ServiceOrder, status: int = 200, **given):
         forms=_forms(order, **given),
         is_provider=order.is_provider(current_user),
         is_orderer=order.is_orderer(current_user),
+        contact_phone=services.contact_phone_for(order, current_user, where="page"),
         now=datetime.now(UTC),
         **LABELS,
     ), status

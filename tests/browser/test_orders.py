@@ -165,10 +165,23 @@ def test_a_custom_request_is_declined_with_a_reason_the_village_reads(as_user, f
 
     branch = as_user(BRANCH)
     branch.goto(f"/orders/{order_id}")
-    click_and_wait(branch.get_by_role("button", name="婉拒", exact=True))
+    # 接单 and 婉拒 look different (a filled green button, an outlined red one)
+    colours = branch.evaluate("""() => ["go", "stop"].map(c => getComputedStyle(document.querySelector(
+        "button.button." + c)).backgroundColor)""")
+    assert colours[0] != colours[1], colours
+    # 婉拒 asks again in a page dialog: 返回 changes nothing, 确定婉拒 sends it
+    branch.get_by_role("button", name="婉拒", exact=True).click()
+    dialog = branch.get_by_role("dialog")
+    assert "确定婉拒这个订单" in dialog.inner_text()
+    assert_accessible(branch, "the decline dialog")
+    dialog.get_by_role("button", name="返回").click()
+    assert not dialog.is_visible() and f"/orders/{order_id}" in branch.url
+    branch.get_by_role("button", name="婉拒", exact=True).click()
+    click_and_wait(branch.get_by_role("dialog").get_by_role("button", name="确定婉拒"))
     assert branch.locator("#decline-reason-error").count() == 1  # a reason is required
     branch.fill("#decline-reason", "今年美术老师已排满，已列入明年菜单")
-    click_and_wait(branch.get_by_role("button", name="婉拒", exact=True))
+    branch.get_by_role("button", name="婉拒", exact=True).click()
+    click_and_wait(branch.get_by_role("dialog").get_by_role("button", name="确定婉拒"))
     assert "已婉拒" in branch.locator("h1").inner_text()
 
     village.goto(f"/orders/{order_id}")

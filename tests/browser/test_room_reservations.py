@@ -100,3 +100,42 @@ def test_a_group_requests_staff_approve_and_the_group_sees_it_approved(live_serv
     assert "红枫合唱团" in item.inner_text()
     # Nothing overflows the phone's width.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_rejecting_selected_requests_asks_again_in_a_page_dialog(live_server, page):
+    from core.db import utcnow
+    from rooms import services
+    from tests.rooms.fixtures import at, payload
+
+    net = f.network()
+    room = f.room(net["branch"], name="排练厅", capacity=40)
+    resident = f.resident(name="周红")
+    staff = f.staff(net["branch"])
+    day = local_today() + timedelta(days=2)
+    for start in (8, 14):
+        services.request_reservation(
+            room, data=payload(at(day, start), at(day, start + 2)), actor=resident, now=utcnow()
+        )
+    f.commit()
+    staff_login = staff.login
+    db.session.commit()
+
+    _sign_in(page, live_server, staff_login)
+    page.goto(f"{live_server}/staff/room-reservations")
+    assert page.locator(".pending-request").count() == 2
+    approve, reject = page.locator("button.go", has_text="通过所选"), page.locator("button.stop", has_text="拒绝所选")
+    assert approve.evaluate("b => getComputedStyle(b).backgroundColor") != reject.evaluate(
+        "b => getComputedStyle(b).backgroundColor"
+    )
+    page.locator(".pending-request input[type=checkbox]").nth(0).check()
+    page.locator(".pending-request input[type=checkbox]").nth(1).check()
+    page.fill("#reason", "当天排练厅维修")
+    reject.click()
+    dialog = page.get_by_role("dialog")
+    assert "已选 2 个申请" in dialog.inner_text()
+    dialog.get_by_role("button", name="返回").click()
+    assert page.locator(".pending-request").count() == 2
+    reject.click()
+    with page.expect_navigation():
+        page.get_by_role("dialog").get_by_role("button", name="确定驳回").click()
+    assert page.locator(".pending-request").count() == 0
