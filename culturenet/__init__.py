@@ -156,12 +156,14 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_ticket_kinds() -> None:
-    """Tickets of packages above the door, admitted by `POST /checkins` through their own handler."""
+    """Registries of lower packages filled from above: tickets admitted by `POST /checkins` through their own
+    package's handler (volunteers' task tickets), and the checklist's volunteering and satisfaction rules."""
     from checkin import services as checkin_services
     from volunteers import api as volunteers_api
     from volunteers.services import TICKET_KIND
 
     checkin_services.register_ticket_kind(TICKET_KIND, volunteers_api.door_answer)
+    from reports import volunteering  # noqa: F401  (the checklist's volunteering and satisfaction rules)
 
 
 def register_privacy() -> None:
