@@ -7,7 +7,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-W, H, PAD = 640, 220, 36
+W, H, PAD = 640, 260, 40
 
 
 def bars(series: list[tuple[str, float]], *, title: str, color: str = "#1f6feb") -> Markup:
@@ -29,12 +29,13 @@ def bars(series: list[tuple[str, float]], *, title: str, color: str = "#1f6feb")
             f"<title>{escape(label)}: {value:g}</title></rect>"
         )
         parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{H - PAD + 14}" font-size="11" text-anchor="middle">'
+            f'<text x="{x + step * 0.35:.1f}" y="{H - PAD + 22}" font-size="18" text-anchor="middle" fill="#24292f">'
             f"{escape(label[-2:])}</text>"
         )
         if value:
             parts.append(
-                f'<text x="{x + step * 0.35:.1f}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">{value:g}</text>'
+                f'<text x="{x + step * 0.35:.1f}" y="{y - 4:.1f}" font-size="15" text-anchor="middle" '
+                f'fill="#24292f">{value:g}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -74,7 +74,8 @@ def _venue_id() -> int | None:
     for v in venues_in_scope(g.reporter, REPORT_ROLES):
         if name in (v.name, v.name_en):
             return v.id
-    raise Invalid(fields={"venue_name": [_("No venue of your scope is called “%(name)s”.", name=name[:100])]})
+    message = _("No venue of your scope is called “%(name)s”.", name=name[:100])
+    raise Invalid(message, fields={"venue_name": [message]})
 
 
 def _today() -> date:

@@ -228,3 +228,12 @@ def test_ci_has_libreoffice():
 
     if os.environ.get("CI") and not (shutil.which("soffice") or shutil.which("libreoffice")):
         pytest.fail("CI must run the LibreOffice test: make browser-deps installs libreoffice-calc-nogui")
+
+
+def test_a_venue_is_chosen_by_its_name_within_the_scope(client, sc):
+    client.login("dawamgr")
+    page = client.get("/reports/?year=2026&venue_name=东风镇文化站").get_data(as_text=True)
+    assert "东风镇文化站" in page.split("<h1>")[1].split("</h1>")[0]
+    assert 'list="f-venue-list"' in page and '<select id="f-venue"' not in page
+    outside = client.get("/reports/?year=2026&venue_name=盘山县文化馆")  # a venue of another district
+    assert outside.status_code == 422 and "没有名为“盘山县文化馆”" in outside.get_data(as_text=True)
