@@ -7,7 +7,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-W, H, PAD = 640, 260, 40
+W, H, PAD = 480, 240, 28
 
 
 def bars(series: list[tuple[str, float]], *, title: str, color: str = "#1f6feb") -> Markup:

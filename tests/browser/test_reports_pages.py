@@ -52,7 +52,7 @@ def test_the_coverage_map_draws_every_district_with_its_name_and_a_legend(phone_
     assert page.goto("/reports/coverage").status == 200
     svg = page.locator("svg.map")
     assert svg.locator("path").count() == 4  # 双台子区, 兴隆台区, 大洼区, 盘山县 outlines
-    labels = svg.locator("text").all_inner_texts()
+    labels = svg.locator("text").evaluate_all("els => els.map(e => e.textContent)")
     for name in ("双台子区", "兴隆台区", "大洼区", "盘山县"):
         assert name in labels
     assert any("未达标" in t for t in labels) and any("已达标" in t for t in labels)  # the legend
