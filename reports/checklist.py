@@ -224,10 +224,12 @@ def _orders_delivered(ctx: RuleContext, params: dict) -> Result:
 
 @rule("room_use")
 def _room_use(ctx: RuleContext, params: dict) -> Result:
-    use = ind.room_utilisation(ctx.flt)
+    from reports.freshness import room_use, room_use_sentence  # one definition for every page
+
+    use = room_use(ctx.flt, ctx.now)
     if not use["rooms"]:
         return CheckStatus.not_applicable, _("No bookable room in scope.")
-    detail = _("%(t)s of %(o)s open hours taken.", t=use["hours_taken"], o=use["hours_open"])
+    detail = room_use_sentence(use)
     return (CheckStatus.met if use["hours_taken"] else CheckStatus.not_met), detail
 
 

@@ -50,7 +50,7 @@ def export(year: int, venue: int | None, out: str):
         flt = queries.build_filter(NetworkScope(), first=first, last=last, venue_id=venue)
     except Exception as exc:  # a domain error: no such venue
         raise click.ClickException(str(getattr(exc, "message", exc))) from None
-    body = exports.workbook(flt, year, utcnow())
+    body = exports.workbook(flt, year, utcnow(), exported_by=_("Command line (flask reports workbook)"))
     with open(out, "wb") as fh:
         fh.write(body)
     exports.log_export(None, what="workbook", file_format="xlsx", params={"year": year, "venue": venue, "cli": True})

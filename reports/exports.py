@@ -3,21 +3,23 @@ numbers), the acceptance workbook, and the export log (who took what, when)."""
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from unicodedata import east_asian_width
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from core import audit
 from core.db import utcnow
 from core.extensions import db
-from core.i18n import to_local
+from core.i18n import localized, to_local
 from core.spreadsheets import append_row, csv_row
 from reports import checklist as cl
 from reports import indicators as ind
+from reports.labels import with_names
 from reports.models import CHECK_STATUS_LABELS, ExportLog
 from reports.queries import ReportFilter, attendance
 
@@ -27,11 +29,21 @@ CSV_MIME = "text/csv; charset=utf-8"
 
 @dataclass
 class Table:
-    """A sheet: a title, column keys with their (translated) headers, and rows of dicts."""
+    """A sheet: a title, column keys with their (translated) headers, and rows of dicts.
+
+    `formats` names the columns that are not plain text or integers: "percent" (a share 0..1, shown 12.3%),
+    "decimal" (one decimal), "int" (whole numbers, also when the row holds digits as a string, e.g. a
+    序号). `numbered` puts a 序号 column (1, 2, 3 … as numbers) before the others, on rows that have data in
+    the first column key."""
 
     title: str
     columns: list[tuple[str, str]]
     rows: list[dict]
+    formats: dict[str, str] = field(default_factory=dict)
+    numbered: bool = False
+
+
+NUMBER_FORMATS = {"percent": "0.0%", "decimal": "#,##0.0", "int": "0"}
 
 
 def _cell(value):
@@ -60,21 +72,58 @@ def to_csv(table: Table) -> bytes:
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
+def display_width(value) -> int:
+    """Columns a value takes in a spreadsheet: CJK (wide and full-width) characters count two."""
+    text = value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)
+    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _columns(table: Table) -> list[tuple[str, str]]:
+    return ([("_no", _("No."))] if table.numbered else []) + list(table.columns)
+
+
+def _values(table: Table, row: dict, n: int | None) -> list:
+    out = []
+    for key, _header in _columns(table):
+        value = n if key == "_no" else _cell(row.get(key))
+        if table.formats.get(key) == "int" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        out.append(value)
+    return out
+
+
 def _sheet(ws, table: Table) -> None:
     ws.title = _sheet_title(table.title)
-    append_row(ws, (h for _k, h in table.columns))
+    columns = _columns(table)
+    append_row(ws, (h for _k, h in columns))
     for c in ws[1]:
         c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DDEBF7")
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+    first_key = table.columns[0][0] if table.columns else None
+    n = 0
     for row in table.rows:
-        append_row(ws, (_cell(row.get(k)) for k, _h in table.columns))
-    for i, (_k, header) in enumerate(table.columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
-        for cell in ws[get_column_letter(i)][1:]:
+        numbered = table.numbered and row.get(first_key) not in (None, "") and not row.get("_total")
+        n += numbered
+        append_row(ws, _values(table, row, n if numbered else None))
+        formats = {**table.formats, **row.get("_formats", {})}
+        for (key, _header), cell in zip(columns, ws[ws.max_row], strict=True):
+            fmt = NUMBER_FORMATS.get(formats.get(key, ""))
             if isinstance(cell.value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
+            elif fmt and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                cell.number_format = fmt
+            if isinstance(cell.value, str) and display_width(cell.value) > 60:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, (_key, header) in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        widest = max([display_width(c.value) for c in ws[letter][1:] if c.value is not None] + [0])
+        ws.column_dimensions[letter].width = max(8, min(60, max(widest, display_width(header)) + 2))
     ws.freeze_panes = "A2"
+    if ws.max_row > 1:
+        ws.auto_filter.ref = ws.dimensions
 
 
 def _sheet_title(title: str) -> str:
@@ -83,10 +132,26 @@ def _sheet_title(title: str) -> str:
     return title[:31] or "Sheet"
 
 
-def to_xlsx(*tables: Table) -> bytes:
+def to_xlsx(*tables: Table, cover: list[tuple[str, object]] | None = None) -> bytes:
+    """Tables as sheets of one workbook; `cover`, (label, value) pairs, becomes a first sheet 封面."""
     wb = Workbook()
     wb.remove(wb.active)
     seen: set[str] = set()
+    if cover:
+        ws = wb.create_sheet(_sheet_title(_("Cover")))
+        seen.add(ws.title)
+        for label, value in cover:
+            append_row(ws, [label, _cell(value)])
+        for cell in ws["A"]:
+            cell.font = Font(bold=True)
+        ws["A1"].font = Font(bold=True, size=16)
+        ws.column_dimensions["A"].width = max(display_width(label) for label, _v in cover) + 4
+        ws.column_dimensions["B"].width = min(80, max(display_width(_cell(v) or "") for _l, v in cover) + 4)
+        for cell in ws["B"]:
+            if isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
     for table in tables:
         ws = wb.create_sheet()
         _sheet(ws, table)
@@ -127,16 +192,19 @@ def measure_headers() -> list[tuple[str, str]]:
     ]
 
 
+RATE_FORMATS = {"no_show_rate": "percent", "show_up_rate": "percent"}
+
+
 def attendance_table(flt: ReportFilter, report: dict | None = None) -> Table:
     report = report or attendance(flt)
     keys = list(flt.group_by)
     if "venue" in keys:
         keys.insert(keys.index("venue"), "venue_id")
     columns = [(k, group_header(k)) for k in keys] + measure_headers()
-    rows = list(report["rows"])
+    rows = with_names(report["rows"])
     if rows or not keys:
         rows.append({**report["totals"], **({keys[0]: _("Total")} if keys else {})})
-    return Table(_("Attendance"), columns, rows)
+    return Table(_("Attendance"), columns, rows, formats=RATE_FORMATS)
 
 
 def indicator_sheet(flt: ReportFilter, key: str) -> Table:
@@ -167,8 +235,17 @@ def indicator_sheet(flt: ReportFilter, key: str) -> Table:
     return Table(label, [("indicator", _("Indicator")), ("value", _("Value"))], [{"indicator": label, "value": value}])
 
 
-def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN") -> bytes:
-    """The acceptance workbook: a summary, the checklist, the three-level standards table, one sheet per indicator."""
+def workbook(
+    flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN", *, exported_by: str | None = None
+) -> bytes:
+    """The acceptance workbook: a cover (network, period, data time, who exported it), a summary, the
+    checklist, the three-level standards table, one sheet per indicator, online service, the venue registry
+    and the coverage gaps. Codes never reach a cell: districts, venue kinds and categories by name."""
+    from flask import current_app
+
+    from reports.freshness import freshness
+    from reports.labels import district_names
+
     table = ind.indicator_table(flt, year, now)
     summary = Table(
         _("Summary"),
@@ -180,10 +257,17 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
             ("projection", _("Projection to year end")),
         ],
         table,
+        formats={"progress": "percent"},
+        numbered=True,
     )
     checks = cl.evaluate(flt, year, now, locale)
     summary.rows.append(
-        {"label": _("Checklist pass rate"), "actual": round(checks["pass_rate"] or 0, 4), "target": checks["required"]}
+        {
+            "label": _("Checklist pass rate"),
+            "actual": round(checks["pass_rate"] or 0, 4),
+            "target": checks["required"],
+            "_formats": {"actual": "percent", "target": "percent"},
+        }
     )
     check_rows = [
         {**r, "status": str(CHECK_STATUS_LABELS[r["status"]]), "files": ", ".join(e.filename for e in r["evidence"])}
@@ -192,7 +276,7 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
     checklist = Table(
         _("Checklist"),
         [
-            ("number", _("No.")),
+            ("number", _("Indicator No.")),
             ("indicator", _("Indicator")),
             ("explanation", _("Explanation")),
             ("evidence_required", _("Evidence required")),
@@ -201,8 +285,10 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
             ("files", _("Evidence files")),
         ],
         check_rows,
+        numbered=True,
     )
-    registry = ind.registry(flt)
+    names = district_names()
+    registry = [{**r, "district_name": names.get(r["district"], r["district_name"])} for r in ind.registry(flt)]
     reg = Table(
         _("Venue registry"),
         [
@@ -213,6 +299,7 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
             ("area_met", _("Community centres of 200 m² or more")),
         ],
         registry,
+        numbered=True,
     )
     gaps = Table(
         _("Coverage gaps"),
@@ -223,12 +310,26 @@ def workbook(flt: ReportFilter, year: int, now: datetime, locale: str = "zh_CN")
             ("sessions_held", _("Sessions held")),
             ("expected", _("Norm so far")),
         ],
-        ind.coverage(flt, now),
+        with_names(ind.coverage(flt, now)),
+        numbered=True,
     )
     sheets = [indicator_sheet(flt, i.key) for i in ind.INDICATORS]
     from reports.workbench.report_tables import standards_table  # the workbench reads exports too
 
-    return to_xlsx(summary, checklist, standards_table(year, now, locale), *sheets, online_sheet(flt), reg, gaps)
+    standards = standards_table(year, now, locale)
+    standards.formats = {"status": "percent", "evidence_count": "int"}
+    fresh = freshness(now)
+    cover = [
+        (_("Acceptance workbook %(year)s", year=year), ""),
+        (_("Network"), current_app.config.get("NETWORK_NAME") or _("Public culture centre network")),
+        (_("Scope"), localized(flt.anchor) if flt.anchor else _("The whole network in the exporter's scope")),
+        (_("Period"), _("%(first)s to %(last)s", first=flt.first.isoformat(), last=flt.last.isoformat())),
+        (_("Data updated"), fresh.at or fresh.stamp()),
+        (_("Not counted yet"), fresh.note()),
+        (_("Exported"), now),
+        (_("Exported by"), exported_by or _("System")),
+    ]
+    return to_xlsx(summary, checklist, standards, *sheets, online_sheet(flt), reg, gaps, cover=cover)
 
 
 def online_sheet(flt: ReportFilter) -> Table:

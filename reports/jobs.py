@@ -54,7 +54,7 @@ def send_monthly_exports(now: datetime | None = None) -> list[Path]:
             continue
         flt = build_filter(user, first=date(first.year, 1, 1), last=last, venue_id=sub.venue_id)
         path = folder / f"acceptance-{sub.venue_id}-{period}-{sub.user_id}.xlsx"
-        path.write_bytes(workbook(flt, first.year, now, user.locale or "zh_CN"))
+        path.write_bytes(workbook(flt, first.year, now, user.locale or "zh_CN", exported_by=user.name))
         log_export(
             user,
             what="monthly_workbook",

@@ -7,8 +7,20 @@ Every handler binds the request to the user's report scope through `queries.buil
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -16,14 +28,15 @@ from sqlalchemy import select
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import REPORT_ROLES, Role
 from activities.models import CATEGORY_LABELS, Category
+from checkin.models import SOURCE_LABELS
 from core import nav, transaction
 from core.db import utcnow
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
 from core.forms import show_domain_error
 from core.i18n import to_local
 from reports import checklist as cl
-from reports import exports, indicators, queries, services, svg
+from reports import exports, freshness, indicators, labels, queries, services, svg
 from reports.models import CHECK_STATUS_LABELS, CheckStatus, EvidenceFile, ExportLog, ExportSubscription
 from reports.params import parse_date, parse_int, parse_year
 from venues.models import KIND_LABELS, Venue, VenueKind
@@ -46,6 +59,28 @@ def _reporters_only():
     g.reporter = require_roles(*REPORT_ROLES)
 
 
+@bp.context_processor
+def _freshness() -> dict:
+    """数据更新于 on every report page (and the workbench's, a nested blueprint)."""
+    if getattr(g, "reporter", None) is None and request.blueprint != "reports.workbench":
+        return {}
+    return {"fresh": freshness.freshness(utcnow())}
+
+
+def _venue_id() -> int | None:
+    """The venue to report on: `venue` (an id, from links) or `venue_name` (typed in the searchable field),
+    resolved among the venues of the user's scope; an unknown name is a clear 400, never a silent 'all'."""
+    venue_id = parse_int(request.args.get("venue"), "venue")
+    name = (request.args.get("venue_name") or "").strip()
+    if venue_id is not None or not name:
+        return venue_id
+    for v in venues_in_scope(g.reporter, REPORT_ROLES):
+        if name in (v.name, v.name_en):
+            return v.id
+    message = _("No venue of your scope is called “%(name)s”.", name=name[:100])
+    raise Invalid(message, fields={"venue_name": [message]})
+
+
 def _today() -> date:
     return to_local(utcnow()).date()
 
@@ -57,7 +92,7 @@ def _filter(group_by: str | None = None) -> queries.ReportFilter:
         first=parse_date(args.get("from"), "from"),
         last=parse_date(args.get("to"), "to"),
         group_by=group_by if group_by is not None else _group_by(),
-        venue_id=parse_int(args.get("venue"), "venue"),
+        venue_id=_venue_id(),
         venue_kind=args.get("kind") or None,
         category=args.get("category") or None,
         today=_today(),
@@ -67,14 +102,18 @@ def _filter(group_by: str | None = None) -> queries.ReportFilter:
 def _year_filter() -> tuple[int, queries.ReportFilter]:
     year = parse_year(request.args.get("year"), _today().year)
     first, last = queries.year_bounds(year)
-    flt = queries.build_filter(
-        g.reporter, first=first, last=last, venue_id=parse_int(request.args.get("venue"), "venue")
-    )
+    flt = queries.build_filter(g.reporter, first=first, last=last, venue_id=_venue_id())
     return year, flt
 
 
 def _common() -> dict:
     return {
+        "district_names": labels.district_names(),
+        "kind_label": labels.kind_label,
+        "category_label": labels.category_label,
+        "export_label": labels.export_label,
+        "format_label": labels.format_label,
+        "describe_params": labels.describe_params,
         "scope_venues": venues_in_scope(g.reporter, REPORT_ROLES),
         "kind_labels": KIND_LABELS,
         "category_labels": CATEGORY_LABELS,
@@ -121,17 +160,12 @@ def dashboard():
         gaps=gaps[:15],
         gap_count=len(gaps),
         behind=behind,
-        top=_top_activities(flt),
+        top=freshness.top_activities(flt, freshness.data_time()),
         progress=svg.progress,
         orders=indicators.order_figures(indicators.order_paths(flt), year),
         brands=queries.brand_rows(flt, now),
         **_common(),
     )
-
-
-def _top_activities(flt: queries.ReportFilter, n: int = 5) -> list[dict]:
-    """The activities with most attendances in the last 90 days of the period."""
-    return queries.top_activities(flt, n)
 
 
 def _group_by(default: str = "") -> str:
@@ -185,7 +219,7 @@ def sessions():
                 ("checked_in", _("Checked in")),
                 ("walk_ins", _("Walk-ins")),
             ],
-            rows,
+            labels.with_names(rows),
         )
         exports.log_export(g.reporter, what="sessions", file_format=fmt, params=flt.as_params(), rows=len(rows))
         return _file(table, fmt, f"sessions-{flt.first}-{flt.last}")
@@ -196,7 +230,7 @@ def sessions():
 def checkins(session_id: int):
     flt = _filter("")
     rows = queries.checkins_behind(session_id, flt)
-    return render_template("reports/checkins.html", session_id=session_id, rows=rows)
+    return render_template("reports/checkins.html", session_id=session_id, rows=rows, source_labels=SOURCE_LABELS)
 
 
 @bp.route("/targets", methods=["GET", "POST"])
@@ -243,14 +277,7 @@ def registry():
         rows=rows,
         totals=indicators.registry_totals(rows),
         flt=flt,
-        utilisation=indicators.room_utilisation(
-            queries.build_filter(
-                g.reporter,
-                first=flt.first,
-                last=max(flt.first, min(flt.last, _today())),
-                venue_id=flt.anchor.id if flt.anchor else None,
-            )
-        ),
+        room_use=freshness.room_use_sentence(freshness.room_use(flt, utcnow())),
         **_common(),
     )
 
@@ -271,21 +298,51 @@ def coverage():
                 ("expected", _("Norm so far")),
                 ("norm", _("Yearly norm")),
             ],
-            gaps,
+            labels.with_names(gaps),
         )
         exports.log_export(
             g.reporter, what="coverage", file_format=fmt, params={"year": year, **flt.as_params()}, rows=len(gaps)
         )
         return _file(table, fmt, f"coverage-{year}")
-    points = indicators.points_on_map(flt, gaps)
     return render_template(
         "reports/coverage.html",
         year=year,
         flt=flt,
         gaps=gaps,
-        map_svg=svg.schematic_map(points, title=_("Service points; gaps in red")),
+        map_svg=_coverage_map(flt, gaps),
         **_common(),
     )
+
+
+def _coverage_map(flt: queries.ReportFilter, gaps: list[dict]):
+    """District outlines (kept GeoJSON, see svg.district_map) with names, gap counts and the service points;
+    the schematic map of coordinates alone when no outline of these districts is kept."""
+    points = indicators.points_on_map(flt, gaps)
+    features = svg.load_features(current_app.static_folder)
+    names = labels.district_names()
+    in_scope = {v.district_code for v in venues_in_scope(g.reporter, REPORT_ROLES)}
+    per_district: dict[str, int] = {}
+    for gap in gaps:
+        per_district[gap["district"]] = per_district.get(gap["district"], 0) + 1
+    districts = [
+        {
+            "code": code,
+            "name": name,
+            "caption": ngettext("%(num)d gap", "%(num)d gaps", per_district.get(code, 0)),
+        }
+        for code, name in names.items()
+        if code in in_scope
+    ]
+    title = _("Service points by district; gaps in red")
+    if not any(d["code"] in {str(f.get("id")) for f in features} for d in districts):
+        return svg.schematic_map(points, title=title)
+    n_gaps = sum(1 for p in points if p["gap"])
+    legend = {
+        "gap": ngettext("Below its norm (%(num)d)", "Below their norm (%(num)d)", n_gaps),
+        "ok": ngettext("Meeting its norm (%(num)d)", "Meeting their norm (%(num)d)", len(points) - n_gaps),
+        "district": _("District or county (GB/T 2260 outline)"),
+    }
+    return svg.district_map(features, districts, points, title=title, legend=legend)
 
 
 @bp.get("/checklist")
@@ -367,7 +424,7 @@ def evidence(evidence_id: int):
 @bp.get("/workbook.xlsx")
 def workbook():
     year, flt = _year_filter()
-    body = exports.workbook(flt, year, utcnow(), _locale())
+    body = exports.workbook(flt, year, utcnow(), _locale(), exported_by=g.reporter.name)
     exports.log_export(g.reporter, what="workbook", file_format="xlsx", params={"year": year, **flt.as_params()})
     response = Response(body, mimetype=exports.XLSX_MIME)
     response.headers["Content-Disposition"] = f'attachment; filename="acceptance-{year}.xlsx"'

@@ -85,7 +85,7 @@ def test_attendance_csv_has_a_bom_chinese_headers_and_the_totals(client, sc):
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("区县,") or text.splitlines()[0].startswith("District,")
-    assert "211104" in text and "211122" in text
+    assert "大洼区" in text and "盘山县" in text and "211104" not in text
 
 
 def test_attendance_xlsx_keeps_numbers_as_numbers(client, sc):
@@ -133,13 +133,13 @@ def test_the_workbook_agrees_with_direct_counts(client, sc):
     client.login("hubmgr")
     wb = openpyxl.load_workbook(io.BytesIO(client.get("/reports/workbook.xlsx?year=2026").data))
     names = wb.sheetnames
-    assert names[0] in ("概要", "Summary") and names[1] in ("验收清单", "Checklist")
-    summary = {r[0]: r for r in wb[names[0]].iter_rows(min_row=2, values_only=True)}
+    assert names[0] in ("封面", "Cover") and names[1] in ("概要", "Summary") and names[2] in ("验收清单", "Checklist")
+    summary = {r[1]: r for r in wb[names[1]].iter_rows(min_row=2, values_only=True)}
     checked = db.session.execute(select(func.sum(CheckIn.party_size))).scalar_one()
     walked = db.session.execute(select(func.sum(WalkIn.count))).scalar_one()
     attend = next(v for k, v in summary.items() if k in ("人次", "Attendances", "服务人次"))
-    assert attend[2] == checked + walked
-    assert len(names) >= 2 + 12
+    assert attend[3] == checked + walked and isinstance(attend[0], int)
+    assert len(names) >= 3 + 12
 
 
 def test_cli_export_writes_the_workbook(app, sc, tmp_path):

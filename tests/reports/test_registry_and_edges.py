@@ -65,7 +65,7 @@ def test_evidence_of_one_district_stays_out_of_another_districts_reach(client, s
 def test_the_coverage_map_draws_gaps_red_without_a_tile_server(client, sc):
     client.login("hubmgr")
     html = client.get("/reports/coverage?year=2026").get_data(as_text=True)
-    assert '<svg class="map"' in html and "#cf222e" in html
+    assert '<svg class="map"' in html and "#c4151c" in html
     assert "http://" not in html.split('<svg class="map"')[1].split("</svg>")[0].replace("http://www.w3.org", "")
 
 
