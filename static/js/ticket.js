@@ -22,6 +22,11 @@
     .then(function () {
       if (ticket.id !== "offline-tickets" || !navigator.onLine) return;
       return navigator.serviceWorker.ready.then(function () {
+        if (navigator.serviceWorker.controller) return;
+        return new Promise(function (done) {  // the worker claims this page once active
+          navigator.serviceWorker.addEventListener("controllerchange", done, { once: true });
+        });
+      }).then(function () {
         var urls = [location.pathname];
         document.querySelectorAll("a[data-offline-ticket]").forEach(function (link) { urls.push(link.href); });
         // Through the worker, which keeps each answer (the list itself and every upcoming ticket).
