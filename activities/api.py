@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from accounts.auth import require_venue_scope
 from activities import loaders, services
+from activities.booking_state import activity_state, unit_state
 from activities.models import Activity, ActivityKind, ActivityStatus, Category, Policy, QuotaRule
 from activities.queries import ActivityFilters, activity_select
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
@@ -35,6 +36,20 @@ class ActivityQuery(Schema):
     page: int = Field(default=1, ge=1, le=10_000)
 
 
+class BookingStateOut(OutSchema):
+    """The booking state (activities/booking_state.py): the same words the pages show."""
+
+    code: str = Field(
+        description="available · few_left · full · waitlist · lottery_open · opens_soon · closed · "
+        "no_booking · ended · cancelled"
+    )
+    label: str
+    seats_left: int | None
+    position: int | None = Field(description="waitlist: the place a new booking would take, when known")
+    at: datetime | None = Field(description="lottery_open: when sign-ups close; opens_soon: when they open")
+    action: str | None = Field(description="book · signup · waitlist · lottery, or null when nothing can be done")
+
+
 class SessionOut(OutSchema):
     id: int
     starts_at: datetime
@@ -43,6 +58,7 @@ class SessionOut(OutSchema):
     capacity: int
     seats_left: int
     status: str
+    booking_state: BookingStateOut | None = None
 
 
 class ActivityOut(OutSchema):
@@ -79,6 +95,7 @@ class ActivityDetail(ActivityOut):
     reserved_quota: int
     quota_rule: QuotaRule | None
     sessions: list[SessionOut]
+    booking_state: BookingStateOut
 
 
 class ActivityFields(Schema):
@@ -161,8 +178,15 @@ def detail(activity: Activity) -> ActivityDetail:
             "quota_rule",
         )
     }
-    sessions = [SessionOut.model_validate(s) for s in activity.sessions]
-    return ActivityDetail(**data, **extra, sessions=sessions)
+    now = utcnow()
+    sessions = [
+        SessionOut(
+            **SessionOut.model_validate(s).model_dump(exclude={"booking_state"}),
+            booking_state=None if activity.is_course else unit_state(activity, s, now).as_dict(),
+        )
+        for s in activity.sessions
+    ]
+    return ActivityDetail(**data, **extra, sessions=sessions, booking_state=activity_state(activity, now).as_dict())
 
 
 def _visible(activity_id: int) -> Activity:

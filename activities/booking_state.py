@@ -70,7 +70,9 @@ class BookingState:
         c = self.code
         if c == "available":
             if self.policy == "approval":
-                return _("Open for sign-up (%(n)s places)", n=self.seats)
+                return ngettext(
+                    "Open for sign-up (%(num)s place left)", "Open for sign-up (%(num)s places left)", self.seats or 0
+                )
             return ngettext("Available (%(num)s seat left)", "Available (%(num)s seats left)", self.seats or 0)
         if c == "few_left":
             return ngettext("Only %(num)s seat left", "Only %(num)s seats left", self.seats or 0)

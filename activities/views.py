@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import defer
 
@@ -524,7 +525,7 @@ def add_weekly(activity_id: int):
         )
     except DomainError as err:
         return _manage_page(activity, show_domain_error(form, err), weekly_form=form)
-    flash(_("%(n)s sessions added.", n=len(added)), "success")
+    flash(ngettext("%(num)s session added.", "%(num)s sessions added.", len(added)), "success")
     return redirect(url_for("activities.manage", activity_id=activity.id))
 
 

@@ -90,6 +90,19 @@ def _pages(app) -> list[tuple[str, str, bool]]:
     ]:
         if act is not None:
             pages.append((name, f"/activities/{act.id}", True))
+    from accounts.services import find_by_login
+    from bookings.models import Booking, BookingStatus
+    from venues import demo
+
+    resident = find_by_login(demo.RESIDENTS[0][0])
+    for status in (BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.entered):
+        booking = db.session.execute(
+            select(Booking).where(Booking.user_id == resident.id, Booking.status == status).limit(1)
+        ).scalar()
+        if booking is not None:
+            pages.append((f"done-{status.value}", f"/bookings/{booking.id}/done", True))
+            if status == BookingStatus.confirmed:
+                pages.append(("ticket", f"/tickets/{booking.id}", True))
     pages += [("me", "/me", True), ("mine", "/my/bookings", True), ("inbox", "/inbox", True)]
     return pages
 

@@ -19,11 +19,11 @@ self.addEventListener("fetch", function (event) {
   if (!isPage && !isAsset) return;
   event.respondWith(
     fetch(request).then(function (response) {
-      if (response.ok) {
-        var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
-      }
-      return response;
+      if (!response.ok) return response;
+      var copy = response.clone();
+      // Stored before the answer is handed over, so a page that has it can count on the copy.
+      return caches.open(CACHE).then(function (cache) { return cache.put(request, copy); })
+        .then(function () { return response; }, function () { return response; });
     }).catch(function () {
       return caches.match(request, { ignoreSearch: url.pathname === "/my/bookings" }).then(function (cached) { return cached || Response.error(); });
     })

@@ -168,3 +168,25 @@ def test_show_and_cancel_a_ticket(live_server, phone_as, mode):
     with live_server.app.app_context():
         assert db.session.get(Booking, booking_id).status == BookingStatus.cancelled
         db.session.remove()
+
+
+def test_my_tickets_open_offline_once_seen(live_server, phone_as):
+    ids = _activity(live_server, title=f"离线票券{next(_serial)}", capacity=40, starts_in=timedelta(days=2))
+    with live_server.app.app_context():
+        from activities.models import Activity
+
+        resident = find_by_login(live_server.world.resident_login)
+        booking_id = af.book(resident, db.session.get(Activity, ids["id"])).id
+        db.session.commit()
+        db.session.remove()
+    page = phone_as("resident")
+    page.goto("/my/bookings")
+    page.wait_for_selector("#offline-tickets[data-offline-ready=true]", timeout=15_000)
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        assert ids["title"] in page.locator("main").inner_text()
+        page.goto(f"/tickets/{booking_id}")
+        assert page.locator(".ticket-qr").is_visible()
+    finally:
+        page.context.set_offline(False)

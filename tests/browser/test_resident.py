@@ -17,6 +17,7 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     page = phone
     page.goto("/")
     assert page.get_attribute("html", "lang") == "zh-CN"
+    click_and_wait(page.locator("nav.tabbar").get_by_role("link", name="我的"))  # sign-in and register live there
     page.get_by_role("link", name="注册").first.click()
     page.wait_for_url("**/register")
 
@@ -34,6 +35,7 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     assert card in page.locator(".flashes").inner_text()
     assert "赵桂芳" in page.locator("main").inner_text()
 
+    click_and_wait(page.locator("nav.tabbar").get_by_role("link", name="我的"))
     click_and_wait(page.get_by_role("button", name="退出登录"))
     assert "您已退出登录" in page.locator(".flashes").inner_text()
     page.goto("/account")
@@ -47,7 +49,9 @@ def test_resident_registers_signs_in_and_changes_preferences(phone, world):
     click_and_wait(page.get_by_role("button", name="English"))
     assert page.get_attribute("html", "lang") == "en"
     assert page.locator("h1").inner_text() == "My account"
+    click_and_wait(page.locator("nav.tabbar").get_by_role("link", name="Me", exact=True))
     assert page.get_by_role("button", name="Sign out").is_visible()
+    page.goto("/account")
     click_and_wait(page.get_by_role("button", name="中文"))
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert page.locator("h1").inner_text() == "我的账户"
