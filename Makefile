@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test test-shifted test-sqlite bench audit lint format install assets translations browser-deps clean
+.PHONY: screenshots demo test test-shifted test-sqlite bench audit lint format install assets translations browser-deps clean
 
 install: $(STAMP)
 
@@ -66,7 +66,13 @@ SHIFT ?= random
 test-shifted: install assets translations browser-deps
 	$(BIN)/python tools/clock.py $(SHIFT) -- $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The main resident pages at phone size (390×844, zh-CN), normal and 大字模式, into screenshots/ (git-ignored).
+screenshots: install assets translations browser-deps
+	$(BIN)/python tools/screenshots.py $(SCREENSHOT_ARGS)
+
+# wrk (a C load generator, Debian package) drives every HTTP scenario; installed here when missing.
 bench: install assets translations
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # pip-audit over the installed environment (editable project skipped), bounded by AUDIT_TIMEOUT (300 s):

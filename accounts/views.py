@@ -50,7 +50,7 @@ def _signed_in(user, remember: bool = False):
     """Start the session of `user`; a resident who has not agreed to the current terms is asked first."""
     login_user(user, remember=remember)
     # Only an explicit ?next= counts: the referrer of this POST is the sign-in page itself.
-    home = url_for("venues.index")
+    home = url_for(nav.start_page(user, "venues.index"))
     target = safe_next(home) if request.values.get("next") else home
     if user.needs_consent(current_app.config["TERMS_VERSION"]):
         return redirect(url_for("accounts.consent", next=target))

@@ -26,6 +26,8 @@ class ActivityFilters:
     to_on: date | None = None
     age: int | None = None
     q: str | None = None
+    # Categories whose name the free text names (书法 → calligraphy): matched besides the LIKE on the text.
+    q_categories: tuple = ()
 
 
 def activity_select(filters: ActivityFilters, now: datetime):
@@ -90,8 +92,32 @@ def _filtered(stmt, f: ActivityFilters):
         )
     if f.q:
         like = "%" + f.q.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        stmt = stmt.where(or_(Activity.title.ilike(like), Activity.summary.ilike(like), Activity.series.ilike(like)))
+        matches = [Activity.title.ilike(like), Activity.summary.ilike(like), Activity.series.ilike(like)]
+        if f.q_categories:
+            matches.append(Activity.category.in_(f.q_categories))
+        stmt = stmt.where(or_(*matches))
     return stmt
+
+
+def with_sessions(stmt):
+    """`stmt` with each activity's sessions loaded in one more query: what a card's booking state reads."""
+    return stmt.options(selectinload(Activity.sessions))
+
+
+def signup_opening_soon(now: datetime, limit: int = 6) -> list[Activity]:
+    """Published classes whose sign-up opens after `now`, soonest opening first (the home page's 即将开放)."""
+    stmt = (
+        select(Activity)
+        .join(Venue, Venue.id == Activity.venue_id)
+        .where(
+            Activity.status == ActivityStatus.published,
+            Activity.kind == ActivityKind.course,
+            Activity.signup_opens_at > now,
+        )
+        .order_by(Activity.signup_opens_at, Activity.id)
+        .limit(limit)
+    )
+    return list(db.session.execute(with_sessions(stmt)).scalars())
 
 
 def activity_page(activity_id: int) -> Activity | None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import defer
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
 from activities import loaders, services
+from activities.booking_state import activity_state
 from activities.calendar import ics_for
 from activities.forms import ActivityForm, QuickEventForm, ReasonForm, SessionForm, WeeklyForm, parse_dates
 from activities.models import (
@@ -47,7 +48,9 @@ from activities.queries import (
     activity_select,
     sessions_between,
     sessions_for_feed,
+    signup_opening_soon,
     staff_activities,
+    with_sessions,
 )
 from core import nav
 from core.cache import public_fragment
@@ -58,14 +61,137 @@ from core.i18n import local_datetime, local_today, resolved_labels, to_local
 from core.pagination import window
 from core.urls import external_url
 from venues.models import District, Venue
-from venues.queries import districts, venues_in_scope
+from venues.queries import districts, venue_select, venues_in_scope
 
 bp = Blueprint("activities", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 10, "activities.listing", _l("What's on")),
-    nav.NavEntry("staff", 10, "activities.staff_list", _l("Activities and sessions")),
-    nav.NavEntry("staff", 20, "activities.quick", _l("List a local event quickly")),
+    nav.NavEntry("main", 10, "activities.listing", _l("What's on"), visible=nav.public),
+    nav.NavEntry(
+        "staff", 10, "activities.staff_list", _l("Activities and sessions"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
+    nav.NavEntry(
+        "staff", 20, "activities.quick", _l("List a local event quickly"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
 ]
+
+
+@bp.record_once
+def _register_sections(state) -> None:
+    """The home page and the venue page belong to venues/, which may not read activities: they render the
+    sections registered here (see venues.views.index and venues.views.venue)."""
+    state.app.extensions.setdefault("culturenet.home_sections", []).append(home_sections)
+    state.app.extensions.setdefault("culturenet.venue_sections", []).append(venue_section)
+
+
+_CATEGORY_NAMES: dict[str, list[str]] = {}
+
+
+def _category_names() -> dict[str, list[str]]:
+    """Each category's names in every language of the site, lower-cased (built once per process)."""
+    if not _CATEGORY_NAMES:
+        from flask_babel import force_locale
+
+        names: dict[str, list[str]] = {c.value: [c.value.replace("_", " ")] for c in CATEGORY_LABELS}
+        for locale in ("zh_CN", "en"):
+            with force_locale(locale):
+                for category, label in CATEGORY_LABELS.items():
+                    names[category.value].append(str(label).casefold())
+        _CATEGORY_NAMES.update(names)
+    return _CATEGORY_NAMES
+
+
+def _categories_named(q: str | None) -> tuple:
+    """The categories whose name the search text contains (or is part of): 书法 → calligraphy."""
+    if not q or len(q) < 2 and not ("\u4e00" <= q <= "\u9fff"):
+        return ()
+    needle = q.casefold()
+    return tuple(
+        value for value, names in _category_names().items() if any(n in needle or needle in n for n in names if n)
+    )
+
+
+def _cards(stmt, limit: int, now: datetime) -> list[tuple[Activity, object]]:
+    rows = db.session.execute(with_sessions(stmt.options(defer(Activity.description))).limit(limit)).scalars()
+    return [(a, activity_state(a, now)) for a in rows]
+
+
+def home_sections() -> str:
+    """What's on soon for the home page: today, this weekend, classes whose sign-up opens soon, by category.
+    Public data only, cached like the list (core/cache.py)."""
+
+    def content() -> str:
+        now = datetime.now(UTC)
+        today = local_today(now)
+        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+        weekend_from = today if today.weekday() == 6 else saturday
+        weekend_to = today if today.weekday() == 6 else saturday + timedelta(days=1)
+        sections = [
+            (
+                "today",
+                _("Today"),
+                _cards(activity_select(ActivityFilters(from_on=today, to_on=today), now), 4, now),
+                {"from": today.isoformat(), "to": today.isoformat()},
+            ),
+            (
+                "weekend",
+                _("This weekend"),
+                _cards(activity_select(ActivityFilters(from_on=weekend_from, to_on=weekend_to), now), 4, now),
+                {"from": weekend_from.isoformat(), "to": weekend_to.isoformat()},
+            ),
+            (
+                "opening",
+                _("Classes opening for sign-up soon"),
+                [(a, activity_state(a, now)) for a in signup_opening_soon(now, 4)],
+                {"kind": "course"},
+            ),
+            ("soon", _("Coming up"), _cards(activity_select(ActivityFilters(), now), 6, now), {}),
+        ]
+        return render_template(
+            "activities/_home.html",
+            sections=[s for s in sections if s[2]],
+            category_labels=resolved_labels(CATEGORY_LABELS),
+        )
+
+    return public_fragment(("activities.home",), content)
+
+
+def venue_section(venue: Venue) -> str:
+    """The venue page's upcoming activities (the venue and the venues under it)."""
+
+    def content() -> str:
+        now = datetime.now(UTC)
+        cards = _cards(activity_select(ActivityFilters(venue_id=venue.id), now), 8, now)
+        return render_template(
+            "activities/_venue_section.html",
+            venue=venue,
+            cards=cards,
+            category_labels=resolved_labels(CATEGORY_LABELS),
+        )
+
+    return public_fragment(("activities.venue", venue.id), content)
+
+
+@bp.get("/search")
+def search():
+    """One search box for activities and venues (the home page's): 书法 finds the calligraphy classes."""
+    q = (request.args.get("q") or "").strip()[:50] or None
+
+    def content() -> str:
+        now = datetime.now(UTC)
+        cards, venues = [], []
+        if q:
+            filters = ActivityFilters(q=q, q_categories=_categories_named(q))
+            cards = _cards(activity_select(filters, now), 20, now)
+            venues = list(db.session.execute(venue_select(q=q).limit(10)).scalars())
+        return render_template(
+            "activities/_search.html",
+            q=q,
+            cards=cards,
+            venues=venues,
+            category_labels=resolved_labels(CATEGORY_LABELS),
+        )
+
+    return render_template("activities/search.html", q=q, content=public_fragment(("activities.search", q), content))
 
 
 def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:
@@ -85,6 +211,7 @@ def listing():
     """Find what is on: district, venue subtree, kind, category, dates, age and free text."""
     kind = request.args.get("kind") if request.args.get("kind") in ActivityKind.__members__ else None
     category = request.args.get("category") if request.args.get("category") in Category.__members__ else None
+    q = (request.args.get("q") or "").strip()[:50] or None
     filters = ActivityFilters(
         venue_id=_int_arg("venue", 1),
         district=(request.args.get("district") or "")[:40] or None,
@@ -93,16 +220,20 @@ def listing():
         from_on=_date_arg("from"),
         to_on=_date_arg("to"),
         age=_int_arg("age", 0, 120),
-        q=(request.args.get("q") or "").strip()[:50] or None,
+        q=q,
+        q_categories=_categories_named(q),
     )
     page = _int_arg("page", 1, 10_000) or 1
     args = {k: v for k, v in request.args.items() if k != "page"}
 
     def content() -> str:
-        stmt = activity_select(filters, datetime.now(UTC)).options(defer(Activity.description))
+        now = datetime.now(UTC)
+        stmt = with_sessions(activity_select(filters, now).options(defer(Activity.description)))
+        result = window(stmt, page, count_by=Activity.id)
         return render_template(
             "activities/_listing.html",
-            result=window(stmt, page, count_by=Activity.id),
+            result=result,
+            states={a.id: activity_state(a, now) for a in result.items},
             f=filters,
             districts=districts(),
             kind_labels=resolved_labels(KIND_LABELS),
@@ -140,6 +271,10 @@ def calendar():
         first=first,
         last=last - timedelta(days=1),
         days=sorted(days.items()),
+        strip=[(first + timedelta(days=i), len(days.get(first + timedelta(days=i), []))) for i in range(7)]
+        if view == "week"
+        else [],
+        today=local_today(),
         previous=previous,
         following=last,
         f=filters,

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.scenarios import SCENARIOS, Context
+from bench import wrk
+from bench.scenarios import SCENARIOS, Context, loadavg
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -50,7 +51,10 @@ def prepare_database(scale: int) -> None:
     flask("db", "upgrade")
     flask("demo", "seed", "--scale", str(scale))
     with psycopg.connect(DB_URL.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id SERIAL PRIMARY KEY, value VARCHAR(50))")
+        from core.bench_views import BENCH_TABLES
+
+        for statement in BENCH_TABLES:
+            conn.execute(statement)
         conn.execute("ANALYZE")  # planner statistics, as autovacuum would have them in production after a bulk load
 
 
@@ -60,16 +64,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, worker_class: str = "gthread", threads: int = 4) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
             "-w",
             str(workers),
             "-k",
-            "gthread",
+            worker_class,
             "--threads",
-            "8",
+            str(threads),
+            "--keep-alive",
+            "5",
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -92,7 +98,9 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "500")))
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "3")))
+    parser.add_argument("--worker-class", default=os.environ.get("BENCH_WORKER_CLASS", "gthread"))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")))
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument(
         "--only",
@@ -117,7 +125,7 @@ def main() -> None:
         print(f"seeding PostgreSQL database {DB_NAME} (scale {args.scale}) …", flush=True)
         prepare_database(args.scale)
     port = free_port()
-    server = start_gunicorn(port, args.workers)
+    server = start_gunicorn(port, args.workers, args.worker_class, args.threads)
     ctx = Context(
         host="127.0.0.1",
         port=port,
@@ -128,8 +136,12 @@ def main() -> None:
     )
     lines = [
         f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, gunicorn {args.workers} gthread workers × 8 threads, "
-        f"PostgreSQL, seed scale {args.scale}",
+        f"Python {platform.python_version()}, gunicorn {args.workers} {args.worker_class} workers"
+        f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}, PostgreSQL, "
+        f"seed scale {args.scale}, "
+        f"load generator {'wrk' if wrk.available() else 'bench/load.py (wrk not installed)'}",
+        "",
+        f"Machine load at the start: {loadavg()} (the machine may be shared: compare ratios within this run).",
         "",
     ]
     try:
@@ -140,8 +152,21 @@ def main() -> None:
             lines += scenario.run(ctx)
     finally:
         server.terminate()
-        server.wait(timeout=30)
-    lines.append(f"\n(run took {time.time() - started:.0f} s)\n")
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+    if ctx.cache.get("summary"):
+        lines += [
+            "### Summary (HTTP scenarios, ratios within this run)",
+            "",
+            "| scenario | connections | req/s | p99 ms | × `/healthz` | × bare twin | target × `/healthz` |",
+            "|---|---|---|---|---|---|---|",
+            *ctx.cache["summary"],
+            "",
+        ]
+    lines.append(f"\n(run took {time.time() - started:.0f} s; {loadavg()} at the end)\n")
     text = "\n".join(lines)
     print(text)
     results = ROOT / "bench" / "RESULTS.md"

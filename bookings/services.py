@@ -7,10 +7,12 @@ person's concurrent requests (the class-enrolment limit is counted under that lo
 because the unit is visibly full writes nothing and takes no lock.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -32,6 +34,7 @@ from core import audit
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid, InvalidTransition, NotFound
 from core.extensions import db
+from core.transaction import refused
 from venues.models import Venue
 
 ENROLMENT_LIMIT = 3
@@ -186,7 +189,7 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     unit_key = unit_key_for(activity, session)
     asked = data.party_size if data.party_size is not None else len(data.participant_ids or ()) or 1
     full = _visibly_full(activity, session, asked)
-    if not full:
+    if not full and _needs_account_lock(activity):
         # Only a request that may write waits for the account's lock; a refusal of a full unit reads.
         db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     # The account's people, its active booking of this unit and its class enrolments: one query (after the lock).
@@ -211,6 +214,14 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
             actor, "booking.create_for_caller", booking, {"user_id": user.id, "status": booking.status}, now=now
         )
     return booking
+
+
+def _needs_account_lock(activity: Activity) -> bool:
+    """Whether a booking must wait for the account's row lock: only where a rule counts the account's other
+    bookings — the class enrolment limit, and a reserved quota's "first class" test. One active booking per
+    person and unit needs no lock: the unique index `uq_bookings_one_active_per_unit` decides a race of the
+    same account (the loser is refused `duplicate`), so a session booking skips this round trip."""
+    return activity.is_course or bool(activity.reserved_quota)
 
 
 def _holder(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[list[Participant], int | None, int]:
@@ -355,8 +366,11 @@ def _insert(user, activity, session, unit_key, party, participants, actor, now) 
         created_at=now,
         is_quota_eligible=_quota_eligible(activity, user, participants, now),
     )
+    # In a request a refusal rolls the whole transaction back (core/transaction.py), so no savepoint is needed
+    # there (two round trips fewer); elsewhere (seeders, jobs) the caller's other work must survive a refusal.
+    in_request = has_request_context()
     try:
-        with db.session.begin_nested():
+        with nullcontext() if in_request else db.session.begin_nested():
             if initial is None:
                 if take_seats(activity, session, party):
                     initial = BookingStatus.confirmed
@@ -368,6 +382,8 @@ def _insert(user, activity, session, unit_key, party, participants, actor, now) 
             db.session.add(booking)
             db.session.flush()
     except IntegrityError:
+        if in_request:
+            refused()  # the failed flush left the transaction unusable: end it now, as the refusal would
         raise Duplicate() from None
     return booking
 

@@ -5,15 +5,17 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, mask_name, mask_phone
 from accounts.services import look_up_resident
+from activities.booking_state import Mine, activity_state, unit_state
+from activities.calendar import ics_for
 from activities.loaders import visible_activity
 from activities.models import CATEGORY_LABELS, KIND_LABELS, POLICY_LABELS, QUOTA_LABELS, Session
 from activities.queries import activity_page, render_description
@@ -21,19 +23,23 @@ from bookings import services
 from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import booking_code, my_bookings, roster, session_bookings
-from core import nav
+from core import nav, tickets
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
+from core.i18n import local_today
 from core.spreadsheets import csv_row
+from core.urls import external_url
 
 bp = Blueprint("bookings", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.signed_in),
-    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller")),
-    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions")),
+    nav.NavEntry("main", 80, "bookings.mine", _l("My bookings"), visible=nav.resident),
+    nav.NavEntry("staff", 30, "bookings.on_behalf", _l("Book for a caller"), visible=nav.with_roles(*MANAGE_ROLES)),
+    nav.NavEntry("staff", 40, "bookings.credit", _l("No-shows and suspensions"), visible=nav.with_roles(*MANAGE_ROLES)),
     nav.NavEntry("account", 10, "bookings.mine", _l("My bookings")),
 ]
+# The tabs of the bottom bar (templates/base.html): their endpoints are not repeated on the 我的 page.
+TAB_ENDPOINTS = {"venues.index", "activities.listing", "venues.directory", "bookings.me", "bookings.mine"}
 
 
 def _now() -> datetime:
@@ -66,6 +72,28 @@ def lottery_entries(activity_id: int, unit: str):
     )
 
 
+def _mine_of(booking: Booking) -> Mine:
+    """What the booking-state rule needs to know about the resident's own booking."""
+    return Mine(
+        status=booking.status.value,
+        position=services.waitlist_position(booking) if booking.status == BookingStatus.waitlisted else None,
+        deadline=booking.hold_expires_at,
+        draw_at=booking.activity.window_for(booking.session)[1] if booking.status == BookingStatus.entered else None,
+    )
+
+
+def _waiting_counts(act) -> dict[str, int]:
+    """Bookings on each unit's waiting list (for 可候补 (第 N 位))."""
+    if not act.has_waiting_list or act.policy.value != "first_come":
+        return {}
+    rows = db.session.execute(
+        select(Booking.unit_key, func.count())
+        .where(Booking.activity_id == act.id, Booking.status == BookingStatus.waitlisted)
+        .group_by(Booking.unit_key)
+    )
+    return dict(rows.all())
+
+
 def _activity_context(act) -> dict:
     now = _now()
     mine, credit = {}, None
@@ -84,8 +112,41 @@ def _activity_context(act) -> dict:
             for d in db.session.execute(select(LotteryDraw).where(LotteryDraw.activity_id == act.id)).scalars()
         }
         entries = entry_counts(unit_keys(act))
+    waiting = _waiting_counts(act)
+
+    def state_of(session):
+        key = f"c{act.id}" if act.is_course else f"s{session.id}"
+        own = mine.get(key)
+        return unit_state(
+            act, session, now, mine=_mine_of(own) if own else None, waiting=waiting.get(key, 0) if waiting else None
+        )
+
+    if act.is_course:
+        course_state = state_of(None)
+        session_states = {}
+    else:
+        course_state = None
+        session_states = {s.id: state_of(s) for s in act.sessions}
+    upcoming = [s for s in act.live_sessions if s.starts_at > now]
+    bookable = [s for s in upcoming if not act.is_course and session_states[s.id].action]
+    own_states = [
+        st for st in session_states.values() if st.code in ("booked", "waiting", "offered", "entered", "pending")
+    ]
+    headline = course_state or (own_states[0] if own_states and not bookable else activity_state(act, now))
+    days: dict = {}
+    if act.kind.value == "exhibition":
+        from core.i18n import to_local
+
+        for s in upcoming:
+            days.setdefault(to_local(s.starts_at).date(), []).append(s)
     return {
         "activity": act,
+        "state": headline,
+        "course_state": course_state,
+        "session_states": session_states,
+        "upcoming": upcoming,
+        "bookable": bookable,
+        "slot_days": sorted(days.items()),
         "now": now,
         "mine": mine,
         "credit": credit,
@@ -125,7 +186,7 @@ def book(activity_id: int):
         status = show_domain_error(None, err)
         return render_template("bookings/activity.html", **_activity_context(act)), status
     flash(_outcome_message(booking), "success")
-    return redirect(url_for("bookings.mine"))
+    return redirect(url_for("bookings.done", booking_id=booking.id))
 
 
 def _outcome_message(booking: Booking) -> str:
@@ -136,6 +197,48 @@ def _outcome_message(booking: Booking) -> str:
         BookingStatus.pending: _("Signed up. Staff will confirm or decline, and you will be told."),
     }
     return messages.get(booking.status, str(STATUS_LABELS[booking.status]))
+
+
+def holders(booking: Booking) -> str:
+    """Whom the seats are for: the named family members, else the account holder."""
+    names = [p.name for p in booking.participants]
+    return "、".join(names) if names else booking.user.name
+
+
+@bp.get("/bookings/<int:booking_id>/done")
+@login_required
+def done(booking_id: int):
+    """Where a booking ends: the ticket (QR, code, time, place, holder) once confirmed, else what happens next."""
+    booking = _own(booking_id)
+    qr = code = None
+    if booking.status == BookingStatus.confirmed:
+        qr = tickets.qr_data_uri(tickets.payload_for(booking.id))
+        code = tickets.format_code(tickets.code_for(booking.id))
+    return render_template(
+        "bookings/done.html",
+        booking=booking,
+        state=unit_state(booking.activity, booking.session, _now(), mine=_mine_of(booking)),
+        qr=qr,
+        code=code,
+        holder=holders(booking),
+        status_labels=STATUS_LABELS,
+        cancel_deadline=booking.activity.cancel_deadline_for(booking.session),
+    )
+
+
+@bp.get("/bookings/<int:booking_id>.ics")
+@login_required
+def booking_feed(booking_id: int):
+    """加入日历: the booked session (or a course's lessons) as an iCalendar file."""
+    booking = _own(booking_id)
+    act = booking.activity
+    sessions = [booking.session] if booking.session else act.live_sessions
+    body = ics_for(
+        sessions, name=act.title, url_for_activity=lambda a: external_url("bookings.activity", activity_id=a.id)
+    )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f"attachment; filename=booking-{booking.id}.ics"
+    return response
 
 
 @bp.get("/my/bookings")
@@ -150,7 +253,30 @@ def mine():
         status_labels=STATUS_LABELS,
         code=booking_code,
         position=services.waitlist_position,
+        holders=holders,
+        new_id=request.args.get("new", type=int),
+        today=local_today(now),
     )
+
+
+@bp.get("/my/sw.js")
+def mine_worker():
+    """The offline worker (static/js/offline-sw.js) for /my/: keeps 我的预约 and the tickets it opens."""
+    from flask import send_from_directory
+
+    response = send_from_directory(current_app.static_folder, "js/offline-sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/my/"
+    return response
+
+
+@bp.get("/me")
+def me():
+    """我的: the resident's own things, every menu entry not on the tab bar, language, large text, sign out."""
+    links = [link for link in nav.links("main") if link.endpoint not in TAB_ENDPOINTS]
+    upcoming = []
+    if current_user.is_authenticated:
+        upcoming = my_bookings(current_user, _now())["upcoming"][:1]
+    return render_template("bookings/me.html", links=links, account_links=nav.links("account"), next_booking=upcoming)
 
 
 def _own(booking_id: int) -> Booking:

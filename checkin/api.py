@@ -327,11 +327,15 @@ def _session_or_404(session_id: int | None) -> Session | None:
     response=CheckInOut,
     status=201,
     errors=(409,),
-    summary="Check a ticket in; codes already_checked_in (with first_checked_in_at), invalid_ticket "
-    "(422), wrong_session, too_early, too_late, cancelled, not_confirmed; out of scope 403",
+    summary="Check a ticket in (a volunteer's task ticket: in, then out); codes already_checked_in "
+    "(with first_checked_in_at), invalid_ticket (422), wrong_session, too_early, too_late, cancelled, "
+    "not_confirmed; out of scope 403",
 )
 def create_checkin(data: CheckInIn):
     actor = require_roles(*CHECKIN_ROLES)
+    handler = checkin.ticket_kind_handler(data.payload)
+    if handler is not None:  # a ticket of another kind (a volunteer's task), answered by its package
+        return handler(payload=data.payload, actor=actor, scan_id=data.scan_id, device_id=data.device_id), 201
     session = _session_or_404(data.session_id)
     admission = checkin.check_in(
         session, payload=data.payload, code=data.code, actor=actor, scan_id=data.scan_id, device_id=data.device_id

@@ -12,7 +12,9 @@ retry answer as before instead of counting twice.
 """
 
 import logging
+import re
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -111,7 +113,12 @@ def _booking_from(session: Session | None, payload: object, code: object) -> Boo
         if session is None:
             raise Invalid(fields={"session_id": [_l("Choose the session to check a typed code against.")]})
         tickets.normalise_code(code)
-        booking_id = tickets.resolve_code(code, _candidate_ids(session))
+        try:
+            booking_id = tickets.resolve_code(code, _candidate_ids(session))
+        except InvalidTicket:
+            # Not this session's: a genuine ticket of a neighbouring session gets the answer its scan gets
+            # (wrong_session with that session's date and time), not "not a valid ticket".
+            booking_id = tickets.resolve_code(code, _neighbour_ids(session))
     else:
         raise Invalid(fields={"payload": [_l("Scan a ticket or type its code.")]})
     # The holder's name comes along (the door shows it), without the holder's role grants.
@@ -125,6 +132,37 @@ def _candidate_ids(session: Session) -> list[int]:
     activity = session.activity
     unit = f"c{activity.id}" if activity.is_course else f"s{session.id}"
     return list(db.session.execute(select(Booking.id).where(Booking.unit_key == unit)).scalars())
+
+
+NEIGHBOUR_DAYS = 7  # a typed code is also looked for among the sessions this many days either side, same venue
+NEIGHBOUR_LIMIT = 20_000  # bookings compared at most (each is one HMAC: about a millisecond per thousand)
+
+
+def _neighbour_ids(session: Session) -> list[int]:
+    """Bookings a typed code that is not this session's may belong to: the same activity's other sessions, and
+    the sessions at the same venue within NEIGHBOUR_DAYS (a resident who came on the wrong day or to the wrong
+    hall). The nearest sessions come first, so the limit drops the least likely ones."""
+    activity = session.activity
+    near = (
+        select(Session.id)
+        .join(Activity, Session.activity_id == Activity.id)
+        .where(
+            Activity.venue_id == activity.venue_id,
+            Session.starts_at.between(
+                session.starts_at - timedelta(days=NEIGHBOUR_DAYS), session.starts_at + timedelta(days=NEIGHBOUR_DAYS)
+            ),
+        )
+    )
+    stmt = (
+        select(Booking.id)
+        .where(
+            sa.or_(Booking.activity_id == activity.id, Booking.session_id.in_(near)),
+            Booking.unit_key != (f"c{activity.id}" if activity.is_course else f"s{session.id}"),
+        )
+        .order_by(Booking.id.desc())
+        .limit(NEIGHBOUR_LIMIT)
+    )
+    return list(db.session.execute(stmt).scalars())
 
 
 def _target_session(booking: Booking, session: Session | None, at: datetime) -> Session:
@@ -706,3 +744,24 @@ def room_admission_dict(admission: RoomAdmission) -> dict:
         "checked_in_by": by.name if by else "",
         "replayed": not admission.created,
     }
+
+
+# --- tickets of other kinds ---------------------------------------------------------------------
+# A package above the door (volunteers: task tickets of kind 'V') registers a handler for its kind in the
+# composition root; `POST /checkins` hands such a payload to it. The door imports none of them.
+
+_TICKET_KINDS: dict[str, Callable] = {}
+_KIND_RE = re.compile(r"^\s*CN1:([A-Z])")
+
+
+def register_ticket_kind(kind: str, handler: Callable) -> None:
+    """`handler(payload=, actor=, scan_id=, device_id=)` answers `POST /checkins` for tickets of `kind`."""
+    _TICKET_KINDS[kind] = handler
+
+
+def ticket_kind_handler(payload: object) -> Callable | None:
+    """The handler registered for the kind a payload names, or None (a booking's ticket, or not a ticket)."""
+    if not isinstance(payload, str) or len(payload) > tickets.MAX_PAYLOAD:
+        return None
+    match = _KIND_RE.match(payload)
+    return _TICKET_KINDS.get(match.group(1)) if match else None

@@ -21,8 +21,10 @@ from rooms import services as room_services
 
 bp = Blueprint("checkin", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 60, "checkin.scan", _l("Scan tickets"), visible=nav.with_roles(*CHECKIN_ROLES)),
-    nav.NavEntry("staff", 60, "checkin.scan", _l("Scan tickets at the door")),
+    nav.NavEntry("main", 60, "checkin.scan", _l("Check tickets"), visible=nav.with_roles(*CHECKIN_ROLES)),
+    nav.NavEntry("staff", 60, "checkin.scan", _l("Check tickets at the door"), visible=nav.with_roles(*CHECKIN_ROLES)),
+    # Check-in-only staff land on the scanner (the roles with more tools land on theirs first).
+    nav.NavEntry("start", 30, "checkin.scan", _l("Check tickets"), visible=nav.with_roles(*CHECKIN_ROLES)),
 ]
 
 
@@ -53,8 +55,16 @@ def scanner_messages() -> dict[str, str]:
         "synced": _("Synced %(n)s offline scans."),
         "conflicts": _("%(n)s admitted on another device too (flagged)."),
         "walkins_added": _("%(n)s walk-ins counted"),
-        "camera_on": _("Camera on: hold the ticket steady"),
         "camera_unavailable": _("The camera is not available: allow it in the browser, or type the code below."),
+        "camera_insecure": _(
+            "The camera needs a secure connection (https://). Type the ticket codes below, and ask whoever runs the "
+            "server to serve it over HTTPS."
+        ),
+        "camera_denied": _(
+            "The camera was refused. Allow it in the browser's settings for this site and tap Start camera, or type "
+            "the code below."
+        ),
+        "camera_missing": _("No camera could be opened on this device. Type the ticket code below."),
         "rooms_offline": _("Offline: room tickets can only be checked with a network connection."),
         "code_needs_network": _(
             "Offline: typed codes can only be checked with a network connection. Scan the QR code."

@@ -65,6 +65,8 @@ PACKAGES = [
     "reports",
     "resources",
     "catalogue",
+    "volunteers",
+    "feedback",
 ]
 
 
@@ -88,9 +90,16 @@ def _filter(kind: str, default: str):
     def apply(value, fmt: str = default) -> str:
         if not value:
             return ""
+        if kind == "date" and isinstance(value, datetime):
+            value = to_local(value).date()  # a moment's date is the network's date, never UTC's
         return _formatted(kind, value, fmt, get_locale(), None if kind == "date" else get_timezone())
 
     return apply
+
+
+def format_moment(value: datetime | None, fmt: str = "short") -> str:
+    """A moment as the pages show it (`|dt('short')`), in the network's zone, for text built in Python."""
+    return _filter("datetime", fmt)(value)
 
 
 def register_template_helpers(app) -> None:

@@ -7,7 +7,7 @@ on a cracked phone screen:
 
     CN1:B1234:7Q2M4XK3PZ6RT5WA
     │   │     └ 16 base32 characters: 80 bits of HMAC-SHA256(key, "B1234")
-    │   └ kind ('B' a seat booking, 'R' a room reservation) and id
+    │   └ kind ('B' a seat booking, 'R' a room reservation, 'V' a volunteer's task sign-up) and id
     └ format version
 
 The short code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I), taken from the
@@ -32,12 +32,12 @@ from qrcode.constants import ERROR_CORRECT_M
 from core.errors import DomainError
 
 PREFIX = "CN1"
-KINDS = {"B": "booking", "R": "reservation"}
+KINDS = {"B": "booking", "R": "reservation", "V": "volunteer sign-up"}
 SIGNATURE_BYTES = 10  # 80 bits in the QR: forging one is hopeless, the symbol stays version 2
 CODE_LENGTH = 8
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols, no 0/O or 1/I
 MAX_PAYLOAD = 64  # anything longer is not ours, refused before any parsing
-_PAYLOAD_RE = re.compile(r"^CN1:([BR])([1-9][0-9]{0,11}):([A-Z2-7]{16})$")
+_PAYLOAD_RE = re.compile(r"^CN1:([BRV])([1-9][0-9]{0,11}):([A-Z2-7]{16})$")
 _CODE_STRIP = re.compile(r"[\s\-]")
 
 

@@ -77,6 +77,8 @@ def register_blueprints(app: Flask) -> None:
     from checkin import views as checkin_views
     from core import audit  # noqa: F401  (the audit table belongs to every app)
     from core import views as core_views
+    from feedback import api as feedback_api
+    from feedback import views as feedback_views
     from notify import api as notify_api
     from notify import views as notify_views
     from orders import api as orders_api
@@ -91,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     from venues import admin as venues_admin
     from venues import api as venues_api
     from venues import views as venues_views
+    from volunteers import api as volunteers_api
+    from volunteers import views as volunteers_views
 
     pages = [
         core_views.bp,
@@ -106,6 +110,8 @@ def register_blueprints(app: Flask) -> None:
         reports_views.bp,
         resources_views.bp,
         catalogue_views.bp,
+        volunteers_views.bp,
+        feedback_views.bp,
     ]
     apis = [
         accounts_api.api,
@@ -119,6 +125,8 @@ def register_blueprints(app: Flask) -> None:
         reports_api.api,
         resources_api.api,
         catalogue_api.api,
+        volunteers_api.api,
+        feedback_api.api,
     ]
     webhooks = [notify_views.webhooks]  # called by Twilio, authenticated by its signature, no CSRF token
     for bp in pages:
@@ -143,6 +151,17 @@ def register_blueprints(app: Flask) -> None:
     register_privacy()
     keep_schedules()
     connect_notifications()
+    register_ticket_kinds()
+    feedback_views.register_template_helpers(app)
+
+
+def register_ticket_kinds() -> None:
+    """Tickets of packages above the door, admitted by `POST /checkins` through their own handler."""
+    from checkin import services as checkin_services
+    from volunteers import api as volunteers_api
+    from volunteers.services import TICKET_KIND
+
+    checkin_services.register_ticket_kind(TICKET_KIND, volunteers_api.door_answer)
 
 
 def register_privacy() -> None:
@@ -169,6 +188,7 @@ def register_navigation(app: Flask) -> None:
     from activities import views as activities_views
     from bookings import views as bookings_views
     from checkin import views as checkin_views
+    from feedback import views as feedback_views
     from notify import views as notify_views
     from orders import views as orders_views
     from reports import views as reports_views
@@ -176,8 +196,15 @@ def register_navigation(app: Flask) -> None:
     from rooms import views as rooms_views
     from venues import admin as venues_admin
     from venues import views as venues_views
+    from volunteers import views as volunteers_views
 
     nav.init_app(app)
+    # What an inbox message links to, by the first part of its dedupe key (notify.views.inbox).
+    app.extensions["culturenet.message_links"] = {
+        "booking": ("bookings.done", "booking_id"),
+        "room-reservation": ("reservations.detail", "reservation_id"),
+        "order": ("orders.order", "order_id"),
+    }
     for module in (
         accounts_views,
         venues_views,
@@ -190,6 +217,8 @@ def register_navigation(app: Flask) -> None:
         orders_views,
         reports_views,
         resources_views,
+        volunteers_views,
+        feedback_views,
     ):
         nav.register_nav(app, module.NAV)
 
@@ -210,6 +239,7 @@ def register_cli(app: Flask) -> None:
     from bookings import demo as bookings_demo
     from checkin import demo as checkin_demo
     from core.cli import demo_cli, i18n_cli
+    from feedback import demo as feedback_demo
     from notify.cli import jobs_cli, scheduler_cli
     from orders import demo as orders_demo
     from reports import demo as reports_demo
@@ -218,6 +248,7 @@ def register_cli(app: Flask) -> None:
     from rooms import demo as rooms_demo
     from venues import demo as venues_demo
     from venues.cli import users_cli
+    from volunteers import demo as volunteers_demo
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -234,6 +265,8 @@ def register_cli(app: Flask) -> None:
         checkin_demo.seed,
         orders_demo.seed,
         resources_demo.seed,
+        volunteers_demo.seed,
+        feedback_demo.seed,
         reports_demo.seed,
     ]
 
@@ -242,13 +275,21 @@ def register_jobs() -> None:
     """Every scheduled job (an idempotent sweeper `func(now)`), in one visible list; notify runs them."""
     from activities import schedule
     from bookings import jobs as booking_jobs
+    from feedback import services as feedback_jobs
     from notify.scheduler import register_job, register_notify_jobs
     from reports import jobs as report_jobs
     from resources import media as resource_jobs
     from rooms import jobs as room_jobs
 
     register_notify_jobs()
-    for table in (schedule.JOBS, booking_jobs.JOBS, room_jobs.JOBS, report_jobs.JOBS, resource_jobs.JOBS):
+    for table in (
+        schedule.JOBS,
+        booking_jobs.JOBS,
+        room_jobs.JOBS,
+        report_jobs.JOBS,
+        resource_jobs.JOBS,
+        feedback_jobs.JOBS,
+    ):
         for name, (func, seconds) in table.items():
             summary = (func.__doc__ or name).strip().split("\n")[0]
             register_job(name, func, {"trigger": "interval", "seconds": seconds}, summary)

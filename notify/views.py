@@ -18,9 +18,10 @@ from notify.models import Message
 
 bp = Blueprint("notify", __name__)
 webhooks = Blueprint("notify_webhooks", __name__)
+STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 NAV = [  # this package's links in the menus (see core.nav)
     nav.NavEntry("main", 100, "notify.inbox", _l("Messages"), visible=nav.signed_in, badge=queries.unread_count),
-    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages")),
+    nav.NavEntry("staff", 100, "notify.failed", _l("Failed messages"), visible=nav.with_roles(*STAFF_ROLES)),
     nav.NavEntry("account", 30, "notify.inbox", _l("Messages")),
     nav.NavEntry("account", 40, "notify.preferences", _l("How we contact you")),
 ]
@@ -28,7 +29,6 @@ NAV = [  # this package's links in the menus (see core.nav)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
-STAFF_ROLES = (Role.staff, Role.manager, Role.admin)
 
 
 @bp.get("/inbox")
@@ -38,7 +38,20 @@ def inbox():
     result = queries.inbox_of(current_user, page=page)
     unread_ids = {m.id for m in result.items if m.read_at is None}
     services.mark_inbox_read(current_user)
-    return render_template("notify/inbox.html", result=result, unread_ids=unread_ids)
+    links = {m.id: _message_link(m) for m in result.items}
+    return render_template("notify/inbox.html", result=result, unread_ids=unread_ids, links=links)
+
+
+def _message_link(message) -> tuple[str, str] | None:
+    """The page a message is about (the booking and its ticket, a room reservation, an order), from the
+    first two parts of its dedupe key (`booking:42:…`), as the composition root maps them."""
+    kind, _sep, rest = (message.dedupe_key or "").partition(":")
+    target = current_app.extensions.get("culturenet.message_links", {}).get(kind)
+    object_id = rest.split(":", 1)[0]
+    if target is None or not object_id.isdigit():
+        return None
+    endpoint, arg = target
+    return url_for(endpoint, **{arg: int(object_id)}), kind
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from orders.models import MenuItem, ServiceOrder
 from venues.models import Venue
 
 log = logging.getLogger(__name__)
-ALL = ["shuangtaizi", "xinglongtai", "dawa", "panshan"]
+ALL = ["211102", "211103", "211104", "211122"]
 
 # provider key, title, English title, category, districts, audience range, minutes, notice, quota, host needs
 MENU = [
@@ -45,13 +45,24 @@ MENU = [
         "室内展厅或活动室，可悬挂展板",
     ),
     ("ethnic", "满族民俗文化讲座", "Manchu folk culture lecture", "lecture", ALL, (20, 200), 90, 7, None, "投影仪"),
-    ("branch-dawa", "公益电影放映", "Open-air film screening", "film", ["dawa"], (20, 300), 120, 7, 120, "电源、空地"),
+    (
+        "branch-dawa",
+        "公益电影放映",
+        "Open-air film screening",
+        "film",
+        ["211104"],
+        (20, 300),
+        120,
+        7,
+        120,
+        "电源、空地",
+    ),
     (
         "branch-dawa",
         "广场舞辅导（四次课）",
         "Square-dance coaching (four lessons)",
         "training",
-        ["dawa"],
+        ["211104"],
         (15, 60),
         90,
         14,
@@ -63,7 +74,7 @@ MENU = [
         "稻作文化讲座",
         "Rice-farming culture lecture",
         "lecture",
-        ["dawa"],
+        ["211104"],
         (20, 150),
         60,
         7,
@@ -75,7 +86,7 @@ MENU = [
         "二人转小剧场",
         "Errenzhuan folk duet",
         "performance",
-        ["panshan"],
+        ["211122"],
         (50, 400),
         100,
         14,
@@ -87,7 +98,7 @@ MENU = [
         "农村公益电影放映",
         "Village film screening",
         "film",
-        ["panshan"],
+        ["211122"],
         (20, 300),
         120,
         7,
@@ -99,7 +110,7 @@ MENU = [
         "手机摄影培训",
         "Smartphone photography course",
         "training",
-        ["shuangtaizi"],
+        ["211102"],
         (10, 40),
         120,
         10,

@@ -44,9 +44,13 @@ from venues.queries import districts, venues_in_scope
 
 bp = Blueprint("orders", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 40, "orders.menu", _l("Service menu")),
-    nav.NavEntry("staff", 70, "orders.staff_queue", _l("Service orders")),
-    nav.NavEntry("staff", 80, "orders.staff_menu", _l("Service menu")),
+    nav.NavEntry(
+        "main", 40, "orders.menu", _l("Service menu"), visible=lambda u: nav.public(u) or u.has_role(*MANAGE_ROLES)
+    ),
+    nav.NavEntry("staff", 70, "orders.staff_queue", _l("Service orders"), visible=nav.with_roles(*MANAGE_ROLES)),
+    nav.NavEntry(
+        "staff", 80, "orders.staff_menu", _l("Manage the service menu"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
 ]
 
 LABELS = {"category_labels": CATEGORY_LABELS, "status_labels": STATUS_LABELS}

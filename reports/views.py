@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.auth import require_roles, require_venue_scope
-from accounts.models import REPORT_ROLES
+from accounts.models import REPORT_ROLES, Role
 from activities.models import CATEGORY_LABELS, Category
 from core import nav, transaction
 from core.db import utcnow
@@ -32,7 +32,10 @@ from venues.queries import venues_in_scope
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 NAV = [  # this package's links in the menus (see core.nav)
     nav.NavEntry("main", 110, "reports.dashboard", _l("Reports"), visible=nav.with_roles(*REPORT_ROLES)),
-    nav.NavEntry("staff", 90, "reports.dashboard", _l("Reports and acceptance files")),
+    nav.NavEntry(
+        "staff", 90, "reports.dashboard", _l("Reports and acceptance files"), visible=nav.with_roles(*REPORT_ROLES)
+    ),
+    nav.NavEntry("start", 10, "reports.dashboard", _l("Reports"), visible=nav.with_roles(Role.manager)),
 ]
 
 

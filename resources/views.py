@@ -39,8 +39,8 @@ from venues.queries import venues_in_scope
 bp = Blueprint("resources", __name__)
 
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 45, "resources.library", _l("Digital library")),
-    nav.NavEntry("staff", 75, "resources.staff", _l("Digital library: staff")),
+    nav.NavEntry("main", 45, "resources.library", _l("Digital library"), visible=nav.public),
+    nav.NavEntry("staff", 75, "resources.staff", _l("Digital library: staff"), visible=nav.with_roles(*MANAGE_ROLES)),
 ]
 MEDIA_MAX_AGE = 7 * 24 * 3600  # stored names never change: a resource's bytes are never rewritten
 

@@ -35,9 +35,11 @@ from venues.models import ROOM_KIND_LABELS
 
 bp = Blueprint("reservations", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 30, "reservations.rooms", _l("Rooms")),
-    nav.NavEntry("main", 90, "reservations.mine", _l("My rooms"), visible=nav.signed_in),
-    nav.NavEntry("staff", 50, "reservations.staff_queue", _l("Room reservation requests")),
+    nav.NavEntry("main", 30, "reservations.rooms", _l("Rooms"), visible=nav.public),
+    nav.NavEntry("main", 90, "reservations.mine", _l("My rooms"), visible=nav.resident),
+    nav.NavEntry(
+        "staff", 50, "reservations.staff_queue", _l("Room reservation requests"), visible=nav.with_roles(*MANAGE_ROLES)
+    ),
     nav.NavEntry("account", 20, "reservations.mine", _l("My room reservations")),
 ]
 

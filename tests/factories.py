@@ -12,11 +12,21 @@ PASSWORD = "secret123"
 _seq = itertools.count(1)
 
 
-def district(code: str = "dawa", name: str = "大洼区") -> District:
+# The demo network's districts by their GB/T 2260 codes (name, English name).
+DISTRICTS = {
+    "211102": ("双台子区", "Shuangtaizi District"),
+    "211103": ("兴隆台区", "Xinglongtai District"),
+    "211104": ("大洼区", "Dawa District"),
+    "211122": ("盘山县", "Panshan County"),
+}
+
+
+def district(code: str = "211104", name: str | None = None) -> District:
     existing = db.session.get(District, code)
     if existing:
         return existing
-    d = District(code=code, name=name, name_en=code.title())
+    known_name, known_en = DISTRICTS.get(code, (f"区县{code}", f"District {code}"))
+    d = District(code=code, name=name or known_name, name_en=known_en)
     db.session.add(d)
     db.session.flush()
     return d
@@ -27,7 +37,7 @@ def venue(
     parent: Venue | None = None,
     *,
     name: str | None = None,
-    district_code: str = "dawa",
+    district_code: str = "211104",
     hours: bool = True,
     **fields,
 ) -> Venue:
@@ -57,7 +67,7 @@ def network() -> dict[str, Venue]:
     """hub → branch → station → community, plus a sibling station and a second branch."""
     hub = venue(VenueKind.hub, name="市群众艺术馆")
     branch = venue(VenueKind.branch, hub, name="大洼区文化馆")
-    other_branch = venue(VenueKind.branch, hub, name="盘山县文化馆", district_code="panshan")
+    other_branch = venue(VenueKind.branch, hub, name="盘山县文化馆", district_code="211122")
     station = venue(VenueKind.station, branch, name="东风镇文化站")
     sibling = venue(VenueKind.station, branch, name="新开镇文化站")
     community = venue(VenueKind.community, station, name="东风镇王家村文化中心", floor_area=150)

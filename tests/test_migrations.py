@@ -99,3 +99,39 @@ def test_the_stored_schedule_migration_keeps_activities_writable_on_a_large_tabl
     assert wrong == 0
     assert len(stalls) > 20, "the writer should have been writing throughout the migration"
     assert max(stalls) < min(2.0, took / 2), f"a seat write waited {max(stalls):.2f} s during a {took:.1f} s migration"
+
+
+def test_district_slugs_become_gbt2260_codes_in_every_referencing_row(backend):
+    """5e1a2b3c4d60 rewrites `dawa` → 211104 in districts, venues, the menu's districts and service orders;
+    a district of another network keeps its key; the downgrade moves everything back."""
+    from flask_migrate import downgrade
+
+    app = make_app(_fresh_url(backend))
+    with app.app_context():
+        upgrade(revision="d54d1a339931")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO districts (code, name, name_en, position) VALUES ('dawa', '大洼区', 'Dawa', 2),"
+                    " ('elsewhere', '别处', NULL, 9)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO venues (name, kind, path, district_code, address, phone, description, is_active,"
+                    " created_at, updated_at) VALUES ('大洼区文化馆', 'branch', '/1/', 'dawa', '', '', '', true,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), ('别处馆', 'branch', '/2/', 'elsewhere', '', '', '',"
+                    " true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            districts = dict(conn.execute(sa.text("SELECT code, name FROM districts")).all())
+            venues = dict(conn.execute(sa.text("SELECT name, district_code FROM venues")).all())
+        assert districts == {"211104": "大洼区", "elsewhere": "别处"}
+        assert venues == {"大洼区文化馆": "211104", "别处馆": "elsewhere"}
+        downgrade(revision="d54d1a339931")
+        with db.engine.connect() as conn:
+            venues = dict(conn.execute(sa.text("SELECT name, district_code FROM venues")).all())
+        assert venues == {"大洼区文化馆": "dawa", "别处馆": "elsewhere"}
+        db.engine.dispose()

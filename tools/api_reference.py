@@ -31,6 +31,8 @@ PACKAGES = (
     "reports",
     "resources",
     "catalogue",
+    "volunteers",
+    "feedback",
 )
 BLOCKS = ("api-error-codes", "api-endpoints")
 

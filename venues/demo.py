@@ -119,7 +119,7 @@ def _seed_holiday(hub: Venue | None) -> None:
     hub.closures.append(Closure(starts_on=start, ends_on=start + timedelta(days=3), reason="春节闭馆"))
 
 
-def _first_of_kind(venues: dict[str, Venue], kind: VenueKind, district: str = "dawa") -> Venue:
+def _first_of_kind(venues: dict[str, Venue], kind: VenueKind, district: str = "211104") -> Venue:
     return next(v for v in venues.values() if v.kind == kind and v.district_code == district)
 
 

@@ -61,7 +61,8 @@ ROOM_KIND_LABELS = {
 
 
 class District(db.Model):
-    """A district or county of the network (区/县)."""
+    """A district or county of the network (区/县), keyed by its GB/T 2260 administrative division code
+    (盘锦市大洼区 211104). The code is for machines (filters, URLs, the API); people see `name` / `name_en`."""
 
     __tablename__ = "districts"
 

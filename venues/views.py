@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,8 +22,9 @@ from venues.queries import ancestors, district_summaries, districts, venue_page,
 
 bp = Blueprint("venues", __name__)
 NAV = [  # this package's links in the menus (see core.nav)
-    nav.NavEntry("main", 20, "venues.directory", _l("Venues")),
-    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=lambda u: nav.signed_in(u) and u.is_staff),
+    nav.NavEntry("main", 20, "venues.directory", _l("Venues"), visible=nav.public),
+    nav.NavEntry("main", 50, "venues.staff_home", _l("Staff"), visible=nav.with_roles(*MANAGE_ROLES)),
+    nav.NavEntry("start", 20, "venues.staff_home", _l("Staff"), visible=nav.with_roles(*MANAGE_ROLES)),
 ]
 
 
@@ -36,8 +37,12 @@ def _venue_or_404(venue_id: int) -> Venue:
 
 @bp.get("/")
 def index():
-    """The home page: the search box and the network by district."""
-    return render_template("venues/index.html", districts=district_summaries())
+    """The home page: one search box (activities and venues), what's on soon, the network by district.
+
+    What's on comes from the sections higher packages register (`culturenet.home_sections`: callables
+    returning HTML), since this package may not read activities."""
+    sections = [render() for render in current_app.extensions.get("culturenet.home_sections", [])]
+    return render_template("venues/index.html", districts=district_summaries(), sections=sections)
 
 
 @bp.get("/venues")
@@ -76,6 +81,7 @@ def venue(venue_id: int):
         kind_labels=KIND_LABELS,
         room_kind_labels=ROOM_KIND_LABELS,
         can_manage=v.can_manage(current_user),
+        sections=[render(v) for render in current_app.extensions.get("culturenet.venue_sections", [])],
     )
 
 

@@ -124,7 +124,14 @@
     return text;
   }
 
+  var dateTimeFormat = new Intl.DateTimeFormat(root.getAttribute("data-locale") || undefined, {
+    month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit",
+    timeZone: root.getAttribute("data-timezone") || undefined
+  });
+
   function fmtTime(iso) { return iso ? timeFormat.format(new Date(iso)) : ""; }
+  // Another session's ticket: its date as well as its time (a resident who came on the wrong day).
+  function fmtDateTime(iso) { return iso ? dateTimeFormat.format(new Date(iso)) : ""; }
 
   // --- feedback: colour, sound, vibration ---------------------------------------------------------
 
@@ -132,13 +139,33 @@
   var headline = document.getElementById("scan-headline");
   var detail = document.getElementById("scan-detail");
   var audio = null;
+  var feedback = []; // what the last answers sounded like (for tests and support)
+  var SOUNDS = {
+    // admitted: two short rising tones; already in: two middle beeps; refused: one long low buzz
+    ok: [[660, 0, 0.09], [990, 0.11, 0.14]],
+    warn: [[600, 0, 0.12], [600, 0.2, 0.12]],
+    bad: [[180, 0, 0.5]]
+  };
+  var VIBRATIONS = { ok: [80], warn: [100, 80, 100], bad: [300, 100, 300] };
+
+  // Phones let a page make sound only after a touch: the first tap anywhere (开启摄像头, a code) unlocks it.
+  function unlockAudio() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      if (audio.state === "suspended") audio.resume();
+    } catch (e) { /* no sound is not an error */ }
+  }
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  document.addEventListener("keydown", unlockAudio, { once: true });
 
   function beep(kind) {
     try {
       var Ctx = window.AudioContext || window.webkitAudioContext;
       if (!Ctx) return;
       audio = audio || new Ctx();
-      var plan = { ok: [[880, 0, 0.15]], warn: [[600, 0, 0.12], [600, 0.2, 0.12]], bad: [[200, 0, 0.45]] }[kind];
+      var plan = SOUNDS[kind];
       plan.forEach(function (p) {
         var osc = audio.createOscillator();
         var gain = audio.createGain();
@@ -159,7 +186,10 @@
     detail.textContent = (lines || []).filter(Boolean).join("\n");
     if (kind === "ok" || kind === "warn" || kind === "bad") {
       beep(kind);
-      if (navigator.vibrate) navigator.vibrate({ ok: [120], warn: [100, 80, 100], bad: [400] }[kind]);
+      var vibrated = false;
+      try { vibrated = navigator.vibrate ? navigator.vibrate(VIBRATIONS[kind]) : false; } catch (e) { /* none */ }
+      feedback.push({ kind: kind, tones: SOUNDS[kind].length, vibration: VIBRATIONS[kind], vibrated: !!vibrated });
+      if (feedback.length > 20) feedback.shift();
     }
   }
 
@@ -329,7 +359,7 @@
     var lines = [];
     if (e.code === "too_early" && e.opens_at) lines.push(t("opens_at", { time: fmtTime(e.opens_at) }));
     if (e.code === "wrong_session" && e.ticket_activity) {
-      lines.push(e.ticket_activity + (e.ticket_starts_at ? " · " + fmtTime(e.ticket_starts_at) : ""));
+      lines.push(e.ticket_activity + (e.ticket_starts_at ? " · " + fmtDateTime(e.ticket_starts_at) : ""));
     }
     return { kind: "bad", title: e.message || t("invalid_ticket"), lines: lines };
   }
@@ -458,21 +488,41 @@
     handleScan({ payload: text });
   }
 
+  function cameraOff(key, retry) {
+    cameraStatus.textContent = t(key);
+    root.setAttribute("data-camera", "off");
+    root.setAttribute("data-camera-problem", key);
+    toggle.hidden = !retry;
+  }
+
   function startCamera() {
-    if (!window.QrScanner) { cameraStatus.textContent = t("camera_unavailable"); return; }
+    // Browsers give the camera only to a secure page (https://, or localhost): say so, and what to do.
+    if (window.isSecureContext === false || !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) {
+      cameraOff("camera_insecure", false);
+      return;
+    }
+    if (!window.QrScanner) { cameraOff("camera_unavailable", true); return; }
     if (!scanner) {
       scanner = new window.QrScanner(video, onDecode, {
         returnDetailedScanResult: true, preferredCamera: "environment", maxScansPerSecond: 10
       });
     }
     scanner.start().then(function () {
-      cameraStatus.textContent = t("camera_on");
+      cameraStatus.textContent = "";
       root.setAttribute("data-camera", "on");
+      root.removeAttribute("data-camera-problem");
       toggle.hidden = true;
-    }, function () {
-      cameraStatus.textContent = t("camera_unavailable");
-      root.setAttribute("data-camera", "off");
-      toggle.hidden = false;
+    }, function (err) {
+      // qr-scanner reports every failure as "Camera not found.": the Permissions API tells a refusal apart.
+      var text = String((err && (err.name || err.message)) || err || "");
+      var asked = navigator.permissions && navigator.permissions.query
+        ? navigator.permissions.query({ name: "camera" }).then(function (p) { return p.state; }, function () { return ""; })
+        : Promise.resolve("");
+      asked.then(function (state) {
+        if (state === "denied" || /NotAllowed|Permission|denied|Security/i.test(text)) cameraOff("camera_denied", true);
+        else if (state === "granted") cameraOff("camera_missing", true);
+        else cameraOff("camera_unavailable", true);
+      });
     });
   }
 
@@ -522,7 +572,8 @@
     scan: handleScan, sync: syncNow, reloadRoster: loadRoster,
     state: function () {
       return { queue: queue.slice(), walkins: walkinQueue.slice(), roster: roster, offline: isOffline(),
-               storage: root.getAttribute("data-storage") };
+               storage: root.getAttribute("data-storage"), feedback: feedback.slice(),
+               camera: root.getAttribute("data-camera"), cameraProblem: root.getAttribute("data-camera-problem") };
     }
   };
 })();

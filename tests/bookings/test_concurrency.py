@@ -69,6 +69,23 @@ def _book_in_thread(worker_app, barrier, user_id: int, session_id: int) -> str:
             db.session.remove()
 
 
+def _book_by_api(worker_app, barrier, user_id: int, session_id: int) -> str:
+    """The same race through POST /api/v1/bookings (a request: no savepoint, the refusal rolls back)."""
+    from accounts.auth import issue_token
+    from accounts.models import User
+
+    with worker_app.app_context():
+        token = issue_token(db.session.get(User, user_id))[0]
+        db.session.remove()
+    client = worker_app.test_client()
+    barrier.wait()
+    answer = client.post(
+        "/api/v1/bookings", json={"session_id": session_id}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body = answer.get_json()
+    return body["status"] if answer.status_code == 201 else body["error"]["code"]
+
+
 def _cancel_in_thread(worker_app, barrier, booking_id: int) -> str:
     barrier.wait()
     with worker_app.app_context():
@@ -119,6 +136,29 @@ def test_200_concurrent_requests_for_30_seats_take_exactly_30_and_one_booking_pe
         select(Booking.user_id, func.count()).where(Booking.session_id == session_id).group_by(Booking.user_id)
     ).all()
     assert len(per_person) == 100 and all(n == 1 for _u, n in per_person)
+
+
+@pytest.mark.parametrize("waiting_list", [True, False])
+def test_the_same_race_through_the_api_takes_exactly_30_and_one_booking_per_person(app, worker_app, waiting_list):
+    """Through the API a session booking takes no account lock and no savepoint: the conditional UPDATE and the
+    unique index decide, and a refusal rolls the request back whole."""
+    act = af.activity(capacity=30, has_waiting_list=waiting_list)
+    session_id = af.first_session(act).id
+    users = _residents(80)
+    f.commit()
+    results = _run(worker_app, [(_book_by_api, uid, session_id) for uid in users for _ in range(2)])
+    db.session.expire_all()
+    assert db.session.get(Session, session_id).seats_taken == 30
+    assert _seat_holders(session_id) == 30
+    assert results.count("confirmed") == 30, sorted(set(results))
+    if waiting_list:  # everyone holds one booking; each second request is a duplicate
+        assert results.count("waitlisted") == 50 and results.count("duplicate") == 80, sorted(set(results))
+    else:  # a second request meets the unit full or the first booking, whichever comes first
+        assert results.count("full") + results.count("duplicate") == 130
+    per_person = db.session.execute(
+        select(Booking.user_id, func.count()).where(Booking.session_id == session_id).group_by(Booking.user_id)
+    ).all()
+    assert len(per_person) == (80 if waiting_list else 30) and all(n == 1 for _u, n in per_person)
 
 
 def test_200_concurrent_requests_without_a_waiting_list_never_oversell(app, worker_app):

@@ -222,7 +222,7 @@ def test_calendar_feeds(client, world):
     assert venue_feed.status_code == 200 and venue_feed.mimetype == "text/calendar"
     body = venue_feed.get_data(as_text=True)
     assert body.count("BEGIN:VEVENT") == 4 and "露天电影放映" in body
-    district = client.get("/calendar/districts/dawa.ics").get_data(as_text=True)
+    district = client.get("/calendar/districts/211104.ics").get_data(as_text=True)
     assert "少儿书法班" in district
     assert client.get("/calendar/districts/nowhere.ics").status_code == 404
     assert client.get("/calendar/venues/999999.ics").status_code == 404
@@ -290,7 +290,7 @@ def test_calendar_week_and_month_views(client, world):
     start = af.first_session(world["event"]).starts_at.date().isoformat()
     week = client.get(f"/activities/calendar?start={start}").get_data(as_text=True)
     assert "露天电影放映" in week
-    month = client.get(f"/activities/calendar?view=month&start={start}&district=panshan")
+    month = client.get(f"/activities/calendar?view=month&start={start}&district=211122")
     assert month.status_code == 200 and "露天电影放映" not in month.get_data(as_text=True)
     assert client.get("/activities/calendar?start=garbage&view=x").status_code == 200
 

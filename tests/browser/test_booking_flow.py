@@ -60,6 +60,7 @@ def test_resident_finds_a_class_by_district_and_age_books_it_and_sees_it(live_se
     ids = _seed_class(live_server)
     page = phone_as("resident")
     page.goto("/activities")
+    page.locator("details.filter-fold > summary").click()  # the filters fold into one 筛选 control
     page.select_option("#f-district", ids["district"])
     page.fill("#f-age", "9")
     click_and_wait(page.locator("form.filters button[type=submit]"))
@@ -73,9 +74,10 @@ def test_resident_finds_a_class_by_district_and_age_books_it_and_sees_it(live_se
         box.uncheck()
     page.check(f"#p{ids['kid']}")
     click_and_wait(page.locator("#book-form button[type=submit]"))
-    assert "/my/bookings" in page.url
-    assert page.get_by_role("link", name=TITLE).first.is_visible()
+    assert "/done" in page.url  # the confirmation page, with the ticket
     assert page.locator(".flash-success").is_visible()
+    click_and_wait(page.get_by_role("link", name="我的预约").last)
+    assert page.get_by_role("link", name=TITLE).first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
 
     with live_server.app.app_context():

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from accounts.models import Role
+from activities.models import Session
 from checkin.models import CheckIn, CheckInSource
 from core import tickets
 from core.extensions import db
@@ -172,6 +173,22 @@ def test_a_ticket_shown_to_the_camera_is_admitted_once_and_counted(app, door_ser
         page.wait_for_selector("#scan-result[data-state=warn]", timeout=15_000)
         assert page.inner_text("#scan-headline") == _messages(app)["already_checked_in"]
         assert page.inner_text("#count-in") == "2"
+        # The first screen of a 390×844 phone: the camera with the session and the last answer over it;
+        # 开启摄像头 is hidden while the camera runs; admitted and refused sound and vibrate differently.
+        box = page.evaluate("""() => {
+            const r = (sel) => document.querySelector(sel).getBoundingClientRect();
+            return {video: r("#scan-video"), result: r("#scan-result"), session: r(".scan-session"), y: scrollY};
+        }""")
+        assert box["y"] == 0 and box["video"]["top"] < 844 and box["video"]["height"] >= 300
+        for part in ("result", "session"):
+            assert box[part]["top"] >= 0 and box[part]["bottom"] <= 844, (part, box)
+            assert box["video"]["top"] <= box[part]["top"] and box[part]["bottom"] <= box["video"]["bottom"], part
+        assert not page.locator("#camera-toggle").is_visible()
+        kinds = [f["kind"] for f in page.evaluate("() => window.culturenetScanner.state().feedback")]
+        assert kinds[:2] == ["ok", "warn"]
+        page.screenshot(path=str(tmp_path / "scanner-phone.png"))
+        if os.environ.get("SCREENSHOTS"):
+            shutil.copy(tmp_path / "scanner-phone.png", os.environ["SCREENSHOTS"])
         assert not errors, errors
     finally:
         browser.close()
@@ -301,6 +318,71 @@ def test_a_ticket_page_once_opened_still_shows_offline(app, door_server):
         assert tickets.format_code(code) in page.inner_text(".ticket-code")
         assert page.evaluate("() => document.querySelector('img.ticket-qr').naturalWidth") > 0
         assert_accessible(page, "ticket page")
+    finally:
+        browser.close()
+        pw.stop()
+
+
+def test_a_typed_code_of_another_days_ticket_says_wrong_session_with_its_date_and_time(app, door_server):
+    info = _door()
+    session = db.session.get(Session, info["session_id"])
+    tomorrow = af.activity(
+        session.activity.venue, title="社区合唱音乐会（次日场）", starts_in=timedelta(days=1, minutes=30)
+    )
+    other = af.book(f.resident(name="赵敏"), tomorrow)
+    code = tickets.code_for(other.id)
+    f.commit()
+    pw, browser = _browser()
+    try:
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
+        page = context.new_page()
+        _sign_in(page, door_server, info["login"])
+        page.goto(f"{door_server}/scan?session={info['session_id']}")
+        page.wait_for_function("() => document.getElementById('count-booked').textContent === '2'")
+        page.fill("#code-input", tickets.format_code(code))
+        page.click("#code-form button[type=submit]")
+        page.wait_for_selector("#scan-result[data-state=bad]")
+        assert page.inner_text("#scan-headline") == "此票不属于本场次。"
+        detail = page.inner_text("#scan-detail")
+        assert "次日场" in detail and "月" in detail and "日" in detail and ":" in detail, detail
+    finally:
+        browser.close()
+        pw.stop()
+    assert _count() == 0
+
+
+INSECURE = "Object.defineProperty(window, 'isSecureContext', {get: () => false});"
+DENIED = """
+  navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+  const query = navigator.permissions.query.bind(navigator.permissions);
+  navigator.permissions.query = (d) => d && d.name === 'camera' ? Promise.resolve({state: 'denied'}) : query(d);
+"""
+
+
+@pytest.mark.parametrize("script, problem", [(INSECURE, "camera_insecure"), (DENIED, "camera_denied")])
+@pytest.mark.parametrize("large_text", [False, True], ids=["normal", "large-text"])
+def test_without_a_camera_the_scanner_says_what_to_do_and_is_accessible(app, door_server, script, problem, large_text):
+    info = _door()
+    pw, browser = _browser()
+    try:
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
+        context.add_init_script(script)
+        page = context.new_page()
+        _sign_in(page, door_server, info["login"])
+        if large_text:
+            context.add_cookies([{"name": "large_text", "value": "1", "url": door_server}])
+        page.goto(f"{door_server}/scan?session={info['session_id']}")
+        page.wait_for_selector(f"#scanner[data-camera-problem={problem}]")
+        status = page.inner_text("#camera-status")
+        assert status == _messages(app)[problem]
+        assert page.locator("#camera-toggle").is_visible() is (problem == "camera_denied")
+        assert page.locator("#camera-status").bounding_box()["y"] < 844
+        assert ("large-text" in (page.get_attribute("html", "class") or "")) is large_text
+        assert_accessible(page, f"scanner, {problem}, {'large text' if large_text else 'normal'}")
+        # Typing still works: the ticket is admitted.
+        page.fill("#code-input", info["bookings"][0][2])
+        page.click("#code-form button[type=submit]")
+        page.wait_for_selector("#scan-result[data-state=ok]")
     finally:
         browser.close()
         pw.stop()

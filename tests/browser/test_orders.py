@@ -31,7 +31,7 @@ def film(live_server):
                 data={
                     "title": "露天电影放映",
                     "category": "film",
-                    "district_codes": ["dawa"],
+                    "district_codes": ["211104"],
                     "audience_min": 20,
                     "audience_max": 300,
                     "duration_minutes": 120,
@@ -147,7 +147,7 @@ def test_a_village_film_screening_from_menu_to_rating(as_user, desktop_as, live_
 
     branch.goto(f"/orders/demand?year={chosen.year}")
     outreach = branch.locator("main section", has_text="送文化下乡").inner_text()
-    assert "dawa" in outreach and "136" in outreach
+    assert "211104" in outreach and "136" in outreach
 
 
 def test_a_custom_request_is_declined_with_a_reason_the_village_reads(as_user, film):

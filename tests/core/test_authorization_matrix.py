@@ -80,6 +80,7 @@ EXEMPT = {
     ("POST", "/webhooks/twilio/inbound"): "authenticated by Twilio's signature (tests/notify/test_twilio.py)",
     ("POST", "/webhooks/twilio/status"): "authenticated by Twilio's signature (tests/notify/test_twilio.py)",
     ("GET", "/tickets/sw.js"): "a static service worker",
+    ("GET", "/my/sw.js"): "a static service worker",
     ("GET", "/scan/sw.js"): "a static service worker",
 }
 
@@ -216,6 +217,7 @@ def build_world() -> dict:
     )
     db.session.add(failed)
     digital = matrix_world.build(net, people, later)
+    volunteering = _volunteering(net, people)
     f.commit()
     ids = {k: v.id for k, v in net.items()}
     ids.update(
@@ -257,6 +259,7 @@ def build_world() -> dict:
             "cover": f"{live.id}-0123456789ab.jpg",
             **wb,
             **digital,
+            **volunteering,
         }
     )
     logins = {name: (user.phone or user.login) for name, user in people.items()}
@@ -311,6 +314,34 @@ def _workbench(net, people) -> dict:
         "problem": problem.id,
         "archive_file": doc.files[0].id,
     }
+
+
+def _volunteering(net, people) -> dict:
+    """The resident is an approved volunteer of the station signed up for a task in three days; the applicant's
+    registration waits for a decision."""
+    from volunteers import services as volunteers
+
+    def register(user):
+        return volunteers.register_volunteer(
+            user, data={"venue": net["station"], "skills": ["guiding"], "availability": ["weekend"]}
+        )
+
+    volunteer = register(people["resident"])
+    volunteers.approve_volunteer(volunteer, actor=people["station_staff"])
+    pending = register(people["applicant"])
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
+    task = volunteers.create_task(
+        data={
+            "venue": net["station"],
+            "title": "展厅讲解",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=3),
+            "places": 5,
+        },
+        actor=people["station_staff"],
+    )
+    signup = volunteers.sign_up(task, user=people["resident"])
+    return {"pending_volunteer": pending.id, "vtask": task.id, "vsignup": signup.id}
 
 
 def _closure(venue):
@@ -576,7 +607,7 @@ ROWS = [
             "name": "新村文化中心",
             "kind": "community",
             "parent_id": str(i["station"]),
-            "district_code": "dawa",
+            "district_code": "211104",
             "address": "新村",
         },
         admin_only(302),
@@ -586,11 +617,12 @@ ROWS = [
     # --- activities: public
     ("GET", "/activities", None, anyone()),
     ("GET", "/activities/calendar", None, anyone()),
+    ("GET", "/search", None, anyone()),
     ("GET", "/activities/{live}", None, anyone()),
     ("GET", "/activities/{draft}", None, station(anon=404, deny=404)),
     ("GET", "/activities/{live}.ics", None, anyone()),
     ("GET", "/calendar/venues/{station}.ics", None, anyone()),
-    ("GET", "/calendar/districts/dawa.ics", None, anyone()),
+    ("GET", "/calendar/districts/211104.ics", None, anyone()),
     ("GET", "/lottery/how-to-verify", None, anyone()),
     ("GET", "/media/activities/{cover}", None, anyone(404)),
     ("GET", f"{A}/activities", None, anyone()),
@@ -722,6 +754,9 @@ ROWS = [
         {"anonymous": 302, "resident": 302, "other_resident": 302, "*": 422},
     ),  # staff accounts have no card
     ("GET", "/my/bookings", None, signed_in()),
+    ("GET", "/me", None, anyone()),
+    ("GET", "/bookings/{booking}/done", None, {"anonymous": 302, "resident": 200, "*": 404}),
+    ("GET", "/bookings/{booking}.ics", None, {"anonymous": 302, "resident": 200, "*": 404}),
     ("POST", "/bookings/{later_booking}/cancel", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("POST", "/bookings/{booking}/accept", None, {"anonymous": 302, "resident": 302, "*": 404}),
     ("GET", "/staff/sessions/{live_session}/roster", None, station()),
@@ -892,7 +927,7 @@ ROWS = [
             "provider_venue_id": str(i["branch"]),
             "title": "戏曲进村",
             "category": "performance",
-            "district_codes": "dawa",
+            "district_codes": "211104",
             "audience_min": "20",
             "audience_max": "300",
             "duration_minutes": "120",
@@ -923,7 +958,7 @@ ROWS = [
             "provider_venue_id": str(i["branch"]),
             "title": "公益电影放映（新）",
             "category": "film",
-            "district_codes": "dawa",
+            "district_codes": "211104",
             "audience_min": "20",
             "audience_max": "300",
             "duration_minutes": "120",
@@ -944,7 +979,7 @@ ROWS = [
             "provider_venue_id": i["branch"],
             "title": "戏曲进村",
             "category": "performance",
-            "district_codes": ["dawa"],
+            "district_codes": ["211104"],
         },
         {"anonymous": 401, "parent_staff": 201, "manager": 201, "admin": 201, "*": 403},
     ),
@@ -955,7 +990,7 @@ ROWS = [
             "provider_venue_id": i["branch"],
             "title": "公益电影放映",
             "category": "film",
-            "district_codes": ["dawa"],
+            "district_codes": ["211104"],
         },
         provider(200, anon=401, orderer=403, other=403),
     ),
@@ -1203,6 +1238,90 @@ ROWS = [
         station(anon=401),
     ),
     ("POST", f"{A}/catalogue/{{year}}/publish", lambda i: {"venue_id": i["station"]}, station(anon=401)),
+    # --- volunteers
+    (
+        "POST",
+        f"{A}/volunteers",
+        lambda i: {"venue_id": i["station"], "skills": ["guiding"], "availability": ["weekend"]},
+        {"anonymous": 401, "resident": 409, "*": 201},
+    ),
+    ("GET", f"{A}/volunteers", None, managers_only(anon=401)),
+    ("POST", f"{A}/volunteers/{{pending_volunteer}}/approve", None, station(anon=401)),
+    ("POST", f"{A}/volunteers/{{pending_volunteer}}/decline", {"reason": "名额已满"}, station(anon=401)),
+    ("GET", f"{A}/volunteer-tasks", None, signed_in(anon=401)),
+    (
+        "POST",
+        f"{A}/volunteer-tasks",
+        lambda i: {
+            "venue_id": i["station"],
+            "title": "演出引导",
+            "starts_at": _dt(days=4),
+            "ends_at": _dt(days=4, hours=2),
+            "places": 3,
+        },
+        station(201, anon=401),
+    ),
+    ("GET", f"{A}/volunteer-tasks/{{vtask}}", None, signed_in(anon=401)),
+    ("POST", f"{A}/volunteer-tasks/{{vtask}}/cancel", None, station(anon=401)),
+    ("GET", f"{A}/volunteer-tasks/{{vtask}}/roster", None, station(anon=401)),
+    ("POST", f"{A}/volunteer-tasks/{{vtask}}/signups", None, {"anonymous": 401, "*": 409}),
+    ("POST", f"{A}/volunteer-signups/{{vsignup}}/cancel", None, own(anon=401)),
+    ("GET", f"{A}/volunteer-signups/{{vsignup}}/ticket", None, own(anon=401)),
+    (
+        "PATCH",
+        f"{A}/volunteer-signups/{{vsignup}}/service",
+        {"minutes": 60, "note": "补录"},
+        station(409, anon=401),  # the task has not started: too_early
+    ),
+    ("GET", f"{A}/me/volunteering", None, signed_in(anon=401)),
+    ("GET", f"{A}/volunteer-hours", None, managers_only(anon=401)),
+    ("GET", f"{A}/volunteer-commendations", None, managers_only(anon=401)),
+    ("GET", f"{A}/reports/volunteering", None, managers_only(anon=401)),
+    ("GET", "/volunteering", None, signed_in()),
+    ("GET", "/volunteering/register", None, signed_in()),
+    (
+        "POST",
+        "/volunteering/register",
+        lambda i: {"venue_id": str(i["station"]), "skills": "guiding", "availability": "weekend"},
+        {"anonymous": 302, "resident": 422, "*": 302},
+    ),
+    ("GET", "/volunteering/tasks", None, signed_in()),
+    ("POST", "/volunteering/tasks/{vtask}/signup", None, signed_in(302)),
+    ("GET", "/volunteering/signups/{vsignup}", None, own()),
+    ("POST", "/volunteering/signups/{vsignup}/cancel", None, own(302)),
+    ("GET", "/volunteering/certificate", None, {"anonymous": 302, "resident": 200, "*": 404}),
+    ("GET", "/staff/volunteers", None, managers_only()),
+    ("POST", "/staff/volunteers/{pending_volunteer}/approve", None, station(302)),
+    ("POST", "/staff/volunteers/{pending_volunteer}/decline", {"reason": "名额已满"}, station(302)),
+    (
+        "POST",
+        "/staff/volunteer-tasks",
+        lambda i: {
+            "venue_id": str(i["station"]),
+            "title": "演出引导",
+            "day": _later(4),
+            "starts": "09:00",
+            "ends": "11:00",
+            "places": "3",
+        },
+        station(302),
+    ),
+    ("GET", "/staff/volunteer-tasks/{vtask}", None, station()),
+    ("POST", "/staff/volunteer-tasks/{vtask}/cancel", None, station(302)),
+    ("POST", "/staff/volunteer-signups/{vsignup}/correct", {"hours": "1", "note": "补录"}, station(302)),
+    ("GET", "/staff/volunteers/door", None, staff_only()),
+    # --- feedback and satisfaction
+    ("POST", f"{A}/bookings/{{booking}}/feedback", {"rating": 4}, {"anonymous": 401, "resident": 409, "*": 404}),
+    ("GET", f"{A}/bookings/{{booking}}/feedback", None, {"anonymous": 401, "*": 404}),
+    ("PUT", f"{A}/bookings/{{booking}}/feedback", {"rating": 4}, {"anonymous": 401, "*": 404}),
+    ("PATCH", f"{A}/bookings/{{booking}}/feedback", {"rating": 4}, {"anonymous": 401, "*": 404}),
+    ("GET", f"{A}/reports/satisfaction?venue={{station}}", None, reporters(anon=401)),
+    ("GET", f"{A}/reports/satisfaction/comments?venue={{station}}", None, reporters(anon=401)),
+    ("GET", f"{A}/reports/satisfaction/survey?venue={{station}}", None, reporters(anon=401)),
+    ("GET", "/bookings/{booking}/feedback", None, {"anonymous": 302, "resident": 200, "*": 404}),
+    ("POST", "/bookings/{booking}/feedback", {"rating": "4"}, {"anonymous": 302, "resident": 409, "*": 404}),
+    ("GET", "/reports/satisfaction?venue={station}", None, reporters()),
+    ("GET", "/reports/satisfaction/survey.csv?venue={station}", None, reporters()),
     # --- notify: failed messages (staff)
     ("GET", "/staff/notifications/failed", None, managers_only()),
     ("POST", "/staff/notifications/{message}/resend", None, station(303)),  # a sibling's was a 303 (resent)

@@ -36,7 +36,7 @@ def menu_item(provider, actor, *, publish: bool = True, **data) -> MenuItem:
         "title_en": "Film screening",
         "category": MenuCategory.film.value,
         "description": "露天电影一场",
-        "district_codes": ["dawa"],
+        "district_codes": ["211104"],
         "audience_min": 20,
         "audience_max": 300,
         "duration_minutes": 120,

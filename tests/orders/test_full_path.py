@@ -74,7 +74,7 @@ def test_a_village_film_screening_goes_from_the_menu_to_the_outreach_figures(app
         "outreach": None,
     }
     assert figures["outreach"] == [
-        {"district": "dawa", "month": "2026-12", "scheduled": 1, "delivered": 1, "headcount": 120}
+        {"district": "211104", "month": "2026-12", "scheduled": 1, "delivered": 1, "headcount": 120}
     ]
     record = queries.item_records([w["film"].id], 2026)[w["film"].id]
     assert record == {"delivered_this_year": 1, "mean_rating": 5.0, "ratings": 1}
@@ -96,7 +96,9 @@ def test_a_scheduled_order_cannot_be_withdrawn_and_must_be_on_the_agreed_date(ap
 
 def test_a_group_order_is_held_at_the_provider_with_the_address_and_is_not_outreach(app):
     w = o.world()
-    order = o.order(w["film"], f.resident(), None, group_name="幸福小区", address="幸福小区广场", district_code="dawa")
+    order = o.order(
+        w["film"], f.resident(), None, group_name="幸福小区", address="幸福小区广场", district_code="211104"
+    )
     services.accept_order(order, actor=w["branch_staff"], now=NOW)
     _schedule(order, w["branch_staff"])
     assert order.activity.venue_id == w["branch"].id and order.activity.place == "幸福小区广场"

@@ -33,7 +33,7 @@ def _order_form(w, **extra):
 
 def test_the_public_menu_lists_items_with_their_record_and_filters(client):
     w = _world()
-    html = client.get("/menu?district=dawa&category=film").get_data(as_text=True)
+    html = client.get("/menu?district=211104&category=film").get_data(as_text=True)
     assert "公益电影放映" in html and w["branch"].name in html
     assert "公益电影放映" not in client.get("/menu?category=lecture").get_data(as_text=True)
     assert client.get(f"/menu/{w['film'].id}").status_code == 200
@@ -118,7 +118,7 @@ def test_staff_add_publish_and_withdraw_a_menu_item(client):
         "provider_venue_id": str(w["branch"].id),
         "title": "非遗剪纸体验",
         "category": "heritage",
-        "district_codes": ["dawa"],
+        "district_codes": ["211104"],
         "audience_min": "10",
         "audience_max": "40",
         "duration_minutes": "90",

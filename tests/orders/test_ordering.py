@@ -25,7 +25,7 @@ def test_a_village_centre_orders_a_film_screening_and_the_step_is_recorded(app):
     w = o.world()
     order = o.order(w["film"], w["village_staff"], w["community"])
     assert order.status == OrderStatus.submitted
-    assert order.provider_venue_id == w["branch"].id and order.district_code == "dawa"
+    assert order.provider_venue_id == w["branch"].id and order.district_code == "211104"
     assert order.preferred_dates == [day(10), day(12)]
     assert [(e.status, e.at) for e in order.events] == [(OrderStatus.submitted, NOW)]
     assert loads.used(w["film"].id, "2026") == 0  # the quota is taken when the provider accepts
@@ -56,7 +56,7 @@ def test_every_problem_with_an_order_is_reported_at_once(app):
 
 def test_an_order_outside_the_districts_served_is_refused(app):
     w = o.world()
-    panshan_station = f.venue(f.VenueKind.station, w["other_branch"], district_code="panshan")
+    panshan_station = f.venue(f.VenueKind.station, w["other_branch"], district_code="211122")
     staff = f.staff(panshan_station)
     before = _counts()
     with pytest.raises(Invalid) as err:
@@ -107,7 +107,7 @@ def test_a_resident_group_orders_for_an_address_in_a_served_district(app):
     w = o.world()
     resident = f.resident()
     order = o.order(
-        w["film"], resident, None, group_name="幸福小区舞蹈队", address="幸福小区广场", district_code="dawa"
+        w["film"], resident, None, group_name="幸福小区舞蹈队", address="幸福小区广场", district_code="211104"
     )
     assert order.ordering_venue_id is None and order.where == "幸福小区舞蹈队 · 幸福小区广场"
     with pytest.raises(Invalid) as err:

@@ -42,7 +42,7 @@ def _session_with_people(act, session, *, booked: int, come: int, walk_ins: int,
 
 def build() -> Scenario:
     net = f.network()
-    f.venue(VenueKind.station, net["other_branch"], name="高升镇文化站", district_code="panshan")
+    f.venue(VenueKind.station, net["other_branch"], name="高升镇文化站", district_code="211122")
     village2 = f.venue(
         VenueKind.community, net["station"], name="东风镇李家村文化中心", floor_area=260, lat=41.0, lon=122.1
     )

@@ -51,19 +51,19 @@ def test_every_grouping_key_is_accepted_and_sums_to_the_totals(client, sc):
     body = attendance(client, group_by="district,venue_kind,category,quarter,year").get_json()
     assert sum(r["attendances"] for r in body["rows"]) == body["totals"]["attendances"]
     assert {r["quarter"] for r in body["rows"]} == {"2026-Q1", "2026-Q2"}
-    assert {r["district"] for r in body["rows"]} == {"dawa", "panshan"}
+    assert {r["district"] for r in body["rows"]} == {"211104", "211122"}
 
 
 def test_a_district_manager_sees_only_their_district(client, sc):
     client.login("dawamgr")
     body = attendance(client, group_by="district").get_json()
-    assert [r["district"] for r in body["rows"]] == ["dawa"]
+    assert [r["district"] for r in body["rows"]] == ["211104"]
     assert body["totals"]["sessions_held"] == 4
     other = attendance(client, venue=sc.net["other_branch"].id)
     assert other.status_code == 403
     assert other.get_json()["error"]["code"] == "forbidden"
     gaps = client.get("/api/v1/reports/coverage", query_string={"year": 2026}).get_json()["items"]
-    assert all(g["district"] == "dawa" for g in gaps)
+    assert all(g["district"] == "211104" for g in gaps)
 
 
 def test_filters_by_venue_kind_and_category(client, sc):

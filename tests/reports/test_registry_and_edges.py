@@ -30,7 +30,7 @@ def test_registry_counts_hours_against_the_norm_and_the_200_m2_standard(app, sc)
     db.session.commit()
     flt = queries.build_filter(sc.manager, first=date(2026, 1, 1), last=date(2026, 12, 31))
     rows = {r["district"]: r for r in indicators.registry(flt)}
-    dawa = rows["dawa"]
+    dawa = rows["211104"]
     assert dawa["communities"] == 3 and dawa["area_met"] == 1  # 150 m², 260 m², 199 m²
     assert [v["venue"] for v in dawa["below_hours"]] == ["短时村"]
     assert dawa["below_hours"][0]["hours"] == 8.0 and dawa["below_hours"][0]["norm"] == 35

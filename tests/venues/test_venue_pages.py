@@ -15,7 +15,7 @@ from venues.models import Venue, VenueKind
 def test_directory_filters_by_district_and_kind(client):
     net = f.network()
     f.commit()
-    page = client.get("/venues?district=panshan").get_data(as_text=True)
+    page = client.get("/venues?district=211122").get_data(as_text=True)
     assert net["other_branch"].name in page and net["station"].name not in page
     page = client.get("/venues?kind=station").get_data(as_text=True)
     assert net["station"].name in page and net["hub"].name not in page
@@ -131,7 +131,7 @@ def test_admin_creates_a_venue_under_a_station_and_grants_a_role(client):
         data={
             "kind": "community",
             "parent_id": str(net["station"].id),
-            "district_code": "dawa",
+            "district_code": "211104",
             "name": "新村文化中心",
         },
     )
@@ -149,5 +149,5 @@ def test_a_village_cannot_be_placed_directly_under_the_hub(app):
     net = f.network()
     with pytest.raises(Invalid):
         services.create_venue(
-            data={"kind": "community", "district_code": "dawa", "name": "x"}, parent=net["hub"], actor=None
+            data={"kind": "community", "district_code": "211104", "name": "x"}, parent=net["hub"], actor=None
         )
