@@ -451,9 +451,9 @@ def sync_scans(items: list[ScanItem], *, actor: User, now: datetime | None = Non
     as a `CheckInConflict` (once per scan id) and answered with `conflict: true`.
     """
     now = now or utcnow()
-    for item in items:  # a batch of guesses is refused whole, before any look-up, once the budget is spent
-        if item.payload is None and item.code is not None:
-            require_code_budget(actor, item.session, item.device_id)
+    # A batch of guesses is refused whole, before any look-up, once a budget it would spend is spent.
+    for session, device_id in {(i.session, i.device_id) for i in items if i.payload is None and i.code is not None}:
+        require_code_budget(actor, session, device_id)
     results = []
     for item in items:
         base = {"scan_id": item.scan_id, "conflict": False}

@@ -173,14 +173,18 @@ def register_privacy() -> None:
     from accounts import privacy
     from bookings import privacy as bookings_privacy
     from checkin import privacy as checkin_privacy
+    from feedback import privacy as feedback_privacy
     from notify import privacy as notify_privacy
     from orders import privacy as orders_privacy
     from rooms import privacy as rooms_privacy
+    from volunteers import privacy as volunteers_privacy
 
     privacy.register("bookings", export=bookings_privacy.export, erase=bookings_privacy.erase, order=10)
     privacy.register("service_orders", export=orders_privacy.export, erase=orders_privacy.erase, order=20)
     privacy.register("room_reservations", export=rooms_privacy.export, erase=rooms_privacy.erase, order=30)
     privacy.register("checkins", export=checkin_privacy.export, order=40)
+    privacy.register("volunteering", export=volunteers_privacy.export, erase=volunteers_privacy.erase, order=50)
+    privacy.register("feedback", export=feedback_privacy.export, erase=feedback_privacy.erase, order=60)
     privacy.register("notifications", export=notify_privacy.export, erase=notify_privacy.erase, order=90)
 
 

@@ -102,3 +102,33 @@ def test_five_weekly_series_no_longer_give_one_resident_a_hundred_pending_holds(
     assert reserve(at(DAY, 14), at(DAY, 16)).status == ReservationStatus.pending  # below the cap: still fine
     rooms.cancel_reservation(first.booked[0], actor=net["resident"], now=ROOMS_NOW)
     assert rooms.pending_holds_of(net["resident"], ROOMS_NOW) == len(first.booked)
+
+
+def test_racing_submissions_by_one_account_never_pass_the_cap(app):
+    from tests.concurrency import race
+
+    w = o.world()
+    resident = f.resident()
+    f.commit()
+    item_id, user_id, district = w["film"].id, resident.id, w["community"].district_code
+    app.config["ORDERS_OPEN_PER_REQUESTER"] = 3
+    try:
+
+        def submit(i):
+            from accounts.models import User
+            from orders.models import MenuItem
+
+            o.order(
+                db.session.get(MenuItem, item_id),
+                db.session.get(User, user_id),
+                None,
+                group_name=f"舞蹈队{i}",
+                address="幸福小区广场",
+                district_code=district,
+            )
+
+        outcomes = race(app, submit, 6, threads=6)
+    finally:
+        app.config["ORDERS_OPEN_PER_REQUESTER"] = 10
+    assert outcomes == {"ok": 3, "too_many_open_orders": 3}
+    assert db.session.scalar(select(func.count()).select_from(ServiceOrder)) == 3

@@ -71,6 +71,16 @@ def _world():
     group = {"name": "东风合唱团", "kind": "association", "contact_name": NAME, "contact_phone": CONTACT}
     data = {"starts_at": starts, "ends_at": starts + timedelta(hours=2), "purpose": "合唱排练", "attendees": 20}
     w["reservation"] = rooms.request_reservation(room, data=data | {"group": group}, actor=me, now=now)
+
+    from tests.volunteers.world import task_data
+    from volunteers import services as volunteering
+
+    profile = {"venue": w["station"], "skills": ["guiding"], "availability": ["weekend"], "note": ADDRESS}
+    volunteering.approve_volunteer(
+        volunteering.register_volunteer(me, data=profile | {"real_name": NAME}), actor=w["station_staff"]
+    )
+    task = volunteering.create_task(data=task_data(w["station"]), actor=w["station_staff"])
+    w["signup"] = volunteering.sign_up(task, user=me)
     f.commit()
     return w
 
@@ -102,6 +112,7 @@ def test_the_download_holds_every_package_part(client, app):
     assert any(m["template"].startswith("reminder") for m in page["notifications"]["messages"])
     assert page["consents"] and page["consents"][0]["terms_version"]
     assert page["participants"][1]["id_number"] == SECRETS[-1]
+    assert page["volunteering"]["real_name"] == NAME and page["volunteering"]["signups"][0]["status"] == "confirmed"
 
 
 def _rows_holding_secrets() -> list[tuple[str, str]]:
@@ -145,6 +156,11 @@ def test_deleting_the_account_frees_what_it_held_and_erases_it_everywhere(client
 
     reservation = db.session.get(RoomReservation, w["reservation"].id)
     assert reservation.status == ReservationStatus.cancelled and not reservation.occupancy.is_active
+
+    from volunteers.models import SignupStatus, VolunteerSignup
+
+    signup = db.session.get(VolunteerSignup, w["signup"].id)
+    assert signup.status == SignupStatus.cancelled and signup.task.places_taken == 0
 
     user = db.session.get(User, me_id)
     assert not user.is_active and user.phone is None and user.deleted_at is not None
