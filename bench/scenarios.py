@@ -187,6 +187,7 @@ class HotSignup:
     residents: int = 10_000
     label: str = "booking"
     capacity: int = 30
+    connections_seen: int = 0
 
     def requests(self, ctx: Context, units: list[dict]) -> list[Request]:
         tokens = resident_tokens(ctx, self.residents)[: ctx.n(self.residents)]
@@ -222,10 +223,11 @@ class HotSignup:
         created = real.statuses.get(201, 0)
         hot = len(units) == 1 and real.requests > seats[0][1]
         exact = taken == seats[0][1] if hot else True
-        ok = within and counted and not doubles and created == taken and exact
+        # a request still in flight when wrk's time is up is served but not counted: at most one per connection
+        ok = within and counted and not doubles and created <= taken <= created + self.connections_seen and exact
         return (
             f"{'OK' if ok else 'FAILED'}: {len(seats)} unit(s), seats taken {taken:,} of "
-            f"{sum(c for _i, c, _t in seats):,} = {created:,} answers 201 "
+            f"{sum(c for _i, c, _t in seats):,} for {created:,} answers 201 counted "
             f"({'exactly full' if hot and exact else 'none over capacity' if within else 'OVER'})"
             f", confirmed bookings match the counters: {counted}, people with two active bookings on one unit: "
             f"{len(doubles)}"
@@ -242,6 +244,7 @@ class HotSignup:
             reqs = self.requests(ctx, units)
             health = healthz(ctx, c)
             reset_units(ctx, self.classes, self.capacity)
+            self.connections_seen = c
             bare = drive(ctx, bare_book(len(reqs), self.classes), c, once=True)
             real = drive(ctx, reqs, c, once=True)
             lines += ratio_rows("`POST /api/v1/bookings`", c, real, health, bare, self.target)
@@ -323,7 +326,7 @@ class CheckInScans:
     name: str
     concurrency: tuple[int, ...] = (8, 32)
     target: float = 0.7
-    tickets: int = 2000
+    tickets: int = 1000
 
     def prepare(self, ctx: Context) -> dict:
         import json
