@@ -272,6 +272,13 @@ def reset_units(ctx: Context, count: int, capacity: int = 30) -> None:
         )
 
 
+def reset_checkins(ctx: Context) -> None:
+    import psycopg
+
+    with psycopg.connect(ctx.db_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE bench_checkins")
+
+
 def bare_book(n: int, units: int) -> list[Request]:
     return [Request("POST", "/_bench/book", {"unit": 1 + i % units}) for i in range(n)]
 
@@ -401,7 +408,7 @@ class CheckInScans:
                 return lines + ["", f"check-in scenario could not prepare: {err.stderr.strip()[-600:]}", ""]
             reqs = self.requests(ctx, made, c)
             health = healthz(ctx, c)
-            sql(ctx, "TRUNCATE bench_checkins")
+            reset_checkins(ctx)
             bare_reqs = [Request("POST", "/_bench/checkin", {"ticket": f"t{i}"}) for i in range(len(reqs))]
             bare = drive(ctx, bare_reqs, c, once=True)
             real = drive(ctx, reqs, c, once=True)
