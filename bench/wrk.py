@@ -1,6 +1,6 @@
 """Drive an HTTP scenario with wrk (a C load generator), so the generator is not what limits the figures.
 
-Each run writes its requests (method, path, JSON body, Authorization header) to a file, one a line, and a Lua
+Each run writes its requests (method, path, JSON body, headers) to a file, one a line, and a Lua
 script that reads them into a table: wrk thread t of T sends requests t, t+T, t+2T … over its keep-alive
 connections for the run's fixed duration; with `once=True` (every request is distinct — a booking of a
 resident for a session, a ticket scanned — so none may be sent twice) a thread whose share is sent sends only
@@ -44,7 +44,10 @@ function init(args)
     if (n - 1) % nthreads == tid then
       local method, path, body, auth = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
       local headers = {}
-      if auth ~= "" then headers["Authorization"] = auth end
+      for pair in auth:gmatch("[^\31]+") do
+        local name, value = pair:match("^([^:]+): (.*)$")
+        if name then headers[name] = value end
+      end
       if body ~= "" then
         headers["Content-Type"] = "application/json"
       else
@@ -148,7 +151,8 @@ def run(
         with data.open("w", encoding="utf-8") as out:
             for r in requests:
                 body = json.dumps(r.body, separators=(",", ":")) if r.body is not None else ""
-                out.write(f"{r.method}\t{r.path}\t{body}\t{r.headers.get('Authorization', '')}\n")
+                headers = "\x1f".join(f"{k}: {v}" for k, v in r.headers.items())  # every header of the request
+                out.write(f"{r.method}\t{r.path}\t{body}\t{headers}\n")
         script.write_text(f"extra_headers = {extra}\n" + LUA, encoding="utf-8")
         proc = subprocess.run(
             [
