@@ -145,7 +145,7 @@ def main() -> None:
         f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, gunicorn {args.workers} {args.worker_class} workers"
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}, PostgreSQL, "
-        f"seed scale {args.scale}, "
+        f"{'a reused seeded database' if args.reuse else f'seed scale {args.scale}'}, "
         f"load generator {'wrk' if wrk.available() else 'bench/load.py (wrk not installed)'}",
         "",
         f"Machine load at the start: {loadavg()} (the machine may be shared: compare ratios within this run).",
