@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DB_NAME = os.environ.get("BENCH_DATABASE", "culturenet_bench")
 ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+SERVER_LOG = Path(os.environ.get("BENCH_SERVER_LOG", "/tmp/culturenet-bench-server.log"))
 DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 
 
@@ -84,13 +85,19 @@ def start_gunicorn(port: int, workers: int, worker_class: str = "gthread", threa
         ],
         cwd=ROOT,
         env={**env(), "PYTHONWARNINGS": "ignore"},
+        stderr=open(SERVER_LOG, "w"),  # noqa: SIM115 - the server's own log (one line per request), kept for reading
     )
-    for _ in range(100):
+    import urllib.request
+
+    deadline = time.monotonic() + 180  # the master binds at once; its workers import the app (slow on a busy box)
+    while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                if answer.status == 200:
+                    time.sleep(2)  # the other workers finish booting too
+                    return proc
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.5)
     proc.kill()
     raise SystemExit("gunicorn did not start")
 
@@ -138,7 +145,7 @@ def main() -> None:
         f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, gunicorn {args.workers} {args.worker_class} workers"
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}, PostgreSQL, "
-        f"seed scale {args.scale}, "
+        f"{'a reused seeded database' if args.reuse else f'seed scale {args.scale}'}, "
         f"load generator {'wrk' if wrk.available() else 'bench/load.py (wrk not installed)'}",
         "",
         f"Machine load at the start: {loadavg()} (the machine may be shared: compare ratios within this run).",

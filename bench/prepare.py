@@ -20,7 +20,7 @@ from venues.models import Venue, VenueKind
 CAPACITY = 30
 
 
-def make_classes(count: int, kind: str) -> list[dict]:
+def make_classes(count: int, kind: str, capacity: int = CAPACITY) -> list[dict]:
     actor = find_by_login("admin")
     venue = db.session.execute(select(Venue).where(Venue.kind == VenueKind.hub).order_by(Venue.id)).scalars().first()
     made = []
@@ -31,7 +31,7 @@ def make_classes(count: int, kind: str) -> list[dict]:
             "title": f"压测{'班' if kind == 'course' else '场'} {stamp}-{n}",
             "category": "music",
             "policy": "first_come",
-            "capacity": CAPACITY,
+            "capacity": capacity,
             "max_party_size": 1,
             "has_waiting_list": False,
             "place": "压测教室",
@@ -98,7 +98,8 @@ def main() -> None:
     what, count, kind = sys.argv[1], int(sys.argv[2]), (sys.argv[3] if len(sys.argv) > 3 else "course")
     with app.app_context():
         if what == "classes":
-            print(json.dumps(make_classes(count, kind)))
+            capacity = int(sys.argv[4]) if len(sys.argv) > 4 else CAPACITY
+            print(json.dumps(make_classes(count, kind, capacity)))
         elif what == "checkin":
             print(json.dumps(make_checkin_session(count)))
         else:

@@ -1,9 +1,11 @@
 """Drive an HTTP scenario with wrk (a C load generator), so the generator is not what limits the figures.
 
-Each run writes its requests (method, path, JSON body, Authorization header) to a file, one a line, and a Lua
+Each run writes its requests (method, path, JSON body, headers) to a file, one a line, and a Lua
 script that reads them into a table: wrk thread t of T sends requests t, t+T, t+2T … over its keep-alive
-connections and stops once its share is sent (`once=True`: every request is distinct — a booking of a
-resident for a session, a ticket scanned — so none may be sent twice), or wraps around (reads). The script
+connections for the run's fixed duration; with `once=True` (every request is distinct — a booking of a
+resident for a session, a ticket scanned — so none may be sent twice) a thread whose share is sent sends only
+fillers (`GET /_bench/noop`, 204, not counted, 20 ms apart) until the end, and is reported `exhausted` (then
+req/s undercounts: give more requests or a shorter run); without it, it wraps around (reads). The script
 counts the answers by status in each thread and `done` prints them with the throughput and latency
 percentiles as one JSON line, which `run` returns as a `load.Result`-like object.
 
@@ -11,6 +13,7 @@ wrk is the Debian package `wrk`; `make bench` installs it when it is missing.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -41,7 +44,10 @@ function init(args)
     if (n - 1) % nthreads == tid then
       local method, path, body, auth = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
       local headers = {}
-      if auth ~= "" then headers["Authorization"] = auth end
+      for pair in auth:gmatch("[^\31]+") do
+        local name, value = pair:match("^([^:]+): (.*)$")
+        if name then headers[name] = value end
+      end
       if body ~= "" then
         headers["Content-Type"] = "application/json"
       else
@@ -51,7 +57,7 @@ function init(args)
       table.insert(reqs, wrk.format(method, path, headers, body))
     end
   end
-  sent, answered, statuses = 0, 0, {}
+  sent, answered, fillers, statuses = 0, 0, 0, {}
   filler = wrk.format("GET", "/_bench/noop")
 end
 
@@ -59,25 +65,32 @@ function request()
   sent = sent + 1
   if once and sent > #reqs then
     -- this thread's share is sent: a connection still asking gets a filler (204, not counted) until the
-    -- last answers arrive, never a second copy of a booking or a scan
+    -- run ends (wrk -d), never a second copy of a booking or a scan; `done` reports such a thread as exhausted.
+    fillers = fillers + 1
+
     return filler
   end
   local i = ((sent - 1) % #reqs) + 1
   return reqs[i]
 end
 
+function delay()
+  -- a connection with nothing left to send waits between fillers instead of spinning on them
+  if once and sent > #reqs then return 20 end
+  return 0
+end
+
 function response(status, headers, body)
   if status == 204 then return end
   answered = answered + 1
   statuses[status] = (statuses[status] or 0) + 1
-  if once and answered >= #reqs then
-    wrk.thread:stop()
-  end
 end
 
 function done(summary, latency, requests)
   local counts = {}
+  local exhausted = 0
   for _, t in ipairs(threads) do
+    if t:get("fillers") > 0 then exhausted = exhausted + 1 end
     local s = t:get("statuses")
     for k, v in pairs(s) do counts[tostring(k)] = (counts[tostring(k)] or 0) + v end
   end
@@ -85,9 +98,9 @@ function done(summary, latency, requests)
   for k, v in pairs(counts) do table.insert(parts, string.format('"%s": %d', k, v)) end
   local e = summary.errors
   io.write(string.format(
-    'WRKJSON {"requests": %d, "seconds": %.6f, "statuses": {%s}, "errors": %d, '
+    'WRKJSON {"requests": %d, "seconds": %.6f, "statuses": {%s}, "errors": %d, "exhausted": %d, '
     .. '"p50": %.3f, "p90": %.3f, "p99": %.3f, "max": %.3f}\n',
-    summary.requests, summary.duration / 1e6, table.concat(parts, ", "),
+    summary.requests, summary.duration / 1e6, table.concat(parts, ", "), exhausted,
     e.connect + e.read + e.write + e.timeout,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000))
@@ -104,6 +117,7 @@ class WrkResult:
     p90: float
     p99: float
     errors: int
+    exhausted: int = 0  # wrk threads that sent all their distinct requests before the end (then fillers)
 
     @property
     def rps(self) -> float:
@@ -137,7 +151,8 @@ def run(
         with data.open("w", encoding="utf-8") as out:
             for r in requests:
                 body = json.dumps(r.body, separators=(",", ":")) if r.body is not None else ""
-                out.write(f"{r.method}\t{r.path}\t{body}\t{r.headers.get('Authorization', '')}\n")
+                headers = "\x1f".join(f"{k}: {v}" for k, v in r.headers.items())  # every header of the request
+                out.write(f"{r.method}\t{r.path}\t{body}\t{headers}\n")
         script.write_text(f"extra_headers = {extra}\n" + LUA, encoding="utf-8")
         proc = subprocess.run(
             [
@@ -160,6 +175,8 @@ def run(
             timeout=seconds + 120,
         )
     match = re.search(r"^WRKJSON (.*)$", proc.stdout, re.M)
+    if os.environ.get("BENCH_WRK_DEBUG"):
+        print(proc.stderr[-2000:])
     if not match:
         raise RuntimeError(f"wrk gave no figures: {proc.stdout[-400:]} {proc.stderr[-400:]}")
     out = json.loads(match.group(1))
@@ -175,4 +192,5 @@ def run(
         p90=out["p90"],
         p99=out["p99"],
         errors=out["errors"],
+        exhausted=out["exhausted"],
     )
