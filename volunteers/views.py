@@ -37,7 +37,7 @@ NAV = [
     nav.NavEntry("staff", 95, "volunteers.staff_home", _l("Volunteers"), visible=nav.with_roles(*MANAGE_ROLES)),
 ]
 STATE_LABELS = {
-    "upcoming": _l("Coming up"),
+    "upcoming": _l("Not started yet"),
     "on_duty": _l("On duty"),
     "served": _l("Served"),
     "no_show": _l("Did not come"),
