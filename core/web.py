@@ -14,7 +14,12 @@ request_log = logging.getLogger("culturenet.request")
 
 
 class BoundedInt(IntegerConverter):
-    """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404."""
+    """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404.
+
+    The pattern itself refuses 0 and leading zeros: when several rules share a path (one per method), a value
+    the pattern matched but `min` refused made werkzeug answer 405 for the other methods instead of 404."""
+
+    regex = r"[1-9]\d{0,9}"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)

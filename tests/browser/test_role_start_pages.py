@@ -74,7 +74,7 @@ def test_staff_start_pages_are_accessible(phone_signed_in, live_server, login, p
     page = phone_signed_in(login, large_text)
     if path == "/staff/room-reservations":
         page.goto("/staff")
-        page.locator("ul.tools a", has_text="活动室预约审批").click()
+        page.locator("ul.tools a", has_text="活动室预约审核").click()
         page.wait_for_load_state()
     else:
         page.goto(path)

@@ -169,7 +169,7 @@ def test_one_quantity_one_figure_on_every_page(client, sc):
     registry = visible_text(client.get("/reports/registry?year=2026").get_data(as_text=True))
     checklist = visible_text(client.get("/reports/checklist?year=2026").get_data(as_text=True))
     sentence = re.search(r"本年度至今，.*?实际使用 \S+ 小时。", registry)
-    assert sentence and sentence[0] in checklist and "1 个可预约场室" in sentence[0]
+    assert sentence and sentence[0] in checklist and "1 个可预约活动室" in sentence[0]
 
 
 def test_the_workbook_is_ready_for_inspectors(client, sc):
