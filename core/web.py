@@ -16,10 +16,14 @@ request_log = logging.getLogger("culturenet.request")
 class BoundedInt(IntegerConverter):
     """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404.
 
-    The pattern itself refuses 0 and leading zeros: when several rules share a path (one per method), a value
+    The pattern itself refuses 0, leading zeros and values past the maximum: when several rules share a path (one per method), a value
     the pattern matched but `min` refused made werkzeug answer 405 for the other methods instead of 404."""
 
-    regex = r"[1-9]\d{0,9}"
+    # 1 … 2147483647 spelled out digit by digit (MAX_ID = 2**31 - 1), so no value outside reaches a rule.
+    regex = (
+        r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+        r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+    )
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)
