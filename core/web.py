@@ -16,8 +16,9 @@ request_log = logging.getLogger("culturenet.request")
 class BoundedInt(IntegerConverter):
     """`<int:…>` in every route accepts 1 … 2³¹-1: ids that fit the database's INTEGER, else a 404.
 
-    The pattern itself refuses 0, leading zeros and values past the maximum: when several rules share a path (one per method), a value
-    the pattern matched but `min` refused made werkzeug answer 405 for the other methods instead of 404."""
+    The pattern itself refuses 0, leading zeros and values past the maximum: when several rules share a path
+    (one per method), a value the pattern matched but `min`/`max` refused made werkzeug answer 405 for the
+    other methods instead of 404."""
 
     # 1 … 2147483647 spelled out digit by digit (MAX_ID = 2**31 - 1), so no value outside reaches a rule.
     regex = (
