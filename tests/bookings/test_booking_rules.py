@@ -222,11 +222,15 @@ def test_cancelling_frees_the_seat_and_offers_it_to_the_first_waiting_at_once(ap
     first = af.book(holder, act)
     waiting = [af.book(f.resident(), act) for _ in range(2)]
     received = []
-    signals.offer_made.connect(lambda sender, **kw: received.append(kw), weak=False)
+
+    def listener(sender, **kw):
+        received.append(kw)
+
+    signals.offer_made.connect(listener, weak=False)
     try:
         services.cancel_booking(first, actor=holder, now=af.now())
     finally:
-        signals.offer_made.receivers.clear()
+        signals.offer_made.disconnect(listener)  # only ours: clearing all dropped the outbox's receivers
     db.session.refresh(waiting[0])
     assert waiting[0].status == BookingStatus.offered
     assert waiting[0].hold_expires_at == af.now() + timedelta(hours=12)
@@ -360,11 +364,17 @@ def test_cancelling_a_session_cancels_its_bookings_and_tells_each_holder(app):
     confirmed = af.book(f.resident(), act)
     waiting = af.book(f.resident(), act)
     told = []
-    signals.booking_cancelled_by_organiser.connect(lambda s, **kw: told.append(kw["booking_id"]), weak=False)
+
+    def listener(sender, **kw):
+        told.append(kw["booking_id"])
+
+    signals.booking_cancelled_by_organiser.connect(listener, weak=False)
     try:
         activities.cancel_session(af.first_session(act), reason="停电", actor=staff, now=af.now())
     finally:
-        signals.booking_cancelled_by_organiser.receivers.clear()
+        signals.booking_cancelled_by_organiser.disconnect(
+            listener
+        )  # only ours: clearing all dropped the outbox's receivers
     assert sorted(told) == sorted([confirmed.id, waiting.id])
     assert confirmed.status == waiting.status == BookingStatus.cancelled
     assert af.first_session(act).seats_taken == 0
@@ -378,7 +388,11 @@ def test_moving_a_session_tells_everyone_booked(app):
     act = af.activity(venue, actor=staff)
     booking = af.book(f.resident(), act)
     told = []
-    signals.booking_session_moved.connect(lambda s, **kw: told.append(kw), weak=False)
+
+    def listener(sender, **kw):
+        told.append(kw)
+
+    signals.booking_session_moved.connect(listener, weak=False)
     session = af.first_session(act)
     new_start = session.starts_at + timedelta(days=1)
     try:
@@ -386,7 +400,7 @@ def test_moving_a_session_tells_everyone_booked(app):
             session, starts_at=new_start, ends_at=new_start + timedelta(hours=2), actor=staff, now=af.now()
         )
     finally:
-        signals.booking_session_moved.receivers.clear()
+        signals.booking_session_moved.disconnect(listener)  # only ours: clearing all dropped the outbox's receivers
     assert told[0]["booking_id"] == booking.id and told[0]["starts_at"] == new_start
     assert booking.status == BookingStatus.confirmed
 
@@ -394,11 +408,15 @@ def test_moving_a_session_tells_everyone_booked(app):
 def test_booking_signals_carry_plain_ids(app):
     act = af.activity(capacity=1)
     got = []
-    signals.booking_confirmed.connect(lambda s, **kw: got.append(kw), sender=ANY, weak=False)
+
+    def listener(sender, **kw):
+        got.append(kw)
+
+    signals.booking_confirmed.connect(listener, sender=ANY, weak=False)
     try:
         booking = af.book(f.resident(), act)
     finally:
-        signals.booking_confirmed.receivers.clear()
+        signals.booking_confirmed.disconnect(listener)  # only ours: clearing all dropped the outbox's receivers
     assert got[0]["booking_id"] == booking.id
     assert got[0]["session_id"] == af.first_session(act).id
     assert got[0]["via"] == "booking"

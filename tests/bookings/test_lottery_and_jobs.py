@@ -110,13 +110,20 @@ def test_draw_result_signals_winners_and_losers(app):
     _course, _users, booked, closes = _lottery_course(capacity=1, entries=2)
     db.session.commit()
     won, lost = [], []
-    signals.lottery_won.connect(lambda s, **kw: won.append(kw["booking_id"]), weak=False)
-    signals.lottery_lost.connect(lambda s, **kw: lost.append(kw["booking_id"]), weak=False)
+
+    def on_won(sender, **kw):
+        won.append(kw["booking_id"])
+
+    def on_lost(sender, **kw):
+        lost.append(kw["booking_id"])
+
+    signals.lottery_won.connect(on_won, weak=False)
+    signals.lottery_lost.connect(on_lost, weak=False)
     try:
         jobs.draw_due_lotteries(closes)
     finally:
-        signals.lottery_won.receivers.clear()
-        signals.lottery_lost.receivers.clear()
+        signals.lottery_won.disconnect(on_won)  # only ours: the outbox's receivers stay connected
+        signals.lottery_lost.disconnect(on_lost)
     assert sorted(won + lost) == sorted(b.id for b in booked) and len(won) == 1
 
 
@@ -154,16 +161,23 @@ def test_no_shows_are_marked_after_the_session_ends_and_only_once(app):
 def test_first_no_show_is_a_warning_and_three_in_90_days_suspend_for_30_days(app):
     user = f.resident()
     warnings, suspended = [], []
-    signals.no_show_recorded.connect(lambda s, **kw: warnings.append(kw), weak=False)
-    signals.user_suspended.connect(lambda s, **kw: suspended.append(kw), weak=False)
+
+    def on_warning(sender, **kw):
+        warnings.append(kw)
+
+    def on_suspended(sender, **kw):
+        suspended.append(kw)
+
+    signals.no_show_recorded.connect(on_warning, weak=False)
+    signals.user_suspended.connect(on_suspended, weak=False)
     try:
         bookings = [_event_booking(user, hours_ahead=4 + i) for i in range(3)]
         db.session.commit()
         end = max(b.session.ends_at for b in bookings)
         jobs.mark_no_shows(end)
     finally:
-        signals.no_show_recorded.receivers.clear()
-        signals.user_suspended.receivers.clear()
+        signals.no_show_recorded.disconnect(on_warning)  # only ours: the outbox's receivers stay connected
+        signals.user_suspended.disconnect(on_suspended)
     assert [w["strikes_left"] for w in warnings] == [2, 1]
     assert len(suspended) == 1
     db.session.refresh(user)
