@@ -2,9 +2,10 @@
 
 import logging
 import time
+from datetime import date
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -30,6 +31,21 @@ class BoundedInt(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def date_arg(name: str) -> date | None:
+    """An optional ISO date in the query string (`?from=2026-05-01`): None when absent, 400 when it is not a date
+    or lies outside 2000–2100 (the range every stored date keeps to)."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+    if not 2000 <= value.year <= 2100:
+        abort(400)
+    return value
 
 
 def configure_logging(app: Flask) -> None:

@@ -1,8 +1,6 @@
 """Pages of feedback: the resident's rating form on an attended booking, the prompt on "My bookings", and the
 managers' satisfaction page (lowest venues and activities, the comments behind them, the survey export)."""
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +14,7 @@ from core.errors import DomainError
 from core.extensions import db
 from core.i18n import resolved_labels
 from core.transaction import refused
+from core.web import date_arg
 from feedback import api as feedback_api
 from feedback import queries, services
 from feedback.models import TAG_LABELS
@@ -84,19 +83,6 @@ def give(booking_id: int):
     )
 
 
-def _date(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        abort(400)
-    if not 2000 <= value.year <= 2100:
-        abort(400)
-    return value
-
-
 @bp.get("/reports/satisfaction")
 @login_required
 def satisfaction():
@@ -110,7 +96,7 @@ def satisfaction():
         if not actor.reaches(venue, REPORT_ROLES):
             abort(403)
         paths = [venue.path]
-    start, end = _date("from"), _date("to")
+    start, end = date_arg("from"), date_arg("to")
     if start and end and start > end:
         abort(400)
     group = request.args.get("group") if request.args.get("group") in queries.GROUPS else "district"
@@ -138,8 +124,8 @@ def survey(fmt: str):
     params = feedback_api.ExportQuery.model_validate(
         {
             "venue": request.args.get("venue", type=int),
-            "from": _date("from"),
-            "to": _date("to"),
+            "from": date_arg("from"),
+            "to": date_arg("to"),
             "format": fmt,
         }
     )

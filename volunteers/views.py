@@ -17,6 +17,7 @@ from core.errors import DomainError, Invalid
 from core.extensions import db
 from core.i18n import local_datetime, local_today, resolved_labels
 from core.transaction import refused
+from core.web import date_arg
 from venues.models import Venue
 from venues.queries import venues_in_scope
 from volunteers import queries, services
@@ -53,19 +54,6 @@ def labels() -> dict:
         "signup_labels": resolved_labels(SIGNUP_STATUS_LABELS),
         "state_labels": resolved_labels(STATE_LABELS),
     }
-
-
-def _date_arg(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        abort(400)
-    if not 2000 <= value.year <= 2100:
-        abort(400)
-    return value
 
 
 def _fail(err: DomainError) -> dict:
@@ -225,8 +213,8 @@ def certificate():
     if volunteer is None:
         abort(404)
     today = local_today()
-    start = _date_arg("from") or date(today.year, 1, 1)
-    end = _date_arg("to") or today
+    start = date_arg("from") or date(today.year, 1, 1)
+    end = date_arg("to") or today
     if start > end:
         abort(400)
     served = [s for s in queries.my_signups(volunteer, start, end) if s.is_active and (s.minutes or 0) > 0]
