@@ -2,7 +2,8 @@
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from core.errors import DomainError
 from core.extensions import db
@@ -56,3 +57,27 @@ def race(app, action: Callable[[int], object], n: int, *, threads: int | None = 
     if errors:
         raise errors[0]
     return outcomes
+
+
+@contextmanager
+def worker_app_for(app, threads: int) -> Iterator:
+    """A second app on `app`'s database whose pool lets each of `threads` racing threads hold its own connection."""
+    from culturenet import create_app
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = {"pool_size": threads, "max_overflow": 10, "pool_timeout": 120} if url.startswith("postgresql") else {}
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options,
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            "PASSWORD_HASH_PROFILE": "fast",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.engine.dispose()

@@ -13,9 +13,9 @@ from bookings import services
 from bookings.models import SEAT_STATUSES, Booking, BookingStatus
 from core.errors import DomainError
 from core.extensions import db
-from culturenet import create_app
 from tests import activity_factories as af
 from tests import factories as f
+from tests.concurrency import worker_app_for
 
 THREADS = 40
 
@@ -23,21 +23,8 @@ THREADS = 40
 @pytest.fixture
 def worker_app(app):
     """A second app on the same database whose pool lets every worker thread hold its own connection."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = {"pool_size": THREADS, "max_overflow": 10, "pool_timeout": 120} if url.startswith("postgresql") else {}
-    other = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "SECRET_KEY": "t",
-            "TESTING": True,
-            "PASSWORD_HASH_PROFILE": "fast",
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
-    yield other
-    with other.app_context():
-        db.engine.dispose()
+    with worker_app_for(app, THREADS) as other:
+        yield other
 
 
 def _residents(n: int) -> list[int]:

@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from core.extensions import db
-from culturenet import create_app
 from tests import factories as f
-from tests.concurrency import race
+from tests.concurrency import race, worker_app_for
 from tests.volunteers import world
 from volunteers import services
 from volunteers.models import SignupStatus, VolunteerSignup, VolunteerTask
@@ -20,21 +19,8 @@ THREADS = 20
 
 @pytest.fixture
 def worker_app(app):
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = {"pool_size": THREADS, "max_overflow": 10, "pool_timeout": 120} if url.startswith("postgresql") else {}
-    other = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-            "PASSWORD_HASH_PROFILE": "fast",
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
-    yield other
-    with other.app_context():
-        db.engine.dispose()
+    with worker_app_for(app, THREADS) as other:
+        yield other
 
 
 def _volunteers(w, n: int) -> list[int]:
