@@ -1,4 +1,4 @@
-"""Render the main resident pages at phone size (390×844, zh-CN), normal and 大字模式, into screenshots/.
+"""Render the main resident pages, and the volunteer, staff, door and manager pages, at phone size (390×844,
 
     .venv/bin/python tools/screenshots.py [--out screenshots] [--full]
 
@@ -59,8 +59,9 @@ def _serve(db_path: Path):
     return server, pages
 
 
-def _pages(app) -> list[tuple[str, str, bool]]:
-    """(name, path, signed in) of the pages to take, found in the seeded data."""
+def _pages(app) -> list[tuple[str, str, str]]:
+    """(name, path, who) of the pages to take, found in the seeded data; who is "" (signed out) or a login
+    of LOGINS."""
     from sqlalchemy import select
 
     from activities.models import Activity, ActivityKind, ActivityStatus, Policy
@@ -73,15 +74,15 @@ def _pages(app) -> list[tuple[str, str, bool]]:
         return next((a for a in published if pred(a)), None)
 
     pages = [
-        ("home", "/", False),
-        ("list", "/activities", False),
-        ("search-shufa", "/search?q=书法", False),
-        ("calendar", "/activities/calendar", False),
-        ("venues", "/venues", False),
+        ("home", "/", ""),
+        ("list", "/activities", ""),
+        ("search-shufa", "/search?q=书法", ""),
+        ("calendar", "/activities/calendar", ""),
+        ("venues", "/venues", ""),
     ]
     venue = db.session.execute(select(Venue).where(Venue.kind == "branch").limit(1)).scalar()
     if venue:
-        pages.append(("venue", f"/venues/{venue.id}", False))
+        pages.append(("venue", f"/venues/{venue.id}", ""))
     for name, act in [
         ("activity-course", first(lambda a: a.kind == ActivityKind.course)),
         ("activity-event", first(lambda a: a.kind == ActivityKind.event and a.policy == Policy.first_come)),
@@ -89,7 +90,7 @@ def _pages(app) -> list[tuple[str, str, bool]]:
         ("activity-exhibition", first(lambda a: a.kind == ActivityKind.exhibition)),
     ]:
         if act is not None:
-            pages.append((name, f"/activities/{act.id}", True))
+            pages.append((name, f"/activities/{act.id}", "resident"))
     from accounts.services import find_by_login
     from bookings.models import Booking, BookingStatus
     from venues import demo
@@ -100,10 +101,28 @@ def _pages(app) -> list[tuple[str, str, bool]]:
             select(Booking).where(Booking.user_id == resident.id, Booking.status == status).limit(1)
         ).scalar()
         if booking is not None:
-            pages.append((f"done-{status.value}", f"/bookings/{booking.id}/done", True))
+            pages.append((f"done-{status.value}", f"/bookings/{booking.id}/done", "resident"))
             if status == BookingStatus.confirmed:
-                pages.append(("ticket", f"/tickets/{booking.id}", True))
-    pages += [("me", "/me", True), ("mine", "/my/bookings", True), ("inbox", "/inbox", True)]
+                pages.append(("ticket", f"/tickets/{booking.id}", "resident"))
+    pages += [("me", "/me", "resident"), ("mine", "/my/bookings", "resident"), ("inbox", "/inbox", "resident")]
+    pages += [
+        ("volunteering", "/volunteering", "resident"),
+        ("volunteer-tasks", "/volunteering/tasks", "resident"),
+        ("volunteer-certificate", "/volunteering/certificate", "resident"),
+    ]
+    attended = db.session.execute(
+        select(Booking).where(Booking.user_id == resident.id, Booking.status == BookingStatus.attended).limit(1)
+    ).scalar()
+    if attended is not None:
+        pages.append(("feedback", f"/bookings/{attended.id}/feedback", "resident"))
+    pages += [
+        ("staff", "/staff", "branch-staff"),
+        ("staff-volunteers", "/staff/volunteers", "branch-staff"),
+        ("staff-volunteer-door", "/staff/volunteers/door", "branch-staff"),
+        ("scan", "/scan", "door"),
+        ("reports", "/reports/", "manager"),
+        ("satisfaction", "/reports/satisfaction", "manager"),
+    ]
     return pages
 
 
@@ -126,19 +145,21 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
             for mode in ("normal", "large"):
-                for signed in (False, True):
+                for who in dict.fromkeys(w for _, _, w in pages):
+                    if only and not any(n in only for n, _, w in pages if w == who):
+                        continue
                     context = browser.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **PHONE)
                     page = context.new_page()
-                    if signed:
+                    if who:
                         page.goto("/login")
-                        page.fill("#login", demo.RESIDENTS[0][0])
+                        page.fill("#login", demo.RESIDENTS[0][0] if who == "resident" else who)
                         page.fill("#password", demo.PASSWORD)
                         with page.expect_navigation():
                             page.click("main form button[type=submit]")
                     if mode == "large":
                         context.add_cookies([{"name": "large_text", "value": "1", "url": base}])
-                    for name, path, needs_login in pages:
-                        if needs_login != signed or (only and name not in only):
+                    for name, path, login in pages:
+                        if login != who or (only and name not in only):
                             continue
                         page.goto(path)
                         page.screenshot(path=str(out / f"{name}-{mode}.png"))
