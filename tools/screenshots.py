@@ -116,9 +116,9 @@ def _pages(app) -> list[tuple[str, str, str]]:
     if attended is not None:
         pages.append(("feedback", f"/bookings/{attended.id}/feedback", "resident"))
     pages += [
-        ("staff", "/staff", "branch-staff"),
-        ("staff-volunteers", "/staff/volunteers", "branch-staff"),
-        ("staff-volunteer-door", "/staff/volunteers/door", "branch-staff"),
+        ("staff", "/staff", "hub-staff"),
+        ("staff-volunteers", "/staff/volunteers", "hub-staff"),
+        ("staff-volunteer-door", "/staff/volunteers/door", "hub-staff"),
         ("scan", "/scan", "door"),
         ("reports", "/reports/", "manager"),
         ("satisfaction", "/reports/satisfaction", "manager"),

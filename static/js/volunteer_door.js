@@ -78,8 +78,11 @@
   function startCamera() {
     if (!window.QrScanner) { status.textContent = t("camera_unavailable"); toggle.hidden = false; return; }
     if (!scanner) scanner = new window.QrScanner(video, onDecode, { returnDetailedScanResult: true, preferredCamera: "environment" });
-    scanner.start().then(function () { status.textContent = t("camera_on"); toggle.hidden = true; },
-      function () { status.textContent = t("camera_unavailable"); toggle.hidden = false; });
+    scanner.start().then(function () {
+      status.textContent = t("camera_on"); toggle.hidden = true; root.setAttribute("data-camera", "on");
+    }, function () {
+      status.textContent = t("camera_unavailable"); toggle.hidden = false; root.setAttribute("data-camera", "off");
+    });
   }
 
   toggle.addEventListener("click", startCamera);
