@@ -11,10 +11,9 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from accounts import codes, fields, services, signin
 from accounts.auth import issue_token
 from accounts.models import Relation
-from core import transaction
 from core.api import ApiBlueprint, OutSchema, Schema
 from core.db import utcnow
-from core.errors import DomainError, Invalid
+from core.errors import Invalid
 from core.extensions import limiter
 
 api = ApiBlueprint("accounts_api", __name__, tag="accounts")
@@ -166,14 +165,10 @@ def _address_limit(name: str):
 )
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def create_token(data: TokenIn):
-    try:
-        if data.sms_code is not None:
-            user = signin.authenticate_by_code(data.phone, data.sms_code)
-        else:
-            user = signin.authenticate(data.login, data.password)
-    except DomainError:
-        transaction.keep_despite_refusal()  # failed attempts and code tries count even when refused
-        raise
+    if data.sms_code is not None:
+        user = signin.authenticate_by_code(data.phone, data.sms_code)
+    else:
+        user = signin.authenticate(data.login, data.password)
     token, expires = issue_token(user)
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
@@ -203,11 +198,7 @@ def send_sms_code(data: SmsCodeIn):
 )
 @limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
 def reset_password(data: PasswordResetIn):
-    try:
-        user = signin.reset_password_by_code(data.phone, data.sms_code, data.new_password)
-    except DomainError:
-        transaction.keep_despite_refusal()  # a wrong code counts its try
-        raise
+    user = signin.reset_password_by_code(data.phone, data.sms_code, data.new_password)
     token, expires = issue_token(user)
     return TokenOut(token=token, expires_at=expires, user=user_out(user))
 
@@ -224,20 +215,15 @@ def reset_password(data: PasswordResetIn):
 )
 @limiter.limit(_address_limit("REGISTER_ADDRESS_LIMIT"))
 def register(data: ResidentIn):
-    try:
-        user = services.sign_up(
-            name=data.name,
-            phone=data.phone,
-            password=data.password,
-            consent=data.consent,
-            sms_code=data.sms_code,
-            birth_year=data.birth_year,
-            email=data.email,
-        )
-    except codes.CodeRefused:
-        transaction.keep_despite_refusal()  # the try counts; nothing else was written
-        raise
-    return user
+    return services.sign_up(
+        name=data.name,
+        phone=data.phone,
+        password=data.password,
+        consent=data.consent,
+        sms_code=data.sms_code,
+        birth_year=data.birth_year,
+        email=data.email,
+    )
 
 
 @api.endpoint("/me", response=UserOut, summary="The signed-in user, with suspension state")

@@ -32,7 +32,7 @@ from accounts.models import (
 from accounts.passwords import check_password, hash_password
 from accounts.signals import account_deleted, personal_data_requested
 from accounts.signin import find_by_login
-from core import audit
+from core import audit, transaction
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
@@ -106,6 +106,7 @@ def register_resident(
     )
 
 
+@transaction.kept_when_refused(codes.CodeRefused)  # a wrong code's try counts; nothing else is written
 def sign_up(
     *,
     name: str,

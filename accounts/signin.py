@@ -19,6 +19,7 @@ from accounts import codes, passwords
 from accounts.delivery import send_email_after_commit
 from accounts.fields import validate_email, validate_password, validate_phone
 from accounts.models import PHONE_RE, LoginThrottle, SmsPurpose, User, is_valid_card_number, normalise_phone
+from core import transaction
 from core.db import utcnow
 from core.errors import DomainError, Invalid
 from core.extensions import db
@@ -63,6 +64,7 @@ def _throttle_key(login: str, user: User | None) -> str:
     return "login:" + (phone if PHONE_RE.match(phone) else login.lower())[:250]
 
 
+@transaction.kept_when_refused(DomainError)  # the failed attempt or the code's try counts
 def authenticate(login: str, password: str, *, now: datetime | None = None) -> User:
     """The user for these credentials, counting failures and locking after LOGIN_LOCKOUT_ATTEMPTS.
 
@@ -162,6 +164,7 @@ def _locked(locked_until: datetime, now: datetime) -> AccountLocked:
     )
 
 
+@transaction.kept_when_refused(DomainError)  # the failed attempt or the code's try counts
 def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = None) -> User:
     """The account of `phone`, signed in by a sign-in code (it works while password sign-in is locked).
 
@@ -176,6 +179,7 @@ def authenticate_by_code(phone: str, sms_code: str, *, now: datetime | None = No
     return user
 
 
+@transaction.kept_when_refused(DomainError)  # the failed attempt or the code's try counts
 def reset_password_by_code(phone: str, sms_code: str, new_password: str, *, now: datetime | None = None) -> User:
     """Set a new password for the account of `phone`, proven by a reset code; every session and token of
     the account ends (the session version moves on) and a password lock is lifted.

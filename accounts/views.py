@@ -20,7 +20,7 @@ from accounts.forms import (
     RegisterForm,
     SmsLoginForm,
 )
-from core import nav, transaction
+from core import nav
 from core.errors import DomainError
 from core.extensions import limiter
 from core.forms import show_domain_error
@@ -102,7 +102,6 @@ def login():
         try:
             user = signin.authenticate(form.login.data, form.password.data)
         except DomainError as err:
-            transaction.keep_despite_refusal()  # a failed sign-in still counts
             flash(str(err.message), "error")
             status = err.status
         else:
@@ -125,7 +124,6 @@ def login_by_code():
             try:
                 user = signin.authenticate_by_code(form.phone.data, form.sms_code.data)
             except DomainError as err:
-                transaction.keep_despite_refusal()  # the try counts
                 status = show_domain_error(form, err)
             else:
                 return _signed_in(user, remember=form.remember.data)
@@ -156,7 +154,6 @@ def password_reset():
             try:
                 signin.reset_password_by_code(form.phone.data, form.sms_code.data, form.new_password.data)
             except DomainError as err:
-                transaction.keep_despite_refusal()  # a wrong code counts its try; nothing else was written
                 status = show_domain_error(form, err)
             else:
                 flash(_("Your new password is set, and every device has been signed out. Please sign in."), "success")
@@ -265,7 +262,6 @@ def register():
                 locale=request.cookies.get("lang") or "zh_CN",
             )
         except DomainError as err:
-            transaction.keep_despite_refusal()  # only a refused code's try can have been written
             status = show_domain_error(form, err)
         else:
             login_user(user)

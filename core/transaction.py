@@ -7,6 +7,8 @@ where removing the session would have sent a ROLLBACK. CLI commands and backgrou
 and keep their own transactions.
 """
 
+import functools
+
 from flask import Flask, g, has_request_context
 
 from core.extensions import db
@@ -23,7 +25,27 @@ def refused() -> None:
 
 def keep_despite_refusal() -> None:
     """Commit what the request wrote even though it is refused (a failed sign-in still counts)."""
-    g.culturenet_keep = True
+    if has_request_context():
+        g.culturenet_keep = True
+
+
+def kept_when_refused(*errors: type[Exception]):
+    """For a service whose refusal must still be written (a failed sign-in's count, a wrong code's try): when
+    it raises one of `errors` inside a request, what the request wrote is committed although it is refused.
+    The rule lives on the service, so every page and endpoint that calls it keeps the count alike."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def kept(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except errors:
+                keep_despite_refusal()
+                raise
+
+        return kept
+
+    return wrap
 
 
 def finish(response):
