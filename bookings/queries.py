@@ -16,6 +16,13 @@ def booking_code(booking: Booking) -> str:
     return code_for(booking.id)
 
 
+def printed_code(booking: Booking) -> str:
+    """The code as every page prints it, in two groups of four ('K7MX-4Q2B'), the same as on the ticket."""
+    from core.tickets import format_code
+
+    return format_code(booking_code(booking))
+
+
 def bookings_of(user, *, status: BookingStatus | None = None):
     """The account's bookings, newest first, with what the lists show loaded."""
     stmt = (

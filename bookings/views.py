@@ -22,7 +22,7 @@ from activities.queries import activity_page, render_description
 from bookings import services
 from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
-from bookings.queries import booking_code, my_bookings, roster, session_bookings
+from bookings.queries import my_bookings, printed_code, roster, session_bookings
 from core import nav, tickets
 from core.errors import DomainError
 from core.extensions import db
@@ -213,7 +213,7 @@ def done(booking_id: int):
     qr = code = None
     if booking.status == BookingStatus.confirmed:
         qr = tickets.qr_data_uri(tickets.payload_for(booking.id))
-        code = tickets.format_code(tickets.code_for(booking.id))
+        code = printed_code(booking)
     return render_template(
         "bookings/done.html",
         booking=booking,
@@ -251,7 +251,7 @@ def mine():
         credit=services.credit_of(current_user, now),
         now=now,
         status_labels=STATUS_LABELS,
-        code=booking_code,
+        code=printed_code,
         position=services.waitlist_position,
         holders=holders,
         new_id=request.args.get("new", type=int),
@@ -338,7 +338,7 @@ def session_roster(session_id: int):
         everyone=everyone,
         mask_phone=mask_phone,
         status_labels=STATUS_LABELS,
-        code=booking_code,
+        code=printed_code,
     )
 
 
@@ -354,7 +354,7 @@ def session_roster_csv(session_id: int):
             csv_row(
                 [
                     b.id,
-                    booking_code(b),
+                    printed_code(b),
                     b.user.name,
                     mask_phone(b.user.phone),
                     "、".join(p.name for p in b.participants),
@@ -439,7 +439,7 @@ def on_behalf():
                         "Booked for %(name)s: %(status)s, code %(code)s.",
                         name=caller.name,
                         status=STATUS_LABELS[booking.status],
-                        code=booking_code(booking),
+                        code=printed_code(booking),
                     ),
                     "success",
                 )
