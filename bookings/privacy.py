@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from accounts.models import User
 from bookings import services, signals
 from bookings.models import SEAT_STATUSES, Booking, BookingStatus, Suspension
+from core import audit
 from core.extensions import db
 
 LOTTERY_STATUSES = (BookingStatus.entered, BookingStatus.not_drawn)
@@ -51,9 +52,11 @@ def _booking(b: Booking) -> dict:
 
 def export(user: User) -> dict:
     bookings = _bookings_of(user)
-    suspensions = db.session.execute(
-        select(Suspension).where(Suspension.user_id == user.id).order_by(Suspension.starts_at)
-    ).scalars()
+    suspensions = list(
+        db.session.execute(
+            select(Suspension).where(Suspension.user_id == user.id).order_by(Suspension.starts_at)
+        ).scalars()
+    )
     return {
         "bookings": [_booking(b) for b in bookings if b.status not in LOTTERY_STATUSES + WAITING_STATUSES],
         "waiting_list": [
@@ -81,6 +84,11 @@ def export(user: User) -> dict:
             }
             for s in suspensions
         ],
+        # Staff actions on these bookings and suspensions (a cancellation on the person's behalf, a lifted
+        # suspension): who handled the person's data, by role.
+        "staff_actions": audit.entries_about(
+            {"bookings": [b.id for b in bookings], "suspensions": [s.id for s in suspensions]}, not_by=user.id
+        ),
     }
 
 

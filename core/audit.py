@@ -41,6 +41,33 @@ def record(actor, action: str, target, details: dict | None = None, *, now: date
     return entry
 
 
+def entries_about(targets: dict[str, list[int]], *, not_by: int | None = None) -> list[dict]:
+    """What staff did to these objects, oldest first, for a person's data download (PIPL: who handled their
+    data, and how): each audit row whose target is one of `targets` (table name → ids), without the person's
+    own actions (`not_by`). Which staff member acted is given by role, not name: the download is the
+    person's data, not the staff member's."""
+    from sqlalchemy import and_, or_, select
+
+    clauses = [
+        and_(AuditEntry.target_type == kind, AuditEntry.target_id.in_(ids)) for kind, ids in targets.items() if ids
+    ]
+    if not clauses:
+        return []
+    stmt = select(AuditEntry).where(or_(*clauses)).order_by(AuditEntry.at, AuditEntry.id)
+    if not_by is not None:
+        stmt = stmt.where(or_(AuditEntry.actor_id.is_(None), AuditEntry.actor_id != not_by))
+    return [
+        {
+            "at": e.at.isoformat(),
+            "action": e.action,
+            "target": e.target_type,
+            "target_id": e.target_id,
+            "by": "staff" if e.actor_id is not None else "system",
+        }
+        for e in db.session.execute(stmt).scalars()
+    ]
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from accounts.models import User
+from core import audit
 from core.extensions import db
 from orders.models import OrderEvent, OrderStatus, ServiceOrder
 from orders.services import workflow
@@ -27,6 +28,13 @@ def _orders_of(user: User) -> list[ServiceOrder]:
 
 
 def export(user: User) -> list[dict]:
+    orders = _orders_of(user)
+    # Each time a provider's staff member saw the full contact phone (it is masked otherwise, and each view is
+    # recorded): the person can see who handled their number, by role.
+    views: dict[int, list[dict]] = {}
+    for entry in audit.entries_about({ServiceOrder.__tablename__: [o.id for o in orders]}, not_by=user.id):
+        if entry["action"] == "order.contact_phone.view":
+            views.setdefault(entry["target_id"], []).append({"at": entry["at"], "by": entry["by"]})
     return [
         {
             "id": o.id,
@@ -50,8 +58,9 @@ def export(user: User) -> list[dict]:
                 {"status": e.status.value, "at": _iso(e.at), "note": e.note or None, "by_you": e.actor_id == user.id}
                 for e in o.events
             ],
+            "contact_phone_views": views.get(o.id, []),
         }
-        for o in _orders_of(user)
+        for o in orders
     ]
 
 

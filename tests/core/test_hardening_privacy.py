@@ -188,3 +188,26 @@ def test_a_failing_part_rolls_the_whole_deletion_back(client, app):
     assert db.session.get(User, w["me"].id).phone == PHONE
     assert db.session.get(Booking, w["seat"].id).status == BookingStatus.confirmed
     assert db.session.get(ServiceOrder, w["open_order"].id).contact_phone == CONTACT
+
+
+def test_the_download_shows_what_staff_did_with_the_persons_data(client, app):
+    """PIPL: a staff member cancelling a booking on the person's behalf, and a provider seeing the full contact
+    phone of the person's order, are in the download (by role, not by name); the person's own acts are not."""
+    from bookings import services as bookings
+    from orders.services.contact import contact_phone_for
+
+    w = _world()
+    _accept_with_real_dates(w)
+    other = af.book(w["me"], af.activity(w["station"], title="剪纸展"))
+    bookings.cancel_booking(other, actor=w["station_staff"], now=af.now())
+    bookings.cancel_booking(w["waiting"], actor=w["me"], now=af.now())  # the person's own: not listed
+    assert contact_phone_for(w["accepted_order"], w["branch_staff"], where="page") == CONTACT
+    f.commit()
+    client.login(PHONE)
+    page = client.get("/api/v1/me/data").get_json()
+    actions = page["bookings"]["staff_actions"]
+    assert [(a["action"], a["target_id"], a["by"]) for a in actions] == [("booking.cancel", other.id, "staff")]
+    views = {o["id"]: o["contact_phone_views"] for o in page["service_orders"]}
+    assert len(views[w["accepted_order"].id]) == 1 and views[w["accepted_order"].id][0]["by"] == "staff"
+    assert views[w["open_order"].id] == []
+    assert w["branch_staff"].name not in str(actions) + str(views)
