@@ -55,6 +55,14 @@ class PasswordResetIn(Schema):
     new_password: str = Field(min_length=1, max_length=128)
 
 
+class AccountDeletionIn(Schema):
+    password: str = Field(min_length=1, max_length=128)
+
+
+class DeletedOut(OutSchema):
+    status: Literal["deleted"]
+
+
 class UserOut(OutSchema):
     id: int
     name: str
@@ -247,6 +255,20 @@ class PersonalDataOut(OutSchema):
 @api.endpoint("/me/data", response=PersonalDataOut, summary="Everything stored about the signed-in person (PIPL)")
 def my_personal_data():
     return services.export_personal_data(current_user)
+
+
+@api.endpoint(
+    "/me/delete",
+    "POST",
+    body=AccountDeletionIn,
+    response=DeletedOut,
+    errors=(422,),
+    summary="Delete the signed-in account (PIPL), confirmed with its password; every token and session ends",
+)
+@limiter.limit(_address_limit("AUTH_ADDRESS_LIMIT"))
+def delete_my_account(data: AccountDeletionIn):
+    services.delete_account_confirmed(current_user._get_current_object(), data.password)
+    return DeletedOut(status="deleted")
 
 
 @api.endpoint("/me/participants", response=ParticipantList, summary="Family members the user can book for")

@@ -386,6 +386,14 @@ def export_personal_data(user: User) -> dict:
     return data
 
 
+def delete_account_confirmed(user: User, password: str, *, now: datetime | None = None) -> None:
+    """Delete the account once the person has confirmed with their password (the page and the API alike);
+    a wrong password changes nothing and is refused `wrong_password`."""
+    if not check_password(user, password or ""):
+        raise Invalid(_("The password is not correct."), code="wrong_password")
+    delete_account(user, now=now)
+
+
 def delete_account(user: User, *, now: datetime | None = None) -> None:
     """Delete the account (PIPL): future bookings cancelled (seats freed, waiting lists offered, reminders
     cancelled), open orders and pending room requests withdrawn, personal fields erased in every package

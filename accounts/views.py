@@ -371,12 +371,15 @@ def download_data():
 @login_required
 def delete_account():
     form = DeleteAccountForm()
-    if form.validate_on_submit() and services.check_password(current_user, form.password.data):
-        services.delete_account(current_user)
-        logout_user()
-        flash(_("Your account has been deleted. Your personal data is gone."), "info")
-        return redirect(url_for("venues.index"))
-    form.password.errors = [*form.password.errors, _("The password is not correct.")]
+    if form.validate_on_submit():
+        try:
+            services.delete_account_confirmed(current_user._get_current_object(), form.password.data)
+        except DomainError as err:
+            form.password.errors = [*form.password.errors, str(err.message)]
+        else:
+            logout_user()
+            flash(_("Your account has been deleted. Your personal data is gone."), "info")
+            return redirect(url_for("venues.index"))
     return render_template(
         "accounts/account.html",
         participant_form=ParticipantForm(),

@@ -556,6 +556,7 @@ ROWS = [
     ("POST", "/consent", {"consent": "y"}, signed_in(302)),
     ("GET", f"{A}/me", None, signed_in(anon=401)),
     ("GET", f"{A}/me/data", None, signed_in(anon=401)),
+    ("POST", f"{A}/me/delete", {"password": "secret123"}, signed_in(anon=401)),
     ("GET", f"{A}/me/participants", None, signed_in(anon=401)),
     (
         "POST",
@@ -1334,7 +1335,7 @@ def _why(response) -> str:
     return " | ".join(e.strip() for e in errors)[:400] if errors else text[:300]
 
 
-SIGNS_OUT = {"/logout", "/account/password", "/account/delete"}
+SIGNS_OUT = {"/logout", "/account/password", "/account/delete", "/api/v1/me/delete"}
 
 
 def _send(client, method: str, path: str, body):

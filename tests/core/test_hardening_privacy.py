@@ -211,3 +211,22 @@ def test_the_download_shows_what_staff_did_with_the_persons_data(client, app):
     assert len(views[w["accepted_order"].id]) == 1 and views[w["accepted_order"].id][0]["by"] == "staff"
     assert views[w["open_order"].id] == []
     assert w["branch_staff"].name not in str(actions) + str(views)
+
+
+def test_the_api_deletes_the_account_once_the_password_confirms_it(client, app):
+    """POST /api/v1/me/delete: a wrong password is 422 `wrong_password` and changes nothing; the right one
+    deletes as the page does (the seat freed, the person erased), and the bearer token stops working."""
+    w = _world()
+    token = client.post("/api/v1/auth/token", json={"login": PHONE, "password": f.PASSWORD}).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    wrong = client.post("/api/v1/me/delete", json={"password": "not-it-123"}, headers=auth)
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "wrong_password"
+    assert db.session.get(User, w["me"].id).name == NAME
+    done = client.post("/api/v1/me/delete", json={"password": f.PASSWORD}, headers=auth)
+    assert done.status_code == 200 and done.get_json() == {"status": "deleted"}
+    db.session.expire_all()
+    me = db.session.get(User, w["me"].id)
+    assert me.deleted_at is not None and me.phone is None and me.name != NAME
+    assert db.session.get(Booking, w["seat"].id).status == BookingStatus.cancelled
+    assert db.session.get(Booking, w["behind"].id).status in (BookingStatus.confirmed, BookingStatus.offered)
+    assert client.get("/api/v1/me", headers=auth).status_code == 401
