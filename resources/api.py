@@ -100,6 +100,15 @@ class PlayOut(OutSchema):
     plays: int
 
 
+def _owning_venue(venue_id: int) -> tuple[Venue, object]:
+    """The venue a new resource, collection or brand belongs to, and the staff member in its scope
+    (422 for no such venue, 403 out of scope)."""
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        raise Invalid(fields={"venue_id": [_("No such venue.")]})
+    return venue, require_venue_scope(venue)
+
+
 def _visible(resource_id: int) -> Resource:
     resource = db.session.get(Resource, resource_id)
     if resource is None or not resource.is_visible_to(current_user):
@@ -150,10 +159,7 @@ def create_resource():
     upload = uploads.receive("file")
     form = {k: v for k, v in request.form.items() if v != "" and k != "csrf_token"}  # a browser form sends its token
     fields = parse_model(UploadFields, form)
-    venue = db.session.get(Venue, fields.venue_id)
-    if venue is None:
-        raise Invalid(fields={"venue_id": [_("No such venue.")]})
-    actor = require_venue_scope(venue)
+    venue, actor = _owning_venue(fields.venue_id)
     resource = services.create_resource(
         venue,
         data=fields.model_dump(),
@@ -290,10 +296,7 @@ def list_collections():
     summary="Create a local-culture collection (staff, in scope)",
 )
 def create_collection(data: CollectionIn):
-    venue = db.session.get(Venue, data.venue_id)
-    if venue is None:
-        raise Invalid(fields={"venue_id": [_("No such venue.")]})
-    actor = require_venue_scope(venue)
+    venue, actor = _owning_venue(data.venue_id)
     collection = services.create_collection(venue, data=data.model_dump(), actor=actor)
     return collection_detail(collection)
 
@@ -405,10 +408,7 @@ def list_brands():
     summary="Create a culture brand owned by a venue (staff, in scope)",
 )
 def create_brand(data: BrandIn):
-    venue = db.session.get(Venue, data.venue_id)
-    if venue is None:
-        raise Invalid(fields={"venue_id": [_("No such venue.")]})
-    actor = require_venue_scope(venue)
+    venue, actor = _owning_venue(data.venue_id)
     brand = services.create_brand(venue, data=data.model_dump(), actor=actor)
     return brand_detail(brand)
 
