@@ -49,7 +49,8 @@ class Freshness:
     def note(self) -> str:
         """What the figures leave out, and what to do when the roll-up has stopped."""
         if self.at is None:
-            return _("Start the scheduler (flask scheduler run) or run flask reports rollup.")
+            # A manager cannot start a process: say whom to ask (the commands are in the README).
+            return _("Ask the system administrator to start the scheduler; the figures appear within 5 minutes.")
         if self.stale:
             return _(
                 "The roll-up has not run for more than an hour: check that the scheduler is running. "
