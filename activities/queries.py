@@ -330,13 +330,13 @@ def card_page(filters: ActivityFilters, now: datetime, page: int, *, per_page: i
 
 
 def activity_page(activity_id: int) -> Activity | None:
-    """One activity with its venue and sessions (rooms loaded), in one round of queries."""
+    """One activity with its venue and sessions (rooms loaded), in one statement (a row per session)."""
     stmt = (
         select(Activity)
         .where(Activity.id == activity_id)
-        .options(selectinload(Activity.sessions).joinedload(Session.room), joinedload(Activity.room))
+        .options(joinedload(Activity.sessions).joinedload(Session.room), joinedload(Activity.room))
     )
-    return db.session.execute(stmt).scalar_one_or_none()
+    return db.session.execute(stmt).unique().scalar_one_or_none()
 
 
 def sessions_for_feed(
