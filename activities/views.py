@@ -8,7 +8,6 @@ import re
 from dataclasses import astuple
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import monotonic as _monotonic
 
 from flask import (
     Blueprint,
@@ -56,7 +55,7 @@ from activities.queries import (
     staff_activities,
 )
 from core import nav
-from core.cache import memoised, public_fragment
+from core.cache import memoised, public_fragment, public_value
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
@@ -238,9 +237,6 @@ def search():
     return render_template("activities/search.html", q=q, content=public_fragment(("activities.search", q), content))
 
 
-_DISTRICTS: dict = {}
-
-
 class _District:
     __slots__ = ("code", "name", "name_en")
 
@@ -250,17 +246,9 @@ class _District:
 
 def _districts() -> list:
     """The districts of the filter form: a reference table (a district is added once in years), kept per process
-    for PUBLIC_CACHE_SECONDS like the fragments themselves, so a fresh rendering of the list costs no query for
-    it; with the cache off (tests) it is read every time."""
-    seconds = current_app.config.get("PUBLIC_CACHE_SECONDS", 0)
-    now = _monotonic()
-    found = _DISTRICTS.get(current_app.name)
-    if seconds > 0 and found is not None and found[0] > now:
-        return found[1]
-    rows = [_District(d.code, d.name, d.name_en) for d in districts()]  # plain: shared by the threads, read only
-    if seconds > 0:
-        _DISTRICTS[current_app.name] = (now + seconds, rows)
-    return rows
+    for PUBLIC_CACHE_SECONDS like the fragments themselves (core.cache.public_value), so a fresh rendering of
+    the list costs no query for it; with the cache off (tests) it is read every time."""
+    return public_value(("activities.districts",), lambda: [_District(d.code, d.name, d.name_en) for d in districts()])
 
 
 def _list_toolbar(filters: ActivityFilters, args: dict) -> Markup:

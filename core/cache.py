@@ -127,6 +127,29 @@ def clear() -> None:
         _entries.clear()
     with _memo_lock:
         _memo.clear()
+    _values.clear()
+
+
+# --- reference data read by public pages ------------------------------------------------------------------------
+
+_values: dict = {}
+
+
+def public_value(key: tuple, load: Callable[[], object]):
+    """`load()` kept in this process for PUBLIC_CACHE_SECONDS (read every time when that is 0): reference data
+    the public fragments show (the districts of a filter form), which changes far more rarely than that. The
+    value must be plain and read only (it is shared by the threads)."""
+    seconds = current_app.config.get("PUBLIC_CACHE_SECONDS", 0)
+    if seconds <= 0:
+        return load()
+    full_key = (current_app.name, *key)
+    now = time.monotonic()
+    hit = _values.get(full_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _values[full_key] = (now + seconds, value)
+    return value
 
 
 # --- renderings memoised on their inputs ----------------------------------------------------------------------
