@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy.orm import defer
+from markupsafe import Markup
 
 from accounts.auth import require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES
@@ -47,19 +47,19 @@ from activities.queries import (
     ActivityFilters,
     activity_page,
     activity_select,
+    card_page,
+    cards,
     sessions_between,
     sessions_for_feed,
-    signup_opening_soon,
+    signup_opening_select,
     staff_activities,
-    with_sessions,
 )
 from core import nav
-from core.cache import public_fragment
+from core.cache import memoised, public_fragment, public_value
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
 from core.i18n import local_datetime, local_today, resolved_labels, to_local
-from core.pagination import window
 from core.urls import external_url
 from venues.models import District, Venue
 from venues.queries import districts, venue_select, venues_in_scope
@@ -111,9 +111,51 @@ def _categories_named(q: str | None) -> tuple:
     )
 
 
-def _cards(stmt, limit: int, now: datetime) -> list[tuple[Activity, object]]:
-    rows = db.session.execute(with_sessions(stmt.options(defer(Activity.description))).limit(limit)).scalars()
-    return [(a, activity_state(a, now)) for a in rows]
+_CARD_TEMPLATE = (
+    '{% from "_macros.html" import activity_card %}{{ activity_card(a, state, category_labels, heading=heading) }}'
+)
+
+
+def card_html(a, state, category_labels: dict, heading: str = "h3") -> Markup:
+    """One card's markup (the `activity_card` macro), remembered on everything it shows (core.cache.memoised):
+    the list's 20 cards cost a dictionary lookup each, not three macro calls, until a card's data changes."""
+    from flask_babel import get_locale
+
+    key = (
+        "activities.card",
+        str(get_locale()),
+        current_app.config.get("TIMEZONE"),
+        request.script_root,
+        heading,
+        a.id,
+        a.title,
+        a.cover_image,
+        a.category,
+        category_labels[a.category],
+        a.next_starts_at,
+        a.starts_on,
+        a.ends_on,
+        a.venue.name,
+        a.venue.name_en,
+        state,  # a frozen BookingState: its code, numbers, moment and policy (the label and colour follow)
+    )
+
+    def render() -> str:
+        template = current_app.jinja_env.from_string(_CARD_TEMPLATE)
+        return template.render(a=a, state=state, category_labels=category_labels, heading=heading)
+
+    return memoised(key, render)
+
+
+def _card_context() -> dict:
+    """What the card templates read: the category names, and `card(a, state, heading)`."""
+    labels = resolved_labels(CATEGORY_LABELS)
+    return {"category_labels": labels, "card": lambda a, state, heading="h3": card_html(a, state, labels, heading)}
+
+
+def _cards(stmt, limit: int, now: datetime) -> list[tuple[object, object]]:
+    """(card, booking state) of the first `limit` activities of `stmt`: plain rows (activities.queries.cards)."""
+    return [(a, activity_state(a, now)) for a in cards(stmt, now, limit)]
 
 
 def home_sections() -> str:
@@ -142,7 +184,7 @@ def home_sections() -> str:
             (
                 "opening",
                 _("Classes opening for sign-up soon"),
-                [(a, activity_state(a, now)) for a in signup_opening_soon(now, 4)],
+                _cards(signup_opening_select(now), 4, now),
                 {"kind": "course"},
             ),
             ("soon", _("Coming up"), _cards(activity_select(ActivityFilters(), now), 6, now), {}),
@@ -150,7 +192,7 @@ def home_sections() -> str:
         return render_template(
             "activities/_home.html",
             sections=[s for s in sections if s[2]],
-            category_labels=resolved_labels(CATEGORY_LABELS),
+            **_card_context(),
         )
 
     return public_fragment(("activities.home",), content)
@@ -166,7 +208,7 @@ def venue_section(venue: Venue) -> str:
             "activities/_venue_section.html",
             venue=venue,
             cards=cards,
-            category_labels=resolved_labels(CATEGORY_LABELS),
+            **_card_context(),
         )
 
     return public_fragment(("activities.venue", venue.id), content)
@@ -189,10 +231,51 @@ def search():
             q=q,
             cards=cards,
             venues=venues,
-            category_labels=resolved_labels(CATEGORY_LABELS),
+            **_card_context(),
         )
 
     return render_template("activities/search.html", q=q, content=public_fragment(("activities.search", q), content))
+
+
+class _District:
+    __slots__ = ("code", "name", "name_en")
+
+    def __init__(self, code: str, name: str, name_en: str | None) -> None:
+        self.code, self.name, self.name_en = code, name, name_en
+
+
+def _districts() -> list:
+    """The districts of the filter form: a reference table (a district is added once in years), kept per process
+    for PUBLIC_CACHE_SECONDS like the fragments themselves (core.cache.public_value), so a fresh rendering of
+    the list costs no query for it; with the cache off (tests) it is read every time."""
+    return public_value(("activities.districts",), lambda: [_District(d.code, d.name, d.name_en) for d in districts()])
+
+
+def _list_toolbar(filters: ActivityFilters, args: dict) -> Markup:
+    """The search box and filter form of the list, remembered on its inputs (core.cache.memoised)."""
+    from flask_babel import get_locale
+
+    found = _districts()
+    key = (
+        "activities.list_toolbar",
+        str(get_locale()),
+        request.script_root,
+        astuple(filters),
+        tuple(args.items()),
+        tuple((d.code, d.name, d.name_en) for d in found),
+    )
+
+    def render() -> str:
+        return render_template(
+            "activities/_list_toolbar.html",
+            f=filters,
+            args=args,
+            districts=found,
+            kind_labels=resolved_labels(KIND_LABELS),
+            category_labels=resolved_labels(CATEGORY_LABELS),
+        )
+
+    return memoised(key, render)
 
 
 def _int_arg(name: str, low: int = 0, high: int = 10**9) -> int | None:
@@ -229,17 +312,13 @@ def listing():
 
     def content() -> str:
         now = datetime.now(UTC)
-        stmt = with_sessions(activity_select(filters, now).options(defer(Activity.description)))
-        result = window(stmt, page, count_by=Activity.id)
+        result = card_page(filters, now, page)
         return render_template(
             "activities/_listing.html",
             result=result,
             states={a.id: activity_state(a, now) for a in result.items},
-            f=filters,
-            districts=districts(),
-            kind_labels=resolved_labels(KIND_LABELS),
-            category_labels=resolved_labels(CATEGORY_LABELS),
-            policy_labels=resolved_labels(POLICY_LABELS),
+            toolbar=_list_toolbar(filters, args),
+            **_card_context(),
             args=args,
         )
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from accounts.auth import require_roles, require_venue_scope
@@ -24,6 +25,7 @@ from bookings.lottery import entry_counts, public_unit
 from bookings.models import STATUS_LABELS, Booking, BookingStatus, LotteryDraw, unit_keys
 from bookings.queries import my_bookings, printed_code, roster, session_bookings
 from core import nav, tickets
+from core.cache import public_parts
 from core.errors import DomainError
 from core.extensions import db
 from core.forms import show_domain_error
@@ -52,9 +54,32 @@ def _form_ints(name: str) -> list[int]:
 
 @bp.get("/activities/<int:activity_id>")
 def activity(activity_id: int):
-    """The activity page: sessions with seats left, the booking form, the lottery result."""
-    act = visible_activity(activity_id, current_user)
-    return render_template("bookings/activity.html", **_activity_context(act))
+    """The activity page: sessions with seats left, the booking form, the lottery result.
+
+    For a visitor who is not signed in the page holds public data only: its title and body are kept in the
+    public cache (core/cache.py) for PUBLIC_CACHE_SECONDS, so its seat states may be that old (a cache hit
+    costs no query). A signed-in visitor's page carries their own bookings, family members and credit and is
+    rendered afresh every time, with live seat states; the booking itself always decides on live rows."""
+    if current_user.is_authenticated:
+        return _activity_page(visible_activity(activity_id, current_user))
+
+    def render() -> tuple[str, str]:
+        # A draft, or no such activity, raises NotFound (404) here: nothing is stored.
+        act = visible_activity(activity_id, current_user)
+        return str(escape(act.title)), _activity_body(act)
+
+    title, body = public_parts(("bookings.activity", activity_id), render)
+    return render_template("bookings/activity.html", title=title, content=body)
+
+
+def _activity_body(act) -> str:
+    return render_template("bookings/_activity.html", **_activity_context(act))
+
+
+def _activity_page(act, status: int = 200):
+    """The whole activity page rendered afresh (a signed-in visitor, or a page with an error to show)."""
+    body = Markup(_activity_body(act))
+    return render_template("bookings/activity.html", title=act.title, content=body), status
 
 
 @bp.get("/activities/<int:activity_id>/entries/<unit>")
@@ -82,9 +107,9 @@ def _mine_of(booking: Booking) -> Mine:
     )
 
 
-def _waiting_counts(act) -> dict[str, int]:
-    """Bookings on each unit's waiting list (for 可候补 (第 N 位))."""
-    if not act.has_waiting_list or act.policy.value != "first_come":
+def _waiting_counts(act, full: bool = True) -> dict[str, int]:
+    """Bookings on each unit's waiting list (for 可候补 (第 N 位)); read only when some unit is `full`."""
+    if not full or not act.has_waiting_list or act.policy.value != "first_come":
         return {}
     rows = db.session.execute(
         select(Booking.unit_key, func.count())
@@ -112,7 +137,9 @@ def _activity_context(act) -> dict:
             for d in db.session.execute(select(LotteryDraw).where(LotteryDraw.activity_id == act.id)).scalars()
         }
         entries = entry_counts(unit_keys(act))
-    waiting = _waiting_counts(act)
+    units = [None] if act.is_course else act.live_sessions
+    unit_of = act if act.is_course else None
+    waiting = _waiting_counts(act, any((unit_of or u).capacity <= (unit_of or u).seats_taken for u in units))
 
     def state_of(session):
         key = f"c{act.id}" if act.is_course else f"s{session.id}"
@@ -174,7 +201,7 @@ def book(activity_id: int):
         session = db.session.get(Session, request.form.get("session_id", type=int) or 0)
         if session is None or session.activity_id != act.id:
             flash(_("Choose a session."), "error")
-            return render_template("bookings/activity.html", **_activity_context(act)), 422
+            return _activity_page(act, 422)
     party = request.form.get("party_size", type=int)
     data = services.BookingRequest(
         activity=act, session=session, party_size=party, participant_ids=_form_ints("participant_ids") or None
@@ -184,7 +211,7 @@ def book(activity_id: int):
         booking = services.book(user, data=data, actor=user)
     except DomainError as err:
         status = show_domain_error(None, err)
-        return render_template("bookings/activity.html", **_activity_context(act)), status
+        return _activity_page(act, status)
     flash(_outcome_message(booking), "success")
     return redirect(url_for("bookings.done", booking_id=booking.id))
 

@@ -12,16 +12,22 @@ after the same seconds), so the first worker to render a list fragment renders i
 host; the in-process entry stays in front of it (no network round trip for a hit). Redis out of reach is not
 an error: the fragment is rendered as without it.
 
-What this means for staff: a published or edited activity shows up in the public list within 15 s. Seat
-counts are never cached (they are not in these fragments), and nothing here is used for decisions.
+What this means for staff: a published or edited activity shows up in the public list within 15 s. The
+booking states on the cards (可预约（剩余 N 位）, 已约满) and on the activity page of a visitor who is not signed in
+may be as old as that too; a signed-in resident's activity page is never cached (it reads the seats live), and
+nothing here is used for decisions (the booking itself takes the seat in SQL).
+
+`memoised` is another thing: the markup of a pure rendering (one card, the list's filter form) remembered on
+*all* its inputs, so it is never stale and is used on fresh renderings too.
 """
 
 import hashlib
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import current_app, request
 from markupsafe import Markup
@@ -79,6 +85,16 @@ def _shared_set(full_key: tuple, html: str, seconds: int) -> None:
 
 def public_fragment(key: tuple, render: Callable[[], str]) -> Markup:
     """The cached rendering of `key`, or `render()` stored under it."""
+    return _cached(key, render)
+
+
+def public_parts(key: tuple, render: Callable[[], Sequence[str]]) -> tuple[Markup, ...]:
+    """Like `public_fragment` for a page made of several rendered parts (the activity page's title and body):
+    stored as one entry (a JSON list), so the parts always come from the same rendering."""
+    return tuple(Markup(part) for part in json.loads(_cached(key, lambda: json.dumps(list(render())))))
+
+
+def _cached(key: tuple, render: Callable[[], str]) -> Markup:
     from flask_babel import get_locale
 
     seconds = current_app.config.get("PUBLIC_CACHE_SECONDS", 0)
@@ -109,3 +125,55 @@ def public_fragment(key: tuple, render: Callable[[], str]) -> Markup:
 def clear() -> None:
     with _lock:
         _entries.clear()
+    with _memo_lock:
+        _memo.clear()
+    _values.clear()
+
+
+# --- reference data read by public pages ------------------------------------------------------------------------
+
+_values: dict = {}
+
+
+def public_value(key: tuple, load: Callable[[], object]):
+    """`load()` kept in this process for PUBLIC_CACHE_SECONDS (read every time when that is 0): reference data
+    the public fragments show (the districts of a filter form), which changes far more rarely than that. The
+    value must be plain and read only (it is shared by the threads)."""
+    seconds = current_app.config.get("PUBLIC_CACHE_SECONDS", 0)
+    if seconds <= 0:
+        return load()
+    full_key = (current_app.name, *key)
+    now = time.monotonic()
+    hit = _values.get(full_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _values[full_key] = (now + seconds, value)
+    return value
+
+
+# --- renderings memoised on their inputs ----------------------------------------------------------------------
+
+MEMO_ENTRIES = 8192
+_memo_lock = threading.Lock()
+_memo: OrderedDict = OrderedDict()
+
+
+def memoised(key: tuple, render: Callable[[], str]) -> Markup:
+    """`render()` remembered under `key`, which must hold *every* input of the rendering (the data shown, the
+    language, the app): a pure function's result, never stale, so it is used even when the page is rendered
+    afresh (`Cache-Control: no-cache`) and whatever PUBLIC_CACHE_SECONDS says. A card of the activity list
+    is the same markup for every visitor until one of its values changes (then it is a new key); rendering 20
+    cards through Jinja macros cost more than reading them (docs/performance.md). Per process, bounded."""
+    full_key = (current_app.name, *key)
+    with _memo_lock:
+        hit = _memo.get(full_key)
+        if hit is not None:
+            _memo.move_to_end(full_key)
+            return hit
+    html = Markup(render())
+    with _memo_lock:
+        _memo[full_key] = html
+        while len(_memo) > MEMO_ENTRIES:
+            _memo.popitem(last=False)
+    return html
