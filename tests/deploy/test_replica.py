@@ -17,7 +17,6 @@ from accounts.models import Role
 from core.db import REPLICA_READS, utcnow
 from core.extensions import db
 from core.i18n import to_local
-from reports.models import ExportLog
 from reports.workbench.models import Standard
 from tests import dbs
 from tests import factories as f
