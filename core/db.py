@@ -11,6 +11,7 @@ import flask_sqlalchemy.session
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.selectable import GenerativeSelect
 
 # The largest id an INTEGER primary key holds (PostgreSQL and SQLite alike): routes and API bodies stop there.
 MAX_ID = 2**31 - 1
@@ -108,7 +109,7 @@ READ_YOUR_WRITES_SECONDS = 10  # far above a healthy replica's lag (milliseconds
 
 def _plain_read(clause) -> bool:
     """A SELECT that takes no row lock: the only statement a read-only replica may answer."""
-    return isinstance(clause, sa.sql.selectable.GenerativeSelect) and clause._for_update_arg is None
+    return isinstance(clause, GenerativeSelect) and clause._for_update_arg is None
 
 
 class RoutingSession(flask_sqlalchemy.session.Session):
@@ -139,11 +140,16 @@ def _flushed(session, _flush_context) -> None:
 
 
 def _note_write(session) -> None:
-    session.info[WROTE] = True
-    if flask.has_request_context() and flask.current_app.config.get("REPORTS_DATABASE_URL"):
-        app = flask.current_app
-        if flask.request.cookies.get(app.config.get("SESSION_COOKIE_NAME", "session")):  # a browser, not a token
-            flask.session[RECENT_WRITE] = int(time.time()) + READ_YOUR_WRITES_SECONDS
+    """Remember that this request (or job) wrote: its later reads, and a browser's next few seconds, stay on the
+    primary. Once per request: the rest of a hot path's writes pay one identity check."""
+    request = flask.request._get_current_object() if flask.has_request_context() else None
+    if request is not None and session.info.get(WROTE) is request:
+        return
+    session.info[WROTE] = request if request is not None else True
+    if request is None or not flask.current_app.config.get("REPORTS_DATABASE_URL"):
+        return
+    if request.cookies.get(flask.current_app.config.get("SESSION_COOKIE_NAME", "session")):  # a browser, not a token
+        flask.session[RECENT_WRITE] = int(time.time()) + READ_YOUR_WRITES_SECONDS
 
 
 _replica_lock = threading.Lock()
