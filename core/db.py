@@ -2,6 +2,7 @@
 to a replica when `REPORTS_DATABASE_URL` is set."""
 
 import functools
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -153,14 +154,17 @@ def _note_write(session) -> None:
 
 
 _replica_lock = threading.Lock()
+REPLICA_DOWN = "culturenet.replica_down_until"  # app.extensions: monotonic time until which the primary answers
+REPLICA_RETRY_SECONDS = 30
+log = logging.getLogger("culturenet.db")
 
 
 def replica_engine() -> sa.engine.Engine | None:
     """The engine of `REPORTS_DATABASE_URL` for the current app (made on first use, with the primary's engine
-    options), or None when it is not set."""
+    options and a 3 s connect timeout), or None when it is not set or was found down in the last 30 s."""
     app = flask.current_app
     url = app.config.get("REPORTS_DATABASE_URL")
-    if not url:
+    if not url or app.extensions.get(REPLICA_DOWN, 0) > time.monotonic():
         return None
     engine = app.extensions.get(REPLICA_READS)
     if engine is None:
@@ -170,6 +174,7 @@ def replica_engine() -> sa.engine.Engine | None:
             engine = app.extensions.get(REPLICA_READS)
             if engine is None:
                 options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+                options["connect_args"] = {"connect_timeout": 3, **options.get("connect_args", {})}
                 engine = sa.create_engine(normalise_database_url(url), **options)
                 app.extensions[REPLICA_READS] = engine
     return engine
@@ -188,6 +193,16 @@ def reads_replica(view):
             session.info[REPLICA_READS] = True
         session.info.pop(WROTE, None)
         try:
+            return view(*args, **kwargs)
+        except sa.exc.OperationalError:
+            # The replica is out of reach (or failed mid-read) before the view wrote anything: answer from the
+            # primary, and leave the replica alone for REPLICA_RETRY_SECONDS.
+            if not session.info.get(REPLICA_READS) or session.info.get(WROTE):
+                raise
+            flask.current_app.extensions[REPLICA_DOWN] = time.monotonic() + REPLICA_RETRY_SECONDS
+            log.warning("reports replica unreachable: reading the primary for %s s", REPLICA_RETRY_SECONDS)
+            session.rollback()
+            session.info.pop(REPLICA_READS, None)
             return view(*args, **kwargs)
         finally:
             session.info.pop(REPLICA_READS, None)

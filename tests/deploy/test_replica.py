@@ -126,7 +126,7 @@ def test_reports_read_the_postgresql_replica_and_exports_log_on_the_primary(repl
     assert _exports_on(pair.replica) == 1
 
 
-def test_a_browser_that_just_wrote_reads_the_primary_for_a_few_seconds(replica_app, pair, world, travel):
+def test_a_browser_that_just_wrote_reads_the_postgresql_primary_for_a_few_seconds(replica_app, pair, world, travel):
     client = replica_app.test_client()
     client.login(world["login"])
     year = world["year"]
