@@ -47,6 +47,7 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RESIDENTS = 80  # 40 through each host, for 30 seats
+STARTUP = 180  # seconds a process may take to start: ~2 s on a quiet machine, over 60 s at a load average of 13
 
 
 class Output:
@@ -152,13 +153,31 @@ def hosts(app, fake_twilio, travel):
 
 
 def _wait_until_serving(host: Host) -> None:
-    for _ in range(300):
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{host.port}/healthz", timeout=2).read()
             return
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"host {host.name} is not serving: {host.procs[0][1].drain()[-20:]}")
+
+
+def _wait_for_lock_waiters(n: int) -> None:
+    """Until `n` other sessions wait for a lock on rollup_runs (pg_stat_activity)."""
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
+        with db.engine.connect() as conn:
+            waiting = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query ILIKE '%rollup_runs%'"
+                )
+            )
+        if waiting >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} roll-ups waited for the run's row")
 
 
 def _book(port: int, token: str, session_id: int, barrier: threading.Barrier) -> str:
@@ -181,7 +200,7 @@ def test_two_hosts_and_two_schedulers_on_one_postgresql_database(app, hosts, fak
     schedulers = [host.flask("scheduler", "run", "--poll", "0.5") for host in hosts]
     for host in hosts:
         host.gunicorn()
-    roles = [out.wait_for("scheduler: ") for out in schedulers]
+    roles = [out.wait_for("scheduler: ", timeout=STARTUP) for out in schedulers]
     assert sorted(line.split("scheduler: ")[1].split()[0] for line in roles) == ["active", "standby"], roles
     active, standby = schedulers if roles[0].startswith("scheduler: active") else schedulers[::-1]
     for host in hosts:
@@ -224,11 +243,12 @@ def test_two_hosts_and_two_schedulers_on_one_postgresql_database(app, hosts, fak
         time.sleep(0.2)
     by_hand = [host.flask("jobs", "run", "dispatch") for host in hosts]
     for out in by_hand:
-        assert out.proc.wait(timeout=90) == 0, out.drain()
+        assert out.proc.wait(timeout=STARTUP) == 0, out.drain()
+    _wait_for_lock_waiters(2)  # both roll-ups are queued on the run's row: neither runs while it is held
     assert all(out.proc.poll() is None for out in rollups), "a roll-up ran while another held the run"
     holder.rollback()
     holder.close()
-    active.wait_for("job dispatch done", timeout=60)
+    active.wait_for("job dispatch done", timeout=90)
     db.session.expire_all()
     sms = db.session.execute(
         sa.select(Message.template, Message.state).where(Message.channel == "sms", Message.dedupe_key.like("booking:%"))
@@ -244,7 +264,7 @@ def test_two_hosts_and_two_schedulers_on_one_postgresql_database(app, hosts, fak
     # The roll-ups: the first to get the row did the work, the second then found nothing new to do.
     lines = []
     for out in rollups:
-        assert out.proc.wait(timeout=60) == 0, out.drain()
+        assert out.proc.wait(timeout=STARTUP) == 0, out.drain()
         lines.append(next(line for line in out.drain() if line.startswith("rollup_attendance:")))
     days = sorted(int(line.split("'days': ")[1].split(",")[0]) for line in lines)
     assert days[0] == 0 and days[1] >= 1, lines
