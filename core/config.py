@@ -28,6 +28,13 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{instance / 'culturenet.sqlite3'}")
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Behind PgBouncer in transaction pooling (docs/deployment.md): no server-side prepared statements, since
+        # the next transaction may run on another server connection. The scheduler connects directly instead.
+        if _bool(env.get("DATABASE_PGBOUNCER"), False):
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"prepare_threshold": None}
+        # A PostgreSQL streaming replica the report pages, the report API and the exports read from (core/db.py,
+        # docs/deployment.md); unset: everything reads the primary. Writes always go to DATABASE_URL.
+        self.REPORTS_DATABASE_URL = normalise_database_url(env.get("REPORTS_DATABASE_URL", ""))
         self.TIMEZONE = env.get("TIMEZONE", "Asia/Shanghai")
         self.DEFAULT_LOCALE = env.get("DEFAULT_LOCALE", "zh_CN")
         self.LANGUAGES = ["zh_CN", "en"]

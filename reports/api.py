@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 from accounts.auth import require_roles
 from accounts.models import REPORT_ROLES
 from core.api import ApiBlueprint, OutSchema, Schema
-from core.db import utcnow
+from core.db import reads_replica, utcnow
 from core.i18n import to_local
 from reports import checklist as cl
 from reports import indicators, queries
@@ -112,6 +112,7 @@ def _year_filter(params: YearQuery) -> tuple[int, queries.ReportFilter]:
     errors=ERRORS,
     summary="Sessions held, attendances, bookings, no-shows and walk-ins, grouped",
 )
+@reads_replica
 def attendance(params: AttendanceQuery):
     flt = queries.build_filter(
         _reporter(),
@@ -133,6 +134,7 @@ def attendance(params: AttendanceQuery):
     errors=ERRORS,
     summary="Each acceptance indicator's target and actual value for a year",
 )
+@reads_replica
 def indicator_list(params: YearQuery):
     year, flt = _year_filter(params)
     return {"items": indicators.indicator_table(flt, year, utcnow()), "year": year}
@@ -145,6 +147,7 @@ def indicator_list(params: YearQuery):
     errors=ERRORS,
     summary="Stations and community centres with no session or fewer than their norm",
 )
+@reads_replica
 def coverage(params: YearQuery):
     year, flt = _year_filter(params)
     return {"year": year, "items": indicators.coverage(flt, utcnow())}
@@ -157,6 +160,7 @@ def coverage(params: YearQuery):
     errors=ERRORS,
     summary="The acceptance checklist with each row's status and the pass rate",
 )
+@reads_replica
 def checklist(params: YearQuery):
     year, flt = _year_filter(params)
     result = cl.evaluate(flt, year, utcnow(), str(get_locale() or "zh_CN"))

@@ -30,7 +30,7 @@ from accounts.models import REPORT_ROLES, Role
 from activities.models import CATEGORY_LABELS, Category
 from checkin.models import SOURCE_LABELS
 from core import nav, transaction
-from core.db import utcnow
+from core.db import reads_replica, utcnow
 from core.errors import DomainError, Forbidden, Invalid
 from core.extensions import db
 from core.forms import show_domain_error
@@ -129,6 +129,7 @@ def _locale() -> str:
 
 
 @bp.get("/")
+@reads_replica
 def dashboard():
     year, flt = _year_filter()
     now = utcnow()
@@ -175,6 +176,7 @@ def _group_by(default: str = "") -> str:
 
 
 @bp.get("/attendance")
+@reads_replica
 def attendance():
     flt = _filter(_group_by("month"))
     report = queries.attendance(flt)
@@ -182,6 +184,7 @@ def attendance():
 
 
 @bp.get("/attendance.<any(csv, xlsx):fmt>")
+@reads_replica
 def attendance_file(fmt: str):
     flt = _filter()
     report = queries.attendance(flt)
@@ -201,6 +204,7 @@ def _file(table: exports.Table, fmt: str, name: str) -> Response:
 
 
 @bp.get("/sessions")
+@reads_replica
 def sessions():
     flt = queries.narrow(_filter(""), request.args.to_dict())
     rows = queries.sessions_behind(flt)
@@ -227,6 +231,7 @@ def sessions():
 
 
 @bp.get("/sessions/<int:session_id>/checkins")
+@reads_replica
 def checkins(session_id: int):
     flt = _filter("")
     rows = queries.checkins_behind(session_id, flt)
@@ -269,6 +274,7 @@ def targets():
 
 
 @bp.get("/registry")
+@reads_replica
 def registry():
     _year, flt = _year_filter()
     rows = indicators.registry(flt)
@@ -283,6 +289,7 @@ def registry():
 
 
 @bp.get("/coverage")
+@reads_replica
 def coverage():
     year, flt = _year_filter()
     gaps = indicators.coverage(flt, utcnow())
@@ -346,6 +353,7 @@ def _coverage_map(flt: queries.ReportFilter, gaps: list[dict]):
 
 
 @bp.get("/checklist")
+@reads_replica
 def checklist():
     year, flt = _year_filter()
     return _checklist_page(year, flt)
@@ -422,6 +430,7 @@ def evidence(evidence_id: int):
 
 
 @bp.get("/workbook.xlsx")
+@reads_replica
 def workbook():
     year, flt = _year_filter()
     body = exports.workbook(flt, year, utcnow(), _locale(), exported_by=g.reporter.name)
@@ -432,6 +441,7 @@ def workbook():
 
 
 @bp.get("/print")
+@reads_replica
 def printable():
     year, flt = _year_filter()
     now = utcnow()
@@ -441,6 +451,9 @@ def printable():
     sessions_series = [
         (f"{year}-{m:02d}", months.get(f"{year}-{m:02d}", {}).get("sessions_held", 0)) for m in range(1, 13)
     ]
+    checklist, registry = cl.evaluate(flt, year, now, _locale()), indicators.registry(flt)
+    common = _common()
+    # Last, after every read: once a request has written, its reads leave the replica (core.db.RoutingSession).
     exports.log_export(g.reporter, what="print", file_format="html", params={"year": year, **flt.as_params()})
     return render_template(
         "reports/print.html",
@@ -450,9 +463,9 @@ def printable():
         now=now,
         chart_attendance=svg.bars(series, title=_("Attendances by month")),
         chart_sessions=svg.bars(sessions_series, title=_("Sessions held by month")),
-        checklist=cl.evaluate(flt, year, now, _locale()),
-        registry=indicators.registry(flt),
-        **_common(),
+        checklist=checklist,
+        registry=registry,
+        **common,
     )
 
 

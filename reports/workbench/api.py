@@ -9,7 +9,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from core.api import OutSchema, Schema
-from core.db import utcnow
+from core.db import reads_replica, utcnow
 from core.errors import Forbidden
 from core.i18n import localized, to_local
 from reports.api import api
@@ -103,6 +103,7 @@ def _standard_out(e: ws.Evaluated, locale: str) -> dict:
     errors=ERRORS,
     summary="The year's tasks, indicators and acceptance standards with statuses and the pass rate",
 )
+@reads_replica
 def standard_list(params: StandardsQuery):
     _person()
     year = _year(params.year)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from core.db import utcnow
+from core.db import reads_replica, utcnow
 from core.errors import DomainError, Forbidden, Unauthenticated
 from core.extensions import db
 from core.forms import show_domain_error
@@ -75,6 +75,7 @@ def _failed(err: DomainError, endpoint: str, **values):
 
 
 @bp.get("/")
+@reads_replica
 def dashboard():
     year = _year()
     return render_template(
@@ -83,6 +84,7 @@ def dashboard():
 
 
 @bp.get("/standards")
+@reads_replica
 def standards():
     year = _year()
     page = wq.standards_page(g.reporter, year, utcnow(), unit_id=parse_int(request.args.get("unit"), "unit"))
@@ -90,6 +92,7 @@ def standards():
 
 
 @bp.get("/standards/<number>")
+@reads_replica
 def standard(number: str):
     year = _year()
     return render_template(
@@ -112,6 +115,7 @@ def standard_status(number: str):
 
 
 @bp.get("/units")
+@reads_replica
 def units():
     year = _year()
     return render_template("reports/workbench/units.html", **wq.units_page(g.reporter), **_common(year))
@@ -167,6 +171,7 @@ def member_remove(member_id: int):
 
 
 @bp.get("/problems")
+@reads_replica
 def problem_list():
     year = _year()
     return render_template("reports/workbench/problems.html", **wq.problems_page(g.reporter, year), **_common(year))
@@ -218,6 +223,7 @@ def _search() -> dict:
 
 
 @bp.get("/archive")
+@reads_replica
 def archive_list():
     year = _year()
     search = _search()
@@ -265,6 +271,7 @@ def archive_file(file_id: int):
 
 
 @bp.get("/archive.zip")
+@reads_replica
 def archive_zip():
     year = _year()
     search = _search()
@@ -277,6 +284,7 @@ def archive_zip():
 
 
 @bp.get("/selfcheck.docx")
+@reads_replica
 def selfcheck_docx():
     year = _year()
     body = selfcheck.build(g.reporter, year, utcnow(), _locale())
