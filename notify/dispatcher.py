@@ -21,8 +21,10 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from time import monotonic
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -32,8 +34,8 @@ from accounts.models import User
 from core.db import utcnow
 from core.extensions import db
 from core.i18n import local_datetime, to_local
-from notify.channels import PermanentFailure, TemporaryFailure, backend_for
-from notify.models import Channel, Message, State
+from notify.channels import Inbox, PermanentFailure, TemporaryFailure, backend_for
+from notify.models import Channel, Message, NotificationPreference, State
 from notify.rendering import TemplateProblem, render
 from notify.services import preferences_for
 
@@ -241,22 +243,200 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
         stats.lost += 1
 
 
+def _load(ids: list[int], token: str) -> tuple[list[Message], dict]:
+    """The claimed rows still ours, with their recipients, and the recipients' preferences: two queries."""
+    rows = list(
+        db.session.scalars(
+            sa.select(Message)
+            .where(Message.id.in_(ids), Message.claimed_by == token, Message.state == State.sending)
+            .options(sa.orm.joinedload(Message.recipient).lazyload(User.grants))
+            .order_by(Message.next_attempt_at, Message.id)
+            .execution_options(populate_existing=True)
+        ).unique()
+    )
+    users = {row.recipient_id for row in rows}
+    prefs = (
+        {
+            p.user_id: p
+            for p in db.session.scalars(
+                sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(users))
+            )
+        }
+        if users
+        else {}
+    )
+    return rows, prefs
+
+
+def _record(outcomes: list[tuple[int, dict]], token: str) -> int:
+    """Write many outcomes: one conditional UPDATE per set of columns, executed for all its rows at once
+    (`WHERE id = … AND claimed_by = token AND state = 'sending'`, as `_finish`); commit. Rows recorded."""
+    groups: dict[tuple, list[dict]] = {}
+    for message_id, values in outcomes:
+        groups.setdefault(tuple(sorted(values)), []).append({"b_id": message_id, **values})
+    table = Message.__table__
+    recorded = 0
+    for columns, params in groups.items():
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"), table.c.claimed_by == token, table.c.state == State.sending.name)
+            .values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
+        )
+        recorded += db.session.execute(stmt, params).rowcount
+    db.session.commit()
+    return recorded
+
+
+def _hold_back(row: Message, pref: NotificationPreference | None, now: datetime) -> tuple[str, dict] | None:
+    """`_held_back` for the batch path, without writing: (what it counts as, the outcome) or None to send."""
+    if row.expires_at is not None and now >= row.expires_at:
+        return "skipped", {"state": State.skipped.name, "last_error": "too late: expired before it could be sent"}
+    if pref is not None and not pref.allows(row.channel):
+        return "skipped", {"state": State.skipped.name, "last_error": f"recipient turned {row.channel} off"}
+    later = quiet_hours_end(now) if row.channel == Channel.sms and not row.is_urgent else None
+    if later is None:
+        return None
+    if row.expires_at is not None and later >= row.expires_at:
+        return "skipped", {"state": State.skipped.name, "last_error": "too late: quiet hours until expiry"}
+    deferred = {"state": State.pending.name, "next_attempt_at": later, "attempts": row.attempts - 1, "claimed_by": None}
+    return "deferred", deferred
+
+
+def _send_one(app, row: Message, rendered, backend, deadline: float, now: datetime) -> tuple[str, dict]:
+    """The provider call for one row of a batch (in a sender thread): what it counts as, and the outcome."""
+    if monotonic() > deadline:  # the lease is half gone: do not send, give the row back
+        return "released", {"state": State.pending.name, "attempts": row.attempts - 1, "claimed_by": None}
+    try:
+        with app.app_context():
+            provider_id = backend.send(row, rendered)
+    except TemporaryFailure as exc:
+        if row.attempts >= int(app.config.get("NOTIFY_MAX_ATTEMPTS", 8)):
+            return "failed", {
+                "state": State.failed.name,
+                "last_error": f"gave up after {row.attempts} attempts: {exc}"[:500],
+            }
+        return "retried", {
+            "state": State.pending.name,
+            "next_attempt_at": now + _backoff_in(app, row.attempts),
+            "last_error": str(exc)[:500],
+            "claimed_by": None,
+        }
+    except PermanentFailure as exc:
+        return "failed", {"state": State.failed.name, "last_error": str(exc)[:500]}
+    except Exception as exc:  # a bug in a backend must not stop the queue: retry, then fail visibly
+        log.exception("notify: unexpected error sending message %s", row.id)
+        return "retried", {
+            "state": State.pending.name,
+            "next_attempt_at": now + _backoff_in(app, row.attempts),
+            "last_error": f"unexpected: {exc!r}"[:500],
+            "claimed_by": None,
+        }
+    subject, body = (None, rendered.sms) if row.channel == Channel.sms else (rendered.subject, rendered.body)
+    sent = {"state": State.sent.name, "sent_at": now, "provider_id": provider_id, "subject": subject, "body": body}
+    return "sent", {**sent, "last_error": None}
+
+
+def _backoff_in(app, attempts: int) -> timedelta:
+    base = float(app.config.get("NOTIFY_BACKOFF_SECONDS", 60))
+    top = float(app.config.get("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), top))
+
+
+def process_batch(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> None:
+    """Prepare, send and record a claimed batch: two reads, the provider calls (in `pool`'s sender threads,
+    outside any transaction), one write per kind of outcome. A row sent before (attempt > 1, a crash or a
+    temporary failure) goes through `process` one by one, which asks the provider first (find_previous)."""
+    app = current_app._get_current_object()
+    rows, prefs = _load(ids, token)
+    stats.lost += len(ids) - len(rows)
+    outcomes: list[tuple[int, dict]] = []
+    counted: list[str] = []
+    to_send, again = [], []
+    for row in rows:
+        if row.attempts > 1:
+            again.append(row.id)
+            continue
+        held = _hold_back(row, prefs.get(row.recipient_id), now)
+        if held is not None:
+            counted.append(held[0])
+            outcomes.append((row.id, held[1]))
+            continue
+        try:
+            rendered = render(row.template, row.context, row.locale)
+        except TemplateProblem as exc:
+            counted.append("failed")
+            outcomes.append((row.id, {"state": State.failed.name, "last_error": str(exc)[:500]}))
+            stats.errors.append(str(exc))
+            continue
+        to_send.append((row, rendered, backend_for(row.channel)))
+    for obj in {id(o): o for row in rows for o in (row, row.recipient)}.values():
+        db.session.expunge(obj)  # read in the sender threads: no lazy load after the commit
+    db.session.commit()  # no transaction (and on SQLite no write lock) is held during the provider calls
+    deadline = claimed_at + _setting("NOTIFY_LEASE_SECONDS", 300) / 2
+    inbox = [item for item in to_send if isinstance(item[2], Inbox)]  # sending is the record itself
+    remote = [item for item in to_send if not isinstance(item[2], Inbox)]
+
+    def call(item):
+        return _send_one(app, *item, deadline, now)
+
+    results = map(call, remote) if pool is None else pool.map(call, remote)
+    for (row, _rendered, _backend), (kind, values) in zip(remote, results, strict=True):
+        counted.append(kind)
+        outcomes.append((row.id, values))
+    for row, rendered, backend in inbox:
+        counted.append("sent")
+        outcomes.append(
+            (
+                row.id,
+                {
+                    "state": State.sent.name,
+                    "sent_at": now,
+                    "provider_id": backend.send(row, rendered),
+                    "subject": rendered.subject,
+                    "body": rendered.body,
+                    "last_error": None,
+                },
+            )
+        )
+    recorded = _record(outcomes, token) if outcomes else 0
+    for kind in counted:
+        if kind != "released":
+            setattr(stats, kind, getattr(stats, kind) + 1)
+    stats.sent -= len(outcomes) - recorded  # an outcome not recorded: the row had a new owner (lease ended)
+    stats.lost += len(outcomes) - recorded
+    for message_id in again:
+        process(message_id, token, now, stats)
+
+
 def dispatch_due(
-    now: datetime | None = None, *, batch_size: int = 100, max_batches: int | None = None, token: str | None = None
+    now: datetime | None = None,
+    *,
+    batch_size: int = 100,
+    max_batches: int | None = None,
+    token: str | None = None,
+    senders: int | None = None,
 ) -> DispatchStats:
-    """Send every message due at `now`, batch by batch, until none is left (the `dispatch` job)."""
+    """Send every message due at `now`, batch by batch, until none is left (the `dispatch` job).
+
+    `senders` (default NOTIFY_SENDER_THREADS, 8) provider calls of a batch run at once."""
     now = now or utcnow()
     token = token or new_token()
+    senders = int(senders or _setting("NOTIFY_SENDER_THREADS", 8))
     stats = DispatchStats()
     batches = 0
-    while max_batches is None or batches < max_batches:
-        ids = claim_due(now, limit=batch_size, token=token)
-        if not ids:
-            break
-        batches += 1
-        stats.claimed += len(ids)
-        for message_id in ids:
-            process(message_id, token, now, stats)
+    pool = ThreadPoolExecutor(senders, thread_name_prefix="notify-send") if senders > 1 else None
+    try:
+        while max_batches is None or batches < max_batches:
+            claimed_at = monotonic()
+            ids = claim_due(now, limit=batch_size, token=token)
+            if not ids:
+                break
+            batches += 1
+            stats.claimed += len(ids)
+            process_batch(ids, token, now, stats, pool, claimed_at)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if stats.claimed:
         log.info("notify dispatch: %s", stats)
     return stats
