@@ -148,9 +148,9 @@ _KINDS = " UNION ALL ".join(
     for i, (key, template, before) in enumerate(REMINDERS)
 )
 _WANTED = (
-    "CASE ch.name WHEN 'sms' THEN coalesce(p.sms, true) "
-    "WHEN 'email' THEN coalesce(p.email, true) AND u.email IS NOT NULL AND u.email <> '' "
-    "ELSE coalesce(p.inbox, true) END"
+    "CASE ch.name WHEN 'sms' THEN coalesce({sms}, true) "
+    "WHEN 'email' THEN coalesce({email}, true) AND {address} IS NOT NULL AND {address} <> '' "
+    "ELSE coalesce({inbox}, true) END"
 )
 _COLUMNS = (
     "recipient_id, channel, template, context, locale, dedupe_key, is_urgent, due_at, expires_at, state, "
@@ -170,6 +170,7 @@ def _dialect_sql(dialect: str) -> dict:
             ),
             "minus_hours": lambda ts, h: f"({ts} - {h} * interval '1 hour')",
             "ids": "bk.id = ANY(:ids)",
+            "materialized": "MATERIALIZED",
         }
     # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's format), which compares as time
     return {
@@ -183,6 +184,7 @@ def _dialect_sql(dialect: str) -> dict:
             f"(strftime('%Y-%m-%d %H:%M:%S', {ts}, '-' || {h} || ' hours') || substr({ts}, 20))"
         ),
         "ids": "bk.id IN :ids",
+        "materialized": "MATERIALIZED",
     }
 
 
@@ -199,18 +201,15 @@ def _context_sql(d: dict, with_session: bool) -> str:
 
 
 @functools.cache
-def _statement(dialect: str, confirmation: bool) -> sa.TextClause:
+def _statement(dialect: str, confirmation: bool, ordered: bool) -> sa.TextClause:
+    """The INSERT … SELECT. Its CTE makes one row (and one JSON context) per booking and session; the
+    channels and the two lead times multiply it out after (the context is built once, not four times)."""
     d = _dialect_sql(dialect)
-    due = d["minus_hours"]("s.starts_at", "k.hours")
-    reminders = f"""
-        SELECT u.id AS recipient_id, ch.name AS channel, k.template AS template, {_context_sql(d, True)} AS context,
-            coalesce(nullif(u.locale, ''), 'zh_CN') AS locale,
-            'booking\\:' || bk.id || '\\:session\\:' || s.id || '\\:' || k.rkey AS dedupe_key, false AS is_urgent,
-            {due} AS due_at, s.starts_at AS expires_at,
-            CASE WHEN {due} < :now THEN 'skipped' ELSE 'pending' END AS state, 0 AS attempts,
-            {due} AS next_attempt_at,
-            CASE WHEN {due} < :now THEN 'too late when enqueued' END AS last_error, :now AS created_at,
-            1 AS o0, bk.id AS o1, s.starts_at AS o2, s.id AS o3, k.ord AS o4, ch.ord AS o5
+    due = d["minus_hours"]("b.starts_at", "k.hours")
+    covered = f"""b AS {d["materialized"]} (
+        SELECT bk.id AS booking_id, u.id AS user_id, coalesce(nullif(u.locale, ''), 'zh_CN') AS locale,
+            u.email AS email, p.sms AS sms, p.email AS by_email, p.inbox AS inbox, s.id AS session_id,
+            s.starts_at AS starts_at, {_context_sql(d, True)} AS context
         FROM bookings bk
         JOIN activities a ON a.id = bk.activity_id
         JOIN venues v ON v.id = a.venue_id
@@ -219,9 +218,20 @@ def _statement(dialect: str, confirmation: bool) -> sa.TextClause:
         LEFT JOIN rooms r ON r.id = s.room_id
         JOIN users u ON u.id = bk.user_id
         LEFT JOIN notification_preferences p ON p.user_id = u.id
+        WHERE {d["ids"]} AND bk.status = 'confirmed' AND s.starts_at > :now)"""
+    reminders = f"""
+        SELECT b.user_id AS recipient_id, ch.name AS channel, k.template AS template, b.context AS context,
+            b.locale AS locale,
+            'booking\\:' || b.booking_id || '\\:session\\:' || b.session_id || '\\:' || k.rkey AS dedupe_key,
+            false AS is_urgent, {due} AS due_at, b.starts_at AS expires_at,
+            CASE WHEN {due} < :now THEN 'skipped' ELSE 'pending' END AS state, 0 AS attempts,
+            {due} AS next_attempt_at,
+            CASE WHEN {due} < :now THEN 'too late when enqueued' END AS last_error, :now AS created_at,
+            1 AS o0, b.booking_id AS o1, b.starts_at AS o2, b.session_id AS o3, k.ord AS o4, ch.ord AS o5
+        FROM b
         CROSS JOIN ({_CHANNELS}) ch
         CROSS JOIN ({_KINDS}) k
-        WHERE {d["ids"]} AND bk.status = 'confirmed' AND s.starts_at > :now AND {_WANTED}"""
+        WHERE {_WANTED.format(sms="b.sms", email="b.by_email", inbox="b.inbox", address="b.email")}"""
     parts = [reminders]
     if confirmation:  # the booking's (or, for a course, its first lesson's) message, as context_for makes it
         first = (
@@ -242,11 +252,12 @@ def _statement(dialect: str, confirmation: bool) -> sa.TextClause:
         JOIN users u ON u.id = bk.user_id
         LEFT JOIN notification_preferences p ON p.user_id = u.id
         CROSS JOIN ({_CHANNELS}) ch
-        WHERE {d["ids"]} AND {_WANTED}""",
+        WHERE {d["ids"]} AND {_WANTED.format(sms="p.sms", email="p.email", inbox="p.inbox", address="u.email")}""",
         )
+    order = " ORDER BY o0, o1, o2, o3, o4, o5" if ordered else ""  # a set needs no order (and no sort)
     sql = (
-        f"INSERT INTO messages ({_COLUMNS}) SELECT {_COLUMNS} FROM ({' UNION ALL '.join(parts)}) m WHERE true "
-        "ORDER BY o0, o1, o2, o3, o4, o5 ON CONFLICT (dedupe_key, channel) DO NOTHING"
+        f"INSERT INTO messages ({_COLUMNS}) WITH {covered} SELECT {_COLUMNS} FROM ({' UNION ALL '.join(parts)}) m "
+        f"WHERE true{order} ON CONFLICT (dedupe_key, channel) DO NOTHING"
     )
     ids = sa.bindparam("ids", expanding=True) if dialect != "postgresql" else sa.bindparam("ids")
     return sa.text(sql).bindparams(ids, sa.bindparam("now", type_=UTCDateTime()))
@@ -258,7 +269,7 @@ def _enqueue_sql(booking_ids: list[int], now: datetime, *, confirmation: bool = 
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     db.session.flush()  # the booking's new state is what the SELECT reads
-    stmt = _statement(db.engine.dialect.name, confirmation)
+    stmt = _statement(db.engine.dialect.name, confirmation, len(booking_ids) <= 100)
     return db.session.execute(stmt, {"ids": list(booking_ids), "now": now}).rowcount
 
 

@@ -17,6 +17,7 @@ through (Twilio: list messages to the number; found → adopt its sid instead of
 See notify/README-guarantees.md.
 """
 
+import json
 import logging
 import os
 import socket
@@ -342,30 +343,46 @@ def _backoff_in(app, attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), top))
 
 
-def process_batch(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> None:
-    """Prepare, send and record a claimed batch: two reads, the provider calls (in `pool`'s sender threads,
-    outside any transaction), one write per kind of outcome. A row sent before (attempt > 1, a crash or a
-    temporary failure) goes through `process` one by one, which asks the provider first (find_previous)."""
+@dataclass
+class _Batch:
+    """A claimed batch between its preparation and its record: the outcomes known before sending, the
+    provider calls in flight, the inbox rows (sending them is the record) and the rows to send one by one."""
+
+    outcomes: list = field(default_factory=list)
+    counted: list = field(default_factory=list)
+    remote: list = field(default_factory=list)
+    calls: object = None
+    inbox: list = field(default_factory=list)
+    again: list = field(default_factory=list)
+
+
+def _prepare(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> _Batch:
+    """Read the claimed rows (two queries), hold back what is not to be sent now, render each message once
+    (the SMS and inbox rows of one reminder share a rendering), end the transaction and start the provider
+    calls in the sender threads (they run while the next batch is claimed and prepared)."""
     app = current_app._get_current_object()
     rows, prefs = _load(ids, token)
     stats.lost += len(ids) - len(rows)
-    outcomes: list[tuple[int, dict]] = []
-    counted: list[str] = []
-    to_send, again = [], []
+    batch = _Batch()
+    renderings: dict[tuple, object] = {}
+    to_send = []
     for row in rows:
         if row.attempts > 1:
-            again.append(row.id)
+            batch.again.append(row.id)
             continue
         held = _hold_back(row, prefs.get(row.recipient_id), now)
         if held is not None:
-            counted.append(held[0])
-            outcomes.append((row.id, held[1]))
+            batch.counted.append(held[0])
+            batch.outcomes.append((row.id, held[1]))
             continue
+        key = (row.template, row.locale, json.dumps(row.context, sort_keys=True))
         try:
-            rendered = render(row.template, row.context, row.locale)
+            if key not in renderings:
+                renderings[key] = render(row.template, row.context, row.locale)
+            rendered = renderings[key]
         except TemplateProblem as exc:
-            counted.append("failed")
-            outcomes.append((row.id, {"state": State.failed.name, "last_error": str(exc)[:500]}))
+            batch.counted.append("failed")
+            batch.outcomes.append((row.id, {"state": State.failed.name, "last_error": str(exc)[:500]}))
             stats.errors.append(str(exc))
             continue
         to_send.append((row, rendered, backend_for(row.channel)))
@@ -373,39 +390,40 @@ def process_batch(ids: list[int], token: str, now: datetime, stats: DispatchStat
         db.session.expunge(obj)  # read in the sender threads: no lazy load after the commit
     db.session.commit()  # no transaction (and on SQLite no write lock) is held during the provider calls
     deadline = claimed_at + _setting("NOTIFY_LEASE_SECONDS", 300) / 2
-    inbox = [item for item in to_send if isinstance(item[2], Inbox)]  # sending is the record itself
-    remote = [item for item in to_send if not isinstance(item[2], Inbox)]
+    batch.inbox = [item for item in to_send if isinstance(item[2], Inbox)]  # sending is the record itself
+    batch.remote = [item for item in to_send if not isinstance(item[2], Inbox)]
 
     def call(item):
         return _send_one(app, *item, deadline, now)
 
-    results = map(call, remote) if pool is None else pool.map(call, remote)
-    for (row, _rendered, _backend), (kind, values) in zip(remote, results, strict=True):
+    batch.calls = map(call, batch.remote) if pool is None else pool.map(call, batch.remote)
+    return batch
+
+
+def _complete(batch: _Batch, token: str, now: datetime, stats: DispatchStats) -> None:
+    """Wait for a batch's provider calls and record every outcome (one UPDATE per kind); then the rows
+    sent before go through `process` one by one, which asks the provider first (find_previous)."""
+    outcomes, counted = batch.outcomes, batch.counted
+    for (row, _rendered, _backend), (kind, values) in zip(batch.remote, batch.calls, strict=True):
         counted.append(kind)
         outcomes.append((row.id, values))
-    for row, rendered, backend in inbox:
+    for row, rendered, backend in batch.inbox:
         counted.append("sent")
-        outcomes.append(
-            (
-                row.id,
-                {
-                    "state": State.sent.name,
-                    "sent_at": now,
-                    "provider_id": backend.send(row, rendered),
-                    "subject": rendered.subject,
-                    "body": rendered.body,
-                    "last_error": None,
-                },
-            )
-        )
+        sent = {"state": State.sent.name, "sent_at": now, "provider_id": backend.send(row, rendered)}
+        outcomes.append((row.id, {**sent, "subject": rendered.subject, "body": rendered.body, "last_error": None}))
     recorded = _record(outcomes, token) if outcomes else 0
     for kind in counted:
         if kind != "released":
             setattr(stats, kind, getattr(stats, kind) + 1)
     stats.sent -= len(outcomes) - recorded  # an outcome not recorded: the row had a new owner (lease ended)
     stats.lost += len(outcomes) - recorded
-    for message_id in again:
+    for message_id in batch.again:
         process(message_id, token, now, stats)
+
+
+def process_batch(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> None:
+    """Prepare, send and record one claimed batch."""
+    _complete(_prepare(ids, token, now, stats, pool, claimed_at), token, now, stats)
 
 
 def dispatch_due(
@@ -425,6 +443,7 @@ def dispatch_due(
     stats = DispatchStats()
     batches = 0
     pool = ThreadPoolExecutor(senders, thread_name_prefix="notify-send") if senders > 1 else None
+    in_flight = None  # the batch being sent while the next one is claimed and prepared
     try:
         while max_batches is None or batches < max_batches:
             claimed_at = monotonic()
@@ -433,7 +452,12 @@ def dispatch_due(
                 break
             batches += 1
             stats.claimed += len(ids)
-            process_batch(ids, token, now, stats, pool, claimed_at)
+            prepared = _prepare(ids, token, now, stats, pool, claimed_at)
+            if in_flight is not None:
+                _complete(in_flight, token, now, stats)
+            in_flight = prepared
+        if in_flight is not None:
+            _complete(in_flight, token, now, stats)
     finally:
         if pool is not None:
             pool.shutdown()
