@@ -9,15 +9,16 @@
    on events of 40 seats, written with INSERT … SELECT (they are the input, not what is measured). The
    sessions lie on 20 January two years back, so that the seeded outbox (due from the seeding day on) is not
    due at the dispatch's `now`: the run enqueues "as of" 1 January and dispatches at 09:00 on the day.
-2. Enqueue, timed, both ways the app has: `notify.enqueue_many` for all BOOKINGS (the bulk path for sweeper
-   jobs; contexts made by `bookings.notifications.context_for`), one call per 1,000 bookings; and, for SAMPLE
-   bookings, `bookings.notifications.schedule_reminders(booking, now)` one by one — exactly what a confirmed
-   booking runs (24 h and 2 h reminders on each channel the resident has: SMS and inbox). Both commit every
-   1,000 bookings and write the same rows.
-3. Dispatch, timed: `notify.dispatcher.dispatch_due` in 2 threads (as 2 scheduler processes would run it)
-   for MESSAGES outbox rows, SMS through the real twilio client (notify.channels.TwilioSMS) to
-   tests/notify/fake_twilio.py served by a process of its own. Bare twin: as many SMS as the dispatcher sent,
-   by 2 threads calling `client.messages.create` on the same client, no database.
+2. Enqueue, timed, both ways the app has: set-based, `bookings.notifications.schedule_reminders_many` for all
+   BOOKINGS (one INSERT … SELECT per 10,000 bookings, committed after each: what a sweeper or a migration
+   runs); and, for SAMPLE bookings, `bookings.notifications.schedule_reminders(booking, now)` one by one —
+   exactly what a confirmed booking runs, one statement (24 h and 2 h reminders on each channel the resident
+   has: SMS and inbox), committed every 1,000 bookings. Both write the same rows.
+3. Dispatch, timed: `notify.dispatcher.dispatch_due` in 2 threads (as 2 scheduler processes would run it),
+   each with SENDERS sender threads, for MESSAGES outbox rows, SMS through the real twilio client
+   (notify.channels.TwilioSMS) to tests/notify/fake_twilio.py served by a process of its own. Bare twins: as
+   many SMS as the dispatcher sent, by 2 threads and by 2 × SENDERS threads calling `client.messages.create`
+   on the same client, no database.
 """
 
 import json

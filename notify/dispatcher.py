@@ -83,6 +83,12 @@ def quiet_hours_end(now: datetime) -> datetime | None:
 
 def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
     """Mark up to `limit` due rows `sending` for `token` and commit; returns their ids."""
+    ids = [row.id for row in claim_rows(now, limit=limit, token=token)]
+    return sorted(ids)
+
+
+def claim_rows(now: datetime, *, limit: int, token: str) -> list:
+    """`claim_due`, returning the claimed rows' columns (as they are after the claim) instead of ids."""
     lease = timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS", 300))
     due = (
         sa.select(Message.id)
@@ -101,6 +107,7 @@ def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
             Message.state.in_([State.pending, State.sending]),
             Message.next_attempt_at <= now,
         ]
+    table = Message.__table__
     stmt = (
         sa.update(Message)
         .where(*where)
@@ -111,12 +118,12 @@ def claim_due(now: datetime, *, limit: int, token: str) -> list[int]:
             attempts=Message.attempts + 1,
             next_attempt_at=now + lease,
         )
-        .returning(Message.id)
+        .returning(*table.c)
         .execution_options(synchronize_session=False)
     )
-    ids = list(db.session.scalars(stmt))
+    rows = db.session.execute(stmt).all()
     db.session.commit()
-    return sorted(ids)
+    return sorted(rows, key=lambda row: row.id)
 
 
 def _finish(message_id: int, token: str, **values) -> bool:
@@ -244,29 +251,46 @@ def process(message_id: int, token: str, now: datetime, stats: DispatchStats) ->
         stats.lost += 1
 
 
-def _load(ids: list[int], token: str) -> tuple[list[Message], dict]:
-    """The claimed rows still ours, with their recipients, and the recipients' preferences: two queries."""
-    rows = list(
-        db.session.scalars(
-            sa.select(Message)
-            .where(Message.id.in_(ids), Message.claimed_by == token, Message.state == State.sending)
-            .options(sa.orm.joinedload(Message.recipient).lazyload(User.grants))
-            .order_by(Message.next_attempt_at, Message.id)
-            .execution_options(populate_existing=True)
-        ).unique()
-    )
+@dataclass
+class Recipient:
+    id: int
+    phone: str | None
+    email: str | None
+
+
+@dataclass
+class Outgoing:
+    """A claimed row as the backends read it (the same attributes as a Message), without the ORM."""
+
+    id: int
+    channel: Channel
+    template: str
+    context: dict
+    locale: str
+    dedupe_key: str
+    is_urgent: bool
+    expires_at: datetime | None
+    attempts: int
+    created_at: datetime | None
+    recipient: Recipient
+
+
+def _recipients(rows: list) -> dict[int, tuple[Recipient, NotificationPreference | None]]:
+    """The recipients of claimed rows, with their channel preferences: one query."""
     users = {row.recipient_id for row in rows}
-    prefs = (
-        {
-            p.user_id: p
-            for p in db.session.scalars(
-                sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(users))
-            )
-        }
-        if users
-        else {}
+    if not users:
+        return {}
+    pref = NotificationPreference.__table__
+    stmt = (
+        sa.select(User.id, User.phone, User.email, pref.c.sms, pref.c.email.label("by_email"), pref.c.inbox)
+        .outerjoin(pref, pref.c.user_id == User.id)
+        .where(User.id.in_(users))
     )
-    return rows, prefs
+    found = {}
+    for r in db.session.execute(stmt):
+        prefs = None if r.sms is None else NotificationPreference(sms=r.sms, email=r.by_email, inbox=r.inbox)
+        found[r.id] = (Recipient(r.id, r.phone, r.email), prefs)
+    return found
 
 
 def _record(outcomes: list[tuple[int, dict]], token: str) -> int:
@@ -288,7 +312,7 @@ def _record(outcomes: list[tuple[int, dict]], token: str) -> int:
     return recorded
 
 
-def _hold_back(row: Message, pref: NotificationPreference | None, now: datetime) -> tuple[str, dict] | None:
+def _hold_back(row: "Outgoing", pref: NotificationPreference | None, now: datetime) -> tuple[str, dict] | None:
     """`_held_back` for the batch path, without writing: (what it counts as, the outcome) or None to send."""
     if row.expires_at is not None and now >= row.expires_at:
         return "skipped", {"state": State.skipped.name, "last_error": "too late: expired before it could be sent"}
@@ -303,7 +327,7 @@ def _hold_back(row: Message, pref: NotificationPreference | None, now: datetime)
     return "deferred", deferred
 
 
-def _send_one(app, row: Message, rendered, backend, deadline: float, now: datetime) -> tuple[str, dict]:
+def _send_one(app, row: "Outgoing", rendered, backend, deadline: float, now: datetime) -> tuple[str, dict]:
     """The provider call for one row of a batch (in a sender thread): what it counts as, and the outcome."""
     if monotonic() > deadline:  # the lease is half gone: do not send, give the row back
         return "released", {"state": State.pending.name, "attempts": row.attempts - 1, "claimed_by": None}
@@ -356,21 +380,37 @@ class _Batch:
     again: list = field(default_factory=list)
 
 
-def _prepare(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> _Batch:
-    """Read the claimed rows (two queries), hold back what is not to be sent now, render each message once
-    (the SMS and inbox rows of one reminder share a rendering), end the transaction and start the provider
-    calls in the sender threads (they run while the next batch is claimed and prepared)."""
+def _prepare(rows: list, token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> _Batch:
+    """Read the claimed rows' recipients (one query), hold back what is not to be sent now, render each
+    message once (the SMS and inbox rows of one reminder share a rendering), end the transaction and start
+    the provider calls in the sender threads (they run while the next batch is claimed and prepared)."""
     app = current_app._get_current_object()
-    rows, prefs = _load(ids, token)
-    stats.lost += len(ids) - len(rows)
+    recipients = _recipients(rows)
     batch = _Batch()
     renderings: dict[tuple, object] = {}
     to_send = []
-    for row in rows:
-        if row.attempts > 1:
-            batch.again.append(row.id)
+    for claimed in rows:
+        if claimed.attempts > 1:
+            batch.again.append(claimed.id)
             continue
-        held = _hold_back(row, prefs.get(row.recipient_id), now)
+        if claimed.recipient_id not in recipients:  # the account is gone (its rows go with it)
+            stats.lost += 1
+            continue
+        recipient, pref = recipients[claimed.recipient_id]
+        row = Outgoing(
+            id=claimed.id,
+            channel=Channel(claimed.channel),
+            template=claimed.template,
+            context=claimed.context,
+            locale=claimed.locale,
+            dedupe_key=claimed.dedupe_key,
+            is_urgent=claimed.is_urgent,
+            expires_at=claimed.expires_at,
+            attempts=claimed.attempts,
+            created_at=claimed.created_at,
+            recipient=recipient,
+        )
+        held = _hold_back(row, pref, now)
         if held is not None:
             batch.counted.append(held[0])
             batch.outcomes.append((row.id, held[1]))
@@ -386,8 +426,6 @@ def _prepare(ids: list[int], token: str, now: datetime, stats: DispatchStats, po
             stats.errors.append(str(exc))
             continue
         to_send.append((row, rendered, backend_for(row.channel)))
-    for obj in {id(o): o for row in rows for o in (row, row.recipient)}.values():
-        db.session.expunge(obj)  # read in the sender threads: no lazy load after the commit
     db.session.commit()  # no transaction (and on SQLite no write lock) is held during the provider calls
     deadline = claimed_at + _setting("NOTIFY_LEASE_SECONDS", 300) / 2
     batch.inbox = [item for item in to_send if isinstance(item[2], Inbox)]  # sending is the record itself
@@ -421,9 +459,9 @@ def _complete(batch: _Batch, token: str, now: datetime, stats: DispatchStats) ->
         process(message_id, token, now, stats)
 
 
-def process_batch(ids: list[int], token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> None:
-    """Prepare, send and record one claimed batch."""
-    _complete(_prepare(ids, token, now, stats, pool, claimed_at), token, now, stats)
+def process_batch(rows: list, token: str, now: datetime, stats: DispatchStats, pool, claimed_at: float) -> None:
+    """Prepare, send and record one batch claimed by `claim_rows`."""
+    _complete(_prepare(rows, token, now, stats, pool, claimed_at), token, now, stats)
 
 
 def dispatch_due(
@@ -447,12 +485,12 @@ def dispatch_due(
     try:
         while max_batches is None or batches < max_batches:
             claimed_at = monotonic()
-            ids = claim_due(now, limit=batch_size, token=token)
-            if not ids:
+            rows = claim_rows(now, limit=batch_size, token=token)
+            if not rows:
                 break
             batches += 1
-            stats.claimed += len(ids)
-            prepared = _prepare(ids, token, now, stats, pool, claimed_at)
+            stats.claimed += len(rows)
+            prepared = _prepare(rows, token, now, stats, pool, claimed_at)
             if in_flight is not None:
                 _complete(in_flight, token, now, stats)
             in_flight = prepared
