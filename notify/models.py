@@ -43,7 +43,20 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         sa.UniqueConstraint("dedupe_key", "channel"),
-        sa.Index("ix_messages_state_next_attempt_at", "state", "next_attempt_at"),
+        # The dispatcher's claim: the rows still to send, in the order it takes them (migration 7d2e9b4c1f60).
+        sa.Index(
+            "ix_messages_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'sending')"),
+            sqlite_where=sa.text("state IN ('pending', 'sending')"),
+        ),
+        sa.Index(
+            "ix_messages_failed",
+            "id",
+            postgresql_where=sa.text("state = 'failed'"),
+            sqlite_where=sa.text("state = 'failed'"),
+        ),
         sa.Index("ix_messages_recipient_id_channel", "recipient_id", "channel"),
     )
 
