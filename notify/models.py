@@ -51,6 +51,13 @@ class Message(db.Model):
             postgresql_where=sa.text("state IN ('pending', 'sending')"),
             sqlite_where=sa.text("state IN ('pending', 'sending')"),
         ),
+        # Provider ids (delivery reports, the lost-send check); rows not sent yet have none and stay out.
+        sa.Index(
+            "ix_messages_provider_id",
+            "provider_id",
+            postgresql_where=sa.text("provider_id IS NOT NULL"),
+            sqlite_where=sa.text("provider_id IS NOT NULL"),
+        ),
         sa.Index(
             "ix_messages_failed",
             "id",
@@ -76,7 +83,7 @@ class Message(db.Model):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    provider_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    provider_id: Mapped[str | None] = mapped_column(sa.String(100))
     delivery_status: Mapped[str | None] = mapped_column(sa.String(30))
     subject: Mapped[str | None] = mapped_column(sa.String(200))
     body: Mapped[str | None] = mapped_column(sa.Text)

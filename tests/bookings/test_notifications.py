@@ -172,7 +172,8 @@ def test_the_set_based_enqueue_follows_the_rules_and_stores_each_key_once(app):
 
 
 def test_the_sql_built_context_renders_as_the_python_one(app):
-    """The INSERT … SELECT writes the context `context_for` builds (the code as a tag notify renders)."""
+    """The INSERT … SELECT writes the context `context_for` builds (the code as a tag notify renders; the
+    calendar event on e-mail rows only, the channel that attaches it)."""
     from bookings import notifications
     from bookings.queries import booking_code
     from notify.rendering import encode_context, render
@@ -183,14 +184,21 @@ def test_the_sql_built_context_renders_as_the_python_one(app):
     session = af.first_session(act)
     session.room_id = room.id
     user = f.resident()
+    user.email = "zhang@example.org"
     booking = af.book(user, act, at=now)
     db.session.execute(Message.__table__.delete())
     notifications.on_confirmed(booking, now=now, via="booking")
-    stored = {m.template: m for m in _messages(user)}
-    assert list(stored) == ["booking_confirmed", "reminder_24h", "reminder_2h"]
+    rows = list(db.session.scalars(select(Message).where(Message.recipient_id == user.id).order_by(Message.id)))
+    assert [(m.template, m.channel.value) for m in rows] == [
+        (t, c) for t in ("booking_confirmed", "reminder_24h", "reminder_2h") for c in ("sms", "email", "inbox")
+    ]
     python = encode_context(notifications.context_for(booking, session))
-    for template, message in stored.items():
-        assert render(template, message.context, "zh_CN") == render(template, python, "zh_CN")
-        assert render(template, message.context, "en").sms == render(template, python, "en").sms
-    assert booking_code(booking) in render("reminder_2h", stored["reminder_2h"].context, "zh_CN").sms
-    assert stored["reminder_24h"].context["event"]["location"] == f"{act.venue.name} {room.name}"
+    for message in rows:
+        mine, theirs = render(message.template, message.context, "zh_CN"), render(message.template, python, "zh_CN")
+        assert (mine.sms, mine.subject, mine.body) == (theirs.sms, theirs.subject, theirs.body)
+        assert render(message.template, message.context, "en").sms == render(message.template, python, "en").sms
+        assert mine.event == (theirs.event if message.channel == "email" else None)
+    reminder = next(m for m in rows if m.template == "reminder_2h" and m.channel == "sms")
+    assert booking_code(booking) in render("reminder_2h", reminder.context, "zh_CN").sms
+    email = next(m for m in rows if m.template == "reminder_24h" and m.channel == "email")
+    assert email.context["event"]["location"] == f"{act.venue.name} {room.name}"
