@@ -2,19 +2,22 @@
 
 Each step is its own short transaction, and no transaction stays open during a provider call:
 
-1. claim: one UPDATE marks up to `limit` due rows `sending`, stamps them with this run's token and
-   pushes `next_attempt_at` to the end of a lease; on PostgreSQL the rows are picked with
-   `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers take disjoint rows; on SQLite the UPDATE runs
-   under BEGIN IMMEDIATE, which serialises claims. Commit.
-2. prepare: re-read the row, check it is still ours, apply expiry, preferences and quiet hours, render.
-3. send: the provider call (outside any transaction).
-4. record: a conditional UPDATE (`WHERE claimed_by = token AND state = 'sending'`) writes sent / retry /
-   failed. Commit.
+1. claim: one UPDATE marks up to `limit` due rows `sending`, stamps them with this run's token, pushes
+   `next_attempt_at` to the end of a lease and returns the rows; on PostgreSQL the rows are picked with
+   `FOR UPDATE SKIP LOCKED` in the order of the partial index ix_messages_due, so concurrent dispatchers
+   take disjoint rows; on SQLite the UPDATE runs under BEGIN IMMEDIATE, which serialises claims. Commit.
+2. prepare (the batch): read the recipients and their preferences (one query), apply expiry, preferences
+   and quiet hours, render each message once. End the transaction.
+3. send: the provider calls, in NOTIFY_SENDER_THREADS sender threads (outside any transaction), while the
+   next batch is claimed and prepared. A row whose claim is older than half its lease is not sent but given
+   back (pending again, the attempt not counted).
+4. record: per kind of outcome one conditional UPDATE (`WHERE id = … AND claimed_by = token AND state =
+   'sending'`), executed for all its rows at once. Commit.
 
-A crash between 3 and 4 leaves the row `sending`; once the lease ends another run claims it again.
-Before re-sending a row claimed more than once, the channel is asked whether the first send went
-through (Twilio: list messages to the number; found → adopt its sid instead of sending again).
-See notify/README-guarantees.md.
+A crash between 3 and 4 leaves the batch's rows `sending`; once the lease ends another run claims them again.
+A row claimed more than once goes through `process`, one by one: before re-sending, the channel is asked
+whether the first send went through (Twilio: list messages to the number; found → adopt its sid instead of
+sending again). See the README's "Notifications: what is guaranteed".
 """
 
 import json
