@@ -43,7 +43,27 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         sa.UniqueConstraint("dedupe_key", "channel"),
-        sa.Index("ix_messages_state_next_attempt_at", "state", "next_attempt_at"),
+        # The dispatcher's claim: the rows still to send, in the order it takes them (migration 7d2e9b4c1f60).
+        sa.Index(
+            "ix_messages_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'sending')"),
+            sqlite_where=sa.text("state IN ('pending', 'sending')"),
+        ),
+        # Provider ids (delivery reports, the lost-send check); rows not sent yet have none and stay out.
+        sa.Index(
+            "ix_messages_provider_id",
+            "provider_id",
+            postgresql_where=sa.text("provider_id IS NOT NULL"),
+            sqlite_where=sa.text("provider_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_messages_failed",
+            "id",
+            postgresql_where=sa.text("state = 'failed'"),
+            sqlite_where=sa.text("state = 'failed'"),
+        ),
         sa.Index("ix_messages_recipient_id_channel", "recipient_id", "channel"),
     )
 
@@ -63,7 +83,7 @@ class Message(db.Model):
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    provider_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    provider_id: Mapped[str | None] = mapped_column(sa.String(100))
     delivery_status: Mapped[str | None] = mapped_column(sa.String(30))
     subject: Mapped[str | None] = mapped_column(sa.String(200))
     body: Mapped[str | None] = mapped_column(sa.Text)

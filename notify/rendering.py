@@ -18,6 +18,7 @@ from core.i18n import to_local
 
 TEMPLATE_DIR = "notify/messages"
 DT_TAG = "$dt"
+TICKET_TAG = "$ticket"  # {"$ticket": ["B", 12]}: the short code of booking 12, made when rendered (SQL cannot sign)
 
 
 class TemplateProblem(Exception):
@@ -57,6 +58,11 @@ def decode_context(value):
     if isinstance(value, dict):
         if set(value) == {DT_TAG}:
             return datetime.fromisoformat(value[DT_TAG])
+        if set(value) == {TICKET_TAG}:
+            from core.tickets import code_for
+
+            kind, object_id = value[TICKET_TAG]
+            return code_for(int(object_id), str(kind))
         return {k: decode_context(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_context(v) for v in value]

@@ -129,3 +129,76 @@ def test_room_reservation_decisions_are_sent_to_the_group(app):
     sent = _messages(user)
     assert [m.template for m in sent] == ["room_reservation_approved", "room_reservation_rejected"]
     assert sent[1].context["reason"] == "当天有演出"
+
+
+def test_the_set_based_enqueue_follows_the_rules_and_stores_each_key_once(app):
+    from bookings import notifications
+    from notify import services as notify_services
+
+    now = af.now()
+    act = af.activity(starts_in=timedelta(days=3), at=now)
+    course = af.activity(kind="course", sessions=3, starts_in=timedelta(hours=10), at=now, title="书法班")
+    everyone, no_sms, leaving, pupil = (f.resident() for _ in range(4))
+    notify_services.set_preferences(no_sms, data={"sms": False})
+    booked = [af.book(u, act, at=now) for u in (everyone, no_sms, leaving)]
+    enrolled = af.book(pupil, course, at=now)
+    bookings.cancel_booking(booked[2], actor=leaving, now=now)
+    db.session.execute(Message.__table__.delete())  # what the confirmations enqueued: start afresh
+    ids = [b.id for b in booked] + [enrolled.id]
+    assert notifications.schedule_reminders_many(ids, now) == 2 * 2 + 2 * 1 + 3 * 2 * 2
+    assert notifications.schedule_reminders_many(ids, now) == 0  # exactly once: the dedupe keys hold
+
+    def rows(user):
+        stmt = select(Message).where(Message.recipient_id == user.id).order_by(Message.id)
+        return [(m.channel.value, m.template, m.state.value, m.due_at) for m in db.session.scalars(stmt)]
+
+    start = af.first_session(act).starts_at
+    assert rows(everyone) == [
+        ("sms", "reminder_24h", "pending", start - timedelta(hours=24)),
+        ("inbox", "reminder_24h", "pending", start - timedelta(hours=24)),
+        ("sms", "reminder_2h", "pending", start - timedelta(hours=2)),
+        ("inbox", "reminder_2h", "pending", start - timedelta(hours=2)),
+    ]
+    assert [r[0] for r in rows(no_sms)] == ["inbox", "inbox"]  # preferences
+    assert rows(leaving) == []  # a cancelled booking gets none
+    lessons = sorted(course.sessions, key=lambda s: s.starts_at)
+    got = rows(pupil)
+    assert len(got) == 12 and [r[3] for r in got[::2]] == [
+        s.starts_at - before for s in lessons for before in (timedelta(hours=24), timedelta(hours=2))
+    ]
+    assert got[0][2] == "skipped" and got[2][2] == "pending"  # the first lesson's 24 h one was already late
+    late = db.session.scalars(select(Message).where(Message.state == State.skipped)).first()
+    assert late.last_error == "too late when enqueued" and late.expires_at == lessons[0].starts_at
+
+
+def test_the_sql_built_context_renders_as_the_python_one(app):
+    """The INSERT … SELECT writes the context `context_for` builds (the code as a tag notify renders; the
+    calendar event on e-mail rows only, the channel that attaches it)."""
+    from bookings import notifications
+    from bookings.queries import booking_code
+    from notify.rendering import encode_context, render
+
+    now = af.now()
+    room = f.room(f.venue())
+    act = af.activity(room.venue, starts_in=timedelta(days=2, minutes=7), at=now, title="京剧入门")
+    session = af.first_session(act)
+    session.room_id = room.id
+    user = f.resident()
+    user.email = "zhang@example.org"
+    booking = af.book(user, act, at=now)
+    db.session.execute(Message.__table__.delete())
+    notifications.on_confirmed(booking, now=now, via="booking")
+    rows = list(db.session.scalars(select(Message).where(Message.recipient_id == user.id).order_by(Message.id)))
+    assert [(m.template, m.channel.value) for m in rows] == [
+        (t, c) for t in ("booking_confirmed", "reminder_24h", "reminder_2h") for c in ("sms", "email", "inbox")
+    ]
+    python = encode_context(notifications.context_for(booking, session))
+    for message in rows:
+        mine, theirs = render(message.template, message.context, "zh_CN"), render(message.template, python, "zh_CN")
+        assert (mine.sms, mine.subject, mine.body) == (theirs.sms, theirs.subject, theirs.body)
+        assert render(message.template, message.context, "en").sms == render(message.template, python, "en").sms
+        assert mine.event == (theirs.event if message.channel == "email" else None)
+    reminder = next(m for m in rows if m.template == "reminder_2h" and m.channel == "sms")
+    assert booking_code(booking) in render("reminder_2h", reminder.context, "zh_CN").sms
+    email = next(m for m in rows if m.template == "reminder_24h" and m.channel == "email")
+    assert email.context["event"]["location"] == f"{act.venue.name} {room.name}"

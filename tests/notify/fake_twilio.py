@@ -17,6 +17,10 @@ ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a listen backlog like a real API's: many sender threads connect at once
+
+
 class FakeTwilio:
     def __init__(self, *, delay: float = 0.0):
         self.messages: list[dict] = []
@@ -26,7 +30,7 @@ class FakeTwilio:
         self._failures: list[tuple[int, int]] = []
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

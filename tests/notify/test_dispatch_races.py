@@ -102,3 +102,49 @@ def test_killing_the_dispatcher_mid_batch_loses_none_and_doubles_none(app, fake_
     assert len(bodies) == 300, "none lost"
     assert set(bodies.values()) == {1}, "none doubled"
     assert states() == {State.sent: 300}
+
+
+def test_one_batch_with_every_outcome_records_each_row_once(app, fake_twilio):
+    """Sender threads send a batch at once; each outcome is written once, by kind, after the calls."""
+    from notify import services
+
+    users = [f.resident() for _ in range(6)]
+    services.set_preferences(users[1], data={"sms": False})
+    fake_twilio.invalid_numbers.add("+86" + users[2].phone)
+    for i in range(60):
+        notify.enqueue(
+            users[i % 6],
+            "reminder_24h",
+            {**SAMPLES["reminder_24h"], "code": f"C{i:05d}"},
+            dedupe_key=f"booking:{i}:reminder-24h",
+            channels=["sms", "inbox"],
+            due_at=NOON - timedelta(minutes=1),
+            now=NOON,
+        )
+    f.commit()
+    fake_twilio.fail_next(503, times=3)
+    stats = dispatch_due(NOON, batch_size=200, max_batches=1, senders=8)
+    assert stats.claimed == 120 and stats.lost == 0
+    # the three 503s answer whichever three calls come first (an invalid number's among them is retried)
+    assert (stats.skipped, stats.retried) == (10, 3) and 7 <= stats.failed <= 10
+    assert stats.sent + stats.failed == 60 + 50 - 3  # every inbox row; the SMS of the five others, but 503s
+    assert states() == {State.sent: stats.sent, State.skipped: 10, State.failed: stats.failed, State.pending: 3}
+    assert len(fake_twilio.messages) == stats.sent - 60 == len(set(fake_twilio.bodies()))
+    sids = db.session.scalars(sa.select(Message.provider_id).where(Message.channel == "sms", Message.state == "sent"))
+    assert sorted(sids) == sorted(m["sid"] for m in fake_twilio.messages)
+    db.session.commit()
+
+
+def test_a_row_claimed_longer_ago_than_half_its_lease_is_given_back_not_sent(app, fake_twilio):
+    enqueue_many(3, recipients=3)
+    app.config["NOTIFY_LEASE_SECONDS"] = 0  # every claim is "half gone" by the time it would be sent
+    try:
+        stats = dispatch_due(NOON, max_batches=1, senders=2)
+    finally:
+        app.config.pop("NOTIFY_LEASE_SECONDS")
+    assert stats.claimed == 3 and stats.sent == 0 and fake_twilio.messages == []
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(Message)).all()
+    assert {(r.state, r.attempts, r.claimed_by) for r in rows} == {(State.pending, 0, None)}
+    db.session.commit()
+    assert dispatch_due(NOON).sent == 3  # and the next run sends them
