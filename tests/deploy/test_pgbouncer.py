@@ -22,6 +22,7 @@ from core.config import Config
 from core.errors import DomainError
 from core.extensions import db
 from tests import activity_factories as af
+from tests import dbs
 from tests import factories as f
 from tests.conftest import make_app
 from tests.deploy.pgcluster import free_port
@@ -33,6 +34,8 @@ PGBOUNCER = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sb
 @pytest.fixture
 def bouncer(app):
     if PGBOUNCER is None:
+        if dbs.CI:  # `make test` installs it (browser-deps): in CI a missing PgBouncer is a failure, not a skip
+            pytest.fail("CI=true needs PgBouncer (make browser-deps installs the Debian package)")
         pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
     folder = Path(tempfile.mkdtemp(prefix="cn-pgbouncer-"))
     port = free_port()
