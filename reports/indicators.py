@@ -14,7 +14,7 @@ from core.i18n import local_datetime, to_local
 from orders.queries import figures as order_figures
 from reports import rollup
 from reports.models import RollupRun, Target
-from reports.queries import ReportFilter, Where, totals_rows, venue_clause
+from reports.queries import ReportFilter, Where, cube_rows, totals_rows, venue_clause
 from reports.rollup import REPORTED_ACTIVITIES
 from venues.models import AREA_STANDARD_M2, HOURS_NORM, OpeningHours, Room, RoomOccupancy, Venue, VenueKind
 
@@ -75,7 +75,7 @@ LECTURE_WORDS = rollup.LECTURE_WORDS
 
 
 def _summed(flt: ReportFilter, measure: str, where: Where, *, category: bool = True) -> int:
-    rows = totals_rows(flt, (), where, category=category)
+    rows = cube_rows(flt, where, category=category)
     if measure == "attendances":
         return sum(int(r.checked_in + r.walk_ins) for r in rows)
     return sum(int(getattr(r, measure)) for r in rows)

@@ -3,11 +3,13 @@ filters every report shares (period, grouping, venue within scope, venue kind, c
 """
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from accounts.models import REPORT_ROLES
 from activities.models import Activity, Category, Session
@@ -40,6 +42,7 @@ class ReportFilter:
     venue_kind: str | None = None
     category: str | None = None
     extra: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # reads shared by one request's queries
 
     def as_params(self) -> dict:
         return {
@@ -171,8 +174,62 @@ class Where(tuple):
     def on(self, cols: Columns) -> tuple:
         return tuple(self.build(cols))
 
+    def test(self, row) -> bool:
+        """The same conditions on a summed row of `cube` (attributes category, activity_kind, is_outreach,
+        kind)."""
+        if not hasattr(self, "_tests"):
+            self._tests = tuple(self.build(_ROW))
+        return all(t(row) for t in self._tests)
 
+
+class _RowColumn:
+    """A column of a `cube` row in a condition: `==`, `in_` and `is_` give tests on the row."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __eq__(self, value):  # noqa: D105
+        return lambda row: str(getattr(row, self.name)) == str(value)
+
+    def in_(self, values):
+        wanted = {str(v) for v in values}
+        return lambda row: str(getattr(row, self.name)) in wanted
+
+    def is_(self, value):
+        return lambda row: bool(getattr(row, self.name)) is value
+
+    __hash__ = None
+
+
+class _RowColumns:
+    category = _RowColumn("category")
+    activity_kind = _RowColumn("activity_kind")
+    is_outreach = _RowColumn("is_outreach")
+    venue_kind = _RowColumn("kind")
+
+
+_ROW = _RowColumns()
 NO_CONDITION = Where(lambda c: ())
+CUBE_KEYS = ("category", "activity_kind", "is_outreach", "kind")
+
+
+def cube(flt: ReportFilter, *, by_month: bool = False) -> list:
+    """The filter's figures summed by category, activity kind, outreach and venue kind (and month), in one
+    statement, read once per filter: every indicator and chart of a page is a sum over these rows
+    (`Where.test`). The filter's category is applied by the caller (`cube_sum`): one indicator ignores it."""
+    key = "cube_month" if by_month else "cube"
+    if key not in flt.cache:
+        keys = (("year", "month") if by_month else ()) + CUBE_KEYS
+        flt.cache[key] = totals_rows(flt, keys, by_month=by_month, category=False)
+    return flt.cache[key]
+
+
+def cube_rows(flt: ReportFilter, where: Where, *, by_month: bool = False, category: bool = True) -> list:
+    return [
+        r
+        for r in cube(flt, by_month=by_month)
+        if where.test(r) and (not category or not flt.category or str(r.category) == flt.category)
+    ]
 
 
 def period_parts(first: date, last: date, *, by_month: bool) -> list[tuple[str, date, date]]:
@@ -205,7 +262,9 @@ def scope_roots(flt: ReportFilter) -> list[int]:
     if flt.anchor is not None:
         return [flt.anchor.id]
     if "/" in flt.paths:
-        return list(db.session.execute(select(Venue.id).where(Venue.parent_id.is_(None))).scalars())
+        if "roots" not in flt.cache:  # one read per report filter (a page asks for it a dozen times)
+            flt.cache["roots"] = list(db.session.execute(select(Venue.id).where(Venue.parent_id.is_(None))).scalars())
+        return flt.cache["roots"]
     paths = sorted(set(flt.paths), key=len)
     roots = [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
     return [int(p.strip("/").split("/")[-1]) for p in roots if p.strip("/")]
@@ -221,19 +280,33 @@ def totals_rows(
     rows of different parts may share a key (callers add them up). `category=False` ignores the filter's
     category (the lectures indicator has never applied it)."""
     by_month = by_month or "month" in keys
-    out = []
-    for part, first, last in period_parts(flt.first, flt.last, by_month=by_month):
-        if part == "days":
-            stmt = _source_select(DAILY, keys, where, flt, category).where(
-                DailyAttendance.day >= first, DailyAttendance.day <= last
+    parts = period_parts(flt.first, flt.last, by_month=by_month)
+    days = [(a, b) for part, a, b in parts if part == "days"]
+    months: dict[int, list[int]] = defaultdict(list)  # year → its stored months (0: the whole year)
+    for part, a, _b in parts:
+        if part != "days":
+            months[a.year].append(a.month if part == "month" else 0)
+    selects = []
+    if months:
+        selects.append(
+            _source_select(TOTALS, keys, where, flt, category).where(
+                or_(*(sa.and_(AttendanceTotal.year == y, AttendanceTotal.month.in_(ms)) for y, ms in months.items()))
             )
-        else:
-            stmt = _source_select(TOTALS, keys, where, flt, category).where(
-                AttendanceTotal.year == first.year,
-                AttendanceTotal.month == (first.month if part == "month" else 0),
+        )
+    if days:
+        selects.append(
+            _source_select(DAILY, keys, where, flt, category).where(
+                or_(*(sa.and_(DailyAttendance.day >= a, DailyAttendance.day <= b) for a, b in days))
             )
-        out += db.session.execute(stmt).all()
-    return out
+        )
+    stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return db.session.execute(stmt).all()
+
+
+def has_attendance_figures(r) -> bool:
+    """Whether a summed row has any of the attendance table's figures: rows that hold only activities started
+    or lectures (a future exhibition's first day) make no row of their own, as before those measures."""
+    return any((r.sessions_held, r.checked_in, r.walk_ins, r.bookings, r.no_shows))
 
 
 def _source_select(cols: Columns, keys, where: Where, flt: ReportFilter, category: bool):
@@ -247,6 +320,8 @@ def _source_select(cols: Columns, keys, where: Where, flt: ReportFilter, categor
         "year": cols.year.label("year"),
         "month": cols.month.label("month"),
         "venue_id": cols.venue_id.label("venue_id"),
+        "activity_kind": cols.activity_kind.label("activity_kind"),
+        "is_outreach": cols.is_outreach.label("is_outreach"),
     }
     columns = [named[k] for k in keys]
     sums = [func.coalesce(func.sum(getattr(model, m)), 0).label(m) for m in SUMMED]
@@ -319,7 +394,10 @@ def attendance(flt: ReportFilter) -> dict:
     anchor = anchor_ids(flt) if "venue" in flt.group_by else []
     grouped: dict[tuple, dict] = {}
     totals = dict.fromkeys(COUNTS, 0)
-    for r in totals_rows(flt, keys, by_month="quarter" in flt.group_by):
+    rows = cube_rows(flt, NO_CONDITION) if not keys else totals_rows(flt, keys, by_month="quarter" in flt.group_by)
+    for r in rows:
+        if not has_attendance_figures(r):
+            continue
         key = tuple(_key_value(k, r, anchor) for k in flt.group_by)
         row = grouped.setdefault(key, dict.fromkeys(COUNTS, 0))
         values = {
@@ -414,11 +492,13 @@ def _venue_names(ids: set[int]) -> dict[int, str]:
 def monthly(flt: ReportFilter, where=()) -> dict[str, dict]:
     """Figures per month ('YYYY-MM') of the filter's period, for charts."""
     if isinstance(where, Where) or not where:
-        rows = totals_rows(flt, ("year", "month"), where or NO_CONDITION)
+        rows = cube_rows(flt, where or NO_CONDITION, by_month=True)
     else:  # conditions written on the daily roll-up's columns
         rows = db.session.execute(rollup_select(flt, DailyAttendance.year, DailyAttendance.month, where=where)).all()
     out: dict[str, dict] = {}
     for r in rows:
+        if not has_attendance_figures(r):
+            continue
         row = out.setdefault(f"{r.year:04d}-{r.month:02d}", {"sessions_held": 0, "attendances": 0})
         row["sessions_held"] += int(r.sessions_held)
         row["attendances"] += int(r.checked_in + r.walk_ins)

@@ -245,9 +245,10 @@ def assert_figures_match_direct_counts(sc, now):
         assert indicators.actual(flt, "training_classes", now) == direct_started(flt, ActivityKind.course), flt
         assert indicators.actual(flt, "lectures", now) == direct_lectures(flt, now), flt
         assert indicators.actual(flt, "trainees", now) == direct_trainees(flt), flt
-        by_month = {
+        by_month = {  # months with only activities started or lectures (a future exhibition) make no bar
             f"{r.year:04d}-{r.month:02d}": r
             for r in db.session.execute(queries.rollup_select(flt, DailyAttendance.year, DailyAttendance.month))
+            if any((r.sessions_held, r.checked_in, r.walk_ins, r.bookings, r.no_shows))
         }
         assert queries.monthly(flt) == {
             k: {"sessions_held": r.sessions_held, "attendances": r.checked_in + r.walk_ins} for k, r in by_month.items()
@@ -348,6 +349,7 @@ def test_incremental_runs_follow_late_check_ins_new_and_cancelled_sessions(app, 
     db.session.commit()
     assert_totals_match_the_daily_roll_up()
     assert_figures_match_direct_counts(sc, at + timedelta(minutes=3))
+    year = queries.build_filter(sc.manager, first=YEAR[0], last=YEAR[1])  # a new request: nothing cached
     assert indicators.actual(year, "exhibitions", at) == 2
 
 
