@@ -5,13 +5,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from activities.models import Activity, ActivityKind, Category, Session, SessionStatus
 from core.extensions import db
 from core.i18n import local_datetime, to_local
-from orders.queries import figures as order_figures
+from orders.queries import figures as _order_figures
 from reports import rollup
 from reports.models import RollupRun, Target
 from reports.queries import ReportFilter, Where, cube_rows, totals_rows, venue_clause
@@ -128,6 +129,18 @@ def _lectures_ended(flt: ReportFilter, after: datetime, until: datetime) -> int:
         )
     )
     return int(db.session.execute(stmt).scalar_one())
+
+
+def order_figures(paths: list[str], year: int) -> dict:
+    """orders.queries.figures, read once per request: the indicator table (`orders_delivered`) and the
+    dashboard's orders panel show the same figures."""
+    if not has_request_context():
+        return _order_figures(paths, year)
+    cache = g.setdefault("report_order_figures", {})
+    key = (tuple(paths), year)
+    if key not in cache:
+        cache[key] = _order_figures(paths, year)
+    return cache[key]
 
 
 def order_paths(flt: ReportFilter) -> list[str]:
