@@ -11,22 +11,18 @@ Kept apart from reports/queries.py and reports/rollup.py on purpose: those are t
 module only reads the roll-up's high-water mark and wraps the shared figures.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from activities.models import Activity, Session
-from checkin.models import CheckIn, WalkIn
 from core.extensions import db
 from core.i18n import local_today, to_local
 from reports import indicators
 from reports.models import RollupRun
-from reports.queries import ReportFilter, utc_bounds, venue_clause
+from reports.queries import ReportFilter, top_in_window
 from reports.rollup import NEVER, ROLLUP_NAME
-from venues.models import Venue
 
 STALE_AFTER = timedelta(hours=1)  # twelve missed runs of a 5-minute job
 
@@ -72,40 +68,13 @@ def freshness(now: datetime) -> Freshness:
 
 def top_activities(flt: ReportFilter, at: datetime | None, n: int = 5, days: int = 90) -> list[dict]:
     """The `n` activities with most attendances in the `days` up to the end of the period or the roll-up's
-    time `at`, whichever is first, counted up to `at` like the headline figures beside them (nothing before
-    the roll-up has ever run)."""
+    time `at`, whichever is first, counted as of the roll-up like the headline figures beside them (nothing
+    before the roll-up has ever run): reports.queries.top_in_window, from the roll-up's stored windows."""
     if at is None:
         return []
     last = min(flt.last, to_local(at).date())
     first = max(flt.first, last - timedelta(days=days - 1))
-    start, end = utc_bounds(first, last)
-    end = min(end, at)
-    scoped = (
-        select(Session.id)
-        .join(Activity, Activity.id == Session.activity_id)
-        .join(Venue, Venue.id == Activity.venue_id)
-        .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt))
-    )
-    if flt.category:
-        scoped = scoped.where(Activity.category == flt.category)
-    totals: dict[int, int] = defaultdict(int)
-    for model, measure, stamp in (
-        (CheckIn, CheckIn.party_size, CheckIn.checked_in_at),
-        (WalkIn, WalkIn.count, WalkIn.recorded_at),
-    ):
-        stmt = (
-            select(Session.activity_id, func.sum(measure))
-            .join(Session, Session.id == model.session_id)
-            .where(model.session_id.in_(scoped), stamp <= at)
-            .group_by(Session.activity_id)
-        )
-        for activity_id, value in db.session.execute(stmt):
-            totals[activity_id] += int(value or 0)
-    best = [kv for kv in sorted(totals.items(), key=lambda kv: -kv[1]) if kv[1]][:n]
-    acts = {
-        a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best]))).scalars()
-    }
-    return [{"title": acts[k].title, "venue": acts[k].venue.name, "attendances": v} for k, v in best if k in acts]
+    return top_in_window(flt, first, last, n)
 
 
 def room_use(flt: ReportFilter, now: datetime) -> dict:

@@ -5,15 +5,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from activities.models import Activity, ActivityKind, Category, Session, SessionStatus
 from core.extensions import db
 from core.i18n import local_datetime, to_local
-from orders.queries import figures as order_figures
-from reports.models import DailyAttendance, Target
-from reports.queries import ReportFilter, rollup_select, venue_clause
+from orders.queries import figures as _order_figures
+from reports import rollup
+from reports.models import RollupRun, Target
+from reports.queries import ReportFilter, Where, cube_rows, totals_rows, venue_clause
 from reports.rollup import REPORTED_ACTIVITIES
 from venues.models import AREA_STANDARD_M2, HOURS_NORM, OpeningHours, Room, RoomOccupancy, Venue, VenueKind
 
@@ -46,56 +48,68 @@ INDICATORS = [
 ]
 INDICATOR_KEYS = [i.key for i in INDICATORS]
 BY_KEY = {i.key: i for i in INDICATORS}
-# Indicators summed straight from the roll-up, with the roll-up rows they count.
+# Indicators summed straight from the roll-up, with the roll-up rows they count (conditions on the columns of
+# the daily roll-up and of the stored totals alike: reports.queries.Where).
 ROLLUP_INDICATORS = {
-    "sessions_held": ("sessions_held", ()),
-    "attendances": ("attendances", ()),
-    "bookings": ("bookings", ()),
-    "outreach_sessions": ("sessions_held", (DailyAttendance.is_outreach.is_(True), Venue.kind.in_(SERVICE_POINTS))),
-    "rural_film": ("sessions_held", (DailyAttendance.category == Category.film, Venue.kind == VenueKind.community)),
+    "sessions_held": ("sessions_held", Where(lambda c: ())),
+    "attendances": ("attendances", Where(lambda c: ())),
+    "bookings": ("bookings", Where(lambda c: ())),
+    "outreach_sessions": (
+        "sessions_held",
+        Where(lambda c: (c.is_outreach.is_(True), c.venue_kind.in_(SERVICE_POINTS))),
+    ),
+    "rural_film": (
+        "sessions_held",
+        Where(lambda c: (c.category == Category.film, c.venue_kind == VenueKind.community)),
+    ),
     "art_activities": (
         "sessions_held",
-        (DailyAttendance.activity_kind == ActivityKind.event, DailyAttendance.category.in_(PERFORMING)),
+        Where(lambda c: (c.activity_kind == ActivityKind.event, c.category.in_(PERFORMING))),
     ),
-    "lessons": ("sessions_held", (DailyAttendance.activity_kind == ActivityKind.course,)),
-    "trainees": ("attendances", (DailyAttendance.activity_kind == ActivityKind.course,)),
+    "lessons": ("sessions_held", Where(lambda c: (c.activity_kind == ActivityKind.course,))),
+    "trainees": ("attendances", Where(lambda c: (c.activity_kind == ActivityKind.course,))),
 }
-LECTURE_WORDS = ("讲座", "lecture", "Lecture")
+# Indicators of the stored totals beyond those: activities started (their first live session in the period) of
+# a kind, and lectures held.
+STARTED = {"exhibitions": ActivityKind.exhibition, "training_classes": ActivityKind.course}
+LECTURE_WORDS = rollup.LECTURE_WORDS
+
+
+def _summed(flt: ReportFilter, measure: str, where: Where, *, category: bool = True) -> int:
+    rows = cube_rows(flt, where, category=category)
+    if measure == "attendances":
+        return sum(int(r.checked_in + r.walk_ins) for r in rows)
+    return sum(int(getattr(r, measure)) for r in rows)
 
 
 def rollup_value(flt: ReportFilter, key: str) -> int:
     measure, where = ROLLUP_INDICATORS[key]
-    r = db.session.execute(rollup_select(flt, where=where)).one()
-    return int(r.checked_in + r.walk_ins if measure == "attendances" else getattr(r, measure))
+    return _summed(flt, measure, where)
 
 
 def _activities_started(flt: ReportFilter, kind: ActivityKind) -> int:
-    """Activities of `kind` whose first live session falls in the period (a class or exhibition counts once)."""
-    start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
-    firsts = (
-        select(Session.activity_id, func.min(Session.starts_at).label("first"))
-        .where(Session.status == SessionStatus.scheduled)
-        .group_by(Session.activity_id)
-        .subquery()
-    )
-    stmt = (
-        select(func.count(Activity.id))
-        .join(firsts, firsts.c.activity_id == Activity.id)
-        .join(Venue, Venue.id == Activity.venue_id)
-        .where(
-            Activity.kind == kind,
-            Activity.status.in_(REPORTED_ACTIVITIES),
-            firsts.c.first >= start,
-            firsts.c.first < end,
-            *venue_clause(flt),
-        )
-    )
-    if flt.category:
-        stmt = stmt.where(Activity.category == flt.category)
-    return int(db.session.execute(stmt).scalar_one())
+    """Activities of `kind` whose first live session falls in the period (a class or exhibition counts once),
+    as of the roll-up."""
+    return _summed(flt, "activities_started", Where(lambda c: (c.activity_kind == kind,)))
 
 
 def _lectures(flt: ReportFilter, now: datetime) -> int:
+    """Lecture sessions of the period held by `now`: the roll-up's count as of its run, moved to `now` by the
+    sessions that ended in between (a range of the index on sessions.ends_at; the filter's category has never
+    applied to this indicator)."""
+    at = db.session.execute(select(RollupRun.ran_at).where(RollupRun.name == rollup.ROLLUP_NAME)).scalar_one_or_none()
+    at = at if at is not None and at > rollup.NEVER else None
+    stored = _summed(flt, "lectures", Where(lambda c: ()), category=False) if at is not None else 0
+    at = at or rollup.NEVER
+    if now > at:
+        return stored + _lectures_ended(flt, at, now)
+    if now < at:
+        return stored - _lectures_ended(flt, now, at)
+    return stored
+
+
+def _lectures_ended(flt: ReportFilter, after: datetime, until: datetime) -> int:
+    """Lecture sessions of the period that ended in (after, until], counted on the raw sessions."""
     start, end = local_datetime(flt.first, time(0)), local_datetime(flt.last + timedelta(days=1), time(0))
     words = [Activity.title.contains(w) for w in LECTURE_WORDS]
     stmt = (
@@ -108,12 +122,25 @@ def _lectures(flt: ReportFilter, now: datetime) -> int:
             Activity.kind == ActivityKind.event,
             Session.starts_at >= start,
             Session.starts_at < end,
-            Session.ends_at <= now,
+            Session.ends_at > after,
+            Session.ends_at <= until,
             or_(*words),
             *venue_clause(flt),
         )
     )
     return int(db.session.execute(stmt).scalar_one())
+
+
+def order_figures(paths: list[str], year: int) -> dict:
+    """orders.queries.figures, read once per request: the indicator table (`orders_delivered`) and the
+    dashboard's orders panel show the same figures."""
+    if not has_request_context():
+        return _order_figures(paths, year)
+    cache = g.setdefault("report_order_figures", {})
+    key = (tuple(paths), year)
+    if key not in cache:
+        cache[key] = _order_figures(paths, year)
+    return cache[key]
 
 
 def order_paths(flt: ReportFilter) -> list[str]:
@@ -124,10 +151,8 @@ def actual(flt: ReportFilter, key: str, now: datetime) -> int:
     """The actual value of one indicator over the filter."""
     if key in ROLLUP_INDICATORS:
         return rollup_value(flt, key)
-    if key == "exhibitions":
-        return _activities_started(flt, ActivityKind.exhibition)
-    if key == "training_classes":
-        return _activities_started(flt, ActivityKind.course)
+    if key in STARTED:
+        return _activities_started(flt, STARTED[key])
     if key == "lectures":
         return _lectures(flt, now)
     if key == "orders_delivered":
@@ -201,13 +226,9 @@ def coverage(flt: ReportFilter, now: datetime) -> list[dict]:
         .scalars()
         .all()
     )
-    held = dict(
-        db.session.execute(
-            rollup_select(flt, DailyAttendance.venue_id)
-            .with_only_columns(DailyAttendance.venue_id, func.sum(DailyAttendance.sessions_held))
-            .group_by(DailyAttendance.venue_id)
-        ).all()
-    )
+    held: dict[int, int] = defaultdict(int)
+    for r in totals_rows(flt, ("venue_id",)):
+        held[r.venue_id] += int(r.sessions_held)
     share = _period_share(flt, now)
     out = []
     for v in points:

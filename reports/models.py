@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
+from activities.models import Session
 from core.db import utcnow
 from core.extensions import db
 from venues.models import Venue
@@ -167,6 +168,91 @@ class DailyAttendance(db.Model):
     walk_ins: Mapped[int] = mapped_column(default=0)
     bookings: Mapped[int] = mapped_column(default=0)
     no_shows: Mapped[int] = mapped_column(default=0)
+    # Activities whose first live session falls on this day (an exhibition or a class counts once, there).
+    activities_started: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Sessions held of events titled as lectures (讲座), the indicator `lectures`.
+    lectures: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AttendanceTotal(db.Model):
+    """Stored totals of the daily roll-up over a month (`month` 1–12) or a whole year (`month` 0), so a
+    dashboard sums a few hundred rows instead of a year of days.
+
+    Two sets of rows: `subtree` false holds one venue's own activities (its `venue_kind` is the venue's kind);
+    `subtree` true holds everything under `venue_id` in the tree (itself included), split by the kind of the
+    venue that held it, so a scope (the user's grant, a chosen venue) reads the rows of its root venues only.
+    Rewritten by `reports.rollup` for every month whose days it recomputes, in the same transaction.
+    """
+
+    __tablename__ = "attendance_totals"
+    __table_args__ = (
+        sa.Index(
+            "ux_attendance_totals_key",
+            "subtree",
+            "year",
+            "month",
+            "venue_id",
+            "venue_kind",
+            "category",
+            "activity_kind",
+            "is_outreach",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    month: Mapped[int]  # 0: the whole year
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id", ondelete="CASCADE"), index=True)
+    subtree: Mapped[bool]
+    venue_kind: Mapped[str] = mapped_column(sa.String(20))
+    category: Mapped[str] = mapped_column(sa.String(20))
+    activity_kind: Mapped[str] = mapped_column(sa.String(20))
+    is_outreach: Mapped[bool] = mapped_column(default=False)
+    sessions_held: Mapped[int] = mapped_column(default=0)
+    checked_in: Mapped[int] = mapped_column(default=0)
+    walk_ins: Mapped[int] = mapped_column(default=0)
+    bookings: Mapped[int] = mapped_column(default=0)
+    no_shows: Mapped[int] = mapped_column(default=0)
+    activities_started: Mapped[int] = mapped_column(default=0)
+    lectures: Mapped[int] = mapped_column(default=0)
+
+
+class ActivityDay(db.Model):
+    """Attendances (check-ins plus walk-ins of its sessions) of one activity on one local day, counted for the
+    sessions that had started when the roll-up ran: what the top-activities list sums."""
+
+    __tablename__ = "activity_daily"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(sa.String(20))
+    attendances: Mapped[int] = mapped_column(default=0)
+
+
+class ActivityWindow(db.Model):
+    """Attendances per activity over a stored window of days (`first`..`last`): the 90 days that end each
+    year, and those up to the roll-up's day. The top-activities list reads its first rows by attendances."""
+
+    __tablename__ = "activity_windows"
+    __table_args__ = (sa.Index("ix_activity_windows_rank", "last", "first", "attendances"),)
+
+    last: Mapped[date] = mapped_column(primary_key=True)
+    first: Mapped[date] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(sa.String(20))
+    attendances: Mapped[int] = mapped_column(default=0)
+
+
+# The lectures indicator adds the sessions that ended since the roll-up ran (reports.indicators): a bounded
+# range of this index, never a scan of the sessions.
+sa.Index("ix_sessions_ends_at", Session.__table__.c.ends_at)
 
 
 class RollupRun(db.Model):
@@ -176,6 +262,9 @@ class RollupRun(db.Model):
 
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     ran_at: Mapped[datetime]
+    # A digest of the venue tree (ids, paths, kinds) the stored totals were built on: when it changes, the
+    # subtree totals are rebuilt.
+    state: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
 
 
 class DirtyDay(db.Model):

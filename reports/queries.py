@@ -7,8 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from accounts.models import REPORT_ROLES
 from activities.models import Activity, Category, Session
@@ -17,7 +18,7 @@ from checkin.models import CheckIn, WalkIn
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.i18n import to_local
-from reports.models import DailyAttendance
+from reports.models import ActivityDay, ActivityWindow, AttendanceTotal, DailyAttendance
 from reports.params import parse_year
 from reports.rollup import COUNTED_BOOKINGS, live_sessions, utc_bounds
 from venues.models import Venue, VenueKind
@@ -41,6 +42,7 @@ class ReportFilter:
     venue_kind: str | None = None
     category: str | None = None
     extra: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # reads shared by one request's queries
 
     def as_params(self) -> dict:
         return {
@@ -128,12 +130,12 @@ def venue_clause(flt: ReportFilter):
     return clauses
 
 
+SUMMED = ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows", "activities_started", "lectures")
+
+
 def rollup_select(flt: ReportFilter, *columns, where=()):
-    """Sum the roll-up over the filter, grouped by `columns` (roll-up or venue columns)."""
-    sums = [
-        func.coalesce(func.sum(getattr(DailyAttendance, m)), 0).label(m)
-        for m in ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows")
-    ]
+    """Sum the daily roll-up over the filter, grouped by `columns` (roll-up or venue columns)."""
+    sums = [func.coalesce(func.sum(getattr(DailyAttendance, m)), 0).label(m) for m in SUMMED]
     stmt = (
         select(*columns, *sums)
         .join(Venue, Venue.id == DailyAttendance.venue_id)
@@ -141,6 +143,199 @@ def rollup_select(flt: ReportFilter, *columns, where=()):
     )
     if flt.category:
         stmt = stmt.where(DailyAttendance.category == flt.category)
+    return stmt.group_by(*columns) if columns else stmt
+
+
+class Columns:
+    """The columns a condition or a grouping names, on one source of figures."""
+
+    def __init__(self, model, venue_kind):
+        self.model = model
+        self.category = model.category
+        self.activity_kind = model.activity_kind
+        self.is_outreach = model.is_outreach
+        self.venue_kind = venue_kind
+        self.year, self.month, self.venue_id = model.year, model.month, model.venue_id
+
+
+DAILY = Columns(DailyAttendance, Venue.kind)
+TOTALS = Columns(AttendanceTotal, AttendanceTotal.venue_kind)
+
+
+class Where(tuple):
+    """An indicator's conditions: iterates as clauses on the daily roll-up joined with venues (what
+    `rollup_select` takes); `on(columns)` writes the same conditions on another source."""
+
+    def __new__(cls, build):
+        obj = super().__new__(cls, build(DAILY))
+        obj.build = build
+        return obj
+
+    def on(self, cols: Columns) -> tuple:
+        return tuple(self.build(cols))
+
+    def test(self, row) -> bool:
+        """The same conditions on a summed row of `cube` (attributes category, activity_kind, is_outreach,
+        kind)."""
+        if not hasattr(self, "_tests"):
+            self._tests = tuple(self.build(_ROW))
+        return all(t(row) for t in self._tests)
+
+
+class _RowColumn:
+    """A column of a `cube` row in a condition: `==`, `in_` and `is_` give tests on the row."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __eq__(self, value):  # noqa: D105
+        return lambda row: str(getattr(row, self.name)) == str(value)
+
+    def in_(self, values):
+        wanted = {str(v) for v in values}
+        return lambda row: str(getattr(row, self.name)) in wanted
+
+    def is_(self, value):
+        return lambda row: bool(getattr(row, self.name)) is value
+
+    __hash__ = None
+
+
+class _RowColumns:
+    category = _RowColumn("category")
+    activity_kind = _RowColumn("activity_kind")
+    is_outreach = _RowColumn("is_outreach")
+    venue_kind = _RowColumn("kind")
+
+
+_ROW = _RowColumns()
+NO_CONDITION = Where(lambda c: ())
+CUBE_KEYS = ("category", "activity_kind", "is_outreach", "kind")
+
+
+def cube(flt: ReportFilter, *, by_month: bool = False) -> list:
+    """The filter's figures summed by category, activity kind, outreach and venue kind (and month), in one
+    statement, read once per filter: every indicator and chart of a page is a sum over these rows
+    (`Where.test`). The filter's category is applied by the caller (`cube_sum`): one indicator ignores it."""
+    key = "cube_month" if by_month else "cube"
+    if key not in flt.cache:
+        keys = (("year", "month") if by_month else ()) + CUBE_KEYS
+        flt.cache[key] = totals_rows(flt, keys, by_month=by_month, category=False)
+    return flt.cache[key]
+
+
+def cube_rows(flt: ReportFilter, where: Where, *, by_month: bool = False, category: bool = True) -> list:
+    return [
+        r
+        for r in cube(flt, by_month=by_month)
+        if where.test(r) and (not category or not flt.category or str(r.category) == flt.category)
+    ]
+
+
+def period_parts(first: date, last: date, *, by_month: bool) -> list[tuple[str, date, date]]:
+    """[first, last] cut into whole years ('year'; not when `by_month`), whole months ('month') and the days
+    left at either end ('days'), in order; each part lies within one month or one year."""
+    parts, day = [], first
+    while day <= last:
+        month_end = date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(days=1)
+        if not by_month and day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= last:
+            parts.append(("year", day, date(day.year, 12, 31)))
+            day = date(day.year + 1, 1, 1)
+        elif day.day == 1 and month_end <= last:
+            parts.append(("month", day, month_end))
+            day = month_end + timedelta(days=1)
+        else:
+            end = min(month_end, last)
+            if parts and parts[-1][0] == "days" and parts[-1][2] + timedelta(days=1) == day:
+                parts[-1] = ("days", parts[-1][1], end)
+            else:
+                parts.append(("days", day, end))
+            day = end + timedelta(days=1)
+    return parts
+
+
+VENUE_KEYS = {"path", "district_code", "venue_id"}
+
+
+def scope_roots(flt: ReportFilter) -> list[int]:
+    """The venues whose subtrees make up the filter's venues: the anchor, or the roots of the user's scope."""
+    if flt.anchor is not None:
+        return [flt.anchor.id]
+    if "/" in flt.paths:
+        if "roots" not in flt.cache:  # one read per report filter (a page asks for it a dozen times)
+            flt.cache["roots"] = list(db.session.execute(select(Venue.id).where(Venue.parent_id.is_(None))).scalars())
+        return flt.cache["roots"]
+    paths = sorted(set(flt.paths), key=len)
+    roots = [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
+    return [int(p.strip("/").split("/")[-1]) for p in roots if p.strip("/")]
+
+
+def totals_rows(
+    flt: ReportFilter, keys: tuple[str, ...] = (), where: Where = NO_CONDITION, *, by_month=False, category=True
+) -> list:
+    """The filter's figures summed over the stored totals: whole years and months from
+    `reports.models.AttendanceTotal` (the subtree rows of the scope's roots unless a venue column is
+    grouped), the days at either end from the daily roll-up. `keys` name the columns grouped by (path,
+    district_code, kind, category, year, month, venue_id); each row has them and the summed measures, and
+    rows of different parts may share a key (callers add them up). `category=False` ignores the filter's
+    category (the lectures indicator has never applied it)."""
+    by_month = by_month or "month" in keys
+    parts = period_parts(flt.first, flt.last, by_month=by_month)
+    days = [(a, b) for part, a, b in parts if part == "days"]
+    months: dict[int, list[int]] = defaultdict(list)  # year → its stored months (0: the whole year)
+    for part, a, _b in parts:
+        if part != "days":
+            months[a.year].append(a.month if part == "month" else 0)
+    selects = []
+    if months:
+        selects.append(
+            _source_select(TOTALS, keys, where, flt, category).where(
+                or_(*(sa.and_(AttendanceTotal.year == y, AttendanceTotal.month.in_(ms)) for y, ms in months.items()))
+            )
+        )
+    if days:
+        selects.append(
+            _source_select(DAILY, keys, where, flt, category).where(
+                or_(*(sa.and_(DailyAttendance.day >= a, DailyAttendance.day <= b) for a, b in days))
+            )
+        )
+    stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return db.session.execute(stmt).all()
+
+
+def has_attendance_figures(r) -> bool:
+    """Whether a summed row has any of the attendance table's figures: rows that hold only activities started
+    or lectures (a future exhibition's first day) make no row of their own, as before those measures."""
+    return any((r.sessions_held, r.checked_in, r.walk_ins, r.bookings, r.no_shows))
+
+
+def _source_select(cols: Columns, keys, where: Where, flt: ReportFilter, category: bool):
+    model = cols.model
+    per_venue = cols is DAILY or bool(VENUE_KEYS & set(keys))
+    named = {
+        "path": Venue.path,
+        "district_code": Venue.district_code,
+        "kind": (Venue.kind if per_venue else cols.venue_kind).label("kind"),
+        "category": cols.category.label("category"),
+        "year": cols.year.label("year"),
+        "month": cols.month.label("month"),
+        "venue_id": cols.venue_id.label("venue_id"),
+        "activity_kind": cols.activity_kind.label("activity_kind"),
+        "is_outreach": cols.is_outreach.label("is_outreach"),
+    }
+    columns = [named[k] for k in keys]
+    sums = [func.coalesce(func.sum(getattr(model, m)), 0).label(m) for m in SUMMED]
+    stmt = select(*columns, *sums).select_from(model).where(*where.on(cols))
+    if per_venue:
+        stmt = stmt.join(Venue, Venue.id == model.venue_id).where(*venue_clause(flt))
+        if model is AttendanceTotal:
+            stmt = stmt.where(AttendanceTotal.subtree.is_(False))
+    else:
+        stmt = stmt.where(AttendanceTotal.subtree.is_(True), AttendanceTotal.venue_id.in_(scope_roots(flt)))
+        if flt.venue_kind:
+            stmt = stmt.where(AttendanceTotal.venue_kind == flt.venue_kind)
+    if category and flt.category:
+        stmt = stmt.where(cols.category == flt.category)
     return stmt.group_by(*columns) if columns else stmt
 
 
@@ -182,14 +377,27 @@ GROUP_COLUMNS = {
 }
 
 
+GROUP_KEY_COLUMNS = {  # the same groupings, by the column names of `totals_rows`
+    "venue": ("path",),
+    "district": ("district_code",),
+    "venue_kind": ("kind",),
+    "category": ("category",),
+    "month": ("year", "month"),
+    "quarter": ("year", "month"),
+    "year": ("year",),
+}
+
+
 def attendance(flt: ReportFilter) -> dict:
     """`{rows, totals}`: the attendance figures grouped by the filter's keys (docs/api.md)."""
-    columns = list(dict.fromkeys(c for k in flt.group_by for c in GROUP_COLUMNS[k]))
-    stmt = rollup_select(flt, *columns)
+    keys = tuple(dict.fromkeys(c for k in flt.group_by for c in GROUP_KEY_COLUMNS[k]))
     anchor = anchor_ids(flt) if "venue" in flt.group_by else []
     grouped: dict[tuple, dict] = {}
     totals = dict.fromkeys(COUNTS, 0)
-    for r in db.session.execute(stmt):
+    rows = cube_rows(flt, NO_CONDITION) if not keys else totals_rows(flt, keys, by_month="quarter" in flt.group_by)
+    for r in rows:
+        if not has_attendance_figures(r):
+            continue
         key = tuple(_key_value(k, r, anchor) for k in flt.group_by)
         row = grouped.setdefault(key, dict.fromkeys(COUNTS, 0))
         values = {
@@ -283,13 +491,17 @@ def _venue_names(ids: set[int]) -> dict[int, str]:
 
 def monthly(flt: ReportFilter, where=()) -> dict[str, dict]:
     """Figures per month ('YYYY-MM') of the filter's period, for charts."""
-    stmt = rollup_select(flt, DailyAttendance.year, DailyAttendance.month, where=where)
-    out = {}
-    for r in db.session.execute(stmt):
-        out[f"{r.year:04d}-{r.month:02d}"] = {
-            "sessions_held": int(r.sessions_held),
-            "attendances": int(r.checked_in + r.walk_ins),
-        }
+    if isinstance(where, Where) or not where:
+        rows = cube_rows(flt, where or NO_CONDITION, by_month=True)
+    else:  # conditions written on the daily roll-up's columns
+        rows = db.session.execute(rollup_select(flt, DailyAttendance.year, DailyAttendance.month, where=where)).all()
+    out: dict[str, dict] = {}
+    for r in rows:
+        if not has_attendance_figures(r):
+            continue
+        row = out.setdefault(f"{r.year:04d}-{r.month:02d}", {"sessions_held": 0, "attendances": 0})
+        row["sessions_held"] += int(r.sessions_held)
+        row["attendances"] += int(r.checked_in + r.walk_ins)
     return out
 
 
@@ -403,29 +615,56 @@ def checkins_behind(session_id: int, flt: ReportFilter) -> list[dict]:
 
 
 def top_activities(flt: ReportFilter, n: int = 5, days: int = 90) -> list[dict]:
-    """The `n` activities with most attendances (check-ins plus walk-ins) in the last `days` of the period."""
+    """The `n` activities with most attendances (check-ins plus walk-ins) in the last `days` of the period,
+    as of the roll-up (`top_in_window`)."""
     first = max(flt.first, flt.last - timedelta(days=days - 1))
-    start, end = utc_bounds(first, flt.last)
-    scoped = (
-        select(Session.id)
-        .join(Activity, Activity.id == Session.activity_id)
-        .join(Venue, Venue.id == Activity.venue_id)
-        .where(Session.starts_at >= start, Session.starts_at < end, *venue_clause(flt))
-    )
-    if flt.category:
-        scoped = scoped.where(Activity.category == flt.category)
-    totals: dict[int, int] = defaultdict(int)
-    for model, measure in ((CheckIn, CheckIn.party_size), (WalkIn, WalkIn.count)):
+    return top_in_window(flt, first, flt.last, n)
+
+
+def top_in_window(flt: ReportFilter, first: date, last: date, n: int = 5) -> list[dict]:
+    """The `n` activities of the filter with most attendances over local days first..last: the first rows by
+    attendances of a stored window (reports.rollup.windows_for — the windows a year's report asks for), or
+    else the sum of the per-activity days of the roll-up; never the raw check-ins."""
+    if first > last:
+        return []
+    stored = db.session.execute(
+        select(ActivityWindow.activity_id).where(ActivityWindow.first == first, ActivityWindow.last == last).limit(1)
+    ).first()
+    if stored is not None:
+        total = ActivityWindow.attendances
         stmt = (
-            select(Session.activity_id, func.sum(measure))
-            .join(Session, Session.id == model.session_id)
-            .where(model.session_id.in_(scoped))
-            .group_by(Session.activity_id)
+            select(ActivityWindow.activity_id, total.label("total"))
+            .join(Venue, Venue.id == ActivityWindow.venue_id)
+            .where(ActivityWindow.first == first, ActivityWindow.last == last, total > 0, *venue_clause(flt))
         )
-        for activity_id, value in db.session.execute(stmt):
-            totals[activity_id] += int(value or 0)
-    best = sorted(totals.items(), key=lambda kv: -kv[1])[:n]
-    acts = {
-        a.id: a for a in db.session.execute(select(Activity).where(Activity.id.in_([k for k, _v in best]))).scalars()
+        if flt.category:
+            stmt = stmt.where(ActivityWindow.category == flt.category)
+        stmt = stmt.order_by(total.desc(), ActivityWindow.activity_id)
+    else:
+        total = func.sum(ActivityDay.attendances)
+        stmt = (
+            select(ActivityDay.activity_id, total.label("total"))
+            .join(Venue, Venue.id == ActivityDay.venue_id)
+            .where(ActivityDay.day >= first, ActivityDay.day <= last, *venue_clause(flt))
+            .group_by(ActivityDay.activity_id)
+            .having(total > 0)
+        )
+        if flt.category:
+            stmt = stmt.where(ActivityDay.category == flt.category)
+        stmt = stmt.order_by(total.desc(), ActivityDay.activity_id)
+    best = db.session.execute(stmt.limit(n)).all()
+    if not best:
+        return []
+    names = {
+        r.id: r
+        for r in db.session.execute(
+            select(Activity.id, Activity.title, Venue.name.label("venue"))
+            .join(Venue, Venue.id == Activity.venue_id)
+            .where(Activity.id.in_([b.activity_id for b in best]))
+        )
     }
-    return [{"title": acts[k].title, "venue": acts[k].venue.name, "attendances": v} for k, v in best if k in acts]
+    return [
+        {"title": names[b.activity_id].title, "venue": names[b.activity_id].venue, "attendances": int(b.total)}
+        for b in best
+        if b.activity_id in names
+    ]
