@@ -3,14 +3,16 @@
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from accounts.auth import require_roles, require_venue_scope
-from accounts.models import MANAGE_ROLES, User, mask_name
-from activities.models import Activity, Session
+from accounts.models import MANAGE_ROLES, Participant, User, mask_name
+from activities.models import Activity, ActivityKind, Session
 from bookings import services
 from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
@@ -129,19 +131,54 @@ def out(booking: Booking) -> BookingOut:
     )
 
 
-def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
-    """The unit asked for, in one query: a session with its activity (and venue), or a class with its lessons."""
+def _unit(data: BookingIn, holder_id: int | None = None) -> tuple[Activity, Session | None, tuple | None]:
+    """The unit asked for, in one query: a session with its activity (and venue), or a class with its lessons.
+
+    With `holder_id` (a resident booking for themselves), the same query brings the account's participants and
+    its active booking of the unit (the third item, `(participants, existing booking id)`), which
+    `services.book` would otherwise read in a second query (None for a class)."""
     if data.session_id is not None:
-        session = db.session.get(Session, data.session_id, options=[joinedload(Session.activity)])
+        if holder_id is None:
+            session = db.session.get(Session, data.session_id, options=[joinedload(Session.activity)])
+            facts = None
+        else:
+            session, facts = _session_and_holder(data.session_id, holder_id)
         if session is None or (data.activity_id and session.activity_id != data.activity_id):
             raise NotFound()
-        return session.activity, session
+        return session.activity, session, facts
     if data.activity_id is None:
         raise Invalid(fields={"session_id": [_("Give session_id, or activity_id for a class.")]})
     activity = db.session.get(Activity, data.activity_id, options=[joinedload(Activity.sessions)])
     if activity is None:
         raise NotFound()
-    return activity, None
+    return activity, None, None
+
+
+def _session_and_holder(session_id: int, holder_id: int) -> tuple[Session | None, tuple | None]:
+    """The session (its activity and venue joined), the holder's participants (a row each) and the holder's active
+    booking of the unit (`bookings.models.unit_key_for`, in SQL): one query."""
+    unit_key = sa.case(
+        (Activity.kind == ActivityKind.course, sa.literal("c") + sa.cast(Activity.id, sa.String)),
+        else_=sa.literal("s") + sa.cast(Session.id, sa.String),
+    )
+    existing = (
+        select(Booking.id)
+        .where(Booking.user_id == holder_id, Booking.unit_key == unit_key, Booking.is_active.is_(True))
+        .limit(1)
+        .correlate(Session, Activity)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Session, Participant, existing)
+        .join(Activity, Activity.id == Session.activity_id)
+        .outerjoin(Participant, Participant.user_id == holder_id)
+        .where(Session.id == session_id)
+        .options(contains_eager(Session.activity))
+        .order_by(Participant.id)
+    ).all()
+    if not rows:
+        return None, None
+    return rows[0][0], ([row[1] for row in rows if row[1] is not None], rows[0][2])
 
 
 def _own_or_managed(booking_id: int) -> Booking:
@@ -160,16 +197,21 @@ def _own_or_managed(booking_id: int) -> Booking:
     "limit_reached, suspended, ineligible",
 )
 def create_booking(data: BookingIn):
-    activity, session = _unit(data)
     actor = current_user._get_current_object()
+    on_behalf = data.user_id is not None and data.user_id != actor.id
+    activity, session, facts = _unit(data, None if on_behalf else actor.id)
     holder = actor
-    if data.user_id is not None and data.user_id != actor.id:
+    if on_behalf:
         require_roles(*MANAGE_ROLES)
         holder = db.session.get(User, data.user_id)
         if holder is None:
             raise NotFound()
     request = services.BookingRequest(
-        activity=activity, session=session, party_size=data.party_size, participant_ids=data.participant_ids
+        activity=activity,
+        session=session,
+        party_size=data.party_size,
+        participant_ids=data.participant_ids,
+        holder_facts=facts,
     )
     booking = services.book(holder, data=request, actor=actor)
     answer = out(booking)  # from what is in memory now: the commit expires it all
