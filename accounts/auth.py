@@ -69,6 +69,7 @@ def _active_user(user_id, version) -> User | None:
 # (app, user id) → (monotonic time read, a detached copy of the user with its grants and their venues loaded)
 _users: dict[tuple[int, int], tuple[float, User]] = {}
 _merging = threading.Lock()  # one merge at a time reads a shared copy
+_clock = time.monotonic  # tests move it
 
 
 def _cached_user(user_id: int) -> User | None:
@@ -81,10 +82,10 @@ def _cached_user(user_id: int) -> User | None:
         return session.get(User, user_id, options=[joinedload(User.grants)])
     key = (id(current_app._get_current_object()), user_id)
     hit = _users.get(key)
-    if hit is not None and time.monotonic() - hit[0] < ttl:
+    if hit is not None and _clock() - hit[0] < ttl:
         with _merging:
             return session.merge(hit[1], load=False)
-    read_at = time.monotonic()
+    read_at = _clock()
     user = session.get(User, user_id, options=[joinedload(User.grants)])
     if user is not None:
         if len(_users) >= AUTH_CACHE_MAX:
