@@ -192,8 +192,12 @@ class HotSignup:
     def requests(self, ctx: Context, units: list[dict]) -> list[Request]:
         tokens = resident_tokens(ctx, self.residents)[: ctx.n(self.residents)]
         reqs = []
-        for i, token in enumerate(tokens):
-            unit = units[i % len(units)]
+        # Spread over many units, a small seed's residents (600 at --scale 30) each book several units, every
+        # (resident, unit) pair once, so wrk does not run out of distinct requests; one hot unit: each resident once.
+        pairs = ctx.n(self.residents) if len(units) > 1 else len(tokens)
+        for i in range(min(pairs, len(tokens) * len(units))):
+            token = tokens[i % len(tokens)]
+            unit = units[(i + i // len(tokens)) % len(units)]
             body = {"activity_id": unit["activity_id"]} if self.kind == "course" else {"session_id": unit["session_id"]}
             reqs.append(Request("POST", "/api/v1/bookings", body, {"Authorization": f"Bearer {token}"}))
         return reqs

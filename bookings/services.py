@@ -426,36 +426,17 @@ def _insert_confirmed(user, activity, session, participants, values) -> Booking 
     data-modifying statement (the conditional seat UPDATE feeds the INSERTs, so no seat means no row); the booking
     comes back as a persistent ORM object built from what was written, without reading it back. None when the
     seats did not fit (nothing written). The unique index's loss raises IntegrityError, as a flush would."""
-    table = Booking.__table__
     unit_model = _unit_table(activity)
     unit = activity if activity.is_course else session
-    units = unit_model.__table__
     row = {**values, **_NEW_BOOKING_DEFAULTS, "status": BookingStatus.confirmed, "is_active": True}
     row["updated_at"] = utcnow()
-    party = values["party_size"]
-    seat = (
-        update(units)
-        .where(units.c.id == unit.id, units.c.seats_taken + party <= units.c.capacity)
-        .values(seats_taken=units.c.seats_taken + party)
-        .returning(units.c.id)
-        .cte("seat")
-    )
-    columns = list(row)
-    booked = (
-        sa.insert(table)
-        .from_select(columns, select(*(sa.literal(row[c], type_=table.c[c].type) for c in columns)).select_from(seat))
-        .returning(table.c.id)
-        .cte("booked")
-    )
-    linked = (
-        sa.insert(booking_participants)
-        .from_select(
-            ["booking_id", "participant_id"],
-            select(booked.c.id, func.unnest(sa.literal([p.id for p in participants], type_=ARRAY(sa.Integer)))),
-        )
-        .cte("linked")
-    )
-    booking_id = db.session.execute(select(booked.c.id).add_cte(linked)).scalar()
+    params = {
+        **{f"v_{c}": v for c, v in row.items()},
+        "unit_id": unit.id,
+        "seats": values["party_size"],
+        "pids": [p.id for p in participants],
+    }
+    booking_id = db.session.execute(_confirmed_statement(unit_model, tuple(row)), params).scalar()
     db.session.expire(unit, ["seats_taken"])
     if booking_id is None:
         return None
@@ -465,6 +446,36 @@ def _insert_confirmed(user, activity, session, participants, values) -> Booking 
     for name, value in (("user", user), ("activity", activity), ("session", session), ("participants", participants)):
         set_committed_value(booking, name, value)
     return booking
+
+
+_CONFIRMED_STATEMENTS: dict = {}
+
+
+def _confirmed_statement(unit_model, columns: tuple[str, ...]):
+    """`WITH seat AS (UPDATE … RETURNING), booked AS (INSERT … SELECT FROM seat RETURNING id), linked AS (INSERT
+    the participants) SELECT id FROM booked`, built once per unit table (bound parameters, not literals)."""
+    key = (unit_model, columns)
+    if key not in _CONFIRMED_STATEMENTS:
+        table, units = Booking.__table__, unit_model.__table__
+        seats = sa.bindparam("seats", type_=sa.Integer)
+        seat = (
+            update(units)
+            .where(units.c.id == sa.bindparam("unit_id", type_=sa.Integer))
+            .where(units.c.seats_taken + seats <= units.c.capacity)
+            .values(seats_taken=units.c.seats_taken + seats)
+            .returning(units.c.id)
+            .cte("seat")
+        )
+        row = select(*(sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in columns)).select_from(seat)
+        booked = sa.insert(table).from_select(list(columns), row).returning(table.c.id).cte("booked")
+        pids = func.unnest(sa.bindparam("pids", type_=ARRAY(sa.Integer)))
+        linked = (
+            sa.insert(booking_participants)
+            .from_select(["booking_id", "participant_id"], select(booked.c.id, pids))
+            .cte("linked")
+        )
+        _CONFIRMED_STATEMENTS[key] = select(booked.c.id).add_cte(linked)
+    return _CONFIRMED_STATEMENTS[key]
 
 
 def _quota_eligible(activity: Activity, user: User, participants: list[Participant], now: datetime) -> bool:
