@@ -66,8 +66,8 @@ def _active_user(user_id, version) -> User | None:
 
 # --- the per-process copy of each caller's row and grants ----------------------------------------------
 
-# (app, user id) → (monotonic time read, a detached copy of the user with its grants and their venues loaded)
-_users: dict[tuple[int, int], tuple[float, User]] = {}
+# user id → (monotonic time read, the app's id, a detached copy of the user with its grants and their venues loaded)
+_users: dict[int, tuple[float, int, User]] = {}
 _merging = threading.Lock()  # one merge at a time reads a shared copy
 _clock = time.monotonic  # tests move it
 
@@ -80,17 +80,17 @@ def _cached_user(user_id: int) -> User | None:
     session = db.session()
     if ttl <= 0 or identity_key(User, user_id) in session.identity_map:
         return session.get(User, user_id, options=[joinedload(User.grants)])
-    key = (id(current_app._get_current_object()), user_id)
-    hit = _users.get(key)
-    if hit is not None and _clock() - hit[0] < ttl:
+    app_id = id(current_app._get_current_object())
+    hit = _users.get(user_id)
+    if hit is not None and hit[1] == app_id and _clock() - hit[0] < ttl:
         with _merging:
-            return session.merge(hit[1], load=False)
+            return session.merge(hit[2], load=False)
     read_at = _clock()
     user = session.get(User, user_id, options=[joinedload(User.grants)])
     if user is not None:
         if len(_users) >= AUTH_CACHE_MAX:
             _users.clear()
-        _users[key] = (read_at, _detached_copy(user))
+        _users[user_id] = (read_at, app_id, _detached_copy(user))
     return user
 
 
@@ -106,9 +106,8 @@ def _detached_copy(user: User) -> User:
 
 def forget_users(user_ids) -> None:
     """Drop this process's copies of these users (their row or grants changed here)."""
-    ids = set(user_ids)
-    for key in [k for k in _users if k[1] in ids]:
-        _users.pop(key, None)
+    for user_id in user_ids:
+        _users.pop(user_id, None)
 
 
 @event.listens_for(OrmSession, "after_flush")

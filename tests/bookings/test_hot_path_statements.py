@@ -67,3 +67,31 @@ def test_the_booking_written_in_one_statement_reads_back_the_same(client, app, p
     assert sorted(p.id for p in stored.participants) == sorted(body["participant_ids"])
     assert af.first_session(stored.activity).seats_taken == 2
     assert answer.json["created_at"] and answer.json["code"]
+
+
+def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_second(client, app, pg, monkeypatch):
+    from bookings import api
+
+    now = [500.0]
+    monkeypatch.setattr(api, "_clock", lambda: now[0])
+    monkeypatch.setitem(app.config, "FULL_HINT_SECONDS", 1)
+    api._full_units.clear()
+    act = af.activity(capacity=1, has_waiting_list=False)
+    session_id = af.first_session(act).id
+    people = [f.resident() for _ in range(4)]
+    f.commit()
+    holder, second, third, fourth = ({"Authorization": f"Bearer {issue_token(u)[0]}"} for u in people)
+    booked, _sent = _book(client, holder, session_id)
+    assert booked.status_code == 201
+    refused, sent = _book(client, second, session_id)
+    assert refused.json["error"]["code"] == "full" and len(sent) == 3  # caller, unit, and the hint's one read
+    refused, sent = _book(client, third, session_id)
+    assert refused.json["error"]["code"] == "full"
+    assert len(sent) == 1, sent  # the caller's row only: the unit is not read
+    again, sent = _book(client, holder, session_id)
+    assert again.json["error"]["code"] == "duplicate" and again.json["error"]["booking_id"] == booked.json["id"]
+    assert len(sent) == 1
+    now[0] += 1.1  # the hint is over: the database is asked again
+    refused, sent = _book(client, fourth, session_id)
+    assert refused.json["error"]["code"] == "full" and len(sent) == 3
+    api._full_units.clear()
