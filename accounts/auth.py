@@ -12,6 +12,7 @@ made by another process (another gunicorn worker or host) is seen by this one at
 after the copy was read. `AUTH_CACHE_SECONDS = 0` turns the cache off (every request reads the row).
 """
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,12 @@ def _active_user(user_id, version) -> User | None:
 _users: dict[int, tuple[float, int, User]] = {}
 _merging = threading.Lock()  # one merge at a time reads a shared copy
 _clock = time.monotonic  # tests move it
+_apps = itertools.count(1)
+
+
+def app_key() -> int:
+    """A number of the current app, never reused in this process (an `id()` may be, after an app is collected)."""
+    return current_app.extensions.setdefault("culturenet_app_key", next(_apps))
 
 
 def _cached_user(user_id: int) -> User | None:
@@ -80,7 +87,7 @@ def _cached_user(user_id: int) -> User | None:
     session = db.session()
     if ttl <= 0 or identity_key(User, user_id) in session.identity_map:
         return session.get(User, user_id, options=[joinedload(User.grants)])
-    app_id = id(current_app._get_current_object())
+    app_id = app_key()
     hit = _users.get(user_id)
     if hit is not None and hit[1] == app_id and _clock() - hit[0] < ttl:
         with _merging:

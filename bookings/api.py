@@ -12,7 +12,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from accounts.auth import require_roles, require_venue_scope
+from accounts.auth import app_key, require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, Participant, User, mask_name
 from activities.models import Activity, ActivityKind, Policy, Session
 from bookings import services
@@ -251,7 +251,7 @@ def _remember_full(activity: Activity, session: Session) -> None:
         holders = {user_id: booking_id for _left, user_id, booking_id in rows if user_id is not None}
         if len(_full_units) >= 10_000:
             _full_units.clear()
-        _full_units[(id(current_app._get_current_object()), session.id)] = (_clock(), activity.id, holders)
+        _full_units[(app_key(), session.id)] = (_clock(), activity.id, holders)
 
 
 def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
@@ -262,7 +262,7 @@ def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
     have been refused for another reason (closed, invalid participants) hears `full`."""
     if data.session_id is None:
         return
-    key = (id(current_app._get_current_object()), data.session_id)
+    key = (app_key(), data.session_id)
     hint = _full_units.get(key)
     if hint is None:
         return
