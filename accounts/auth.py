@@ -1,18 +1,38 @@
-"""Who is calling: session cookies (Flask-Login) for pages, signed bearer tokens for the API."""
+"""Who is calling: session cookies (Flask-Login) for pages, signed bearer tokens for the API.
 
+A bearer token (and a session id) is signed and names the user and their `session_version`, the account's
+revocation epoch: signing out, a password change or reset and deleting the account move it on, which ends every
+token and session issued before. Checking the epoch, `is_active` and the role grants needs the user's row, so
+each process keeps a short-lived copy of it (`AUTH_CACHE_SECONDS`, default 5): a scanner sending hundreds of
+requests with one token costs one read of its row per process every few seconds, not one per request.
+
+Staleness window: a revocation, a suspension (`suspended_until`), a deletion or a change of role grants made by
+*this* process is seen at once (the copy is dropped when the change is flushed and again at its commit); one
+made by another process (another gunicorn worker or host) is seen by this one at most `AUTH_CACHE_SECONDS`
+after the copy was read. `AUTH_CACHE_SECONDS = 0` turns the cache off (every request reads the row).
+"""
+
+import itertools
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
-from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, User
+from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, RoleGrant, User
 from core.errors import Forbidden, Unauthenticated, wants_json
 from core.extensions import db, login_manager
 
 TOKEN_SALT = "api-token"
+AUTH_CACHE_SECONDS = 5  # the default of the config key of the same name (see the module's docstring)
+AUTH_CACHE_MAX = 20_000  # users kept per process at most (a full cache is emptied, then refilled)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -39,11 +59,89 @@ def user_from_token(token: str) -> User | None:
 def _active_user(user_id, version) -> User | None:
     if not isinstance(user_id, int) or not isinstance(version, int):
         return None
-    # The caller and their role grants in one query (every request reads them; a resident has none).
-    user = db.session.get(User, user_id, options=[joinedload(User.grants)])
+    user = _cached_user(user_id)
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user
+
+
+# --- the per-process copy of each caller's row and grants ----------------------------------------------
+
+# user id → (monotonic time read, the app's id, a detached copy of the user with its grants and their venues loaded)
+_users: dict[int, tuple[float, int, User]] = {}
+_merging = threading.Lock()  # one merge at a time reads a shared copy
+_clock = time.monotonic  # tests move it
+_apps = itertools.count(1)
+
+
+def app_key() -> int:
+    """A number of the current app, never reused in this process (an `id()` may be, after an app is collected)."""
+    return current_app.extensions.setdefault("culturenet_app_key", next(_apps))
+
+
+def _cached_user(user_id: int) -> User | None:
+    """The caller and their role grants, attached to this request's session: from the process's copy when it
+    is younger than AUTH_CACHE_SECONDS (no statement: `merge(load=False)` attaches a copy without a query),
+    else read in one query (the grants and their venues joined) and copied."""
+    ttl = current_app.config.get("AUTH_CACHE_SECONDS", AUTH_CACHE_SECONDS)
+    session = db.session()
+    if ttl <= 0 or identity_key(User, user_id) in session.identity_map:
+        return session.get(User, user_id, options=[joinedload(User.grants)])
+    app_id = app_key()
+    hit = _users.get(user_id)
+    if hit is not None and hit[1] == app_id and _clock() - hit[0] < ttl:
+        with _merging:
+            return session.merge(hit[2], load=False)
+    read_at = _clock()
+    user = session.get(User, user_id, options=[joinedload(User.grants)])
+    if user is not None:
+        if len(_users) >= AUTH_CACHE_MAX:
+            _users.clear()
+        _users[user_id] = (read_at, app_id, _detached_copy(user))
+    return user
+
+
+def _detached_copy(user: User) -> User:
+    """A copy of `user` (its loaded columns, grants and their venues) that belongs to no session: merged into a
+    scratch session that runs no SQL, then let go."""
+    scratch = OrmSession()
+    with _merging:
+        copy = scratch.merge(user, load=False)
+    scratch.expunge_all()
+    return copy
+
+
+def forget_users(user_ids) -> None:
+    """Drop this process's copies of these users (their row or grants changed here)."""
+    for user_id in user_ids:
+        _users.pop(user_id, None)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _changed_users(session, _context) -> None:
+    ids = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, User) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, RoleGrant) and obj.user_id is not None:
+            ids.add(obj.user_id)
+    if ids and _users:
+        forget_users(ids)
+    if ids:
+        session.info.setdefault("auth_changed_users", set()).update(ids)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _committed_users(session) -> None:
+    # dropped again at the commit: another request of this process may have copied the old row in between
+    ids = session.info.pop("auth_changed_users", None)
+    if ids and _users:
+        forget_users(ids)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _rolled_back(session) -> None:
+    session.info.pop("auth_changed_users", None)
 
 
 def _bearer(req) -> str | None:

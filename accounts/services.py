@@ -408,7 +408,7 @@ def delete_account(user: User, *, now: datetime | None = None) -> None:
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.is_active = False
     user.deleted_at = now
-    user.session_version += 1
+    user.session_version = User.session_version + 1  # in SQL: exact even from a stale copy (accounts.auth)
     user.suspension_reason = None
     for participant in user.participants:
         participant.name = _("Deleted user")

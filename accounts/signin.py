@@ -209,7 +209,7 @@ def reset_password_by_code(phone: str, sms_code: str, new_password: str, *, now:
 
 def set_password(user: User, new_password: str, now: datetime) -> None:
     user.password_hash = passwords.hash_password(new_password)
-    user.session_version += 1
+    user.session_version = User.session_version + 1  # in SQL: exact even from a stale copy (accounts.auth)
     _clear_attempts(f"user:{user.id}", now)
     db.session.flush()
 
@@ -293,5 +293,5 @@ def reset_password_by_token(token: str, new_password: str, *, now: datetime | No
 
 def sign_out_everywhere(user: User) -> None:
     """End every session, remember-me cookie and API token of `user` (sign-out is server-side)."""
-    user.session_version += 1
+    user.session_version = User.session_version + 1  # in SQL: exact even from a stale copy (accounts.auth)
     db.session.flush()

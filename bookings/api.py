@@ -1,22 +1,26 @@
 """JSON API for seat bookings (docs/api.md): book, list, show, cancel; accept offers; staff decisions."""
 
+import time
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
-from accounts.auth import require_roles, require_venue_scope
-from accounts.models import MANAGE_ROLES, User, mask_name
-from activities.models import Activity, Session
+from accounts.auth import app_key, require_roles, require_venue_scope
+from accounts.models import MANAGE_ROLES, Participant, User, mask_name
+from activities.models import Activity, ActivityKind, Policy, Session
 from bookings import services
 from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
 from bookings.queries import booking_code, bookings_of, session_bookings
 from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
-from core.db import MAX_ID
+from core.db import MAX_ID, utcnow
 from core.errors import Invalid, NotFound
 from core.extensions import db
 
@@ -129,19 +133,54 @@ def out(booking: Booking) -> BookingOut:
     )
 
 
-def _unit(data: BookingIn) -> tuple[Activity, Session | None]:
-    """The unit asked for, in one query: a session with its activity (and venue), or a class with its lessons."""
+def _unit(data: BookingIn, holder_id: int | None = None) -> tuple[Activity, Session | None, tuple | None]:
+    """The unit asked for, in one query: a session with its activity (and venue), or a class with its lessons.
+
+    With `holder_id` (a resident booking for themselves), the same query brings the account's participants and
+    its active booking of the unit (the third item, `(participants, existing booking id)`), which
+    `services.book` would otherwise read in a second query (None for a class)."""
     if data.session_id is not None:
-        session = db.session.get(Session, data.session_id, options=[joinedload(Session.activity)])
+        if holder_id is None:
+            session = db.session.get(Session, data.session_id, options=[joinedload(Session.activity)])
+            facts = None
+        else:
+            session, facts = _session_and_holder(data.session_id, holder_id)
         if session is None or (data.activity_id and session.activity_id != data.activity_id):
             raise NotFound()
-        return session.activity, session
+        return session.activity, session, facts
     if data.activity_id is None:
         raise Invalid(fields={"session_id": [_("Give session_id, or activity_id for a class.")]})
     activity = db.session.get(Activity, data.activity_id, options=[joinedload(Activity.sessions)])
     if activity is None:
         raise NotFound()
-    return activity, None
+    return activity, None, None
+
+
+def _session_and_holder(session_id: int, holder_id: int) -> tuple[Session | None, tuple | None]:
+    """The session (its activity and venue joined), the holder's participants (a row each) and the holder's active
+    booking of the unit (`bookings.models.unit_key_for`, in SQL): one query."""
+    unit_key = sa.case(
+        (Activity.kind == ActivityKind.course, sa.literal("c") + sa.cast(Activity.id, sa.String)),
+        else_=sa.literal("s") + sa.cast(Session.id, sa.String),
+    )
+    existing = (
+        select(Booking.id)
+        .where(Booking.user_id == holder_id, Booking.unit_key == unit_key, Booking.is_active.is_(True))
+        .limit(1)
+        .correlate(Session, Activity)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Session, Participant, existing)
+        .join(Activity, Activity.id == Session.activity_id)
+        .outerjoin(Participant, Participant.user_id == holder_id)
+        .where(Session.id == session_id)
+        .options(contains_eager(Session.activity))
+        .order_by(Participant.id)
+    ).all()
+    if not rows:
+        return None, None
+    return rows[0][0], ([row[1] for row in rows if row[1] is not None], rows[0][2])
 
 
 def _own_or_managed(booking_id: int) -> Booking:
@@ -160,20 +199,84 @@ def _own_or_managed(booking_id: int) -> Booking:
     "limit_reached, suspended, ineligible",
 )
 def create_booking(data: BookingIn):
-    activity, session = _unit(data)
     actor = current_user._get_current_object()
+    on_behalf = data.user_id is not None and data.user_id != actor.id
+    if not on_behalf:
+        _refuse_if_hinted_full(data, actor)
+    activity, session, facts = _unit(data, None if on_behalf else actor.id)
     holder = actor
-    if data.user_id is not None and data.user_id != actor.id:
+    if on_behalf:
         require_roles(*MANAGE_ROLES)
         holder = db.session.get(User, data.user_id)
         if holder is None:
             raise NotFound()
     request = services.BookingRequest(
-        activity=activity, session=session, party_size=data.party_size, participant_ids=data.participant_ids
+        activity=activity,
+        session=session,
+        party_size=data.party_size,
+        participant_ids=data.participant_ids,
+        holder_facts=facts,
     )
-    booking = services.book(holder, data=request, actor=actor)
+    try:
+        booking = services.book(holder, data=request, actor=actor)
+    except services.Full:
+        if session is not None and activity.policy == Policy.first_come and not activity.has_waiting_list:
+            _remember_full(activity, session)
+        raise
     answer = out(booking)  # from what is in memory now: the commit expires it all
     return answer
+
+
+# --- the "full" hint: a hot sign-up's refusals without a read of the unit ------------------------------------
+
+FULL_HINT_SECONDS = 1.0  # the default of the config key of the same name; 0 turns the hint off
+# (app, session id) → (monotonic time, activity id, {user id: booking id} of the unit's active bookings)
+_full_units: dict[tuple[int, int], tuple[float, int, dict[int, int]]] = {}
+_clock = time.monotonic  # tests move it
+
+
+def _remember_full(activity: Activity, session: Session) -> None:
+    """After a `full` refusal of a first-come session without a waiting list: if no seat at all is left, remember
+    it for FULL_HINT_SECONDS with the people holding its seats (one query, once per process and second)."""
+    ttl = current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS)
+    if ttl <= 0:
+        return
+    rows = db.session.execute(
+        select(Session.capacity - Session.seats_taken, Booking.user_id, Booking.id)
+        .select_from(Session)
+        .outerjoin(Booking, sa.and_(Booking.unit_key == f"s{session.id}", Booking.is_active.is_(True)))
+        .where(Session.id == session.id)
+    ).all()
+    if rows and rows[0][0] <= 0:
+        holders = {user_id: booking_id for _left, user_id, booking_id in rows if user_id is not None}
+        if len(_full_units) >= 10_000:
+            _full_units.clear()
+        _full_units[(app_key(), session.id)] = (_clock(), activity.id, holders)
+
+
+def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
+    """A session this process saw full less than FULL_HINT_SECONDS ago is refused at once, with no statement: the
+    caller's suspension (from the caller's row, already read), the caller's own seat (`duplicate`, from the hint's
+    holders), else `full`. Only a hint, and only ever a refusal: every seat is still taken by the conditional
+    UPDATE. For up to FULL_HINT_SECONDS a seat freed in another request may be refused, and a request that would
+    have been refused for another reason (closed, invalid participants) hears `full`."""
+    if data.session_id is None:
+        return
+    key = (app_key(), data.session_id)
+    hint = _full_units.get(key)
+    if hint is None:
+        return
+    seen, activity_id, holders = hint
+    if _clock() - seen >= current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS):
+        _full_units.pop(key, None)
+        return
+    if data.activity_id not in (None, activity_id):
+        return
+    if actor.is_suspended(utcnow()):
+        raise services.Suspended(until=actor.suspended_until)
+    if actor.id in holders:
+        raise services.Duplicate(booking_id=holders[actor.id])
+    raise services.Full()
 
 
 @api.endpoint(

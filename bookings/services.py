@@ -16,7 +16,9 @@ from flask import has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import MANAGE_ROLES, Participant, Relation, User
@@ -28,6 +30,7 @@ from bookings.models import (
     Booking,
     BookingStatus,
     Suspension,
+    booking_participants,
     unit_key_for,
 )
 from core import audit
@@ -161,6 +164,9 @@ class BookingRequest:
     party_size: int | None = None
     participant_ids: list[int] | None = None
     extra: dict = field(default_factory=dict)
+    # The holder's participants and active booking of the unit, when the caller read them with the unit (one
+    # query fewer, bookings.api); used only where no account lock must come before that read.
+    holder_facts: tuple[list[Participant], int | None] | None = None
 
 
 def _check_on_behalf(holder: User, activity: Activity, actor: User) -> None:
@@ -192,8 +198,13 @@ def book(user: User, *, data: BookingRequest, actor: User, now: datetime | None 
     if not full and _needs_account_lock(activity):
         # Only a request that may write waits for the account's lock; a refusal of a full unit reads.
         db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    # The account's people, its active booking of this unit and its class enrolments: one query (after the lock).
-    family, existing, enrolments = _holder(user, unit_key, count_enrolments=activity.is_course)
+    # The account's people, its active booking of this unit and its class enrolments: one query (after the lock),
+    # unless the caller brought them along with the unit.
+    if data.holder_facts is not None and not activity.is_course and not _needs_account_lock(activity):
+        (family, existing), enrolments = data.holder_facts, 0
+        set_committed_value(user, "participants", family)
+    else:
+        family, existing, enrolments = _holder(user, unit_key, count_enrolments=activity.is_course)
     participants = _participants(family, data.participant_ids)
     party = _party_size(activity, participants, data.party_size)
     if user.is_suspended(now):
@@ -355,21 +366,28 @@ def _insert(user, activity, session, unit_key, party, participants, actor, now) 
     first come, the seats are taken first (one conditional UPDATE) and the booking is stored confirmed at once,
     else waitlisted, else refused `full`. Nothing stays taken when it raises."""
     initial = {Policy.lottery: BookingStatus.entered, Policy.approval: BookingStatus.pending}.get(activity.policy)
-    booking = Booking(
-        user=user,
-        activity=activity,
-        session=session,
-        unit_key=unit_key,
-        party_size=party,
-        participants=participants,
-        booked_by_id=actor.id if actor.id != user.id else None,
-        created_at=now,
-        is_quota_eligible=_quota_eligible(activity, user, participants, now),
-    )
+    values = {
+        "user_id": user.id,
+        "activity_id": activity.id,
+        "session_id": session.id if session is not None else None,
+        "unit_key": unit_key,
+        "party_size": party,
+        "booked_by_id": actor.id if actor.id != user.id else None,
+        "created_at": now,
+        "is_quota_eligible": _quota_eligible(activity, user, participants, now),
+    }
     # In a request a refusal rolls the whole transaction back (core/transaction.py), so no savepoint is needed
     # there (two round trips fewer); elsewhere (seeders, jobs) the caller's other work must survive a refusal.
     in_request = has_request_context()
     try:
+        if initial is None and in_request and db.session.get_bind().dialect.name == "postgresql":
+            booking = _insert_confirmed(user, activity, session, participants, values)
+            if booking is not None:
+                return booking
+            if not activity.has_waiting_list:
+                raise Full()
+            initial = BookingStatus.waitlisted
+        booking = Booking(user=user, activity=activity, session=session, participants=participants, **values)
         with nullcontext() if in_request else db.session.begin_nested():
             if initial is None:
                 if take_seats(activity, session, party):
@@ -386,6 +404,78 @@ def _insert(user, activity, session, unit_key, party, participants, actor, now) 
             refused()  # the failed flush left the transaction unusable: end it now, as the refusal would
         raise Duplicate() from None
     return booking
+
+
+# Every column of a new confirmed booking, as `_insert_confirmed` writes it (the others are the ORM's defaults).
+_NEW_BOOKING_DEFAULTS = {
+    "draw_rank": None,
+    "hold_expires_at": None,
+    "decided_at": None,
+    "decided_by_id": None,
+    "decision_reason": "",
+    "cancelled_at": None,
+    "counted_as_no_show": False,
+    "no_show_at": None,
+    "checked_in_at": None,
+    "checked_in_by_id": None,
+}
+
+
+def _insert_confirmed(user, activity, session, participants, values) -> Booking | None:
+    """PostgreSQL, in a request: take the seats and store the confirmed booking and its participants in one
+    data-modifying statement (the conditional seat UPDATE feeds the INSERTs, so no seat means no row); the booking
+    comes back as a persistent ORM object built from what was written, without reading it back. None when the
+    seats did not fit (nothing written). The unique index's loss raises IntegrityError, as a flush would."""
+    unit_model = _unit_table(activity)
+    unit = activity if activity.is_course else session
+    row = {**values, **_NEW_BOOKING_DEFAULTS, "status": BookingStatus.confirmed, "is_active": True}
+    row["updated_at"] = utcnow()
+    params = {
+        **{f"v_{c}": v for c, v in row.items()},
+        "unit_id": unit.id,
+        "seats": values["party_size"],
+        "pids": [p.id for p in participants],
+    }
+    booking_id = db.session.execute(_confirmed_statement(unit_model, tuple(row)), params).scalar()
+    db.session.expire(unit, ["seats_taken"])
+    if booking_id is None:
+        return None
+    booking = Booking(id=booking_id, **row)
+    make_transient_to_detached(booking)
+    db.session.add(booking)
+    for name, value in (("user", user), ("activity", activity), ("session", session), ("participants", participants)):
+        set_committed_value(booking, name, value)
+    return booking
+
+
+_CONFIRMED_STATEMENTS: dict = {}
+
+
+def _confirmed_statement(unit_model, columns: tuple[str, ...]):
+    """`WITH seat AS (UPDATE … RETURNING), booked AS (INSERT … SELECT FROM seat RETURNING id), linked AS (INSERT
+    the participants) SELECT id FROM booked`, built once per unit table (bound parameters, not literals)."""
+    key = (unit_model, columns)
+    if key not in _CONFIRMED_STATEMENTS:
+        table, units = Booking.__table__, unit_model.__table__
+        seats = sa.bindparam("seats", type_=sa.Integer)
+        seat = (
+            update(units)
+            .where(units.c.id == sa.bindparam("unit_id", type_=sa.Integer))
+            .where(units.c.seats_taken + seats <= units.c.capacity)
+            .values(seats_taken=units.c.seats_taken + seats)
+            .returning(units.c.id)
+            .cte("seat")
+        )
+        row = select(*(sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in columns)).select_from(seat)
+        booked = sa.insert(table).from_select(list(columns), row).returning(table.c.id).cte("booked")
+        pids = func.unnest(sa.bindparam("pids", type_=ARRAY(sa.Integer)))
+        linked = (
+            sa.insert(booking_participants)
+            .from_select(["booking_id", "participant_id"], select(booked.c.id, pids))
+            .cte("linked")
+        )
+        _CONFIRMED_STATEMENTS[key] = select(booked.c.id).add_cte(linked)
+    return _CONFIRMED_STATEMENTS[key]
 
 
 def _quota_eligible(activity: Activity, user: User, participants: list[Participant], now: datetime) -> bool:

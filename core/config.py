@@ -93,6 +93,12 @@ class Config:
         self.JSON_SORT_KEYS = False
         # Seconds a rendered public list fragment may be reused by a worker (core/cache.py); 0: never.
         self.PUBLIC_CACHE_SECONDS = int(env.get("PUBLIC_CACHE_SECONDS", "15"))
+        # How long a process may use its copy of an API caller's account row and grants (accounts/auth.py):
+        # a sign-out, suspension or role change made on another worker or host is seen here within it.
+        self.AUTH_CACHE_SECONDS = float(env.get("AUTH_CACHE_SECONDS", "5"))
+        # How long a process refuses a session it saw full without reading it again (bookings/services.py);
+        # the seat itself is always decided by the database.
+        self.FULL_HINT_SECONDS = float(env.get("FULL_HINT_SECONDS", "1"))
         # Absolute links (calendar feeds) start here when set, never with the Host header a request claims.
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.BENCH_ENDPOINTS = _bool(env.get("BENCH_ENDPOINTS"), False)

@@ -84,6 +84,8 @@ def make_app(url: str, **overrides):
             "REGISTRATION_SMS_VERIFY": False,  # tests/accounts turn it on where the code is the subject
             "MAIL_BACKEND": "console",
             "PUBLIC_CACHE_SECONDS": 0,  # tests read their own writes at once; tests/core/test_cache.py turns it on
+            "AUTH_CACHE_SECONDS": 0,  # ids restart with every test's tables; tests/accounts/test_auth_cache.py: on
+            "FULL_HINT_SECONDS": 0,  # tests change capacities at once; tests/bookings/test_hot_path_statements.py: on
             **overrides,
         }
     )

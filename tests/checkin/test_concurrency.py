@@ -73,3 +73,29 @@ def test_two_offline_devices_syncing_the_same_ticket_at_once_count_once_and_flag
     outcomes = race(app, sync, 2)
     assert outcomes == {"ok": 2}
     assert _rows(CheckIn) == 1 and _rows(CheckInConflict) == 1
+
+
+def _scan_as_the_api_does(session_id, booking_id, staff_id, at, **kw):
+    """`POST /api/v1/checkins`: the one-statement path first (PostgreSQL), the general path when it declines."""
+    actor = db.session.get(User, staff_id)
+    payload = tickets.payload_for(booking_id)
+    if checkin.check_in_fast(session_id, payload=payload, actor=actor, now=at, **kw) is None:
+        checkin.check_in(db.session.get(Session, session_id), payload=payload, actor=actor, now=at, **kw)
+
+
+@pytest.mark.parametrize("phones", [2, 20])
+def test_simultaneous_scans_through_the_one_statement_path_admit_exactly_once(app, phones):
+    session_id, booking_id, staff_ids, at = _door(phones)
+    outcomes = race(app, lambda i: _scan_as_the_api_does(session_id, booking_id, staff_ids[i], at), phones)
+    assert outcomes == {"ok": 1, "already_checked_in": phones - 1}
+    assert _rows(CheckIn) == 1
+    booking = db.session.get(Booking, booking_id)
+    assert booking.checked_in_at == at and booking.checked_in_by_id in staff_ids
+
+
+def test_retries_racing_through_the_one_statement_path_count_once(app):
+    session_id, booking_id, staff_ids, at = _door(1)
+    scan = {"scan_id": "same-scan-0002"}
+    outcomes = race(app, lambda i: _scan_as_the_api_does(session_id, booking_id, staff_ids[0], at, **scan), 10)
+    assert outcomes == {"ok": 10}
+    assert _rows(CheckIn) == 1

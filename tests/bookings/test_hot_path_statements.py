@@ -1,0 +1,97 @@
+"""A booking's statement count, pinned (docs/performance.md, hot paths), on PostgreSQL through
+`POST /api/v1/bookings`: the caller's row (unless the process has it), the unit with the caller's participants and
+own booking of it, and one statement taking the seat and storing the booking and its participants; a refusal of a
+full session is the first two only. The notifications' own statements (bookings/notifications.py) are not counted
+here: they belong to notify."""
+
+import pytest
+
+from accounts.auth import issue_token
+from core.extensions import db
+from tests import activity_factories as af
+from tests import factories as f
+from tests.dbs import recorded_statements
+
+NOTIFY_TABLES = ("notification_preferences", "messages", "notify_", "reminder")
+
+
+def _own(statements: list[str]) -> list[str]:
+    return [s for s in statements if not any(t in s for t in NOTIFY_TABLES)]
+
+
+@pytest.fixture
+def pg(is_postgres):
+    if not is_postgres:
+        pytest.skip("the one-statement seat and booking is PostgreSQL's")
+
+
+def _book(client, headers, session_id):
+    db.session.remove()
+    with recorded_statements(db) as sent:
+        answer = client.post("/api/v1/bookings", json={"session_id": session_id}, headers=headers)
+    return answer, sent
+
+
+def test_a_booking_is_three_statements_and_a_refusal_of_a_full_session_two(client, app, pg):
+    act = af.activity(capacity=1, has_waiting_list=False)
+    session_id = af.first_session(act).id
+    first, late = f.resident(), f.resident()
+    f.commit()
+    first, late = ({"Authorization": f"Bearer {issue_token(u)[0]}"} for u in (first, late))
+    booked, sent = _book(client, first, session_id)
+    assert booked.status_code == 201, booked.json
+    assert len(_own(sent)) == 3, _own(sent)
+    assert booked.json["status"] == "confirmed" and booked.json["participant_ids"]
+    refused, sent = _book(client, late, session_id)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "full"
+    assert len(sent) == 2, sent
+    again, sent = _book(client, first, session_id)  # the holder still hears "already booked"
+    assert again.json["error"]["code"] == "duplicate"
+    assert len(sent) == 2, sent
+
+
+def test_the_booking_written_in_one_statement_reads_back_the_same(client, app, pg):
+    from bookings.models import Booking
+
+    act = af.activity(capacity=5)
+    user = f.resident()
+    kid = af.member(user)
+    f.commit()
+    headers = {"Authorization": f"Bearer {issue_token(user)[0]}"}
+    body = {"session_id": af.first_session(act).id, "participant_ids": [user.self_participant.id, kid.id]}
+    answer = client.post("/api/v1/bookings", json=body, headers=headers)
+    assert answer.status_code == 201, answer.json
+    db.session.remove()
+    stored = db.session.get(Booking, answer.json["id"])
+    assert stored.status.value == "confirmed" and stored.is_active and stored.party_size == 2
+    assert sorted(p.id for p in stored.participants) == sorted(body["participant_ids"])
+    assert af.first_session(stored.activity).seats_taken == 2
+    assert answer.json["created_at"] and answer.json["code"]
+
+
+def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_second(client, app, pg, monkeypatch):
+    from bookings import api
+
+    now = [500.0]
+    monkeypatch.setattr(api, "_clock", lambda: now[0])
+    monkeypatch.setitem(app.config, "FULL_HINT_SECONDS", 1)
+    api._full_units.clear()
+    act = af.activity(capacity=1, has_waiting_list=False)
+    session_id = af.first_session(act).id
+    people = [f.resident() for _ in range(4)]
+    f.commit()
+    holder, second, third, fourth = ({"Authorization": f"Bearer {issue_token(u)[0]}"} for u in people)
+    booked, _sent = _book(client, holder, session_id)
+    assert booked.status_code == 201
+    refused, sent = _book(client, second, session_id)
+    assert refused.json["error"]["code"] == "full" and len(sent) == 3  # caller, unit, and the hint's one read
+    refused, sent = _book(client, third, session_id)
+    assert refused.json["error"]["code"] == "full"
+    assert len(sent) == 1, sent  # the caller's row only: the unit is not read
+    again, sent = _book(client, holder, session_id)
+    assert again.json["error"]["code"] == "duplicate" and again.json["error"]["booking_id"] == booked.json["id"]
+    assert len(sent) == 1
+    now[0] += 1.1  # the hint is over: the database is asked again
+    refused, sent = _book(client, fourth, session_id)
+    assert refused.json["error"]["code"] == "full" and len(sent) == 3
+    api._full_units.clear()
