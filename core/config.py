@@ -49,6 +49,7 @@ class Config:
         self.TWILIO_STATUS_CALLBACK = env.get("TWILIO_STATUS_CALLBACK", "")
         self.TWILIO_WEBHOOK_BASE = env.get("TWILIO_WEBHOOK_BASE", "")
         self.NOTIFY_LEASE_SECONDS = int(env.get("NOTIFY_LEASE_SECONDS", "300"))
+        self.NOTIFY_SENDER_THREADS = int(env.get("NOTIFY_SENDER_THREADS", "8"))  # provider calls of a batch at once
         self.NOTIFY_MAX_ATTEMPTS = int(env.get("NOTIFY_MAX_ATTEMPTS", "8"))
         self.SCHEDULER_POLL_SECONDS = float(env.get("SCHEDULER_POLL_SECONDS", "5"))
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", "console")
