@@ -369,7 +369,7 @@ class CheckInScans:
     name: str
     concurrency: tuple[int, ...] = (8, 32)
     target: float = 0.7
-    tickets: int = 1000
+    tickets: int = 6000  # enough that 8 s of scans at the stack's pace never runs out (the run is flagged if it does)
     connections_seen: int = 0
 
     def prepare(self, ctx: Context) -> dict:
