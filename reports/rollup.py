@@ -144,7 +144,11 @@ def _facts(first: date, last: date, now: datetime) -> tuple[dict[tuple, dict[str
 def _first_live_sessions(start: datetime, end: datetime) -> dict[int, int]:
     """activity id → id of its first live session (over all its sessions), for the activities with a live
     session in [start, end): an activity 'starts' (exhibitions, classes) on the day of that session."""
-    ids = live_sessions(start, end).with_only_columns(Session.activity_id).distinct().scalar_subquery()
+    return _first_lessons(live_sessions(start, end).with_only_columns(Session.activity_id).distinct().scalar_subquery())
+
+
+def _first_lessons(ids) -> dict[int, int]:
+    """activity id → id of its first live session, for the activities `ids` (a list or a subquery)."""
     ranked = (
         select(
             Session.id,
@@ -173,19 +177,7 @@ def _course_bookings(activity_ids: set[int]) -> tuple[dict[int, tuple], dict[int
         .where(Booking.activity_id.in_(ids), Booking.session_id.is_(None), Booking.status.in_(COUNTED_BOOKINGS))
         .group_by(Booking.activity_id)
     )
-    ranked = (
-        select(
-            Session.id,
-            Session.activity_id,
-            func.row_number()
-            .over(partition_by=Session.activity_id, order_by=(Session.starts_at, Session.id))
-            .label("rank"),
-        )
-        .where(Session.activity_id.in_(ids), Session.status == SessionStatus.scheduled)
-        .subquery()
-    )
-    firsts = dict(db.session.execute(select(ranked.c.activity_id, ranked.c.id).where(ranked.c.rank == 1)).all())
-    return counts, firsts
+    return counts, _first_lessons(ids)
 
 
 def _add_day_walk_ins(facts: dict, first: date, last: date) -> None:
