@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from accounts.auth import app_key, require_roles, require_venue_scope
 from accounts.models import MANAGE_ROLES, Participant, User, mask_name
-from activities.models import Activity, ActivityKind, Policy, Session
+from activities.models import Activity, ActivityKind, Session
 from bookings import services
 from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
@@ -220,7 +220,8 @@ def create_booking(data: BookingIn):
     try:
         booking = services.book(holder, data=request, actor=actor)
     except services.Full:
-        if session is not None and activity.policy == Policy.first_come and not activity.has_waiting_list:
+        # A course's seats are the activity's, not its lessons': the hint is for sessions that seat people.
+        if session is not None and not activity.is_course and services.refuses_when_full(activity):
             _remember_full(activity, session)
         raise
     answer = out(booking)  # from what is in memory now: the commit expires it all

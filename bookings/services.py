@@ -257,11 +257,16 @@ def _holder(user: User, unit_key: str, *, count_enrolments: bool) -> tuple[list[
     return family, rows[0][1] if rows else None, rows[0][2] if rows else 0
 
 
+def refuses_when_full(activity: Activity) -> bool:
+    """A full unit of this activity refuses a booking outright: first come, no waiting list to join."""
+    return activity.policy == Policy.first_come and not activity.has_waiting_list
+
+
 def _visibly_full(activity: Activity, session: Session | None, party: int) -> bool:
     """A first-come unit with no waiting list that is already full refuses at once: a plain read, no insert,
     no savepoint and no wait on the unit's row lock (a hot sign-up is mostly such refusals). The conditional
     UPDATE in `take_seats` stays the guarantee for seats that look free."""
-    if activity.policy != Policy.first_come or activity.has_waiting_list:
+    if not refuses_when_full(activity):
         return False
     unit = activity if activity.is_course else session
     return unit.capacity - unit.seats_taken < party
@@ -428,7 +433,10 @@ def _insert_confirmed(user, activity, session, participants, values) -> Booking 
     seats did not fit (nothing written). The unique index's loss raises IntegrityError, as a flush would."""
     unit_model = _unit_table(activity)
     unit = activity if activity.is_course else session
-    row = {**values, **_NEW_BOOKING_DEFAULTS, "status": BookingStatus.confirmed, "is_active": True}
+    from bookings.models import ACTIVE_STATUSES
+
+    status = BookingStatus.confirmed
+    row = {**values, **_NEW_BOOKING_DEFAULTS, "status": status, "is_active": status in ACTIVE_STATUSES}
     row["updated_at"] = utcnow()
     params = {
         **{f"v_{c}": v for c, v in row.items()},

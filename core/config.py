@@ -97,7 +97,7 @@ class Config:
         # How long a process may use its copy of an API caller's account row and grants (accounts/auth.py):
         # a sign-out, suspension or role change made on another worker or host is seen here within it.
         self.AUTH_CACHE_SECONDS = float(env.get("AUTH_CACHE_SECONDS", "5"))
-        # How long a process refuses a session it saw full without reading it again (bookings/services.py);
+        # How long a process refuses a session it saw full without reading it again (bookings/api.py);
         # the seat itself is always decided by the database.
         self.FULL_HINT_SECONDS = float(env.get("FULL_HINT_SECONDS", "1"))
         # Absolute links (calendar feeds) start here when set, never with the Host header a request claims.

@@ -95,3 +95,25 @@ def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_
     refused, sent = _book(client, fourth, session_id)
     assert refused.json["error"]["code"] == "full" and len(sent) == 3
     api._full_units.clear()
+
+
+def test_a_full_course_is_not_hinted_full_by_its_lessons(client, app, pg, monkeypatch):
+    """A course's seats are the activity's: a `full` refusal given for one of its lessons leaves no hint, so the
+    one enrolled still hears `duplicate` (with their booking) when they ask for that lesson again."""
+    from bookings import api
+
+    monkeypatch.setitem(app.config, "FULL_HINT_SECONDS", 1)
+    api._full_units.clear()
+    course = af.activity(kind="course", capacity=1, sessions=3, has_waiting_list=False)
+    lesson_id = af.first_session(course).id
+    holder_user, other_user = f.resident(), f.resident()
+    f.commit()
+    holder, other = ({"Authorization": f"Bearer {issue_token(u)[0]}"} for u in (holder_user, other_user))
+    enrolled = client.post("/api/v1/bookings", json={"activity_id": course.id}, headers=holder)
+    assert enrolled.status_code == 201
+    refused, _sent = _book(client, other, lesson_id)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "full"
+    assert not api._full_units
+    again, _sent = _book(client, holder, lesson_id)
+    assert again.json["error"]["code"] == "duplicate"
+    api._full_units.clear()
