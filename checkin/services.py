@@ -330,8 +330,8 @@ WITH ok AS (
     LEFT JOIN users u ON u.id = b.user_id
     WHERE b.id = :booking_id
       AND (b.session_id = s.id OR (b.session_id IS NULL AND b.activity_id = s.activity_id))
-      AND b.status IN ('confirmed', 'attended')
-      AND s.status <> 'cancelled'
+      AND b.status = ANY(CAST(:admitted AS text[]))
+      AND s.status <> :cancelled
       AND CAST(:at AS timestamptz) >= s.starts_at - CAST(:opens_before AS interval)
       AND CAST(:at AS timestamptz) <= s.ends_at
       AND (CAST(:everywhere AS boolean)
@@ -389,6 +389,9 @@ def check_in_fast(
             "at_iso": now.isoformat(),
             "now": now,
             "opens_before": OPENS_BEFORE,
+            # The same rules as the general path's (require_ticket, _check_rules), passed in, not restated.
+            "admitted": sorted(status.name for status in ADMITTED_STATUSES),
+            "cancelled": SessionStatus.cancelled.name,
             "everywhere": "/" in paths,
             "prefixes": paths,
             "actor_id": actor.id,

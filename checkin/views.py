@@ -9,6 +9,7 @@ from accounts.auth import require_roles
 from accounts.models import CHECKIN_ROLES
 from activities.models import Session
 from bookings import services as booking_services
+from bookings.queries import printed_code
 from checkin import services as checkin
 from checkin.models import SOURCE_LABELS
 from checkin.queries import attendance_list, door_reservations, door_sessions
@@ -146,7 +147,7 @@ def ticket(booking_id: int):
         checkin.require_ticket(booking)
         payload = tickets.payload_for(booking.id)
         qr = tickets.qr_data_uri(payload)
-        code = tickets.format_code(tickets.code_for(booking.id))
+        code = printed_code(booking)
     except DomainError as err:
         error = err.message
     session = booking.session
