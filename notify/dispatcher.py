@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -158,24 +159,14 @@ def _backoff(attempts: int) -> timedelta:
 
 def _held_back(row: Message, token: str, now: datetime, stats: DispatchStats) -> bool:
     """Skip a row that is too late or whose channel the recipient turned off; defer an SMS in the quiet
-    hours to 08:00 (not counted as an attempt). True when the row is not to be sent now."""
-    if row.expires_at is not None and now >= row.expires_at:
-        _finish(row.id, token, state=State.skipped, last_error="too late: expired before it could be sent")
-        stats.skipped += 1
-        return True
-    if not preferences_for(row.recipient).allows(row.channel):
-        _finish(row.id, token, state=State.skipped, last_error=f"recipient turned {row.channel} off")
-        stats.skipped += 1
-        return True
-    later = quiet_hours_end(now) if row.channel == Channel.sms and not row.is_urgent else None
-    if later is None:
+    hours to 08:00 (not counted as an attempt). True when the row is not to be sent now. The rules are
+    `_hold_back`'s, which the batch path uses too."""
+    held = _hold_back(row, preferences_for(row.recipient), now)
+    if held is None:
         return False
-    if row.expires_at is not None and later >= row.expires_at:
-        _finish(row.id, token, state=State.skipped, last_error="too late: quiet hours until expiry")
-        stats.skipped += 1
-    else:
-        _finish(row.id, token, state=State.pending, next_attempt_at=later, attempts=row.attempts - 1, claimed_by=None)
-        stats.deferred += 1
+    kind, values = held
+    _finish(row.id, token, **values)
+    setattr(stats, kind, getattr(stats, kind) + 1)
     return True
 
 
@@ -299,21 +290,22 @@ def _recipients(rows: list) -> dict[int, tuple[Recipient, NotificationPreference
     return found
 
 
-def _record(outcomes: list[tuple[int, dict]], token: str) -> int:
-    """Write many outcomes: one conditional UPDATE per set of columns, executed for all its rows at once
-    (`WHERE id = … AND claimed_by = token AND state = 'sending'`, as `_finish`); commit. Rows recorded."""
+def _record(outcomes: list[tuple[str, int, dict]], token: str) -> Counter:
+    """Write many outcomes, each (what it counts as, message id, columns): one conditional UPDATE per kind and
+    set of columns, executed for all its rows at once (`WHERE id = … AND claimed_by = token AND state =
+    'sending'`, as `_finish`); commit. The rows recorded, by kind."""
     groups: dict[tuple, list[dict]] = {}
-    for message_id, values in outcomes:
-        groups.setdefault(tuple(sorted(values)), []).append({"b_id": message_id, **values})
+    for kind, message_id, values in outcomes:
+        groups.setdefault((kind, tuple(sorted(values))), []).append({"b_id": message_id, **values})
     table = Message.__table__
-    recorded = 0
-    for columns, params in groups.items():
+    recorded: Counter = Counter()
+    for (kind, columns), params in groups.items():
         stmt = (
             sa.update(table)
             .where(table.c.id == sa.bindparam("b_id"), table.c.claimed_by == token, table.c.state == State.sending.name)
             .values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
         )
-        recorded += db.session.execute(stmt, params).rowcount
+        recorded[kind] += db.session.execute(stmt, params).rowcount
     db.session.commit()
     return recorded
 
@@ -368,9 +360,9 @@ def _send_one(app, row: "Outgoing", rendered, backend, deadline: float, now: dat
 
 
 def _backoff_in(app, attempts: int) -> timedelta:
-    base = float(app.config.get("NOTIFY_BACKOFF_SECONDS", 60))
-    top = float(app.config.get("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600))
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), top))
+    """`_backoff` from a sender thread, which has no application context of its own."""
+    with app.app_context():
+        return _backoff(attempts)
 
 
 @dataclass
@@ -455,12 +447,12 @@ def _complete(batch: _Batch, token: str, now: datetime, stats: DispatchStats) ->
         counted.append("sent")
         sent = {"state": State.sent.name, "sent_at": now, "provider_id": backend.send(row, rendered)}
         outcomes.append((row.id, {**sent, "subject": rendered.subject, "body": rendered.body, "last_error": None}))
-    recorded = _record(outcomes, token) if outcomes else 0
-    for kind in counted:
-        if kind != "released":
-            setattr(stats, kind, getattr(stats, kind) + 1)
-    stats.sent -= len(outcomes) - recorded  # an outcome not recorded: the row had a new owner (lease ended)
-    stats.lost += len(outcomes) - recorded
+    recorded = _record([(k, i, v) for k, (i, v) in zip(counted, outcomes, strict=True)], token) if outcomes else {}
+    for kind, n in Counter(counted).items():
+        done = recorded.get(kind, 0)
+        if kind != "released":  # given back unsent: counted nowhere
+            setattr(stats, kind, getattr(stats, kind) + done)
+        stats.lost += n - done  # an outcome not recorded: the row had a new owner (its lease ended)
     for message_id in batch.again:
         process(message_id, token, now, stats)
 
