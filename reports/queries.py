@@ -20,7 +20,7 @@ from core.extensions import db
 from core.i18n import to_local
 from reports.models import ActivityDay, ActivityWindow, AttendanceTotal, DailyAttendance
 from reports.params import parse_year
-from reports.rollup import COUNTED_BOOKINGS, live_sessions, utc_bounds
+from reports.rollup import COUNTED_BOOKINGS, DAY_MEASURES, live_sessions, utc_bounds
 from venues.models import Venue, VenueKind
 from venues.queries import subtree_clause
 
@@ -130,7 +130,7 @@ def venue_clause(flt: ReportFilter):
     return clauses
 
 
-SUMMED = ("sessions_held", "checked_in", "walk_ins", "bookings", "no_shows", "activities_started", "lectures")
+SUMMED = DAY_MEASURES  # every measure of the daily roll-up, and of the stored totals
 
 
 def rollup_select(flt: ReportFilter, *columns, where=()):
