@@ -103,18 +103,9 @@ def _filtered(stmt, f: ActivityFilters):
     return stmt
 
 
-def with_sessions(stmt):
-    """`stmt` with each activity's sessions loaded in one more query: what a card's booking state reads."""
-    return stmt.options(selectinload(Activity.sessions))
-
-
-def signup_opening_soon(now: datetime, limit: int = 6) -> list[Activity]:
-    """Published classes whose sign-up opens after `now`, soonest opening first (the home page's 即将开放)."""
-    return list(db.session.execute(with_sessions(signup_opening_select(now).limit(limit))).scalars())
-
-
 def signup_opening_select(now: datetime):
-    """The statement of `signup_opening_soon` (without its limit), for `cards`."""
+    """Published classes whose sign-up opens after `now`, soonest opening first (the home page's 即将开放),
+    for `cards`."""
     return (
         select(Activity)
         .join(Venue, Venue.id == Activity.venue_id)

@@ -137,9 +137,8 @@ def _activity_context(act) -> dict:
             for d in db.session.execute(select(LotteryDraw).where(LotteryDraw.activity_id == act.id)).scalars()
         }
         entries = entry_counts(unit_keys(act))
-    units = [None] if act.is_course else act.live_sessions
-    unit_of = act if act.is_course else None
-    waiting = _waiting_counts(act, any((unit_of or u).capacity <= (unit_of or u).seats_taken for u in units))
+    units = [act] if act.is_course else act.live_sessions  # a course's seats are the activity's
+    waiting = _waiting_counts(act, any(u.seats_left == 0 for u in units))
 
     def state_of(session):
         key = f"c{act.id}" if act.is_course else f"s{session.id}"
