@@ -12,9 +12,9 @@ from checkin.services import RoomAdmission
 from core import tickets
 from core.audit import AuditEntry
 from core.db import utcnow
-from core.i18n import local_today
 from core.errors import Forbidden
 from core.extensions import db
+from core.i18n import local_today
 from core.tickets import InvalidTicket
 from notify.models import Message
 from rooms import services
