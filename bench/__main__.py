@@ -151,12 +151,14 @@ def main() -> None:
         f"Machine load at the start: {loadavg()} (the machine may be shared: compare ratios within this run).",
         "",
     ]
+    ran = 0
     try:
         for scenario in SCENARIOS:
             if args.only and not any(w.strip().lower() in scenario.name.lower() for w in args.only.split(",")):
                 continue
             print(f"- {scenario.name}", flush=True)
             lines += scenario.run(ctx)
+            ran += 1
     finally:
         server.terminate()
         try:
@@ -176,6 +178,9 @@ def main() -> None:
     lines.append(f"\n(run took {time.time() - started:.0f} s; {loadavg()} at the end)\n")
     text = "\n".join(lines)
     print(text)
+    if not ran:  # e.g. `--only` matched no scenario (a run that only seeds the database): nothing to record
+        print(f"no scenario matched --only {args.only!r}: bench/RESULTS.md left as it was", file=sys.stderr)
+        return
     results = ROOT / "bench" / "RESULTS.md"
     header = (
         "# Benchmark results\n\nAppended by `make bench`; newest last. Ratios compare each endpoint "
