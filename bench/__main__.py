@@ -131,6 +131,11 @@ def main() -> None:
     if not args.reuse:
         print(f"seeding PostgreSQL database {DB_NAME} (scale {args.scale}) …", flush=True)
         prepare_database(args.scale)
+    words = [w.strip().lower() for w in args.only.split(",")] if args.only else None
+    chosen = [s for s in SCENARIOS if words is None or any(w in s.name.lower() for w in words)]
+    if not chosen:  # e.g. a run that only seeds the database: no server to start, nothing to record
+        print(f"no scenario matched --only {args.only!r}: bench/RESULTS.md left as it was", file=sys.stderr)
+        return
     port = free_port()
     server = start_gunicorn(port, args.workers, args.worker_class, args.threads)
     ctx = Context(
@@ -151,14 +156,10 @@ def main() -> None:
         f"Machine load at the start: {loadavg()} (the machine may be shared: compare ratios within this run).",
         "",
     ]
-    ran = 0
     try:
-        for scenario in SCENARIOS:
-            if args.only and not any(w.strip().lower() in scenario.name.lower() for w in args.only.split(",")):
-                continue
+        for scenario in chosen:
             print(f"- {scenario.name}", flush=True)
             lines += scenario.run(ctx)
-            ran += 1
     finally:
         server.terminate()
         try:
@@ -178,9 +179,6 @@ def main() -> None:
     lines.append(f"\n(run took {time.time() - started:.0f} s; {loadavg()} at the end)\n")
     text = "\n".join(lines)
     print(text)
-    if not ran:  # e.g. `--only` matched no scenario (a run that only seeds the database): nothing to record
-        print(f"no scenario matched --only {args.only!r}: bench/RESULTS.md left as it was", file=sys.stderr)
-        return
     results = ROOT / "bench" / "RESULTS.md"
     header = (
         "# Benchmark results\n\nAppended by `make bench`; newest last. Ratios compare each endpoint "
