@@ -43,6 +43,10 @@ def _user_reads(statements: list[str]) -> int:
     return sum(1 for s in statements if "FROM users" in s and s.lstrip().upper().startswith("SELECT"))
 
 
+def _selects(statements: list[str]) -> int:
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+
 def _elsewhere(app, sql: str, **params) -> None:
     """A change made by another process: its own connection, committed, unseen by this process's copies."""
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -168,3 +172,37 @@ def test_a_withdrawn_grant_is_seen_at_once_here_and_within_the_ttl_elsewhere(cli
     db.session.add(RoleGrant(user_id=staff_id, role=Role.manager, venue_id=net["station"].id))
     db.session.commit()
     assert client.get("/api/v1/me", headers=headers).json["roles"]
+
+
+@pytest.mark.parametrize("ttl", [0, TTL])
+def test_the_caller_their_grants_and_the_grants_venues_come_from_one_statement(client, app, cached, ttl):
+    """The caller's read is one Core statement (accounts/auth.py `_caller_read`), cache on or off; what it builds
+    serves a scope check and the grants' venues with no statement more."""
+    app.config["AUTH_CACHE_SECONDS"] = ttl
+    net = f.network()
+    resident = f.resident()
+    staff = f.staff(net["station"], Role.manager)
+    db.session.add(RoleGrant(user_id=staff.id, role=Role.checkin, venue_id=None))
+    f.commit()
+    resident_headers, staff_headers = _bearer(resident), _bearer(staff)
+    station_id = net["station"].id
+    db.session.remove()
+    with recorded_statements(db) as seen:
+        me = client.get("/api/v1/me", headers=resident_headers)
+    assert me.status_code == 200 and me.json["roles"] == []
+    assert _selects(seen) == 1 and _user_reads(seen) == 1, seen
+    with recorded_statements(db) as seen:
+        me = client.get("/api/v1/me", headers=staff_headers)
+    assert sorted((r["role"], r["venue_id"]) for r in me.json["roles"]) == [
+        ("checkin", None),
+        ("manager", station_id),
+    ]
+    assert _selects(seen) == 1 and _user_reads(seen) == 1, seen
+    with app.test_request_context(headers=staff_headers):
+        user = auth.user_from_token(staff_headers["Authorization"][7:])
+        with recorded_statements(db) as seen:
+            assert user.scope_paths() == [db.session.get(type(user.grants[0].venue), station_id).path]
+            assert user.has_role(Role.checkin) and not user.is_admin
+        assert _selects(seen) == 0, seen
+        assert user in db.session and not db.session.dirty and not db.session.new
+    db.session.remove()
