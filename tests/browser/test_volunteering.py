@@ -91,7 +91,7 @@ def test_the_volunteer_door_and_the_satisfaction_page(phone_as, live_server):
     assert_accessible(staff, "door")
     staff.fill("#door-payload", "CN1:V999999:AAAAAAAAAAAAAAAA")
     staff.click("#door-form button[type=submit]")
-    staff.wait_for_function("document.getElementById('door-result').getAttribute('data-state') === 'bad'")
+    staff.wait_for_function("() => document.getElementById('door-result').getAttribute('data-state') === 'bad'")
     _shot(staff, "door")
     staff.goto(f"{live_server.url}/reports/satisfaction")
     assert_accessible(staff, "satisfaction")

@@ -81,7 +81,11 @@ class FakeTwilio:
                 if not self._authorised() or not self.path.endswith("/Messages.json"):
                     return
                 length = int(self.headers.get("Content-Length") or 0)
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                raw = self.rfile.read(length)
+                if len(raw) < length:  # the client died mid-request (a killed dispatcher): as Twilio, create nothing
+                    self.close_connection = True
+                    return
+                form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
                 if fake.delay:
                     time.sleep(fake.delay)
                 with fake._lock:
