@@ -8,14 +8,21 @@ the transaction commits — never before, and never when it rolls back (notify.d
 A failed send is logged; the person asks again (the row that counted against the send limits stays).
 """
 
+from core.db import note_write
+
 KEY = "accounts.outgoing"  # where the queued secrets wait on the session; notify.direct sends them
 
 
 def send_sms_after_commit(session, phone: str, text: str, *, key: str) -> None:
     """Send `text` to `phone` once `session` commits."""
-    session.info.setdefault(KEY, []).append(("sms", phone, text, "", key))
+    _queue(session, ("sms", phone, text, "", key))
 
 
 def send_email_after_commit(session, address: str, subject: str, body: str, *, key: str) -> None:
     """Send an e-mail to `address` once `session` commits."""
-    session.info.setdefault(KEY, []).append(("email", address, subject, body, key))
+    _queue(session, ("email", address, subject, body, key))
+
+
+def _queue(session, item: tuple) -> None:
+    session.info.setdefault(KEY, []).append(item)
+    note_write(session)  # a refusal after this rolls back (and drops it), never commits it as a plain read

@@ -127,7 +127,7 @@ class RoutingSession(flask_sqlalchemy.session.Session):
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and clause is not None:
             if not _plain_read(clause):
-                _note_write(self)  # a write, a lock or raw SQL
+                note_write(self)  # a write, a lock or raw SQL
             elif self.info.get(REPLICA_READS) and not self.info.get(WROTE):
                 engine = replica_engine()
                 if engine is not None:
@@ -137,10 +137,24 @@ class RoutingSession(flask_sqlalchemy.session.Session):
 
 @sa.event.listens_for(RoutingSession, "after_flush")
 def _flushed(session, _flush_context) -> None:
-    _note_write(session)
+    note_write(session)
 
 
-def _note_write(session) -> None:
+def only_read(session) -> bool:
+    """Whether this request's open transaction has done nothing but plain reads: no flush, no Core write, lock or
+    raw SQL (`note_write`), nothing pending in the session, and the transaction still usable. Then its COMMIT
+    and its ROLLBACK leave the database the same (core.transaction ends a refused request so)."""
+    if not flask.has_request_context():
+        return False
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active:
+        return False
+    if session.info.get(WROTE) is flask.request._get_current_object():
+        return False
+    return not (session.new or session.dirty or session.deleted)
+
+
+def note_write(session) -> None:
     """Remember that this request (or job) wrote: its later reads, and a browser's next few seconds, stay on the
     primary. Once per request: the rest of a hot path's writes pay one identity check."""
     request = flask.request._get_current_object() if flask.has_request_context() else None

@@ -5,12 +5,19 @@ is committed when it succeeded (status below 400) and rolled back when it was re
 as a page, a flash or a JSON error) or failed; a request that only read ends the same way, with one COMMIT
 where removing the session would have sent a ROLLBACK. CLI commands and background jobs are outside requests
 and keep their own transactions.
+
+A refused request that has only read (`core.db.only_read`: no flush, no Core write, no lock, no raw SQL,
+nothing pending) ends with COMMIT too, which leaves the database exactly as a ROLLBACK would. The difference is
+psycopg's: at every ROLLBACK it forgets the statements it had prepared on the connection (in case the
+transaction dropped or altered what they name), so the refusals of a hot sign-up, one after another on the
+same connections, would parse and plan their statements afresh every time.
 """
 
 import functools
 
 from flask import Flask, g, has_request_context
 
+from core.db import only_read
 from core.extensions import db
 
 
@@ -20,7 +27,19 @@ def refused() -> None:
         g.culturenet_refused = True
         if g.get("culturenet_keep"):
             return
-    db.session.rollback()
+    end_refused(db.session())
+
+
+def end_refused(session) -> None:
+    """End a refused request's transaction: rolled back, or committed when it only read (the same for the
+    data; psycopg keeps its prepared statements)."""
+    if only_read(session):
+        try:
+            session.commit()
+            return
+        except Exception:  # noqa: BLE001 - a read-only COMMIT that fails ends as any refusal: rolled back
+            pass
+    session.rollback()
 
 
 def keep_despite_refusal() -> None:
@@ -55,7 +74,7 @@ def finish(response):
     if not session.in_transaction():  # nothing was read or written: nothing to end
         return response
     if (refused_ or response.status_code >= 400) and not keep:
-        session.rollback()
+        end_refused(session)
     else:
         try:
             session.commit()

@@ -33,6 +33,23 @@ def write_then(outcome: str):
     return "ok"
 
 
+@probe.post("/probe/read/<outcome>")
+def read_then(outcome: str):
+    """A refusal after reads only, or after a change not yet flushed, a lock, or a secret queued to be sent."""
+    from sqlalchemy import select
+
+    from accounts.delivery import send_sms_after_commit
+
+    db.session.execute(select(User.id)).all()
+    if outcome == "pending":
+        db.session.add(User(phone="13800008888", name="未写入"))  # not flushed: a COMMIT would write it
+    elif outcome == "locked":
+        db.session.execute(select(User.id).with_for_update()).all()
+    elif outcome == "secret":
+        send_sms_after_commit(db.session, "13800007777", "验证码 123456", key="probe")
+    raise Invalid()
+
+
 @pytest.fixture(scope="module")
 def probe_app():
     app = make_app(dbs.sqlite_url("one-commit"))
@@ -59,6 +76,38 @@ def test_a_request_commits_its_writes_only_when_it_succeeds(probe_app, outcome, 
     response = client.post(f"/probe/{outcome}", headers={"X-CSRFToken": token})
     assert response.status_code == status
     assert _users(probe_app) == kept
+
+
+@pytest.mark.parametrize(
+    "outcome,ends", [("only", "commit"), ("pending", "rollback"), ("locked", "rollback"), ("secret", "rollback")]
+)
+def test_a_refused_request_that_only_read_ends_with_commit_any_other_with_rollback(probe_app, outcome, ends):
+    """Refused after plain reads only, the transaction ends with COMMIT (the data as after a ROLLBACK; psycopg keeps
+    its prepared statements, which it drops at every ROLLBACK). A change waiting to be flushed, a lock or a queued
+    secret is rolled back: nothing is written and nothing is sent."""
+    import sqlalchemy as sa
+
+    from accounts.delivery import KEY
+
+    sent = []
+    with probe_app.app_context():
+        engine = db.engine
+    listeners = {name: (lambda conn, name=name: sent.append(name)) for name in ("commit", "rollback")}
+    for name, fn in listeners.items():
+        sa.event.listen(engine, name, fn)
+    try:
+        client = probe_app.test_client()
+        token = client.get("/login").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+        sent.clear()
+        response = client.post(f"/probe/read/{outcome}", headers={"X-CSRFToken": token})
+    finally:
+        for name, fn in listeners.items():
+            sa.event.remove(engine, name, fn)
+    assert response.status_code == 422
+    assert sent and set(sent) == {ends}, sent
+    assert _users(probe_app) == 0
+    with probe_app.app_context():
+        assert not db.session().info.get(KEY)
 
 
 @pytest.fixture
