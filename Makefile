@@ -39,10 +39,10 @@ translations: $(STAMP)
 # in tests/reports/test_no_codes_and_freshness.py, and PgBouncer, which tests/deploy/test_pgbouncer.py puts in
 # front of PostgreSQL in transaction pooling.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/bin/soffice ] || [ ! -x /usr/sbin/pgbouncer ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/bin/soffice ] || [ ! -x /usr/sbin/pgbouncer ] || [ ! -x /usr/bin/wrk ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian chromium, ffmpeg, LibreOffice Calc and PgBouncer for the browser, workbook and deployment tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg libreoffice-calc-nogui pgbouncer >/dev/null; \
+	    echo "installing Debian chromium, ffmpeg, LibreOffice Calc, PgBouncer and wrk for the browser, workbook, deployment and bench tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg libreoffice-calc-nogui pgbouncer wrk >/dev/null; \
 	  else echo "no /usr/bin/chromium: browser tests will skip (apt-get install chromium)"; fi; \
 	fi
 

@@ -100,8 +100,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'WRKJSON {"requests": %d, "seconds": %.6f, "statuses": {%s}, "errors": %d, "exhausted": %d, '
     .. '"p50": %.3f, "p90": %.3f, "p99": %.3f, "max": %.3f}\n',
-    summary.requests, summary.duration / 1e6, table.concat(parts, ", "), exhausted,
-    e.connect + e.read + e.write + e.timeout,
+    summary.requests, summary.duration / 1e6, table.concat(parts, ", "),
+    e.connect + e.read + e.write + e.timeout, exhausted,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000))
 end
