@@ -30,12 +30,21 @@ def healthz(ctx, c: int):
     return drive(ctx, [Request("GET", "/healthz")], c, seconds=min(SECONDS, 5))
 
 
+def healthz_again(ctx, c: int, before):
+    """`/healthz` once more, after the scenario's runs at this level: the faster of the two is the yardstick, and a
+    note says both. wrk's keep-alive connections land on the gunicorn workers as they accept them, and when most
+    land on one worker its GIL can halve a measurement; dividing by the faster one never flatters a ratio."""
+    after = healthz(ctx, c)
+    best = after if after.rps > before.rps else before
+    return best, f"{before.rps:,.0f} before, {after.rps:,.0f} after"
+
+
 def loadavg() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def ratio_rows(name: str, c: int, real, health, bare, target: float) -> list[str]:
+def ratio_rows(name: str, c: int, real, health, bare, target: float, health_note: str = "") -> list[str]:
     """The real row and its ratios; `summary` collects one line per scenario and level for the README."""
     rh = real.rps / health.rps if health.rps else 0
     rb = real.rps / bare.rps if bare.rps else 0
@@ -46,7 +55,9 @@ def ratio_rows(name: str, c: int, real, health, bare, target: float) -> list[str
         which = ", ".join(f"{side} {n} thread(s)" for side, n in spent.items() if n)
         verdict += f"; EXHAUSTED ({which}): req/s a floor, give more requests or a shorter BENCH_SECONDS"
     return [
-        row(f"`GET /healthz`, {c} connections", health, 1.0, None),
+        row(
+            f"`GET /healthz`, {c} connections" + (f" (the faster of {health_note})" if health_note else ""), health, 1.0
+        ),
         row(f"bare twin, {c} connections", bare, bare.rps / health.rps if health.rps else 0, 1.0),
         row(f"{name}, {c} connections", real, rh, rb),
         f"| **ratio to `/healthz` at {c}** | | | | | | **{rh:.2f}** (target ≥ {target}: {verdict}) | {rb:.2f} |",
@@ -90,7 +101,8 @@ class Scenario:
             health = healthz(ctx, c)
             bare = drive(ctx, self.bare(ctx, n), c)
             real = drive(ctx, self.real(ctx, n), c)
-            lines += ratio_rows(self.label, c, real, health, bare, self.target)
+            health, note = healthz_again(ctx, c, health)
+            lines += ratio_rows(self.label, c, real, health, bare, self.target, note)
             summarise(
                 ctx,
                 f"| {self.label} | {c} | {real.rps:,.0f} | {real.p99:.0f} | "
@@ -271,7 +283,8 @@ class HotSignup:
             self.connections_seen = c
             bare = drive(ctx, bare_book(len(reqs), self.classes), c, once=True)
             real = drive(ctx, reqs, c, once=True)
-            lines += ratio_rows("`POST /api/v1/bookings`", c, real, health, bare, self.target)
+            health, note = healthz_again(ctx, c, health)
+            lines += ratio_rows("`POST /api/v1/bookings`", c, real, health, bare, self.target, note)
             summarise(
                 ctx,
                 f"| {self.label} | {c} | {real.rps:,.0f} | {real.p99:.0f} | {real.rps / health.rps:.2f} | "
@@ -459,7 +472,8 @@ class CheckInScans:
             bare_reqs = [Request("POST", "/_bench/checkin", {"ticket": f"t{i}"}) for i in range(len(reqs))]
             bare = drive(ctx, bare_reqs, c, once=True)
             real = drive(ctx, reqs, c, once=True)
-            lines += ratio_rows("`POST /api/v1/checkins`", c, real, health, bare, self.target)
+            health, note = healthz_again(ctx, c, health)
+            lines += ratio_rows("`POST /api/v1/checkins`", c, real, health, bare, self.target, note)
             summarise(
                 ctx,
                 f"| check-in (distinct tickets) | {c} | {real.rps:,.0f} | {real.p99:.0f} | "
