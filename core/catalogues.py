@@ -27,30 +27,15 @@ class CatalogueDomain(Domain):
     """
 
     def get_translations(self):
-        """The merged catalogue of this request's language: found once per request (a page asks for it at each
-        of its few dozen strings) and kept where Flask-Babel keeps it, `babel_translations` on its context,
-        which `refresh()` (each request) and `force_locale()` (a message in its recipient's language) reset."""
         from babel import support
         from flask import has_app_context
-        from flask_babel import _get_current_context, get_locale
+        from flask_babel import get_locale
 
         if not has_app_context():
             return support.NullTranslations()
-        context = _get_current_context()
-        kept = getattr(context, "babel_translations", None)
-        if kept is not None:
-            return kept
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
-        translations = self._translations_for(locale)
-        if context is not None:
-            context.babel_translations = translations
-        return translations
-
-    def _translations_for(self, locale):
-        from babel import support
-
         cache = current_app.extensions.setdefault("culturenet.translations", {})
         key = str(locale)
         if key not in cache:
