@@ -177,3 +177,13 @@ def memoised(key: tuple, render: Callable[[], str]) -> Markup:
         while len(_memo) > MEMO_ENTRIES:
             _memo.popitem(last=False)
     return html
+
+
+def layout_part(*parts, caller) -> Markup:
+    """A part of the page layout that is the same for every request with the same `parts` (the template's
+    `{% call memo(...) %}`: the header's links, the footer and tab bar of templates/base.html): memoised on them,
+    the language and the app's root. `parts` must name everything the part shows besides words and addresses;
+    nothing per request (a CSRF token, the request's own address, flashed messages) may be inside one."""
+    from flask_babel import get_locale
+
+    return memoised(("layout", str(get_locale()), request.script_root, *parts), caller)

@@ -9,6 +9,8 @@ from flask import current_app, has_request_context, request
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
+from core.cache import layout_part
+
 LANG_COOKIE = "lang"
 
 
@@ -108,6 +110,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["t"] = _filter("time", "short")
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["now_utc"] = lambda: datetime.now(UTC)
+    app.jinja_env.globals["memo"] = layout_part
 
     @app.context_processor
     def _page_context():
