@@ -1,11 +1,12 @@
 """Reads of the digital library: the public search, a course's recorded lessons, staff lists in scope,
 and a brand's programme, past editions and figures."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 
 from activities.models import Activity, ActivityStatus, Session, SessionStatus
 from core.extensions import db
@@ -53,14 +54,20 @@ def resource_select(f: ResourceFilters, *, public: bool = True) -> Select:
     return stmt.order_by(Resource.created_at.desc(), Resource.id.desc())
 
 
-def resources_of_activity(activity_id: int) -> list[Resource]:
-    """A course's (or event's) published recordings, oldest first: its recorded lessons."""
-    stmt = (
-        select(Resource)
-        .where(Resource.activity_id == activity_id, Resource.status == ResourceStatus.ready)
+def resources_of_activity(activity_id: int) -> list:
+    """A course's (or event's) published recordings, oldest first: its recorded lessons, as rows of what the
+    activity page shows (id, title, duration_seconds). Every fresh activity page runs it, most finding none:
+    a Core statement built once, not ORM objects."""
+    return db.session.execute(_lessons_statement(), {"activity_id": activity_id}).all()
+
+
+@functools.cache
+def _lessons_statement():
+    return (
+        select(Resource.id, Resource.title, Resource.duration_seconds)
+        .where(Resource.activity_id == bindparam("activity_id"), Resource.status == ResourceStatus.ready)
         .order_by(Resource.created_at, Resource.id)
     )
-    return list(db.session.execute(stmt).scalars())
 
 
 def staff_resources(user, limit: int = 200) -> list[Resource]:
