@@ -20,13 +20,17 @@ def _tab_badge(html: str) -> str | None:
     return found.group(1) if found else None
 
 
-def test_the_tab_badge_follows_the_unread_count_at_once(app, client):
-    user = f.resident("13800000031")
+def _signed_in_with_one_unread(client, phone: str) -> None:
+    user = f.resident(phone)
     notify.enqueue(user, "lottery_won", SAMPLES["lottery_won"], dedupe_key="a", channels=["inbox"], now=NOON)
     f.commit()
     dispatch_due(NOON)
-    client.login("13800000031")
+    client.login(phone)
     assert _tab_badge(client.get("/activities").get_data(as_text=True)) == "1"
+
+
+def test_the_tab_badge_follows_the_unread_count_at_once(app, client):
+    _signed_in_with_one_unread(client, "13800000031")
     assert 'class="badge-count">1' in client.get("/venues").get_data(as_text=True)
     client.get("/inbox")  # reading the inbox marks the message read
     after = client.get("/activities").get_data(as_text=True)
@@ -34,12 +38,7 @@ def test_the_tab_badge_follows_the_unread_count_at_once(app, client):
 
 
 def test_a_visitor_not_signed_in_sees_no_badge_after_a_resident_did(app, client):
-    user = f.resident("13800000032")
-    notify.enqueue(user, "lottery_won", SAMPLES["lottery_won"], dedupe_key="a", channels=["inbox"], now=NOON)
-    f.commit()
-    dispatch_due(NOON)
-    client.login("13800000032")
-    assert _tab_badge(client.get("/activities").get_data(as_text=True)) == "1"
+    _signed_in_with_one_unread(client, "13800000032")
     page = app.test_client().get("/activities").get_data(as_text=True)
     assert _tab_badge(page) is None and "退出登录" not in page and "消息" not in page
 
