@@ -14,11 +14,22 @@ Staleness window: a revocation, a suspension (`suspended_until`), a deletion or 
 *this* process is seen at once (the copy is dropped when the change is flushed and again at its commit); one
 made by another process (another gunicorn worker or host) is seen by this one at most `AUTH_CACHE_SECONDS`
 after the copy was read. `AUTH_CACHE_SECONDS = 0` turns the cache off (every request reads the row).
+
+A caller without their row (`token_caller`, PostgreSQL): an endpoint that can answer from the token alone, such as
+a refused sign-up of a session this process saw full, needs only who signed it, whether the token still stands,
+whether its holder is suspended and which language they read. A token carries its holder's id, epoch and language
+when it was issued; the database stamps `users.auth_changed_at` whenever an account's epoch, `is_active`,
+suspension or language changes; each process keeps the accounts changed within a token's lifetime, and those
+suspended now, read in one statement every `AUTH_CACHE_SECONDS`. An account not among them has not changed since
+its token was issued, so the token's own words stand; one among them is judged by its current values. The
+staleness window is the one above. When more than AUTH_CHANGES_MAX accounts changed within a token's lifetime,
+or on SQLite, `token_caller` answers None and the caller's row is read as before.
 """
 
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -32,12 +43,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from accounts.models import CHECKIN_ROLES, MANAGE_ROLES, Role, RoleGrant, User
+from core.db import utcnow
 from core.errors import Forbidden, Unauthenticated, wants_json
 from core.extensions import db, login_manager
 
 TOKEN_SALT = "api-token"
 AUTH_CACHE_SECONDS = 5  # the default of the config key of the same name (see the module's docstring)
 AUTH_CACHE_MAX = 20_000  # users kept per process at most (a full cache is emptied, then refilled)
+AUTH_CHANGES_MAX = 50_000  # accounts changed within a token's lifetime above which token_caller answers None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -46,7 +59,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def issue_token(user: User) -> tuple[str, datetime]:
     """A bearer token for `user`, valid until it expires, the password changes or the user signs out."""
-    token = _serializer().dumps({"uid": user.id, "v": user.session_version})
+    token = _serializer().dumps({"uid": user.id, "v": user.session_version, "l": user.locale})
     expires = datetime.now(UTC) + timedelta(seconds=current_app.config["API_TOKEN_MAX_AGE"])
     return token, expires
 
@@ -68,6 +81,80 @@ def _active_user(user_id, version) -> User | None:
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user
+
+
+# --- a caller judged from the token and the accounts changed recently, without their row ----------------
+
+
+class TokenCaller(NamedTuple):
+    """Who signed a bearer token that still stands, as far as an answer without their row needs."""
+
+    user_id: int
+    locale: str
+    suspended_until: datetime | None
+
+    def is_suspended(self, now: datetime) -> bool:
+        return self.suspended_until is not None and self.suspended_until > now
+
+
+# app id → (monotonic time read, {user id: (session_version, is_active, suspended_until, locale)} or None when
+# more than AUTH_CHANGES_MAX accounts changed)
+_changes: dict[int, tuple[float, dict[int, tuple] | None]] = {}
+_CHANGES = sa.text(
+    "SELECT id, session_version, is_active, suspended_until, locale FROM users"
+    " WHERE auth_changed_at > now() - make_interval(secs => :window) OR suspended_until > :now LIMIT :limit"
+)
+CLOCK_SKEW_SECONDS = 300  # between the app's clock, which dates a token, and the database's, which dates a change
+
+
+def token_caller(token: str | None) -> TokenCaller | None:
+    """The holder of `token` judged without a read of their row, or None: the token is bad, expired or revoked,
+    names an account deactivated or signed out since, or cannot be judged so here (no copy kept, SQLite, a token
+    from before tokens carried a language). None means: authenticate as usual."""
+    if not token or current_app.config.get("AUTH_CACHE_SECONDS", AUTH_CACHE_SECONDS) <= 0:
+        return None
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict):
+        return None
+    user_id, version, locale = data.get("uid"), data.get("v"), data.get("l")
+    if not isinstance(user_id, int) or not isinstance(version, int) or not isinstance(locale, str):
+        return None
+    changed = _recent_changes()
+    if changed is None:
+        return None
+    now_values = changed.get(user_id)
+    if now_values is None:  # unchanged since the token was issued: its words stand, and it is not suspended now
+        return TokenCaller(user_id, locale, None)
+    session_version, is_active, suspended_until, locale = now_values
+    if not is_active or session_version != version:
+        return None
+    return TokenCaller(user_id, locale, suspended_until)
+
+
+def _recent_changes() -> dict[int, tuple] | None:
+    """This process's copy of the accounts changed within a token's lifetime or suspended now (one statement
+    every AUTH_CACHE_SECONDS), or None where it is not kept."""
+    app_id = app_key()
+    ttl = current_app.config.get("AUTH_CACHE_SECONDS", AUTH_CACHE_SECONDS)
+    hit = _changes.get(app_id)
+    if hit is not None and _clock() - hit[0] < ttl:
+        return hit[1]
+    if db.engine.dialect.name != "postgresql":  # the stamp is a PostgreSQL trigger
+        return None
+    read_at = _clock()
+    window = current_app.config["API_TOKEN_MAX_AGE"] + CLOCK_SKEW_SECONDS
+    rows = (
+        db.session()
+        .connection()
+        .execute(_CHANGES, {"window": window, "now": utcnow(), "limit": AUTH_CHANGES_MAX + 1})
+        .all()
+    )
+    changed = None if len(rows) > AUTH_CHANGES_MAX else {row[0]: tuple(row[1:]) for row in rows}
+    _changes[app_id] = (read_at, changed)
+    return changed
 
 
 # --- the per-process copy of each caller's row and grants ----------------------------------------------
@@ -172,9 +259,11 @@ def _attach(session: OrmSession, model, labelled, row):
 
 
 def forget_users(user_ids) -> None:
-    """Drop this process's copies of these users (their row or grants changed here)."""
+    """Drop this process's copies of these users (their row or grants changed here), and of the accounts
+    changed recently."""
     for user_id in user_ids:
         _users.pop(user_id, None)
+    _changes.clear()
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -185,7 +274,7 @@ def _changed_users(session, _context) -> None:
             ids.add(obj.id)
         elif isinstance(obj, RoleGrant) and obj.user_id is not None:
             ids.add(obj.user_id)
-    if ids and _users:
+    if ids and (_users or _changes):
         forget_users(ids)
     if ids:
         session.info.setdefault("auth_changed_users", set()).update(ids)
@@ -195,7 +284,7 @@ def _changed_users(session, _context) -> None:
 def _committed_users(session) -> None:
     # dropped again at the commit: another request of this process may have copied the old row in between
     ids = session.info.pop("auth_changed_users", None)
-    if ids and _users:
+    if ids and (_users or _changes):
         forget_users(ids)
 
 
@@ -204,14 +293,15 @@ def _rolled_back(session) -> None:
     session.info.pop("auth_changed_users", None)
 
 
-def _bearer(req) -> str | None:
+def bearer_token(req) -> str | None:
+    """The bearer token of the request's Authorization header, if any."""
     header = req.headers.get("Authorization", "")
     return header[7:].strip() if header.startswith("Bearer ") else None
 
 
-def _from_bearer(req) -> User | None:
+def _frombearer_token(req) -> User | None:
     """The user of the request's bearer token; `g.authenticated_by` says so, which exempts it from CSRF."""
-    user = user_from_token(_bearer(req))
+    user = user_from_token(bearer_token(req))
     if user is not None:
         g.authenticated_by = "bearer"
     return user
@@ -224,8 +314,8 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str):
-        if _bearer(request):  # a bearer token wins over a session cookie sent alongside it
-            return _from_bearer(request)
+        if bearer_token(request):  # a bearer token wins over a session cookie sent alongside it
+            return _frombearer_token(request)
         # `id:version:issued` (User.get_id): the version ends sessions on sign-out, reset or a password
         # change; `issued` caps a session or remember-me cookie at REMEMBER_COOKIE_DURATION on the server,
         # whatever expiry a copied cookie claims.
@@ -240,7 +330,7 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.request_loader
     def _from_header(req):
-        return _from_bearer(req) if _bearer(req) else None
+        return _frombearer_token(req) if bearer_token(req) else None
 
     @login_manager.unauthorized_handler
     def _unauthorized():

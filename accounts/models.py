@@ -77,10 +77,14 @@ class User(db.Model):
     # The version of the 用户协议 / 隐私政策 the person agreed to, and when (PIPL consent).
     terms_version: Mapped[str | None] = mapped_column(sa.String(20))
     terms_accepted_at: Mapped[datetime | None]
-    suspended_until: Mapped[datetime | None]
+    suspended_until: Mapped[datetime | None] = mapped_column(index=True)
     suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    # When the columns a bearer token's holder is judged by last changed (session_version, is_active,
+    # suspended_until, locale): set by the database itself on PostgreSQL (AUTH_CHANGED_DDL), so that no writer,
+    # ORM or SQL, can forget it. accounts.auth keeps the recently changed accounts per process.
+    auth_changed_at: Mapped[datetime | None] = mapped_column(index=True)
 
     grants: Mapped[list["RoleGrant"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", foreign_keys="RoleGrant.user_id"
@@ -142,6 +146,23 @@ class User(db.Model):
     @property
     def self_participant(self) -> "Participant | None":
         return next((p for p in self.participants if p.relation == Relation.self), None)
+
+
+# The trigger that stamps users.auth_changed_at (PostgreSQL; the migration of the column creates the same).
+AUTH_CHANGED_DDL = (
+    """CREATE OR REPLACE FUNCTION users_auth_changed() RETURNS trigger AS $$
+BEGIN
+  IF NEW.session_version IS DISTINCT FROM OLD.session_version OR NEW.is_active IS DISTINCT FROM OLD.is_active
+     OR NEW.suspended_until IS DISTINCT FROM OLD.suspended_until OR NEW.locale IS DISTINCT FROM OLD.locale THEN
+    NEW.auth_changed_at := clock_timestamp();
+  END IF;
+  RETURN NEW;
+END
+$$ LANGUAGE plpgsql""",
+    "CREATE TRIGGER users_auth_changed BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_auth_changed()",
+)
+for _statement in AUTH_CHANGED_DDL:
+    sa.event.listen(User.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
 
 
 class RoleGrant(db.Model):

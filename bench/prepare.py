@@ -89,7 +89,7 @@ def make_checkin_session(count: int) -> dict:
         booking = bookings.book(user, data=bookings.BookingRequest(activity=activity, session=session), actor=user)
         payloads.append(tickets.payload_for(booking.id))
     db.session.commit()
-    return {"session_id": session.id, "payloads": payloads, "staff": [actor.id, actor.session_version]}
+    return {"session_id": session.id, "payloads": payloads, "staff": [actor.id, actor.session_version, actor.locale]}
 
 
 def main() -> None:

@@ -156,8 +156,10 @@ def resident_tokens(ctx: Context, count: int = 10_000) -> list[str]:
         from itsdangerous import URLSafeTimedSerializer
 
         signer = URLSafeTimedSerializer(ctx.secret, salt="api-token")
-        rows = sql(ctx, "SELECT id, session_version FROM users WHERE phone LIKE '139%%' ORDER BY id LIMIT %s", count)
-        ctx.cache["tokens"] = [signer.dumps({"uid": uid, "v": version}) for uid, version in rows]
+        rows = sql(
+            ctx, "SELECT id, session_version, locale FROM users WHERE phone LIKE '139%%' ORDER BY id LIMIT %s", count
+        )
+        ctx.cache["tokens"] = [signer.dumps({"uid": uid, "v": v, "l": locale}) for uid, v, locale in rows]
     return ctx.cache["tokens"]
 
 
@@ -407,8 +409,8 @@ class CheckInScans:
     def requests(self, ctx: Context, made: dict, c: int) -> list[Request]:
         from itsdangerous import URLSafeTimedSerializer
 
-        uid, version = made["staff"]
-        token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version})
+        uid, version, locale = made["staff"]
+        token = URLSafeTimedSerializer(ctx.secret, salt="api-token").dumps({"uid": uid, "v": version, "l": locale})
         headers = {"Authorization": f"Bearer {token}"}
         return [
             Request(

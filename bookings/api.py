@@ -7,22 +7,23 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from flask import current_app
+from flask import request as flask_request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from accounts.auth import app_key, require_roles, require_venue_scope
+from accounts.auth import app_key, bearer_token, require_roles, require_venue_scope, token_caller
 from accounts.models import MANAGE_ROLES, Participant, User, mask_name
 from activities.models import Activity, ActivityKind, Session
 from bookings import services
 from bookings.lottery import public_units
 from bookings.models import Booking, BookingStatus
 from bookings.queries import booking_code, bookings_of, session_bookings
-from core.api import ApiBlueprint, OutSchema, Page, Schema, paginate
+from core.api import ApiBlueprint, OutSchema, Page, Schema, answer_for, paginate, parse_body
 from core.db import MAX_ID, utcnow
-from core.errors import Invalid, NotFound
+from core.errors import DomainError, Invalid, NotFound
 from core.extensions import db
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -197,46 +198,6 @@ def _own_or_managed(booking_id: int) -> Booking:
     return services.get_booking(booking_id, current_user._get_current_object())
 
 
-@api.endpoint(
-    "/bookings",
-    "POST",
-    body=BookingIn,
-    response=BookingOut,
-    status=201,
-    errors=ERRORS,
-    summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
-    "limit_reached, suspended, ineligible",
-)
-def create_booking(data: BookingIn):
-    actor = current_user._get_current_object()
-    on_behalf = data.user_id is not None and data.user_id != actor.id
-    if not on_behalf:
-        _refuse_if_hinted_full(data, actor)
-    activity, session, facts = _unit(data, None if on_behalf else actor.id)
-    holder = actor
-    if on_behalf:
-        require_roles(*MANAGE_ROLES)
-        holder = db.session.get(User, data.user_id)
-        if holder is None:
-            raise NotFound()
-    request = services.BookingRequest(
-        activity=activity,
-        session=session,
-        party_size=data.party_size,
-        participant_ids=data.participant_ids,
-        holder_facts=facts,
-    )
-    try:
-        booking = services.book(holder, data=request, actor=actor)
-    except services.Full:
-        # A course's seats are the activity's, not its lessons': the hint is for sessions that seat people.
-        if session is not None and not activity.is_course and services.refuses_when_full(activity):
-            _remember_full(activity, session)
-        raise
-    answer = out(booking)  # from what is in memory now: the commit expires it all
-    return answer
-
-
 # --- the "full" hint: a hot sign-up's refusals without a read of the unit ------------------------------------
 
 FULL_HINT_SECONDS = 1.0  # the default of the config key of the same name; 0 turns the hint off
@@ -270,9 +231,36 @@ def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
     holders), else `full`. Only a hint, and only ever a refusal: every seat is still taken by the conditional
     UPDATE. For up to FULL_HINT_SECONDS a seat freed in another request may be refused, and a request that would
     have been refused for another reason (closed, invalid participants) hears `full`."""
+    _refuse_hinted(data, actor.id, actor.suspended_until)
+
+
+def _refuse_hinted_full_before_auth() -> None:
+    """The same refusal before the caller is authenticated, for a bearer token `token_caller` can judge without
+    the caller's row: a hot sign-up's refusal then reads nothing at all. Anything it cannot judge (no hint, a body
+    or token it does not take, a booking on someone's behalf) goes on to the usual path."""
+    if not _full_units or current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS) <= 0:
+        return
+    token = bearer_token(flask_request)
+    if token is None:
+        return
+    try:
+        data = parse_body(BookingIn)
+    except DomainError:
+        return
+    if data.session_id is None or (key := (app_key(), data.session_id)) not in _full_units:
+        return
+    caller = token_caller(token)
+    if caller is None or data.user_id not in (None, caller.user_id):
+        return
+    answer_for(caller)  # the refusal is in the caller's language, and the log line names them
+    _refuse_hinted(data, caller.user_id, caller.suspended_until, key)
+    answer_for(None)
+
+
+def _refuse_hinted(data: BookingIn, user_id: int, suspended_until: datetime | None, key=None) -> None:
     if data.session_id is None:
         return
-    key = (app_key(), data.session_id)
+    key = key or (app_key(), data.session_id)
     hint = _full_units.get(key)
     if hint is None:
         return
@@ -282,11 +270,52 @@ def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
         return
     if data.activity_id not in (None, activity_id):
         return
-    if actor.is_suspended(utcnow()):
-        raise services.Suspended(until=actor.suspended_until)
-    if actor.id in holders:
-        raise services.Duplicate(booking_id=holders[actor.id])
+    if suspended_until is not None and suspended_until > utcnow():
+        raise services.Suspended(until=suspended_until)
+    if user_id in holders:
+        raise services.Duplicate(booking_id=holders[user_id])
     raise services.Full()
+
+
+@api.endpoint(
+    "/bookings",
+    "POST",
+    body=BookingIn,
+    response=BookingOut,
+    status=201,
+    errors=ERRORS,
+    summary="Book a session (or enrol in a class); codes full, not_open, closed, duplicate, "
+    "limit_reached, suspended, ineligible",
+    before_auth=_refuse_hinted_full_before_auth,
+)
+def create_booking(data: BookingIn):
+    actor = current_user._get_current_object()
+    on_behalf = data.user_id is not None and data.user_id != actor.id
+    if not on_behalf:
+        _refuse_if_hinted_full(data, actor)
+    activity, session, facts = _unit(data, None if on_behalf else actor.id)
+    holder = actor
+    if on_behalf:
+        require_roles(*MANAGE_ROLES)
+        holder = db.session.get(User, data.user_id)
+        if holder is None:
+            raise NotFound()
+    request = services.BookingRequest(
+        activity=activity,
+        session=session,
+        party_size=data.party_size,
+        participant_ids=data.participant_ids,
+        holder_facts=facts,
+    )
+    try:
+        booking = services.book(holder, data=request, actor=actor)
+    except services.Full:
+        # A course's seats are the activity's, not its lessons': the hint is for sessions that seat people.
+        if session is not None and not activity.is_course and services.refuses_when_full(activity):
+            _remember_full(activity, session)
+        raise
+    answer = out(booking)  # from what is in memory now: the commit expires it all
+    return answer
 
 
 @api.endpoint(

@@ -74,7 +74,15 @@ class ApiBlueprint(Blueprint):
         super().__init__(name, import_name, url_prefix=API_PREFIX)
         self.tag = tag
         self.operations: list[Operation] = []
+        self.answers_before_auth: dict[str, Callable[[], None]] = {}
+        self.before_request(self._answer_before_auth)
         self.before_request(_api_guard)
+
+    def _answer_before_auth(self) -> None:
+        """Run the endpoint's `before_auth` hook, if it has one, before anything reads the caller."""
+        hook = self.answers_before_auth.get(request.endpoint)
+        if hook is not None:
+            hook()
 
     def endpoint(
         self,
@@ -88,8 +96,12 @@ class ApiBlueprint(Blueprint):
         auth: bool = True,
         summary: str = "",
         errors: tuple[int, ...] = (),
+        before_auth: Callable[[], None] | None = None,
     ):
-        """Declare one operation: validate input with `body`/`query`, shape output with `response`."""
+        """Declare one operation: validate input with `body`/`query`, shape output with `response`.
+
+        `before_auth`, if given, runs before the caller is authenticated (and before the CSRF check): it may raise a
+        refusal that needs no caller's row (bookings' hinted-full sign-ups), or return and let the request go on."""
 
         def decorator(fn: Callable):
             @wraps(fn)
@@ -103,6 +115,8 @@ class ApiBlueprint(Blueprint):
                 return render_result(fn(**kwargs), response, status)
 
             self.add_url_rule(rule, fn.__name__, view, methods=[method])
+            if before_auth is not None:
+                self.answers_before_auth[f"{self.name}.{fn.__name__}"] = before_auth
             self.operations.append(
                 Operation(
                     rule,
@@ -121,6 +135,17 @@ class ApiBlueprint(Blueprint):
             return fn
 
         return decorator
+
+
+def answer_for(caller) -> None:
+    """Name the caller a `before_auth` hook judged from its token (`user_id`, `locale`): the request's language and
+    its log line are theirs, and nothing reads their row."""
+    g.caller_before_auth = caller
+
+
+def caller_before_auth():
+    """The caller named by `answer_for` in this request, if the usual authentication has not run."""
+    return g.get("caller_before_auth") if "_login_user" not in g else None
 
 
 def _api_guard():

@@ -94,7 +94,8 @@ class Config:
         self.JSON_SORT_KEYS = False
         # Seconds a rendered public list fragment may be reused by a worker (core/cache.py); 0: never.
         self.PUBLIC_CACHE_SECONDS = int(env.get("PUBLIC_CACHE_SECONDS", "15"))
-        # How long a process may use its copy of an API caller's account row and grants (accounts/auth.py):
+        # How long a process may use its copy of an API caller's account row and grants, and of the accounts
+        # changed within a token's lifetime (accounts/auth.py):
         # a sign-out, suspension or role change made on another worker or host is seen here within it.
         self.AUTH_CACHE_SECONDS = float(env.get("AUTH_CACHE_SECONDS", "5"))
         # How long a process refuses a session it saw full without reading it again (bookings/api.py);

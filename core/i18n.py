@@ -9,6 +9,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
+from core.api import caller_before_auth
 from core.cache import layout_part
 
 LANG_COOKIE = "lang"
@@ -22,7 +23,8 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
-    user_locale = getattr(current_user, "locale", None) if current_user else None
+    caller = caller_before_auth() or current_user  # the token's caller, when nothing has read their row
+    user_locale = getattr(caller, "locale", None) if caller else None
     if user_locale in languages:
         return user_locale
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])

@@ -9,6 +9,7 @@ from flask import Flask, abort, g, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from core.api import caller_before_auth
 from core.db import MAX_ID
 
 request_log = logging.getLogger("culturenet.request")
@@ -62,7 +63,10 @@ def configure_logging(app: Flask) -> None:
 
 def _logged_user_id() -> str:
     """The caller's id for the log line, read from the ORM identity: after a commit has expired the user,
-    `get_id()` would cost one more SELECT."""
+    `get_id()` would cost one more SELECT; or from the token, for a request answered before authentication."""
+    early = caller_before_auth()
+    if early is not None:
+        return str(early.user_id)
     user = current_user._get_current_object() if current_user else None
     if user is None or not user.is_authenticated:
         return "-"
