@@ -299,7 +299,7 @@ def bearer_token(req) -> str | None:
     return header[7:].strip() if header.startswith("Bearer ") else None
 
 
-def _frombearer_token(req) -> User | None:
+def _from_bearer(req) -> User | None:
     """The user of the request's bearer token; `g.authenticated_by` says so, which exempts it from CSRF."""
     user = user_from_token(bearer_token(req))
     if user is not None:
@@ -315,7 +315,7 @@ def register_auth(app: Flask) -> None:
     @login_manager.user_loader
     def _load(session_id: str):
         if bearer_token(request):  # a bearer token wins over a session cookie sent alongside it
-            return _frombearer_token(request)
+            return _from_bearer(request)
         # `id:version:issued` (User.get_id): the version ends sessions on sign-out, reset or a password
         # change; `issued` caps a session or remember-me cookie at REMEMBER_COOKIE_DURATION on the server,
         # whatever expiry a copied cookie claims.
@@ -330,7 +330,7 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.request_loader
     def _from_header(req):
-        return _frombearer_token(req) if bearer_token(req) else None
+        return _from_bearer(req) if bearer_token(req) else None
 
     @login_manager.unauthorized_handler
     def _unauthorized():
