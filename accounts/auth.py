@@ -64,14 +64,20 @@ def issue_token(user: User) -> tuple[str, datetime]:
     return token, expires
 
 
-def user_from_token(token: str) -> User | None:
+def _token_data(token: str | None) -> dict:
+    """What a bearer token says, if its signature holds and it has not expired; else {}."""
+    if not token:
+        return {}
     try:
         data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
     except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(data, dict):
-        return None
-    return _active_user(data.get("uid"), data.get("v"))
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def user_from_token(token: str) -> User | None:
+    data = _token_data(token)
+    return _active_user(data.get("uid"), data.get("v")) if data else None
 
 
 def _active_user(user_id, version) -> User | None:
@@ -111,14 +117,9 @@ def token_caller(token: str | None) -> TokenCaller | None:
     """The holder of `token` judged without a read of their row, or None: the token is bad, expired or revoked,
     names an account deactivated or signed out since, or cannot be judged so here (no copy kept, SQLite, a token
     from before tokens carried a language). None means: authenticate as usual."""
-    if not token or current_app.config.get("AUTH_CACHE_SECONDS", AUTH_CACHE_SECONDS) <= 0:
+    if current_app.config.get("AUTH_CACHE_SECONDS", AUTH_CACHE_SECONDS) <= 0:
         return None
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(data, dict):
-        return None
+    data = _token_data(token)
     user_id, version, locale = data.get("uid"), data.get("v"), data.get("l")
     if not isinstance(user_id, int) or not isinstance(version, int) or not isinstance(locale, str):
         return None
