@@ -99,9 +99,6 @@ class TokenCaller(NamedTuple):
     locale: str
     suspended_until: datetime | None
 
-    def is_suspended(self, now: datetime) -> bool:
-        return self.suspended_until is not None and self.suspended_until > now
-
 
 # app id → (monotonic time read, {user id: (session_version, is_active, suspended_until, locale)} or None when
 # more than AUTH_CHANGES_MAX accounts changed)
