@@ -93,11 +93,15 @@ def _active_user(user_id, version) -> User | None:
 
 
 class TokenCaller(NamedTuple):
-    """Who signed a bearer token that still stands, as far as an answer without their row needs."""
+    """Who signed a bearer token that still stands, as far as an answer without their row needs: the same names
+    as a User's (`id`, `locale`, `suspended_until`, `is_suspended`), so that code answering either reads both."""
 
-    user_id: int
+    id: int
     locale: str
     suspended_until: datetime | None
+
+    def is_suspended(self, now: datetime) -> bool:
+        return User.is_suspended(self, now)
 
 
 # app id → (monotonic time read, {user id: (session_version, is_active, suspended_until, locale)} or None when

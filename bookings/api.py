@@ -3,7 +3,7 @@
 import functools
 import time
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from accounts.auth import app_key, bearer_token, require_roles, require_venue_scope, token_caller
+from accounts.auth import TokenCaller, app_key, bearer_token, require_roles, require_venue_scope, token_caller
 from accounts.models import MANAGE_ROLES, Participant, User, mask_name
 from activities.models import Activity, ActivityKind, Session
 from bookings import services
@@ -225,20 +225,41 @@ def _remember_full(activity: Activity, session: Session) -> None:
         _full_units[(app_key(), session.id)] = (_clock(), activity.id, holders)
 
 
-def _refuse_if_hinted_full(data: BookingIn, actor: User) -> None:
-    """A session this process saw full less than FULL_HINT_SECONDS ago is refused at once, with no statement: the
-    caller's suspension (from the caller's row, already read), the caller's own seat (`duplicate`, from the hint's
-    holders), else `full`. Only a hint, and only ever a refusal: every seat is still taken by the conditional
-    UPDATE. For up to FULL_HINT_SECONDS a seat freed in another request may be refused, and a request that would
-    have been refused for another reason (closed, invalid participants) hears `full`."""
-    _refuse_hinted(data, actor.id, actor.suspended_until)
+def _live_hint(data: BookingIn) -> dict[int, int] | None:
+    """The holders ({user id: booking id}) of the session asked, if this process saw it full less than
+    FULL_HINT_SECONDS ago (a hint for another activity's session, or an older one, is no hint)."""
+    if data.session_id is None:
+        return None
+    key = (app_key(), data.session_id)
+    hint = _full_units.get(key)
+    if hint is None:
+        return None
+    seen, activity_id, holders = hint
+    if _clock() - seen >= current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS):
+        _full_units.pop(key, None)
+        return None
+    return holders if data.activity_id in (None, activity_id) else None
+
+
+def _refuse_by_hint(holders: dict[int, int], caller: "User | TokenCaller") -> NoReturn:
+    """A session this process saw full is refused at once, with no statement: the caller's suspension, the caller's
+    own seat (`duplicate`, from the hint's holders), else `full`. `caller` is the loaded user, or the token's caller
+    when nothing has read their row (`_refuse_hinted_full_before_auth`). Only a hint, and only ever a refusal:
+    every seat is still taken by the conditional UPDATE. For up to FULL_HINT_SECONDS a seat freed in another
+    request may be refused, and a request that would have been refused for another reason (closed, invalid
+    participants) hears `full`."""
+    if caller.is_suspended(utcnow()):
+        raise services.Suspended(until=caller.suspended_until)
+    if caller.id in holders:
+        raise services.Duplicate(booking_id=holders[caller.id])
+    raise services.Full()
 
 
 def _refuse_hinted_full_before_auth() -> None:
     """The same refusal before the caller is authenticated, for a bearer token `token_caller` can judge without
     the caller's row: a hot sign-up's refusal then reads nothing at all. Anything it cannot judge (no hint, a body
     or token it does not take, a booking on someone's behalf) goes on to the usual path."""
-    if not _full_units or current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS) <= 0:
+    if not _full_units:
         return
     token = bearer_token(flask_request)
     if token is None:
@@ -247,34 +268,14 @@ def _refuse_hinted_full_before_auth() -> None:
         data = parse_body(BookingIn)
     except DomainError:
         return
-    if data.session_id is None or (key := (app_key(), data.session_id)) not in _full_units:
+    holders = _live_hint(data)
+    if holders is None:
         return
     caller = token_caller(token)
-    if caller is None or data.user_id not in (None, caller.user_id):
+    if caller is None or data.user_id not in (None, caller.id):
         return
     answer_for(caller)  # the refusal is in the caller's language, and the log line names them
-    _refuse_hinted(data, caller.user_id, caller.suspended_until, key)
-    answer_for(None)
-
-
-def _refuse_hinted(data: BookingIn, user_id: int, suspended_until: datetime | None, key=None) -> None:
-    if data.session_id is None:
-        return
-    key = key or (app_key(), data.session_id)
-    hint = _full_units.get(key)
-    if hint is None:
-        return
-    seen, activity_id, holders = hint
-    if _clock() - seen >= current_app.config.get("FULL_HINT_SECONDS", FULL_HINT_SECONDS):
-        _full_units.pop(key, None)
-        return
-    if data.activity_id not in (None, activity_id):
-        return
-    if suspended_until is not None and suspended_until > utcnow():
-        raise services.Suspended(until=suspended_until)
-    if user_id in holders:
-        raise services.Duplicate(booking_id=holders[user_id])
-    raise services.Full()
+    _refuse_by_hint(holders, caller)
 
 
 @api.endpoint(
@@ -291,8 +292,8 @@ def _refuse_hinted(data: BookingIn, user_id: int, suspended_until: datetime | No
 def create_booking(data: BookingIn):
     actor = current_user._get_current_object()
     on_behalf = data.user_id is not None and data.user_id != actor.id
-    if not on_behalf:
-        _refuse_if_hinted_full(data, actor)
+    if not on_behalf and (holders := _live_hint(data)) is not None:
+        _refuse_by_hint(holders, actor)
     activity, session, facts = _unit(data, None if on_behalf else actor.id)
     holder = actor
     if on_behalf:

@@ -138,7 +138,7 @@ class ApiBlueprint(Blueprint):
 
 
 def answer_for(caller) -> None:
-    """Name the caller a `before_auth` hook judged from its token (`user_id`, `locale`): the request's language and
+    """Name the caller a `before_auth` hook judged from its token (`id`, `locale`): the request's language and
     its log line are theirs, and nothing reads their row."""
     g.caller_before_auth = caller
 

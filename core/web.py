@@ -66,7 +66,7 @@ def _logged_user_id() -> str:
     `get_id()` would cost one more SELECT; or from the token, for a request answered before authentication."""
     early = caller_before_auth()
     if early is not None:
-        return str(early.user_id)
+        return str(early.id)
     user = current_user._get_current_object() if current_user else None
     if user is None or not user.is_authenticated:
         return "-"

@@ -139,6 +139,25 @@ def is_postgres(app):
 
 
 @pytest.fixture
+def moved_clock(monkeypatch):
+    """A monotonic clock the test moves, for the modules that time their per-process copies and hints through a
+    `_clock` of their own: `moved_clock.on(module, ...)`, then `moved_clock.advance(seconds)`."""
+
+    class Clock:
+        now = 1000.0
+
+        def on(self, *modules):
+            for module in modules:
+                monkeypatch.setattr(module, "_clock", lambda: self.now)
+            return self
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    return Clock()
+
+
+@pytest.fixture
 def travel():
     """Move this process's wall clock (pages, services and jobs alike) to a moment: `travel(moment)`.
 

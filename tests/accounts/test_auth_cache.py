@@ -19,19 +19,11 @@ TTL = 5
 
 
 @pytest.fixture
-def cached(app, monkeypatch):
+def cached(app, monkeypatch, moved_clock):
     """The cache on (tests run with it off), with a clock the test moves: `cached.advance(seconds)`."""
-    now = [1000.0]
-
-    class Clock:
-        @staticmethod
-        def advance(seconds: float) -> None:
-            now[0] += seconds
-
-    monkeypatch.setattr(auth, "_clock", lambda: now[0])
     monkeypatch.setitem(app.config, "AUTH_CACHE_SECONDS", TTL)
     auth._users.clear()
-    yield Clock
+    yield moved_clock.on(auth)
     auth._users.clear()
 
 

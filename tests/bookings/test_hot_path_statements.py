@@ -69,11 +69,12 @@ def test_the_booking_written_in_one_statement_reads_back_the_same(client, app, p
     assert answer.json["created_at"] and answer.json["code"]
 
 
-def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_second(client, app, pg, monkeypatch):
+def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_second(
+    client, app, pg, monkeypatch, moved_clock
+):
     from bookings import api
 
-    now = [500.0]
-    monkeypatch.setattr(api, "_clock", lambda: now[0])
+    moved_clock.on(api)
     monkeypatch.setitem(app.config, "FULL_HINT_SECONDS", 1)
     api._full_units.clear()
     act = af.activity(capacity=1, has_waiting_list=False)
@@ -91,7 +92,7 @@ def test_a_session_seen_full_refuses_with_no_statement_of_its_own_for_the_hints_
     again, sent = _book(client, holder, session_id)
     assert again.json["error"]["code"] == "duplicate" and again.json["error"]["booking_id"] == booked.json["id"]
     assert len(sent) == 1
-    now[0] += 1.1  # the hint is over: the database is asked again
+    moved_clock.advance(1.1)  # the hint is over: the database is asked again
     refused, sent = _book(client, fourth, session_id)
     assert refused.json["error"]["code"] == "full" and len(sent) == 3
     api._full_units.clear()

@@ -25,25 +25,16 @@ TTL = 5
 
 
 @pytest.fixture
-def hot(app, is_postgres, monkeypatch):
+def hot(app, is_postgres, monkeypatch, moved_clock):
     """The caller's copies and the full hint on, with clocks the test moves: `hot.advance(seconds)`."""
     if not is_postgres:
         pytest.skip("the stamp of a changed account is a PostgreSQL trigger")
-    now = [1000.0]
-
-    class Clock:
-        @staticmethod
-        def advance(seconds: float) -> None:
-            now[0] += seconds
-
-    monkeypatch.setattr(auth, "_clock", lambda: now[0])
-    monkeypatch.setattr(api, "_clock", lambda: now[0])
     monkeypatch.setitem(app.config, "AUTH_CACHE_SECONDS", TTL)
     monkeypatch.setitem(app.config, "FULL_HINT_SECONDS", TTL * 4)  # the hint outlives the tests' moves of the clock
     auth._users.clear()
     auth._changes.clear()
     api._full_units.clear()
-    yield Clock
+    yield moved_clock.on(auth, api)
     auth._users.clear()
     auth._changes.clear()
     api._full_units.clear()
